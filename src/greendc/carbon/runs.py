@@ -1,0 +1,181 @@
+"""Reading the twin's results: a run's ``summary.json`` and a benchmark's JSON records.
+
+The twin reports energy in kWh (``it_kwh``, ``facility_kwh``, ...); here it becomes MWh once, at the
+boundary, so that the rest of the carbon part works in MWh only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from greendc.carbon.errors import InventoryError
+
+END_USES_KWH: tuple[str, ...] = (
+    "fans_kwh",
+    "coils_kwh",
+    "chiller_kwh",
+    "tower_kwh",
+    "pumps_kwh",
+    "evaporative_kwh",
+    "other_kwh",
+)
+
+
+@dataclass(frozen=True)
+class MonthOfRun:
+    """One month of a simulated run, in MWh."""
+
+    month: int
+    it_mwh: float
+    cooling_mwh: float
+    facility_mwh: float
+    end_uses_mwh: dict[str, float]
+    pue: float | None
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """The parts of a greendc ``summary.json`` the carbon part uses."""
+
+    path: Path
+    site: str
+    grid_region: str
+    controller: str
+    weather: str
+    it_mwh: float
+    cooling_mwh: float
+    facility_mwh: float
+    pue: float | None
+    water_m3: float | None
+    monthly: list[MonthOfRun] = field(default_factory=list)
+
+
+def _number(data: dict[str, Any], key: str, path: Path, where: str, *, optional: bool = False) -> float | None:
+    value = data.get(key)
+    if value is None:
+        if optional:
+            return None
+        raise InventoryError(path, f"{where}{key}", "missing")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InventoryError(path, f"{where}{key}", f"must be a finite number (got {value!r})")
+    if value < 0:
+        raise InventoryError(path, f"{where}{key}", f"must not be negative (got {value!r})")
+    return float(value)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InventoryError(path, "<file>", "file not found") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InventoryError(path, "<file>", f"cannot read the file ({error})") from None
+    except json.JSONDecodeError as error:
+        raise InventoryError(path, "<json>", f"malformed JSON at line {error.lineno}: {error.msg}") from None
+
+
+def read_run_summary(path: Path) -> RunSummary:
+    """Read a run's ``summary.json`` (``path`` may be the run folder)."""
+    if path.is_dir():
+        path = path / "summary.json"
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise InventoryError(path, "<root>", "a run summary must be a JSON object")
+    for key in ("site", "grid_region"):
+        if not isinstance(data.get(key), str) or not data[key]:
+            raise InventoryError(path, key, "missing or not a string")
+    monthly: list[MonthOfRun] = []
+    raw_months = data.get("monthly", [])
+    if not isinstance(raw_months, list):
+        raise InventoryError(path, "monthly", "must be a list of months")
+    seen: set[int] = set()
+    for index, month in enumerate(raw_months):
+        where = f"monthly[{index}]."
+        if not isinstance(month, dict):
+            raise InventoryError(path, f"monthly[{index}]", "must be an object")
+        number = month.get("month")
+        if not isinstance(number, int) or isinstance(number, bool) or not 1 <= number <= 12 or number in seen:
+            raise InventoryError(path, f"{where}month", f"must be a distinct month 1-12 (got {number!r})")
+        seen.add(number)
+        end_uses = {
+            key.removesuffix("_kwh"): (_number(month, key, path, where, optional=True) or 0.0) / 1000.0
+            for key in END_USES_KWH
+        }
+        monthly.append(
+            MonthOfRun(
+                month=number,
+                it_mwh=_number(month, "it_kwh", path, where) / 1000.0,
+                cooling_mwh=(_number(month, "cooling_kwh", path, where, optional=True) or 0.0) / 1000.0,
+                facility_mwh=_number(month, "facility_kwh", path, where) / 1000.0,
+                end_uses_mwh=end_uses,
+                pue=_number(month, "pue", path, where, optional=True),
+            )
+        )
+    monthly.sort(key=lambda m: m.month)
+    water = _number(data, "water_m3", path, "", optional=True)
+    return RunSummary(
+        path=path,
+        site=data["site"],
+        grid_region=data["grid_region"],
+        controller=str(data.get("controller", "")),
+        weather=str(data.get("weather", "")),
+        it_mwh=_number(data, "it_kwh", path, "") / 1000.0,
+        cooling_mwh=(_number(data, "cooling_kwh", path, "", optional=True) or 0.0) / 1000.0,
+        facility_mwh=_number(data, "facility_kwh", path, "") / 1000.0,
+        pue=_number(data, "pue", path, "", optional=True),
+        water_m3=water,
+        monthly=monthly,
+    )
+
+
+@dataclass(frozen=True)
+class BenchComparison:
+    """Baseline and improved controller in one climate of a benchmark, in MWh of facility energy."""
+
+    path: Path
+    climate: str
+    baseline_controller: str
+    improved_controller: str
+    baseline_facility_mwh: float
+    improved_facility_mwh: float
+
+    @property
+    def saved_mwh(self) -> float:
+        return self.baseline_facility_mwh - self.improved_facility_mwh
+
+
+def read_bench_comparison(path: Path, climate: str, baseline: str, improved: str, *, field: str) -> BenchComparison:
+    """Pick the two records of a ``greendc bench --json`` list and compare their facility energy."""
+    data = _read_json(path)
+    if not isinstance(data, list):
+        raise InventoryError(path, "<root>", "a benchmark file must be a JSON list of records")
+
+    def pick(controller: str, role: str) -> float:
+        matches = [
+            (i, r)
+            for i, r in enumerate(data)
+            if isinstance(r, dict) and r.get("climate") == climate and r.get("controller") == controller
+        ]
+        if not matches:
+            raise InventoryError(
+                path, f"{field}.{role}_controller", f"no record with climate {climate!r} and controller {controller!r}"
+            )
+        if len(matches) > 1:
+            raise InventoryError(
+                path, f"{field}.{role}_controller", f"{len(matches)} records for {climate!r}/{controller!r}"
+            )
+        index, record = matches[0]
+        return _number(record, "facility_kwh", path, f"[{index}].") / 1000.0
+
+    return BenchComparison(
+        path=path,
+        climate=climate,
+        baseline_controller=baseline,
+        improved_controller=improved,
+        baseline_facility_mwh=pick(baseline, "baseline"),
+        improved_facility_mwh=pick(improved, "improved"),
+    )

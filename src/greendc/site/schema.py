@@ -1,0 +1,214 @@
+"""The site file: one YAML document that describes a data center for the twin.
+
+Every field carries its unit in its name. Unknown keys are rejected so that a typo never silently
+falls back to a default.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from greendc.site.servers import ServerCurves
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Zone(_Strict):
+    """One IT hall (white space) served by its own air handler."""
+
+    name: Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9 _-]+$")]
+    floor_area_m2: Annotated[float, Field(gt=1, le=100_000)]
+    it_design_power_kw: Annotated[float | None, Field(gt=0, le=100_000)] = None
+    it_design_power_density_w_per_m2: Annotated[float | None, Field(gt=0, le=20_000)] = None
+    cooling_coil: Literal["dx", "chilled_water"] | None = Field(
+        default=None, description="Overrides cooling.coil for this zone."
+    )
+    ceiling_height_m: Annotated[float, Field(ge=2.5, le=12)] = 3.0
+
+    @model_validator(mode="after")
+    def _one_it_load(self) -> Zone:
+        given = [self.it_design_power_kw is not None, self.it_design_power_density_w_per_m2 is not None]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of it_design_power_kw or it_design_power_density_w_per_m2")
+        return self
+
+    @property
+    def it_design_power_w(self) -> float:
+        if self.it_design_power_kw is not None:
+            return self.it_design_power_kw * 1000.0
+        assert self.it_design_power_density_w_per_m2 is not None
+        return self.it_design_power_density_w_per_m2 * self.floor_area_m2
+
+
+class ConstantLoad(_Strict):
+    kind: Literal["constant"]
+    fraction: Annotated[float, Field(ge=0, le=1)]
+
+
+class ScheduleLoad(_Strict):
+    """Hourly IT utilisation, 24 values for weekdays and 24 for weekends (0-1)."""
+
+    kind: Literal["schedule"]
+    weekday_fractions: Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=24, max_length=24)]
+    weekend_fractions: Annotated[list[Annotated[float, Field(ge=0, le=1)]], Field(min_length=24, max_length=24)]
+
+
+class CsvLoad(_Strict):
+    """An hourly (8760 rows) or per-timestep utilisation series (0-1) in one CSV column."""
+
+    kind: Literal["csv"]
+    path: Path
+    column: str = "fraction"
+
+
+ITLoad = Annotated[ConstantLoad | ScheduleLoad | CsvLoad, Field(discriminator="kind")]
+
+
+class Economizer(_Strict):
+    """Air-side economizer (outdoor-air mixing) with fixed dry-bulb and dew-point high limits."""
+
+    enabled: bool = True
+    max_dry_bulb_c: Annotated[float, Field(ge=5, le=35)] = 23.0
+    max_dew_point_c: Annotated[float, Field(ge=-10, le=25)] = 13.5
+    min_dry_bulb_c: Annotated[float, Field(ge=-40, le=15)] = -20.0
+
+
+class DirectEvaporative(_Strict):
+    enabled: bool = True
+    effectiveness: Annotated[float, Field(gt=0, le=1)] = 0.7
+    pump_power_w: Annotated[float, Field(ge=0, le=100_000)] = 30.0
+    max_dry_bulb_c: Annotated[float, Field(ge=5, le=50)] = 20.0
+    max_wet_bulb_c: Annotated[float, Field(ge=0, le=35)] = 18.0
+    min_dry_bulb_c: Annotated[float, Field(ge=-10, le=40)] = 16.0
+
+
+class IndirectEvaporative(_Strict):
+    enabled: bool = True
+    wet_bulb_effectiveness: Annotated[float, Field(gt=0, le=1.2)] = 0.7
+    dry_bulb_effectiveness: Annotated[float, Field(gt=0, le=1)] = 0.72
+    secondary_fan_specific_power_w_per_m3s: Annotated[float, Field(gt=0, le=2000)] = 200.0
+    max_outdoor_wet_bulb_c: Annotated[float, Field(ge=0, le=35)] = 24.0
+
+
+class SupplyFan(_Strict):
+    pressure_rise_pa: Annotated[float, Field(gt=0, le=3000)] = 300.0
+    total_efficiency: Annotated[float, Field(gt=0.1, le=1)] = 0.7
+    motor_efficiency: Annotated[float, Field(gt=0.1, le=1)] = 0.9
+    min_flow_fraction: Annotated[float, Field(ge=0, le=1)] = 0.25
+
+
+class DXCoil(_Strict):
+    rated_cop: Annotated[float, Field(gt=1, le=10)] = 3.0
+
+
+class ChillerPlant(_Strict):
+    """Water-cooled electric chiller, variable-speed cooling tower and two variable-speed pumps."""
+
+    chiller_cop: Annotated[float, Field(gt=1, le=12)] = 5.0
+    chilled_water_supply_c: Annotated[float, Field(ge=4, le=20)] = 7.0
+    chilled_water_delta_t_c: Annotated[float, Field(gt=1, le=15)] = 4.0
+    chilled_water_pump_head_pa: Annotated[float, Field(gt=0, le=600_000)] = 160_000.0
+    condenser_pump_head_pa: Annotated[float, Field(gt=0, le=600_000)] = 140_000.0
+    tower_blowdown_concentration_ratio: Annotated[float, Field(ge=2, le=10)] = 4.0
+
+
+class Cooling(_Strict):
+    coil: Literal["dx", "chilled_water"] = "chilled_water"
+    economizer: Economizer = Economizer()
+    direct_evaporative: DirectEvaporative = DirectEvaporative()
+    indirect_evaporative: IndirectEvaporative = IndirectEvaporative()
+    supply_fan: SupplyFan = SupplyFan()
+    dx: DXCoil = DXCoil()
+    chiller_plant: ChillerPlant = ChillerPlant()
+    design_supply_air_c: Annotated[float, Field(ge=8, le=24)] = 13.0
+    sizing_factor: Annotated[float, Field(ge=1, le=3)] = 1.25
+
+
+class Bounds(_Strict):
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
+        return self
+
+    def clip(self, value: float) -> float:
+        return min(max(value, self.min), self.max)
+
+
+class Setpoints(_Strict):
+    """Safe bounds for every controllable setpoint; controllers are clipped to them."""
+
+    supply_air_c: Bounds = Bounds(min=12.0, max=26.0)
+    zone_cooling_c: Bounds = Bounds(min=18.0, max=30.0)
+    chilled_water_c: Bounds = Bounds(min=5.0, max=15.0)
+
+    @model_validator(mode="after")
+    def _physical(self) -> Setpoints:
+        limits = {"supply_air_c": (5.0, 35.0), "zone_cooling_c": (10.0, 40.0), "chilled_water_c": (3.0, 25.0)}
+        for field, (low, high) in limits.items():
+            bounds: Bounds = getattr(self, field)
+            if bounds.min < low or bounds.max > high:
+                raise ValueError(f"{field} bounds must lie within {low}-{high} C")
+        return self
+
+
+class Simulation(_Strict):
+    begin_month: Annotated[int, Field(ge=1, le=12)] = 1
+    begin_day: Annotated[int, Field(ge=1, le=31)] = 1
+    end_month: Annotated[int, Field(ge=1, le=12)] = 12
+    end_day: Annotated[int, Field(ge=1, le=31)] = 31
+    timesteps_per_hour: Literal[1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60] = 4
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Simulation:
+        if (self.end_month, self.end_day) < (self.begin_month, self.begin_day):
+            raise ValueError("the run period must end on or after its start (within one year)")
+        return self
+
+
+class Site(_Strict):
+    """A data center described for the twin (see examples/sites/)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=120)]
+    weather: Annotated[str, Field(min_length=1)] = Field(
+        description="chicago | dulles | tampa | golden | san-francisco, or a path to an EPW file"
+    )
+    grid_region: Annotated[str, Field(min_length=1)] = Field(
+        description="Electricity grid region for the carbon part, e.g. US-RFCW or CN-North"
+    )
+    zones: Annotated[list[Zone], Field(min_length=1, max_length=20)]
+    it_load: ITLoad = ConstantLoad(kind="constant", fraction=0.75)
+    servers: ServerCurves = ServerCurves()
+    ups_efficiency: Annotated[float, Field(ge=0.7, le=1.0)] = 0.95
+    recirculation_fraction: Annotated[float, Field(ge=0, le=0.5)] = Field(
+        default=0.1, description="Share of server intake air that is recirculated hot exhaust at design"
+    )
+    cooling: Cooling = Cooling()
+    setpoints: Setpoints = Setpoints()
+    simulation: Simulation = Simulation()
+
+    @model_validator(mode="after")
+    def _unique_zone_names(self) -> Site:
+        names = [zone.name.lower() for zone in self.zones]
+        if len(set(names)) != len(names):
+            raise ValueError("zone names must be unique")
+        return self
+
+    def coil_of(self, zone: Zone) -> str:
+        return zone.cooling_coil or self.cooling.coil
+
+    @property
+    def has_chiller_plant(self) -> bool:
+        return any(self.coil_of(zone) == "chilled_water" for zone in self.zones)
+
+    @property
+    def it_design_power_w(self) -> float:
+        return sum(zone.it_design_power_w for zone in self.zones)

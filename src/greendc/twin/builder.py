@@ -1,0 +1,752 @@
+"""Turn a site description into an EnergyPlus 25.2 epJSON model.
+
+Each IT zone is a box-shaped hall with its own air handler::
+
+    outdoor-air economizer -> VAV supply fan -> direct evaporative cooler -> indirect evaporative cooler
+    -> cooling coil (DX, or chilled water from a shared chiller plant) -> VAV terminal -> zone
+
+Every ``ElectricEquipment:ITE:AirCooled`` object uses ``FlowFromSystem`` with ``AdjustedSupply`` inlet
+air, so the supply-air temperature a controller chooses reaches the servers of every zone (the
+``FlowControlWithApproachTemperatures`` method ignores zone supply air). Equipment is autosized on
+design days derived from the site's own weather file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from greendc.site.schema import CsvLoad, ScheduleLoad, Site, Zone
+from greendc.site.servers import Biquadratic
+from greendc.site.weather import DesignConditions, Location, design_conditions, read_weather, resolve_weather
+from greendc.twin.engine import ENGINE_VERSION
+
+ALWAYS_ON = "Always On"
+CHILLED_WATER_SETPOINT_SCHEDULE = "Chilled Water Setpoint"
+DEFAULT_ZONE_COOLING_SETPOINT_C = 23.0
+DEFAULT_CHILLED_WATER_SETPOINT_C = 7.0
+HEATING_SETPOINT_C = 10.0
+
+
+class SiteInputError(ValueError):
+    """A site input (for example an IT load CSV) that cannot be used."""
+
+
+@dataclass(frozen=True)
+class ZoneNames:
+    """Names of the EnergyPlus objects and nodes of one zone's air system."""
+
+    zone: str
+
+    @property
+    def ite(self) -> str:
+        return f"{self.zone} ITE"
+
+    @property
+    def air_loop(self) -> str:
+        return f"{self.zone} Air Loop"
+
+    @property
+    def fan(self) -> str:
+        return f"{self.zone} Supply Fan"
+
+    @property
+    def dec(self) -> str:
+        return f"{self.zone} Direct Evaporative Cooler"
+
+    @property
+    def iec(self) -> str:
+        return f"{self.zone} Indirect Evaporative Cooler"
+
+    @property
+    def dx_coil(self) -> str:
+        return f"{self.zone} DX Coil"
+
+    @property
+    def water_coil(self) -> str:
+        return f"{self.zone} Chilled Water Coil"
+
+    @property
+    def cooling_setpoint_schedule(self) -> str:
+        return f"{self.zone} Cooling Setpoint"
+
+    @property
+    def zone_air_node(self) -> str:
+        return f"{self.zone} Zone Air Node"
+
+    @property
+    def zone_inlet_node(self) -> str:
+        return f"{self.zone} Zone Inlet Node"
+
+    @property
+    def mixed_air_node(self) -> str:
+        return f"{self.zone} Mixed Air Node"
+
+    @property
+    def supply_outlet_node(self) -> str:
+        return f"{self.zone} Supply Outlet Node"
+
+
+@dataclass
+class ZoneSystem:
+    """What the runner needs to observe and actuate one zone."""
+
+    names: ZoneNames
+    coil: str
+    setpoint_nodes: list[str]
+    evaporative_coolers: list[str]
+
+
+@dataclass
+class Twin:
+    """A generated EnergyPlus model with the facts a runner needs."""
+
+    site: Site
+    epjson: dict[str, Any]
+    weather_path: Path
+    location: Location
+    design: DesignConditions
+    zones: list[ZoneSystem]
+    has_chiller_plant: bool
+    side_files: dict[str, str] = field(default_factory=dict)
+
+
+def _curve_biquadratic(curve: Biquadratic, x_unit: str = "Dimensionless") -> dict[str, Any]:
+    return {
+        "coefficient1_constant": curve.c1,
+        "coefficient2_x": curve.c2,
+        "coefficient3_x_2": curve.c3,
+        "coefficient4_y": curve.c4,
+        "coefficient5_y_2": curve.c5,
+        "coefficient6_x_y": curve.c6,
+        "minimum_value_of_x": 0.0,
+        "maximum_value_of_x": 1.5,
+        "minimum_value_of_y": -10.0,
+        "maximum_value_of_y": 99.0,
+        "minimum_curve_output": curve.min_output,
+        "maximum_curve_output": curve.max_output,
+        "input_unit_type_for_x": x_unit,
+        "input_unit_type_for_y": "Temperature",
+        "output_unit_type": "Dimensionless",
+    }
+
+
+class _Model:
+    """A thin epJSON accumulator that refuses duplicate names."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, Any]] = {}
+
+    def add(self, object_type: str, name: str, **fields: Any) -> str:
+        objects = self.data.setdefault(object_type, {})
+        if name in objects:
+            raise ValueError(f"duplicate {object_type} named {name!r}")
+        objects[name] = fields
+        return name
+
+    def branch(self, name: str, components: list[tuple[str, str, str, str]]) -> str:
+        return self.add(
+            "Branch",
+            name,
+            components=[
+                {
+                    "component_object_type": kind,
+                    "component_name": comp,
+                    "component_inlet_node_name": inlet,
+                    "component_outlet_node_name": outlet,
+                }
+                for kind, comp, inlet, outlet in components
+            ],
+        )
+
+
+def _fractions_to_compact(weekday: list[float], weekend: list[float]) -> list[dict[str, Any]]:
+    data: list[dict[str, Any]] = [{"field": "Through: 12/31"}, {"field": "For: SummerDesignDay WinterDesignDay"},
+                                  {"field": "Until: 24:00"}, {"field": 1.0}]
+    for day_types, values in (("Weekdays", weekday), ("Weekends Holidays AllOtherDays", weekend)):
+        data.append({"field": f"For: {day_types}"})
+        for hour, value in enumerate(values, start=1):
+            data += [{"field": f"Until: {hour:02d}:00"}, {"field": float(value)}]
+    return data
+
+
+def read_load_profile(profile: CsvLoad, relative_to: Path | None) -> pd.Series:
+    """Read an IT utilisation CSV (one value per hour of the year, 0-1)."""
+    path = profile.path if profile.path.is_absolute() or relative_to is None else relative_to / profile.path
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
+        raise SiteInputError(f"it_load.path: cannot read CSV {path}: {error}") from error
+    if profile.column not in frame.columns:
+        raise SiteInputError(f"it_load.column: column {profile.column!r} not found in {path}")
+    series = pd.to_numeric(frame[profile.column], errors="coerce")
+    if series.isna().any():
+        row = int(series.isna().to_numpy().argmax()) + 2
+        raise SiteInputError(f"it_load.path: {path} row {row}: {profile.column!r} is not a number")
+    if not ((series >= 0) & (series <= 1)).all():
+        raise SiteInputError(f"it_load.path: {path}: {profile.column!r} must lie in 0-1 (a utilisation fraction)")
+    if len(series) not in (8760, 8784):
+        raise SiteInputError(f"it_load.path: {path} has {len(series)} rows; an hourly year needs 8760")
+    return series.iloc[:8760].reset_index(drop=True)
+
+
+def build_twin(site: Site, site_dir: Path | None = None, weather: str | None = None) -> Twin:
+    """Generate the EnergyPlus model of a site (weather may override the site's)."""
+    weather_path = resolve_weather(weather or site.weather, relative_to=site_dir)
+    weather_data, location = read_weather(weather_path)
+    design = design_conditions(weather_data)
+    model = _Model()
+    side_files: dict[str, str] = {}
+
+    _simulation_objects(model, site, location, design)
+    _materials(model)
+    _schedules(model, site, site_dir, side_files)
+    servers = site.servers.model()
+    model.add("Curve:Biquadratic", "Server CPU Power fLoadTemp", **_curve_biquadratic(servers.cpu_power))
+    model.add("Curve:Biquadratic", "Server Airflow fLoadTemp", **_curve_biquadratic(servers.airflow))
+    model.add("Curve:Biquadratic", "Server Recirculation fLoadTemp",
+              **_curve_biquadratic(Biquadratic(1.0, 0, 0, 0, 0, 0)))
+    model.add("Curve:Cubic", "Server Fan Power fFlow", coefficient1_constant=0.0,
+              coefficient2_x=1.0 if servers.fan_power_exponent == 1.0 else 0.0, coefficient3_x_2=0.0,
+              coefficient4_x_3=1.0 if servers.fan_power_exponent == 3.0 else 0.0,
+              minimum_value_of_x=0.0, maximum_value_of_x=1.5)
+    model.add("Curve:Quadratic", "UPS Efficiency fPLR", coefficient1_constant=1.0, coefficient2_x=0.0,
+              coefficient3_x_2=0.0, minimum_value_of_x=0.0, maximum_value_of_x=1.5)
+    _fan_and_dx_curves(model)
+
+    systems: list[ZoneSystem] = []
+    x_origin_m = 0.0
+    water_coils: list[tuple[str, str, str]] = []
+    for zone in site.zones:
+        names = ZoneNames(zone.name)
+        side_m = math.sqrt(zone.floor_area_m2)
+        _zone_geometry(model, zone, names, x_origin_m, side_m)
+        x_origin_m += side_m + 5.0
+        _zone_equipment(model, site, zone, names, servers)
+        system = _air_loop(model, site, zone, names)
+        systems.append(system)
+        if system.coil == "chilled_water":
+            water_coils.append((names.water_coil, f"{names.zone} CW Coil Water Inlet", f"{names.zone} CW Coil Water Outlet"))
+    if water_coils:
+        _chiller_plant(model, site, water_coils)
+    _outputs(model)
+    return Twin(
+        site=site,
+        epjson=model.data,
+        weather_path=weather_path,
+        location=location,
+        design=design,
+        zones=systems,
+        has_chiller_plant=bool(water_coils),
+        side_files=side_files,
+    )
+
+
+def _simulation_objects(model: _Model, site: Site, location: Location, design: DesignConditions) -> None:
+    sim = site.simulation
+    model.add("Version", "Version 1", version_identifier=ENGINE_VERSION)
+    model.add("SimulationControl", "SimulationControl 1", do_zone_sizing_calculation="Yes",
+              do_system_sizing_calculation="Yes", do_plant_sizing_calculation="Yes",
+              run_simulation_for_sizing_periods="No", run_simulation_for_weather_file_run_periods="Yes",
+              do_hvac_sizing_simulation_for_sizing_periods="No", maximum_number_of_hvac_sizing_simulation_passes=1)
+    model.add("Building", site.name[:60], north_axis=0.0, terrain="City", loads_convergence_tolerance_value=0.04,
+              temperature_convergence_tolerance_value=0.4, solar_distribution="MinimalShadowing",
+              maximum_number_of_warmup_days=25, minimum_number_of_warmup_days=3)
+    model.add("Timestep", "Timestep 1", number_of_timesteps_per_hour=sim.timesteps_per_hour)
+    model.add("GlobalGeometryRules", "GlobalGeometryRules 1", starting_vertex_position="UpperLeftCorner",
+              vertex_entry_direction="Counterclockwise", coordinate_system="Relative")
+    model.add("Site:Location", location.city[:60] or "Site", latitude=location.latitude_deg,
+              longitude=location.longitude_deg, time_zone=location.time_zone_h, elevation=location.elevation_m)
+    model.add("RunPeriod", "Run Period", begin_month=sim.begin_month, begin_day_of_month=sim.begin_day,
+              end_month=sim.end_month, end_day_of_month=sim.end_day, day_of_week_for_start_day="Sunday",
+              use_weather_file_holidays_and_special_days="No", use_weather_file_daylight_saving_period="No",
+              apply_weekend_holiday_rule="No", use_weather_file_rain_indicators="Yes",
+              use_weather_file_snow_indicators="Yes")
+    model.add("SizingPeriod:DesignDay", "Cooling Design Day", month=design.cooling_month, day_of_month=21,
+              day_type="SummerDesignDay", maximum_dry_bulb_temperature=design.cooling_dry_bulb_c,
+              daily_dry_bulb_temperature_range=design.cooling_daily_range_c, humidity_condition_type="WetBulb",
+              wetbulb_or_dewpoint_at_maximum_dry_bulb=min(design.cooling_wet_bulb_c, design.cooling_dry_bulb_c),
+              barometric_pressure=design.pressure_pa, wind_speed=3.0, wind_direction=180,
+              rain_indicator="No", snow_indicator="No", daylight_saving_time_indicator="No",
+              solar_model_indicator="ASHRAEClearSky", sky_clearness=1.0)
+    model.add("SizingPeriod:DesignDay", "Heating Design Day", month=design.heating_month, day_of_month=21,
+              day_type="WinterDesignDay", maximum_dry_bulb_temperature=design.heating_dry_bulb_c,
+              daily_dry_bulb_temperature_range=0.0, humidity_condition_type="WetBulb",
+              wetbulb_or_dewpoint_at_maximum_dry_bulb=design.heating_dry_bulb_c,
+              barometric_pressure=design.pressure_pa, wind_speed=4.0, wind_direction=270,
+              rain_indicator="No", snow_indicator="No", daylight_saving_time_indicator="No",
+              solar_model_indicator="ASHRAEClearSky", sky_clearness=0.0)
+    model.add("Sizing:Parameters", "Sizing:Parameters 1", heating_sizing_factor=1.0,
+              cooling_sizing_factor=site.cooling.sizing_factor)
+    model.add("Site:GroundTemperature:BuildingSurface", "Site:GroundTemperature:BuildingSurface 1",
+              **{f"{month}_ground_temperature": 18.0 for month in (
+                  "january", "february", "march", "april", "may", "june", "july", "august", "september",
+                  "october", "november", "december")})
+
+
+def _materials(model: _Model) -> None:
+    model.add("Material", "Concrete 200mm", roughness="MediumRough", thickness=0.2, conductivity=1.73,
+              density=2243.0, specific_heat=837.0)
+    model.add("Material", "Insulation 100mm", roughness="MediumRough", thickness=0.1, conductivity=0.035,
+              density=30.0, specific_heat=1400.0)
+    model.add("Material", "Steel Deck", roughness="Smooth", thickness=0.0015, conductivity=45.0,
+              density=7680.0, specific_heat=418.0)
+    model.add("Construction", "Exterior Wall", outside_layer="Concrete 200mm", layer_2="Insulation 100mm")
+    model.add("Construction", "Roof", outside_layer="Insulation 100mm", layer_2="Steel Deck")
+    model.add("Construction", "Slab", outside_layer="Concrete 200mm")
+
+
+def _schedules(model: _Model, site: Site, site_dir: Path | None, side_files: dict[str, str]) -> None:
+    model.add("ScheduleTypeLimits", "Fraction", lower_limit_value=0.0, upper_limit_value=1.0,
+              numeric_type="Continuous")
+    model.add("ScheduleTypeLimits", "Temperature", lower_limit_value=-60.0, upper_limit_value=200.0,
+              numeric_type="Continuous", unit_type="Temperature")
+    model.add("ScheduleTypeLimits", "Control Type", lower_limit_value=0, upper_limit_value=4,
+              numeric_type="Discrete")
+    model.add("Schedule:Constant", ALWAYS_ON, schedule_type_limits_name="Fraction", hourly_value=1.0)
+    model.add("Schedule:Constant", "Dual Setpoint Control", schedule_type_limits_name="Control Type",
+              hourly_value=4)
+    model.add("Schedule:Constant", "Heating Setpoint", schedule_type_limits_name="Temperature",
+              hourly_value=HEATING_SETPOINT_C)
+    load = site.it_load
+    if isinstance(load, CsvLoad):
+        values = read_load_profile(load, site_dir)
+        side_files["it_load.csv"] = "fraction\n" + "\n".join(f"{v:.5f}" for v in values) + "\n"
+        model.add("Schedule:File", "IT Load Fraction", schedule_type_limits_name="Fraction",
+                  file_name="it_load.csv", column_number=1, rows_to_skip_at_top=1,
+                  number_of_hours_of_data=8760, column_separator="Comma", interpolate_to_timestep="No",
+                  minutes_per_item=60)
+    elif isinstance(load, ScheduleLoad):
+        model.add("Schedule:Compact", "IT Load Fraction", schedule_type_limits_name="Fraction",
+                  data=_fractions_to_compact(load.weekday_fractions, load.weekend_fractions))
+    else:
+        # Design days see full IT load so that equipment is sized for it.
+        model.add("Schedule:Compact", "IT Load Fraction", schedule_type_limits_name="Fraction",
+                  data=_fractions_to_compact([load.fraction] * 24, [load.fraction] * 24))
+
+
+def _fan_and_dx_curves(model: _Model) -> None:
+    # Performance curves of a generic packaged DX unit from the EnergyPlus example files (rated at
+    # 19.4 C entering wet-bulb and 35 C outdoor dry-bulb).
+    temp = {"input_unit_type_for_x": "Temperature", "input_unit_type_for_y": "Temperature",
+            "output_unit_type": "Dimensionless", "minimum_value_of_x": 12.77778, "maximum_value_of_x": 23.88889,
+            "minimum_value_of_y": 18.0, "maximum_value_of_y": 46.11111}
+    model.add("Curve:Biquadratic", "DX Capacity fT", coefficient1_constant=0.766956, coefficient2_x=0.0107756,
+              coefficient3_x_2=-4.14703e-05, coefficient4_y=0.00134961, coefficient5_y_2=-0.000261144,
+              coefficient6_x_y=0.000457488, **temp)
+    model.add("Curve:Biquadratic", "DX EIR fT", coefficient1_constant=0.297145, coefficient2_x=0.0430933,
+              coefficient3_x_2=-0.000748766, coefficient4_y=0.00597727, coefficient5_y_2=0.000482112,
+              coefficient6_x_y=-0.000956448, **temp)
+    model.add("Curve:Quadratic", "DX Capacity fFlow", coefficient1_constant=0.8, coefficient2_x=0.2,
+              coefficient3_x_2=0.0, minimum_value_of_x=0.5, maximum_value_of_x=1.5)
+    model.add("Curve:Quadratic", "DX EIR fFlow", coefficient1_constant=1.156, coefficient2_x=-0.1816,
+              coefficient3_x_2=0.0256, minimum_value_of_x=0.5, maximum_value_of_x=1.5)
+    model.add("Curve:Quadratic", "DX PLF fPLR", coefficient1_constant=0.85, coefficient2_x=0.15,
+              coefficient3_x_2=0.0, minimum_value_of_x=0.0, maximum_value_of_x=1.0)
+
+
+def _vertices(points: list[tuple[float, float, float]]) -> list[dict[str, float]]:
+    return [{"vertex_x_coordinate": x, "vertex_y_coordinate": y, "vertex_z_coordinate": z} for x, y, z in points]
+
+
+def _zone_geometry(model: _Model, zone: Zone, names: ZoneNames, x0: float, side_m: float) -> None:
+    height = zone.ceiling_height_m
+    x1, y0, y1 = x0 + side_m, 0.0, side_m
+    model.add("Zone", names.zone, x_origin=0.0, y_origin=0.0, z_origin=0.0, multiplier=1,
+              ceiling_height="Autocalculate", volume="Autocalculate")
+    walls = {
+        "South": [(x0, y0, height), (x0, y0, 0.0), (x1, y0, 0.0), (x1, y0, height)],
+        "East": [(x1, y0, height), (x1, y0, 0.0), (x1, y1, 0.0), (x1, y1, height)],
+        "North": [(x1, y1, height), (x1, y1, 0.0), (x0, y1, 0.0), (x0, y1, height)],
+        "West": [(x0, y1, height), (x0, y1, 0.0), (x0, y0, 0.0), (x0, y0, height)],
+    }
+    for facing, points in walls.items():
+        model.add("BuildingSurface:Detailed", f"{names.zone} {facing} Wall", surface_type="Wall",
+                  construction_name="Exterior Wall", zone_name=names.zone, outside_boundary_condition="Outdoors",
+                  sun_exposure="SunExposed", wind_exposure="WindExposed", vertices=_vertices(points))
+    model.add("BuildingSurface:Detailed", f"{names.zone} Roof", surface_type="Roof", construction_name="Roof",
+              zone_name=names.zone, outside_boundary_condition="Outdoors", sun_exposure="SunExposed",
+              wind_exposure="WindExposed",
+              vertices=_vertices([(x0, y1, height), (x0, y0, height), (x1, y0, height), (x1, y1, height)]))
+    model.add("BuildingSurface:Detailed", f"{names.zone} Floor", surface_type="Floor", construction_name="Slab",
+              zone_name=names.zone, outside_boundary_condition="Ground", sun_exposure="NoSun",
+              wind_exposure="NoWind",
+              vertices=_vertices([(x1, y1, 0.0), (x1, y0, 0.0), (x0, y0, 0.0), (x0, y1, 0.0)]))
+
+
+def _zone_equipment(model: _Model, site: Site, zone: Zone, names: ZoneNames, servers: Any) -> None:
+    model.add("ElectricEquipment:ITE:AirCooled", names.ite, zone_or_space_name=names.zone,
+              air_flow_calculation_method="FlowFromSystem", design_power_input_calculation_method="Watts/Unit",
+              watts_per_unit=zone.it_design_power_w, number_of_units=1,
+              design_power_input_schedule_name=ALWAYS_ON, cpu_loading_schedule_name="IT Load Fraction",
+              cpu_power_input_function_of_loading_and_air_temperature_curve_name="Server CPU Power fLoadTemp",
+              design_fan_power_input_fraction=servers.fan_power_fraction,
+              design_fan_air_flow_rate_per_power_input=servers.airflow_m3s_per_w,
+              air_flow_function_of_loading_and_air_temperature_curve_name="Server Airflow fLoadTemp",
+              fan_power_input_function_of_flow_curve_name="Server Fan Power fFlow",
+              design_entering_air_temperature=20.0, environmental_class="A2",
+              air_inlet_connection_type="AdjustedSupply", supply_air_node_name=names.zone_inlet_node,
+              design_recirculation_fraction=site.recirculation_fraction,
+              recirculation_function_of_loading_and_supply_temperature_curve_name="Server Recirculation fLoadTemp",
+              design_electric_power_supply_efficiency=site.ups_efficiency,
+              electric_power_supply_efficiency_function_of_part_load_ratio_curve_name="UPS Efficiency fPLR",
+              fraction_of_electric_power_supply_losses_to_zone=1.0, cpu_end_use_subcategory="ITE-CPU",
+              fan_end_use_subcategory="ITE-Fans", electric_power_supply_end_use_subcategory="ITE-UPS")
+    model.add("Schedule:Constant", names.cooling_setpoint_schedule, schedule_type_limits_name="Temperature",
+              hourly_value=DEFAULT_ZONE_COOLING_SETPOINT_C)
+    model.add("ThermostatSetpoint:DualSetpoint", f"{names.zone} Setpoints",
+              heating_setpoint_temperature_schedule_name="Heating Setpoint",
+              cooling_setpoint_temperature_schedule_name=names.cooling_setpoint_schedule)
+    model.add("ZoneControl:Thermostat", f"{names.zone} Thermostat", zone_or_zonelist_name=names.zone,
+              control_type_schedule_name="Dual Setpoint Control",
+              control_1_object_type="ThermostatSetpoint:DualSetpoint", control_1_name=f"{names.zone} Setpoints")
+    model.add("DesignSpecification:OutdoorAir", f"{names.zone} Outdoor Air", outdoor_air_method="Flow/Zone",
+              outdoor_air_flow_per_zone=0.0)
+    model.add("Sizing:Zone", f"{names.zone} Sizing", zone_or_zonelist_name=names.zone,
+              zone_cooling_design_supply_air_temperature_input_method="SupplyAirTemperature",
+              zone_cooling_design_supply_air_temperature=site.cooling.design_supply_air_c,
+              zone_heating_design_supply_air_temperature_input_method="SupplyAirTemperature",
+              zone_heating_design_supply_air_temperature=30.0,
+              zone_cooling_design_supply_air_humidity_ratio=0.008,
+              zone_heating_design_supply_air_humidity_ratio=0.004,
+              design_specification_outdoor_air_object_name=f"{names.zone} Outdoor Air",
+              zone_cooling_sizing_factor=site.cooling.sizing_factor, cooling_design_air_flow_method="DesignDay",
+              heating_design_air_flow_method="DesignDay")
+
+
+def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSystem:
+    cooling = site.cooling
+    z = names.zone
+    coil = site.coil_of(zone)
+    return_node = f"{z} Return Air Node"
+    outside_node = f"{z} Outside Air Inlet Node"
+    fan_outlet = f"{z} Fan Outlet Node"
+
+    # Main branch: OA system -> fan -> [DEC] -> [IEC] -> coil.
+    components: list[tuple[str, str, str, str]] = [
+        ("AirLoopHVAC:OutdoorAirSystem", f"{z} OA System", return_node, names.mixed_air_node),
+        ("Fan:VariableVolume", names.fan, names.mixed_air_node, fan_outlet),
+    ]
+    setpoint_nodes: list[str] = []
+    evaporative: list[str] = []
+    outdoor_nodes = [outside_node]
+    inlet = fan_outlet
+    if cooling.direct_evaporative.enabled:
+        outlet = f"{z} DEC Outlet Node"
+        dec = cooling.direct_evaporative
+        model.add("EvaporativeCooler:Direct:ResearchSpecial", names.dec, availability_schedule_name=ALWAYS_ON,
+                  cooler_design_effectiveness=dec.effectiveness, recirculating_water_pump_design_power=dec.pump_power_w,
+                  primary_air_design_flow_rate="Autosize", air_inlet_node_name=inlet, air_outlet_node_name=outlet,
+                  sensor_node_name=outlet, drift_loss_fraction=0.0, blowdown_concentration_ratio=3.0,
+                  evaporative_operation_minimum_drybulb_temperature=dec.min_dry_bulb_c,
+                  evaporative_operation_maximum_limit_wetbulb_temperature=dec.max_wet_bulb_c,
+                  evaporative_operation_maximum_limit_drybulb_temperature=dec.max_dry_bulb_c)
+        components.append(("EvaporativeCooler:Direct:ResearchSpecial", names.dec, inlet, outlet))
+        setpoint_nodes.append(outlet)
+        evaporative.append(names.dec)
+        inlet = outlet
+    if cooling.indirect_evaporative.enabled:
+        outlet = f"{z} IEC Outlet Node"
+        iec = cooling.indirect_evaporative
+        secondary_in, secondary_out = f"{z} IEC Secondary Inlet Node", f"{z} IEC Secondary Outlet Node"
+        model.add("EvaporativeCooler:Indirect:ResearchSpecial", names.iec, availability_schedule_name=ALWAYS_ON,
+                  cooler_wetbulb_design_effectiveness=iec.wet_bulb_effectiveness,
+                  cooler_drybulb_design_effectiveness=iec.dry_bulb_effectiveness,
+                  recirculating_water_pump_design_power="Autosize", water_pump_power_sizing_factor=150.0,
+                  secondary_air_design_flow_rate="Autosize", secondary_air_flow_scaling_factor=1.0,
+                  secondary_air_fan_design_power="Autosize",
+                  secondary_air_fan_sizing_specific_power=iec.secondary_fan_specific_power_w_per_m3s,
+                  primary_air_design_flow_rate="Autosize", dewpoint_effectiveness_factor=0.9,
+                  primary_air_inlet_node_name=inlet, primary_air_outlet_node_name=outlet,
+                  secondary_air_inlet_node_name=secondary_in, secondary_air_outlet_node_name=secondary_out,
+                  sensor_node_name=outlet, drift_loss_fraction=0.0, blowdown_concentration_ratio=3.0,
+                  evaporative_operation_minimum_limit_secondary_air_drybulb_temperature=5.0,
+                  evaporative_operation_maximum_limit_outdoor_wetbulb_temperature=iec.max_outdoor_wet_bulb_c,
+                  dry_operation_maximum_limit_outdoor_drybulb_temperature=50.0)
+        components.append(("EvaporativeCooler:Indirect:ResearchSpecial", names.iec, inlet, outlet))
+        setpoint_nodes.append(outlet)
+        evaporative.append(names.iec)
+        outdoor_nodes.append(secondary_in)
+        inlet = outlet
+    outlet = names.supply_outlet_node
+    if coil == "dx":
+        model.add("Coil:Cooling:DX:SingleSpeed", names.dx_coil, availability_schedule_name=ALWAYS_ON,
+                  gross_rated_total_cooling_capacity="Autosize", gross_rated_sensible_heat_ratio="Autosize",
+                  gross_rated_cooling_cop=cooling.dx.rated_cop, rated_air_flow_rate="Autosize",
+                  air_inlet_node_name=inlet, air_outlet_node_name=outlet,
+                  total_cooling_capacity_function_of_temperature_curve_name="DX Capacity fT",
+                  total_cooling_capacity_function_of_flow_fraction_curve_name="DX Capacity fFlow",
+                  energy_input_ratio_function_of_temperature_curve_name="DX EIR fT",
+                  energy_input_ratio_function_of_flow_fraction_curve_name="DX EIR fFlow",
+                  part_load_fraction_correlation_curve_name="DX PLF fPLR")
+        model.add("CoilSystem:Cooling:DX", f"{z} DX Coil System", availability_schedule_name=ALWAYS_ON,
+                  dx_cooling_coil_system_inlet_node_name=inlet, dx_cooling_coil_system_outlet_node_name=outlet,
+                  dx_cooling_coil_system_sensor_node_name=outlet,
+                  cooling_coil_object_type="Coil:Cooling:DX:SingleSpeed", cooling_coil_name=names.dx_coil,
+                  dehumidification_control_type="None", run_on_sensible_load="Yes", run_on_latent_load="No")
+        components.append(("CoilSystem:Cooling:DX", f"{z} DX Coil System", inlet, outlet))
+        controllers = None
+    else:
+        model.add("Coil:Cooling:Water", names.water_coil, availability_schedule_name=ALWAYS_ON,
+                  design_water_flow_rate="Autosize", design_air_flow_rate="Autosize",
+                  design_inlet_water_temperature="Autosize", design_inlet_air_temperature="Autosize",
+                  design_outlet_air_temperature="Autosize", design_inlet_air_humidity_ratio="Autosize",
+                  design_outlet_air_humidity_ratio="Autosize",
+                  water_inlet_node_name=f"{z} CW Coil Water Inlet", water_outlet_node_name=f"{z} CW Coil Water Outlet",
+                  air_inlet_node_name=inlet, air_outlet_node_name=outlet, type_of_analysis="SimpleAnalysis",
+                  heat_exchanger_configuration="CrossFlow")
+        model.add("Controller:WaterCoil", f"{z} CW Coil Controller", control_variable="Temperature",
+                  action="Reverse", actuator_variable="Flow", sensor_node_name=outlet,
+                  actuator_node_name=f"{z} CW Coil Water Inlet", controller_convergence_tolerance="Autosize",
+                  maximum_actuated_flow="Autosize", minimum_actuated_flow=0.0)
+        controllers = model.add("AirLoopHVAC:ControllerList", f"{z} Coil Controllers",
+                                controller_1_object_type="Controller:WaterCoil",
+                                controller_1_name=f"{z} CW Coil Controller")
+        components.append(("Coil:Cooling:Water", names.water_coil, inlet, outlet))
+    setpoint_nodes.append(outlet)
+
+    model.add("Fan:VariableVolume", names.fan, availability_schedule_name=ALWAYS_ON,
+              fan_total_efficiency=cooling.supply_fan.total_efficiency,
+              pressure_rise=cooling.supply_fan.pressure_rise_pa, maximum_flow_rate="Autosize",
+              fan_power_minimum_flow_rate_input_method="Fraction",
+              fan_power_minimum_flow_fraction=cooling.supply_fan.min_flow_fraction,
+              motor_efficiency=cooling.supply_fan.motor_efficiency, motor_in_airstream_fraction=1.0,
+              fan_power_coefficient_1=0.35071223, fan_power_coefficient_2=0.30850535,
+              fan_power_coefficient_3=-0.54137364, fan_power_coefficient_4=0.87198823,
+              fan_power_coefficient_5=0.0, air_inlet_node_name=names.mixed_air_node, air_outlet_node_name=fan_outlet)
+
+    # Outdoor-air system with the economizer.
+    economizer = cooling.economizer
+    model.add("Controller:OutdoorAir", f"{z} OA Controller", relief_air_outlet_node_name=f"{z} Relief Air Node",
+              return_air_node_name=return_node, mixed_air_node_name=names.mixed_air_node,
+              actuator_node_name=outside_node, minimum_outdoor_air_flow_rate=0.0,
+              maximum_outdoor_air_flow_rate="Autosize",
+              economizer_control_type="FixedDryBulb" if economizer.enabled else "NoEconomizer",
+              economizer_control_action_type="ModulateFlow",
+              economizer_maximum_limit_dry_bulb_temperature=economizer.max_dry_bulb_c,
+              economizer_maximum_limit_dewpoint_temperature=economizer.max_dew_point_c,
+              economizer_minimum_limit_dry_bulb_temperature=economizer.min_dry_bulb_c,
+              lockout_type="NoLockout", minimum_limit_type="FixedMinimum")
+    model.add("AirLoopHVAC:ControllerList", f"{z} OA Controllers", controller_1_object_type="Controller:OutdoorAir",
+              controller_1_name=f"{z} OA Controller")
+    model.add("OutdoorAir:Mixer", f"{z} OA Mixer", mixed_air_node_name=names.mixed_air_node,
+              outdoor_air_stream_node_name=outside_node, relief_air_stream_node_name=f"{z} Relief Air Node",
+              return_air_stream_node_name=return_node)
+    model.add("AirLoopHVAC:OutdoorAirSystem:EquipmentList", f"{z} OA Equipment",
+              component_1_object_type="OutdoorAir:Mixer", component_1_name=f"{z} OA Mixer")
+    model.add("AirLoopHVAC:OutdoorAirSystem", f"{z} OA System", controller_list_name=f"{z} OA Controllers",
+              outdoor_air_equipment_list_name=f"{z} OA Equipment")
+    model.add("OutdoorAir:NodeList", f"{z} Outdoor Nodes", nodes=[{"node_or_nodelist_name": n} for n in outdoor_nodes])
+
+    model.branch(f"{z} Main Branch", components)
+    model.add("BranchList", f"{z} Branches", branches=[{"branch_name": f"{z} Main Branch"}])
+    supply_inlet = f"{z} Demand Inlet Node"
+    demand_outlet = f"{z} Demand Outlet Node"
+    loop_fields: dict[str, Any] = dict(
+        design_supply_air_flow_rate="Autosize", branch_list_name=f"{z} Branches",
+        supply_side_inlet_node_name=return_node, demand_side_outlet_node_name=demand_outlet,
+        demand_side_inlet_node_names=supply_inlet, supply_side_outlet_node_names=outlet,
+    )
+    if controllers:
+        loop_fields["controller_list_name"] = controllers
+    model.add("AirLoopHVAC", names.air_loop, **loop_fields)
+    model.add("Sizing:System", f"{z} System Sizing", airloop_name=names.air_loop, type_of_load_to_size_on="Sensible",
+              design_outdoor_air_flow_rate=0.0, central_heating_maximum_system_air_flow_ratio=0.3,
+              preheat_design_temperature=7.0, preheat_design_humidity_ratio=0.008,
+              precool_design_temperature=cooling.design_supply_air_c, precool_design_humidity_ratio=0.008,
+              central_cooling_design_supply_air_temperature=cooling.design_supply_air_c,
+              central_heating_design_supply_air_temperature=20.0, type_of_zone_sum_to_use="NonCoincident",
+              **{"100_outdoor_air_in_cooling": "No", "100_outdoor_air_in_heating": "No"},
+              central_cooling_design_supply_air_humidity_ratio=0.008,
+              central_heating_design_supply_air_humidity_ratio=0.008,
+              cooling_supply_air_flow_rate_method="DesignDay", heating_supply_air_flow_rate_method="DesignDay")
+
+    # Demand side: splitter -> VAV terminal -> zone -> mixer.
+    atu_inlet = f"{z} ATU Inlet Node"
+    model.add("AirLoopHVAC:ZoneSplitter", f"{z} Supply Splitter", inlet_node_name=supply_inlet,
+              nodes=[{"outlet_node_name": atu_inlet}])
+    model.add("AirLoopHVAC:SupplyPath", f"{z} Supply Path", supply_air_path_inlet_node_name=supply_inlet,
+              components=[{"component_object_type": "AirLoopHVAC:ZoneSplitter",
+                           "component_name": f"{z} Supply Splitter"}])
+    zone_return = f"{z} Zone Return Node"
+    model.add("AirLoopHVAC:ZoneMixer", f"{z} Return Mixer", outlet_node_name=demand_outlet,
+              nodes=[{"inlet_node_name": zone_return}])
+    model.add("AirLoopHVAC:ReturnPath", f"{z} Return Path", return_air_path_outlet_node_name=demand_outlet,
+              components=[{"component_object_type": "AirLoopHVAC:ZoneMixer", "component_name": f"{z} Return Mixer"}])
+    model.add("AirTerminal:SingleDuct:VAV:NoReheat", f"{z} VAV Box", availability_schedule_name=ALWAYS_ON,
+              air_outlet_node_name=names.zone_inlet_node, air_inlet_node_name=atu_inlet,
+              maximum_air_flow_rate="Autosize", zone_minimum_air_flow_input_method="Constant",
+              constant_minimum_air_flow_fraction=0.3)
+    model.add("ZoneHVAC:AirDistributionUnit", f"{z} ADU", air_distribution_unit_outlet_node_name=names.zone_inlet_node,
+              air_terminal_object_type="AirTerminal:SingleDuct:VAV:NoReheat", air_terminal_name=f"{z} VAV Box")
+    model.add("ZoneHVAC:EquipmentList", f"{z} Equipment", load_distribution_scheme="SequentialLoad",
+              equipment=[{"zone_equipment_object_type": "ZoneHVAC:AirDistributionUnit",
+                          "zone_equipment_name": f"{z} ADU", "zone_equipment_cooling_sequence": 1,
+                          "zone_equipment_heating_or_no_load_sequence": 1}])
+    model.add("ZoneHVAC:EquipmentConnections", f"{z} Connections", zone_name=z,
+              zone_conditioning_equipment_list_name=f"{z} Equipment",
+              zone_air_inlet_node_or_nodelist_name=names.zone_inlet_node, zone_air_node_name=names.zone_air_node,
+              zone_return_air_node_or_nodelist_name=zone_return)
+
+    # Setpoints: supply air reset by the zone's cooling load; mixed air follows it minus the fan heat.
+    model.add("NodeList", f"{z} Setpoint Nodes", nodes=[{"node_name": n} for n in setpoint_nodes])
+    model.add("SetpointManager:SingleZone:Cooling", f"{z} Supply Air Reset", control_variable="Temperature",
+              minimum_supply_air_temperature=12.0, maximum_supply_air_temperature=18.0, control_zone_name=z,
+              zone_node_name=names.zone_air_node, zone_inlet_node_name=names.zone_inlet_node,
+              setpoint_node_or_nodelist_name=f"{z} Setpoint Nodes")
+    model.add("SetpointManager:MixedAir", f"{z} Mixed Air Setpoint", control_variable="Temperature",
+              reference_setpoint_node_name=outlet, fan_inlet_node_name=names.mixed_air_node,
+              fan_outlet_node_name=fan_outlet, setpoint_node_or_nodelist_name=names.mixed_air_node)
+    return ZoneSystem(names=names, coil=coil, setpoint_nodes=setpoint_nodes, evaporative_coolers=evaporative)
+
+
+def _plant_loop_pieces(model: _Model, prefix: str, supply_equipment: list[tuple[str, str, str, str]],
+                       demand_equipment: list[tuple[str, str, str, str]], pump: tuple[str, str]) -> dict[str, str]:
+    """Branches, splitters and mixers of a plant loop with one supply and one demand bypass."""
+    p = prefix
+    pump_kind, pump_name = pump
+    nodes = {
+        "supply_inlet": f"{p} Supply Inlet Node", "supply_outlet": f"{p} Supply Outlet Node",
+        "demand_inlet": f"{p} Demand Inlet Node", "demand_outlet": f"{p} Demand Outlet Node",
+    }
+    model.add("Pipe:Adiabatic", f"{p} Supply Outlet Pipe", inlet_node_name=f"{p} Supply Exit Pipe Inlet",
+              outlet_node_name=nodes["supply_outlet"])
+    model.add("Pipe:Adiabatic", f"{p} Supply Bypass Pipe", inlet_node_name=f"{p} Supply Bypass Inlet",
+              outlet_node_name=f"{p} Supply Bypass Outlet")
+    model.add("Pipe:Adiabatic", f"{p} Demand Inlet Pipe", inlet_node_name=nodes["demand_inlet"],
+              outlet_node_name=f"{p} Demand Entrance Outlet")
+    model.add("Pipe:Adiabatic", f"{p} Demand Outlet Pipe", inlet_node_name=f"{p} Demand Exit Pipe Inlet",
+              outlet_node_name=nodes["demand_outlet"])
+    model.add("Pipe:Adiabatic", f"{p} Demand Bypass Pipe", inlet_node_name=f"{p} Demand Bypass Inlet",
+              outlet_node_name=f"{p} Demand Bypass Outlet")
+    supply_branches = [model.branch(f"{p} Supply Pump Branch",
+                                    [(pump_kind, pump_name, nodes["supply_inlet"], f"{p} Pump Outlet Node")])]
+    for kind, name, inlet, outlet in supply_equipment:
+        supply_branches.append(model.branch(f"{p} {name} Branch", [(kind, name, inlet, outlet)]))
+    supply_branches.append(model.branch(f"{p} Supply Bypass Branch", [("Pipe:Adiabatic", f"{p} Supply Bypass Pipe",
+                                                                       f"{p} Supply Bypass Inlet", f"{p} Supply Bypass Outlet")]))
+    supply_branches.append(model.branch(f"{p} Supply Outlet Branch", [("Pipe:Adiabatic", f"{p} Supply Outlet Pipe",
+                                                                       f"{p} Supply Exit Pipe Inlet", nodes["supply_outlet"])]))
+    demand_branches = [model.branch(f"{p} Demand Inlet Branch", [("Pipe:Adiabatic", f"{p} Demand Inlet Pipe",
+                                                                  nodes["demand_inlet"], f"{p} Demand Entrance Outlet")])]
+    for kind, name, inlet, outlet in demand_equipment:
+        demand_branches.append(model.branch(f"{p} {name} Branch", [(kind, name, inlet, outlet)]))
+    demand_branches.append(model.branch(f"{p} Demand Bypass Branch", [("Pipe:Adiabatic", f"{p} Demand Bypass Pipe",
+                                                                       f"{p} Demand Bypass Inlet", f"{p} Demand Bypass Outlet")]))
+    demand_branches.append(model.branch(f"{p} Demand Outlet Branch", [("Pipe:Adiabatic", f"{p} Demand Outlet Pipe",
+                                                                       f"{p} Demand Exit Pipe Inlet", nodes["demand_outlet"])]))
+    for side, branches in (("Supply", supply_branches), ("Demand", demand_branches)):
+        model.add("BranchList", f"{p} {side} Branches", branches=[{"branch_name": b} for b in branches])
+        middle = branches[1:-1]
+        model.add("Connector:Splitter", f"{p} {side} Splitter", inlet_branch_name=branches[0],
+                  branches=[{"outlet_branch_name": b} for b in middle])
+        model.add("Connector:Mixer", f"{p} {side} Mixer", outlet_branch_name=branches[-1],
+                  branches=[{"inlet_branch_name": b} for b in middle])
+        model.add("ConnectorList", f"{p} {side} Connectors", connector_1_object_type="Connector:Splitter",
+                  connector_1_name=f"{p} {side} Splitter", connector_2_object_type="Connector:Mixer",
+                  connector_2_name=f"{p} {side} Mixer")
+    return nodes
+
+
+def _chiller_plant(model: _Model, site: Site, water_coils: list[tuple[str, str, str]]) -> None:
+    plant = site.cooling.chiller_plant
+    model.add("Schedule:Constant", CHILLED_WATER_SETPOINT_SCHEDULE, schedule_type_limits_name="Temperature",
+              hourly_value=plant.chilled_water_supply_c)
+    model.add("Pump:VariableSpeed", "Chilled Water Pump", inlet_node_name="Chilled Water Supply Inlet Node",
+              outlet_node_name="Chilled Water Pump Outlet Node", design_maximum_flow_rate="Autosize",
+              design_pump_head=plant.chilled_water_pump_head_pa, design_power_consumption="Autosize",
+              motor_efficiency=0.87, fraction_of_motor_inefficiencies_to_fluid_stream=0.0,
+              coefficient_1_of_the_part_load_performance_curve=0, coefficient_2_of_the_part_load_performance_curve=1,
+              coefficient_3_of_the_part_load_performance_curve=0, coefficient_4_of_the_part_load_performance_curve=0,
+              design_minimum_flow_rate=0.0, pump_control_type="Intermittent")
+    model.add("Pump:VariableSpeed", "Condenser Pump", inlet_node_name="Condenser Water Supply Inlet Node",
+              outlet_node_name="Condenser Water Pump Outlet Node", design_maximum_flow_rate="Autosize",
+              design_pump_head=plant.condenser_pump_head_pa, design_power_consumption="Autosize",
+              motor_efficiency=0.9, fraction_of_motor_inefficiencies_to_fluid_stream=0.0,
+              coefficient_1_of_the_part_load_performance_curve=0, coefficient_2_of_the_part_load_performance_curve=1,
+              coefficient_3_of_the_part_load_performance_curve=0, coefficient_4_of_the_part_load_performance_curve=0,
+              design_minimum_flow_rate=0.0, pump_control_type="Intermittent")
+    # Chiller performance coefficients of the EnergyPlus example's electric chiller (COP from the site).
+    model.add("Chiller:Electric", "Chiller", condenser_type="WaterCooled", nominal_capacity="Autosize",
+              nominal_cop=plant.chiller_cop, chilled_water_inlet_node_name="Chiller Inlet Node",
+              chilled_water_outlet_node_name="Chiller Outlet Node", condenser_inlet_node_name="Chiller Condenser Inlet Node",
+              condenser_outlet_node_name="Chiller Condenser Outlet Node", minimum_part_load_ratio=0.15,
+              maximum_part_load_ratio=1.0, optimum_part_load_ratio=0.65, design_condenser_inlet_temperature=29.44,
+              temperature_rise_coefficient=2.682759, design_chilled_water_outlet_temperature=6.667,
+              design_chilled_water_flow_rate="Autosize", design_condenser_fluid_flow_rate="Autosize",
+              coefficient_1_of_capacity_ratio_curve=0.944836, coefficient_2_of_capacity_ratio_curve=-0.0570088,
+              coefficient_3_of_capacity_ratio_curve=-0.00185486, coefficient_1_of_power_ratio_curve=1.907846,
+              coefficient_2_of_power_ratio_curve=-1.204987, coefficient_3_of_power_ratio_curve=0.2634623,
+              coefficient_1_of_full_load_ratio_curve=0.03303, coefficient_2_of_full_load_ratio_curve=0.6852,
+              coefficient_3_of_full_load_ratio_curve=0.2818, chilled_water_outlet_temperature_lower_limit=4.0,
+              chiller_flow_mode="NotModulated")
+    model.add("Curve:Cubic", "Tower Fan Ratio", coefficient1_constant=-0.00931516301535329,
+              coefficient2_x=0.0512333965844443, coefficient3_x_2=-0.0838364671381841,
+              coefficient4_x_3=1.04191823356909, minimum_value_of_x=0.15, maximum_value_of_x=1.0)
+    model.add("CoolingTower:VariableSpeed", "Cooling Tower", water_inlet_node_name="Cooling Tower Inlet Node",
+              water_outlet_node_name="Cooling Tower Outlet Node", model_type="YorkCalc",
+              design_inlet_air_wet_bulb_temperature=25.6, design_approach_temperature=3.9,
+              design_range_temperature=5.6, design_water_flow_rate="Autosize", design_air_flow_rate="Autosize",
+              design_fan_power="Autosize", fan_power_ratio_function_of_air_flow_rate_ratio_curve_name="Tower Fan Ratio",
+              minimum_air_flow_rate_ratio=0.2, fraction_of_tower_capacity_in_free_convection_regime=0.125,
+              basin_heater_capacity=450.0, basin_heater_setpoint_temperature=4.5,
+              evaporation_loss_mode="SaturatedExit", drift_loss_percent=0.05,
+              blowdown_calculation_mode="ConcentrationRatio",
+              blowdown_concentration_ratio=plant.tower_blowdown_concentration_ratio)
+
+    chilled = _plant_loop_pieces(
+        model, "Chilled Water",
+        [("Chiller:Electric", "Chiller", "Chiller Inlet Node", "Chiller Outlet Node")],
+        [("Coil:Cooling:Water", coil, inlet, outlet) for coil, inlet, outlet in water_coils],
+        ("Pump:VariableSpeed", "Chilled Water Pump"),
+    )
+    condenser = _plant_loop_pieces(
+        model, "Condenser Water",
+        [("CoolingTower:VariableSpeed", "Cooling Tower", "Cooling Tower Inlet Node", "Cooling Tower Outlet Node")],
+        [("Chiller:Electric", "Chiller", "Chiller Condenser Inlet Node", "Chiller Condenser Outlet Node")],
+        ("Pump:VariableSpeed", "Condenser Pump"),
+    )
+    for loop, nodes, kind, equipment, scheme in (
+        ("Chilled Water Loop", chilled, "Cooling", ("Chiller:Electric", "Chiller"), "Chilled Water"),
+        ("Condenser Water Loop", condenser, "Condenser", ("CoolingTower:VariableSpeed", "Cooling Tower"),
+         "Condenser Water"),
+    ):
+        model.add("PlantEquipmentList", f"{scheme} Equipment", equipment=[
+            {"equipment_object_type": equipment[0], "equipment_name": equipment[1]}])
+        model.add("PlantEquipmentOperation:CoolingLoad", f"{scheme} Cooling Load", load_range_1_lower_limit=0.0,
+                  load_range_1_upper_limit=1.0e9, range_1_equipment_list_name=f"{scheme} Equipment")
+        model.add("PlantEquipmentOperationSchemes", f"{scheme} Operation", control_scheme_1_object_type=
+                  "PlantEquipmentOperation:CoolingLoad", control_scheme_1_name=f"{scheme} Cooling Load",
+                  control_scheme_1_schedule_name=ALWAYS_ON)
+        model.add("PlantLoop", loop, fluid_type="Water", plant_equipment_operation_scheme_name=f"{scheme} Operation",
+                  loop_temperature_setpoint_node_name=nodes["supply_outlet"], maximum_loop_temperature=80.0,
+                  minimum_loop_temperature=3.0, maximum_loop_flow_rate="Autosize", minimum_loop_flow_rate=0.0,
+                  plant_loop_volume="Autocalculate", plant_side_inlet_node_name=nodes["supply_inlet"],
+                  plant_side_outlet_node_name=nodes["supply_outlet"],
+                  plant_side_branch_list_name=f"{scheme} Supply Branches",
+                  plant_side_connector_list_name=f"{scheme} Supply Connectors",
+                  demand_side_inlet_node_name=nodes["demand_inlet"], demand_side_outlet_node_name=nodes["demand_outlet"],
+                  demand_side_branch_list_name=f"{scheme} Demand Branches",
+                  demand_side_connector_list_name=f"{scheme} Demand Connectors", load_distribution_scheme="Optimal")
+        model.add("Sizing:Plant", f"{scheme} Sizing", plant_or_condenser_loop_name=loop, loop_type=kind,
+                  design_loop_exit_temperature=plant.chilled_water_supply_c if kind == "Cooling" else 29.4,
+                  loop_design_temperature_difference=plant.chilled_water_delta_t_c if kind == "Cooling" else 5.6)
+    model.add("SetpointManager:Scheduled", "Chilled Water Setpoint Manager", control_variable="Temperature",
+              schedule_name=CHILLED_WATER_SETPOINT_SCHEDULE, setpoint_node_or_nodelist_name=chilled["supply_outlet"])
+    model.add("SetpointManager:FollowOutdoorAirTemperature", "Condenser Water Setpoint Manager",
+              control_variable="Temperature", reference_temperature_type="OutdoorAirWetBulb",
+              offset_temperature_difference=3.9, maximum_setpoint_temperature=32.0, minimum_setpoint_temperature=15.0,
+              setpoint_node_or_nodelist_name=condenser["supply_outlet"])
+
+
+def _outputs(model: _Model) -> None:
+    # The runner reads values through the API; files are kept to what a person needs to debug a run.
+    model.add("OutputControl:Files", "OutputControl:Files 1", output_csv="No", output_mtr="No", output_eso="No",
+              output_eio="Yes", output_tabular="No", output_sqlite="No", output_json="No", output_audit="No",
+              output_space_sizing="No", output_zone_sizing="No", output_system_sizing="No", output_dxf="No",
+              output_bnd="No", output_rdd="No", output_mdd="No", output_mtd="No", output_end="Yes",
+              output_shd="No", output_perflog="No")
