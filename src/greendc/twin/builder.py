@@ -87,6 +87,10 @@ class ZoneNames:
         return f"{self.zone} Mixed Air Node"
 
     @property
+    def fan_outlet_node(self) -> str:
+        return f"{self.zone} Fan Outlet Node"
+
+    @property
     def supply_outlet_node(self) -> str:
         return f"{self.zone} Supply Outlet Node"
 
@@ -424,7 +428,7 @@ def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSy
     coil = site.coil_of(zone)
     return_node = f"{z} Return Air Node"
     outside_node = f"{z} Outside Air Inlet Node"
-    fan_outlet = f"{z} Fan Outlet Node"
+    fan_outlet = names.fan_outlet_node
 
     # Main branch: OA system -> fan -> [DEC] -> [IEC] -> coil.
     components: list[tuple[str, str, str, str]] = [

@@ -1,0 +1,47 @@
+"""A reported number with everything an auditor needs to recompute it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from greendc.carbon.factors import EmissionFactor
+
+
+@dataclass(frozen=True)
+class Figure:
+    """``value`` in ``unit``, computed by ``formula`` from ``inputs`` (and ``factor`` where one applies).
+
+    ``value`` is None when the inventory does not hold the inputs; ``note`` then says which are missing.
+    """
+
+    value: float | None
+    unit: str
+    formula: str
+    inputs: dict[str, Any] = field(default_factory=dict)
+    factor: EmissionFactor | None = None
+    factors: tuple[EmissionFactor, ...] = ()
+    source: str = ""
+    standard: str = ""
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "value": self.value,
+            "unit": self.unit,
+            "formula": self.formula,
+            "inputs": self.inputs,
+            "factor": self.factor.as_dict() if self.factor is not None else None,
+            "source": self.source,
+            "standard": self.standard,
+        }
+        if self.factors:
+            out["factors"] = [f.as_dict() for f in self.factors]
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def missing(unit: str, formula: str, note: str, standard: str = "") -> Figure:
+    """A figure the inventory cannot support: reported as null with the reason."""
+    return Figure(value=None, unit=unit, formula=formula, note=note, standard=standard)

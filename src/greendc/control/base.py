@@ -1,0 +1,101 @@
+"""What a controller sees and what it may set.
+
+At every zone timestep a controller receives an :class:`Observation` and returns an :class:`Action`.
+Setpoints it leaves as ``None`` stay with the model's own managers (the legacy control). The runner
+clips every setpoint to the site's safe bounds before EnergyPlus sees it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from greendc.site.schema import Setpoints
+
+
+@dataclass(frozen=True)
+class ZoneObservation:
+    """One IT zone at the end of a timestep (temperatures in C, powers in W)."""
+
+    it_power_w: float
+    zone_air_temp_c: float
+    inlet_temp_c: float
+    inlet_dew_point_c: float
+    inlet_relative_humidity_pct: float
+    supply_air_temp_c: float
+    supply_air_setpoint_c: float
+    zone_cooling_setpoint_c: float
+    supply_fan_power_w: float
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The facility at the end of a timestep."""
+
+    month: int
+    day: int
+    hour: int
+    minute: int
+    outdoor_dry_bulb_c: float
+    outdoor_wet_bulb_c: float
+    outdoor_relative_humidity_pct: float
+    outdoor_dew_point_c: float
+    zones: dict[str, ZoneObservation]
+    it_power_w: float
+    cooling_power_w: float
+    facility_power_w: float
+    chilled_water_setpoint_c: float | None
+
+    @property
+    def hottest_inlet_c(self) -> float:
+        return max(zone.inlet_temp_c for zone in self.zones.values())
+
+    @property
+    def mean_zone_air_temp_c(self) -> float:
+        return sum(zone.zone_air_temp_c for zone in self.zones.values()) / len(self.zones)
+
+
+@dataclass(frozen=True)
+class Action:
+    """Setpoints to apply from the next timestep; ``None`` leaves the model's own control in charge."""
+
+    supply_air_setpoint_c: dict[str, float] | None = None
+    zone_cooling_setpoint_c: dict[str, float] | None = None
+    chilled_water_setpoint_c: float | None = None
+
+    def clipped(self, bounds: Setpoints) -> Action:
+        supply = None
+        if self.supply_air_setpoint_c is not None:
+            supply = {zone: bounds.supply_air_c.clip(value) for zone, value in self.supply_air_setpoint_c.items()}
+        cooling = None
+        if self.zone_cooling_setpoint_c is not None:
+            cooling = {zone: bounds.zone_cooling_c.clip(value) for zone, value in self.zone_cooling_setpoint_c.items()}
+        water = None
+        if self.chilled_water_setpoint_c is not None:
+            water = bounds.chilled_water_c.clip(self.chilled_water_setpoint_c)
+        return Action(supply, cooling, water)
+
+
+@dataclass(frozen=True)
+class ControlContext:
+    """Facts about the facility a controller may use when it starts."""
+
+    zone_names: list[str]
+    bounds: Setpoints
+    has_chiller_plant: bool
+    timestep_h: float
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+class Controller(Protocol):
+    """Anything with ``reset`` and ``act`` can drive the twin."""
+
+    name: str
+
+    def reset(self, context: ControlContext) -> Action:
+        """Start a run; return the action for the first timestep."""
+        ...
+
+    def act(self, observation: Observation) -> Action:
+        """Choose setpoints for the next timestep."""
+        ...

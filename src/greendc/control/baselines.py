@@ -1,0 +1,133 @@
+"""Baseline controllers every smarter controller is measured against.
+
+- ``default``: the legacy control of the EnergyPlus example. Zone cooling setpoint 23 C, supply air
+  reset between 12 and 18 C by single-zone cooling setpoint managers, chilled water at 7 C. It changes
+  nothing: the model's own managers are in charge.
+- ``rbc``: Sinergym's data-center rule (``RBCDatacenter``): move the zone cooling setpoints 1 C at a
+  time to keep the mean zone air temperature within 18-27 C.
+- ``trim-respond``: ASHRAE Guideline 36 (section 5.16.2) trim and respond on the supply-air
+  temperature, with "requests" from zones whose hottest ITE inlet comes near the ASHRAE recommended
+  limit of 27 C.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from greendc.control.base import Action, ControlContext, Observation
+from greendc.twin.builder import DEFAULT_CHILLED_WATER_SETPOINT_C, DEFAULT_ZONE_COOLING_SETPOINT_C
+
+ASHRAE_RECOMMENDED_MAX_C = 27.0
+ASHRAE_RECOMMENDED_MIN_C = 18.0
+
+
+class DefaultController:
+    """Leave every setpoint to the model's own managers (the legacy control)."""
+
+    name = "default"
+
+    def reset(self, context: ControlContext) -> Action:
+        return Action()
+
+    def act(self, observation: Observation) -> Action:
+        return Action()
+
+
+@dataclass
+class RuleBasedController:
+    """Sinergym's incremental data-center rule on the zone cooling setpoints.
+
+    Parameters
+    ----------
+    band_low_c, band_high_c : comfort band of the mean zone air temperature in C
+    step_c : setpoint change per timestep in C
+    """
+
+    band_low_c: float = ASHRAE_RECOMMENDED_MIN_C
+    band_high_c: float = ASHRAE_RECOMMENDED_MAX_C
+    step_c: float = 1.0
+    initial_setpoint_c: float = DEFAULT_ZONE_COOLING_SETPOINT_C
+    name: str = "rbc"
+
+    def reset(self, context: ControlContext) -> Action:
+        self._zones = list(context.zone_names)
+        self._bounds = context.bounds
+        self._setpoint_c = context.bounds.zone_cooling_c.clip(self.initial_setpoint_c)
+        return self._action()
+
+    def _action(self) -> Action:
+        return Action(zone_cooling_setpoint_c={zone: self._setpoint_c for zone in self._zones})
+
+    def act(self, observation: Observation) -> Action:
+        mean_c = observation.mean_zone_air_temp_c
+        if mean_c < self.band_low_c:
+            self._setpoint_c += self.step_c
+        elif mean_c > self.band_high_c:
+            self._setpoint_c -= self.step_c
+        self._setpoint_c = self._bounds.zone_cooling_c.clip(self._setpoint_c)
+        return self._action()
+
+
+@dataclass
+class TrimRespondController:
+    """Guideline 36-style trim and respond of one supply-air temperature for all zones.
+
+    Every timestep each zone may send cooling requests: one when its ITE inlet is above
+    ``request_above_c``, two when above ``urgent_above_c``. With no more than ``ignored_requests``
+    the setpoint is trimmed up by ``trim_c``; otherwise it responds down by ``respond_c`` per request
+    beyond those ignored, at most ``max_response_c``. The zone (return-air) cooling setpoints follow the
+    supply air plus the servers' design temperature rise, so that the VAV boxes do not drive the fans
+    to full flow chasing a return temperature the supply air cannot reach.
+    """
+
+    initial_supply_air_c: float = 18.0
+    request_above_c: float = 25.5
+    urgent_above_c: float = 26.5
+    ignored_requests: int = 0
+    trim_c: float = 0.1
+    respond_c: float = 0.3
+    max_response_c: float = 1.0
+    server_delta_t_c: float = 8.0
+    name: str = "trim-respond"
+
+    def reset(self, context: ControlContext) -> Action:
+        self._zones = list(context.zone_names)
+        self._bounds = context.bounds
+        self._supply_c = context.bounds.supply_air_c.clip(self.initial_supply_air_c)
+        return self._action()
+
+    def _action(self) -> Action:
+        return Action(
+            supply_air_setpoint_c={zone: self._supply_c for zone in self._zones},
+            zone_cooling_setpoint_c={zone: self._supply_c + self.server_delta_t_c for zone in self._zones},
+            chilled_water_setpoint_c=DEFAULT_CHILLED_WATER_SETPOINT_C,
+        )
+
+    def act(self, observation: Observation) -> Action:
+        requests = 0
+        for zone in observation.zones.values():
+            if zone.inlet_temp_c > self.urgent_above_c:
+                requests += 2
+            elif zone.inlet_temp_c > self.request_above_c:
+                requests += 1
+        if requests <= self.ignored_requests:
+            self._supply_c += self.trim_c
+        else:
+            self._supply_c -= min(self.max_response_c, self.respond_c * (requests - self.ignored_requests))
+        self._supply_c = self._bounds.supply_air_c.clip(self._supply_c)
+        return self._action()
+
+
+CONTROLLERS = {
+    "default": DefaultController,
+    "rbc": RuleBasedController,
+    "trim-respond": TrimRespondController,
+}
+
+
+def make_controller(name: str) -> DefaultController | RuleBasedController | TrimRespondController:
+    """Build a baseline controller by name."""
+    try:
+        return CONTROLLERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown controller {name!r}; choose from {', '.join(CONTROLLERS)}") from None
