@@ -233,11 +233,6 @@ def _site(
 
     # Location-based: the most specific grid factor of the site's own region and the factor year.
     year = _factor_year(inv, site)
-    if year != inv.reporting_year:
-        disclosures.append(
-            f"{site.name}: emission factors of {year} are used for reporting year {inv.reporting_year} "
-            "(chosen explicitly with factor_year)."
-        )
     loc_factor = _choose_factor(
         table,
         site.location_factor,
@@ -605,6 +600,12 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
             used[(fac.region, fac.year, fac.kind, fac.value_tco2_per_mwh)] = fac
     for x in savings:
         used[(x.factor.region, x.factor.year, x.factor.kind, x.factor.value_tco2_per_mwh)] = x.factor
+    for fac in used.values():
+        if fac.year != inv.reporting_year:
+            disclosures.append(
+                f"The {fac.kind} factor {fac.region} of {fac.year} ({fac.value_tco2_per_mwh:.4f} tCO2/MWh) is used "
+                f"for reporting year {inv.reporting_year}, as chosen explicitly in the inventory."
+            )
     return InventoryResult(
         inventory=inv,
         label=loaded.label,

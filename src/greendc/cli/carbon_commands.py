@@ -1,0 +1,111 @@
+"""``greendc carbon`` and ``greendc report``: the carbon, renewables and ESG-report commands.
+
+``main.py`` calls ``register(app)``; bad input prints one line naming the file and field and exits 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from greendc.carbon.errors import InventoryError
+
+_out = Console()
+_err = Console(stderr=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    # Rich markup is off so that brackets in field paths such as sites[0] are printed as written.
+    _err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "fraction":
+        return f"{value * 100:.1f} %"
+    if unit in ("ratio", "kgCO2/kWh", "L/kWh"):
+        return f"{value:.3f}"
+    return f"{value:,.1f}"
+
+
+def _headline_table(result) -> Table:
+    from greendc.carbon.export import HEADLINE_KEYS
+
+    units = {
+        "electricity_mwh": "MWh", "renewable_mwh": "MWh", "renewable_share": "fraction",
+        "location_based_tco2": "tCO2", "market_based_tco2": "tCO2", "avoided_tco2": "tCO2",
+        "pue": "ratio", "ref": "fraction", "cue": "kgCO2/kWh", "wue": "L/kWh",
+    }
+    inv = result.inventory
+    table = Table(title=f"{inv.organization.name} - reporting year {inv.reporting_year}")
+    table.add_column("figure")
+    table.add_column("unit")
+    for site in result.sites:
+        table.add_column(site.name, justify="right")
+    if len(result.sites) > 1:
+        table.add_column("organization", justify="right")
+    for key in HEADLINE_KEYS:
+        unit = units[key]
+        row = [key, "%" if unit == "fraction" else ("" if unit == "ratio" else unit)]
+        row += [_fmt(s.value(key), unit) for s in result.sites]
+        if len(result.sites) > 1:
+            row.append(_fmt(result.value(key), unit))
+        table.add_row(*row)
+    return table
+
+
+def carbon(
+    inventory: Annotated[Path, typer.Argument(help="Inventory YAML (see examples/inventories/)")],
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Write every figure with its inputs, factor and source here")
+    ] = None,
+) -> None:
+    """Scope 2 (location- and market-based), renewables, avoided emissions and KPIs of an inventory."""
+    from greendc.carbon.calculate import calculate
+    from greendc.carbon.export import to_json, write_json_atomic
+    from greendc.carbon.inventory import load_inventory
+
+    try:
+        result = calculate(load_inventory(inventory))
+    except InventoryError as error:
+        raise _fail(error.one_line()) from None
+    _out.print(_headline_table(result))
+    for note in result.disclosures:
+        _out.print(f"note: {note}", markup=False, highlight=False)
+    if json_path is not None:
+        try:
+            write_json_atomic(to_json(result), json_path)
+        except OSError as error:
+            raise _fail(f"{json_path}: <file>: cannot write ({error.strerror})") from None
+        _out.print(f"wrote {json_path}", markup=False, highlight=False)
+
+
+def report(
+    inventory: Annotated[Path, typer.Argument(help="Inventory YAML, or a greendc run's summary.json")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html, report.pdf, figures.json, CSVs")] = Path(
+        "report"
+    ),
+) -> None:
+    """Write the ESG report (HTML and PDF), figures.json and the GRI / KPI tables as CSV."""
+    from greendc.report import ReportError, build_report
+
+    try:
+        folder = build_report(inventory, out)
+    except InventoryError as error:
+        raise _fail(error.one_line()) from None
+    except ReportError as error:
+        raise _fail(str(error)) from None
+    _out.print(f"wrote {folder / 'report.html'}, {folder / 'report.pdf'}, figures.json and CSV tables",
+               markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``carbon`` and ``report`` to the main ``greendc`` app."""
+    app.command("carbon")(carbon)
+    app.command("report")(report)
