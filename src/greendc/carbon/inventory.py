@@ -292,6 +292,9 @@ class Inventory(_Strict):
     sites: Annotated[list[Site], Field(min_length=1)]
     verified_savings: list[Saving] = []
     previous_year: PreviousYear | None = None
+    notes: list[Annotated[str, Field(min_length=1)]] = Field(
+        default=[], description="Statements printed in the report's methodology section"
+    )
 
     @property
     def period(self) -> tuple[date, date]:

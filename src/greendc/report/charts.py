@@ -1,0 +1,145 @@
+"""The report's charts, drawn with Matplotlib's Agg backend into PNG bytes (no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from greendc.carbon.calculate import InventoryResult, SiteResult  # noqa: E402
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+PALETTE = ["#2f6f4f", "#6fa86f", "#b5d99c", "#e3b23c", "#d9763a", "#7f8fa6", "#4b6584", "#a55eea", "#c8d6e5"]
+DPI = 150
+
+
+def _png(fig) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _style(ax, title: str, ylabel: str) -> None:
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="y", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def monthly_electricity(site: SiteResult) -> bytes | None:
+    """Monthly electricity, stacked by end use when the site's data come from a greendc run."""
+    if site.monthly_electricity_mwh is None:
+        return None
+    labels = [MONTHS[m - 1] for m in site.months]
+    fig, ax = plt.subplots(figsize=(7.0, 2.8))
+    if site.monthly_end_uses_mwh:
+        bottom = [0.0] * len(labels)
+        order = ["IT", *[k for k in site.monthly_end_uses_mwh if k != "IT"]]
+        for colour, key in zip(PALETTE, order, strict=False):
+            values = site.monthly_end_uses_mwh[key]
+            ax.bar(labels, values, bottom=bottom, label=key, color=colour, width=0.7)
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.legend(fontsize=7, ncol=min(len(order), 8), frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    else:
+        ax.bar(labels, site.monthly_electricity_mwh, color=PALETTE[0], width=0.7, label="electricity")
+    _style(ax, f"{site.name}: monthly electricity by end use", "MWh")
+    return _png(fig)
+
+
+def monthly_pue(site: SiteResult) -> bytes | None:
+    """PUE month by month (ISO/IEC 30134-2 applied to each month's energy)."""
+    if not site.monthly_pue or all(p is None for p in site.monthly_pue):
+        return None
+    labels = [MONTHS[m - 1] for m in site.months]
+    values = [p if p is not None else float("nan") for p in site.monthly_pue]
+    fig, ax = plt.subplots(figsize=(7.0, 2.3))
+    ax.plot(labels, values, marker="o", color=PALETTE[0], linewidth=1.5, markersize=4)
+    annual = site.value("pue")
+    if annual is not None:
+        ax.axhline(annual, color=PALETTE[4], linestyle="--", linewidth=1, label=f"annual PUE {annual:.3f}")
+        ax.legend(fontsize=7, frameon=False)
+    finite = [v for v in values if v == v]
+    if finite:
+        ax.set_ylim(max(1.0, min(finite) - 0.05), max(finite) + 0.05)
+    _style(ax, f"{site.name}: PUE over the year", "PUE")
+    return _png(fig)
+
+
+def emissions_by_method(result: InventoryResult) -> bytes:
+    """Scope 2 location-based against market-based for each site (and last year, where entered)."""
+    groups: list[tuple[str, float | None, float | None]] = [
+        (s.name, s.value("location_based_tco2"), s.value("market_based_tco2")) for s in result.sites
+    ]
+    if len(result.sites) > 1:
+        groups.append(("Total", result.value("location_based_tco2"), result.value("market_based_tco2")))
+    prev = result.inventory.previous_year
+    if prev is not None and (prev.location_based_tco2 is not None or prev.market_based_tco2 is not None):
+        groups.insert(0, (f"Total {prev.year}", prev.location_based_tco2, prev.market_based_tco2))
+    fig, ax = plt.subplots(figsize=(7.0, 2.8))
+    xs = range(len(groups))
+    width = 0.38
+    loc = [g[1] or 0.0 for g in groups]
+    mkt = [g[2] or 0.0 for g in groups]
+    ax.bar([x - width / 2 for x in xs], loc, width, label="location-based", color=PALETTE[5])
+    ax.bar([x + width / 2 for x in xs], mkt, width, label="market-based", color=PALETTE[0])
+    for x, (a, b) in zip(xs, zip(loc, mkt, strict=True), strict=True):
+        ax.annotate(f"{a:,.0f}", (x - width / 2, a), ha="center", va="bottom", fontsize=6)
+        ax.annotate(f"{b:,.0f}", (x + width / 2, b), ha="center", va="bottom", fontsize=6)
+    ax.set_xticks(list(xs), [_short(g[0]) for g in groups])
+    ax.legend(fontsize=7, frameon=False)
+    _style(ax, "Scope 2 emissions by method", "tCO2")
+    return _png(fig)
+
+
+def renewable_share_yoy(result: InventoryResult) -> bytes:
+    """Renewable share of electricity, last year against this year, in %."""
+    year = result.inventory.reporting_year
+    bars: list[tuple[str, float]] = []
+    yoy = result.year_over_year.get("renewable_share")
+    if yoy is not None:
+        prev = result.inventory.previous_year
+        assert prev is not None
+        bars.append((str(prev.year), yoy[0].previous * 100))
+    bars.append((str(year), (result.value("renewable_share") or 0.0) * 100))
+    fig, ax = plt.subplots(figsize=(4.2, 2.6))
+    ax.bar([b[0] for b in bars], [b[1] for b in bars], color=[PALETTE[2], PALETTE[0]][-len(bars):], width=0.5)
+    for label, value in bars:
+        ax.annotate(f"{value:.1f} %", (label, value), ha="center", va="bottom", fontsize=8)
+    if yoy is not None:
+        y = yoy[0]
+        pct = f", {y.change_percent:+.1f} %" if y.change_percent is not None else ""
+        ax.set_xlabel(f"change {y.change * 100:+.1f} pp{pct}", fontsize=8)
+    ax.set_ylim(0, max(b[1] for b in bars) * 1.25 + 0.5)
+    _style(ax, "Renewable share of electricity", "%")
+    return _png(fig)
+
+
+def savings(result: InventoryResult) -> bytes | None:
+    """Verified savings (MWh) and the emissions they avoided (tCO2), per initiative."""
+    if not result.savings:
+        return None
+    names = [_short(x.name, 28) for x in result.savings]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 0.6 + 0.45 * len(names)), sharey=True)
+    left.barh(names, [x.saved_mwh for x in result.savings], color=PALETTE[1])
+    right.barh(names, [x.avoided_tco2 for x in result.savings], color=PALETTE[0])
+    for ax, values, unit in ((left, [x.saved_mwh for x in result.savings], "MWh saved"),
+                             (right, [x.avoided_tco2 for x in result.savings], "tCO2 avoided")):
+        for name, value in zip(names, values, strict=True):
+            ax.annotate(f" {value:,.1f}", (value, name), va="center", fontsize=7)
+        ax.set_xlabel(unit, fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.set_xlim(0, max(values) * 1.3)
+    fig.suptitle("Verified savings and avoided emissions (GRI 302-4, 305-5)", fontsize=10, x=0.02, ha="left")
+    return _png(fig)
+
+
+def _short(text: str, limit: int = 22) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

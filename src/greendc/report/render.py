@@ -1,0 +1,258 @@
+"""The ESG report: HTML (Jinja2) and PDF (WeasyPrint), ``figures.json`` and CSV tables.
+
+Everything is computed and rendered into a temporary folder beside ``out_dir`` and moved into place
+only when complete, so bad input or a rendering failure never leaves a partial report behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import shutil
+import tempfile
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+from greendc.carbon.calculate import InventoryResult, calculate
+from greendc.carbon.errors import InventoryError
+from greendc.carbon.export import to_json, write_json_atomic
+from greendc.carbon.factors import shipped_table
+from greendc.carbon.inventory import (
+    BenchSaving,
+    Electricity,
+    Inventory,
+    LoadedInventory,
+    Organization,
+    Saving,
+    Site,
+    check_inventory,
+    load_inventory,
+)
+from greendc.carbon.runs import read_run_summary
+from greendc.report import charts
+from greendc.report.tables import ReportTable, all_tables, fmt
+
+
+class ReportError(RuntimeError):
+    """The report could not be rendered (not an input problem): one line for the user."""
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("greendc")
+    except Exception:
+        return "dev"
+
+
+def inventory_from_run(
+    summary: str | Path,
+    *,
+    organization: str | None = None,
+    reporting_year: int | None = None,
+    bench: BenchSaving | None = None,
+) -> LoadedInventory:
+    """A one-site inventory for a greendc run (``summary.json`` or its folder), e.g. for ``greendc demo``.
+
+    Without ``reporting_year`` the latest year with a grid-average factor for the run's grid region is
+    used, and the report says that a simulated typical year is reported as that year.
+    """
+    path = Path(summary).resolve()
+    run = read_run_summary(path)
+    table = shipped_table()
+    region = table.region(run.grid_region, file=run.path, field="grid_region")
+    if reporting_year is None:
+        years = table.years(region.code, "grid_average")
+        if not years:
+            raise InventoryError(run.path, "grid_region", f"no grid_average factor shipped for {region.code!r}")
+        reporting_year = years[-1]
+    savings = []
+    if bench is not None:
+        savings.append(
+            Saving(
+                name=f"{bench.improved_controller} control vs {bench.baseline_controller} ({bench.climate})",
+                site=run.site,
+                from_bench=bench.model_copy(update={"path": str(Path(bench.path).resolve())}),
+                verification="greendc benchmark of the EnergyPlus twin (simulated, not metered)",
+            )
+        )
+    model = Inventory(
+        organization=Organization(name=organization or run.site),
+        reporting_year=reporting_year,
+        sites=[Site(name=run.site, electricity=Electricity(from_run=str(run.path)))],
+        verified_savings=savings,
+        notes=[
+            f"Electricity, IT energy and water of {run.site} come from a greendc simulation of a typical "
+            f"meteorological year ({run.weather or 'weather not recorded'}), reported as {reporting_year} "
+            f"with that year's factors; they are modelled, not metered."
+        ],
+    )
+    check_inventory(model, file=run.path)
+    return LoadedInventory(model=model, path=run.path, base_dir=run.path.parent)
+
+
+def _load(source: str | Path | Inventory | LoadedInventory) -> LoadedInventory:
+    if isinstance(source, LoadedInventory):
+        return source
+    if isinstance(source, Inventory):
+        check_inventory(source)
+        return LoadedInventory(model=source, path=None, base_dir=Path.cwd())
+    path = Path(source)
+    if path.is_dir() or path.suffix.lower() == ".json":
+        return inventory_from_run(path)
+    return load_inventory(path)
+
+
+def _data_uri(png: bytes | None) -> str | None:
+    if png is None:
+        return None
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def _table_html(table: ReportTable) -> str:
+    from markupsafe import escape
+
+    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
+    body = []
+    for row in table.rows:
+        cells = []
+        for column, cell in zip(table.columns, row, strict=True):
+            cls = ' class="num"' if isinstance(cell, int | float) and not isinstance(cell, bool) else ""
+            cells.append(f"<td{cls}>{escape(fmt(cell, column))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    notes = "".join(f'<p class="table-note">{escape(n)}</p>' for n in table.notes)
+    return (
+        f'<table class="data"><caption>{escape(table.title)} <span class="std">— {escape(table.standard)}'
+        f"</span></caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}"
+    )
+
+
+def _cards(result: InventoryResult) -> list[dict[str, str]]:
+    def num(key: str, digits: int = 0) -> str:
+        value = result.value(key)
+        return "n/a" if value is None else f"{value:,.{digits}f}"
+
+    share = result.value("renewable_share")
+    yoy = result.year_over_year.get("renewable_share")
+    share_sub = f"{yoy[0].change * 100:+.1f} pp vs {result.inventory.previous_year.year}" if yoy else ""
+    pue = result.value("pue")
+    return [
+        {"label": "Electricity consumed (MWh)", "value": num("electricity_mwh"), "sub": ""},
+        {"label": "Renewable share of electricity", "value": "n/a" if share is None else f"{share * 100:.1f} %",
+         "sub": share_sub},
+        {"label": "Scope 2 location-based (tCO2)", "value": num("location_based_tco2"), "sub": ""},
+        {"label": "Scope 2 market-based (tCO2)", "value": num("market_based_tco2"), "sub": ""},
+        {"label": "Avoided emissions, GRI 305-5 (tCO2)", "value": num("avoided_tco2", 1),
+         "sub": f"from {num('energy_saved_mwh', 1)} MWh saved"},
+        {"label": "PUE (ISO/IEC 30134-2)", "value": "n/a" if pue is None else f"{pue:.3f}", "sub": ""},
+    ]
+
+
+def render_html(result: InventoryResult) -> str:
+    """The report as one self-contained HTML document (charts embedded as PNG data URIs)."""
+    from jinja2 import Environment, select_autoescape
+
+    templates = resources.files("greendc.report").joinpath("templates")
+    env = Environment(autoescape=select_autoescape(["html", "j2"]))
+    template = env.from_string(templates.joinpath("report.html.j2").read_text(encoding="utf-8"))
+    css = templates.joinpath("report.css").read_text(encoding="utf-8")
+    inv = result.inventory
+    start, end = inv.period
+    tables = {t.slug: _table_html(t) for t in all_tables(result)}
+    site_charts = [
+        {"name": s.name, "electricity": _data_uri(charts.monthly_electricity(s)), "pue": _data_uri(charts.monthly_pue(s))}
+        for s in result.sites
+    ]
+    checks = [
+        {"site": s.name, "criterion": c.criterion, "passed": c.passed, "detail": c.detail}
+        for s in result.sites
+        for c in s.market.checks
+    ]
+    onsite = [
+        {"site": s.name, "name": o.name, "generated": f"{o.generated_mwh:,.1f}", "method": o.method,
+         "exported": f"{o.exported_mwh:,.1f}" if o.exported_mwh else ""}
+        for s in result.sites
+        for o in s.onsite
+    ]
+    return template.render(
+        org=inv.organization.name,
+        year=inv.reporting_year,
+        period_start=start.isoformat(),
+        period_end=end.isoformat(),
+        version=_version(),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        inventory_label=result.label,
+        css=css,
+        cards=_cards(result),
+        tables=tables,
+        site_charts=site_charts,
+        charts={
+            "emissions": _data_uri(charts.emissions_by_method(result)),
+            "renewables": _data_uri(charts.renewable_share_yoy(result)),
+            "savings": _data_uri(charts.savings(result)),
+        },
+        checks=checks,
+        onsite=onsite,
+        disclosures=result.disclosures,
+        notes=list(inv.notes),
+    )
+
+
+def render_pdf(html: str, path: Path) -> None:
+    """Print the HTML to PDF with WeasyPrint (needs the pango library of the operating system)."""
+    try:
+        import weasyprint
+    except (ImportError, OSError) as error:
+        raise ReportError(
+            f"report.pdf needs WeasyPrint and its system library pango ({error}); "
+            "install with `pip install weasyprint` and your OS's pango package"
+        ) from None
+    weasyprint.HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
+
+
+def _move_into_place(tmp: Path, out_dir: Path) -> None:
+    """Swap the finished folder in: the old report (if any) is replaced only after the new one is complete."""
+    backup = None
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ReportError(f"{out_dir}: <file>: exists and is not a folder")
+        backup = out_dir.with_name(f".{out_dir.name}.old-{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}")
+        out_dir.rename(backup)
+    try:
+        tmp.rename(out_dir)
+    except OSError:
+        if backup is not None:
+            backup.rename(out_dir)
+        raise
+    if backup is not None:
+        shutil.rmtree(backup, ignore_errors=True)
+
+
+def build_report(inventory: str | Path | Inventory | LoadedInventory, out_dir: str | Path) -> Path:
+    """Compute the inventory and write ``report.html``, ``report.pdf``, ``figures.json`` and CSV tables.
+
+    ``inventory`` is an inventory YAML path, a greendc run's ``summary.json`` (or run folder), a parsed
+    ``Inventory`` (relative paths then resolve against the working directory) or a ``LoadedInventory``.
+    Raises ``InventoryError`` for bad input (nothing is written) and ``ReportError`` if rendering fails.
+    Returns ``out_dir``.
+    """
+    out_dir = Path(out_dir)
+    loaded = _load(inventory)
+    result = calculate(loaded)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        write_json_atomic(to_json(result), tmp / "figures.json")
+        tables_dir = tmp / "tables"
+        tables_dir.mkdir()
+        for table in all_tables(result):
+            table.write_csv(tables_dir)
+        html = render_html(result)
+        (tmp / "report.html").write_text(html, encoding="utf-8")
+        render_pdf(html, tmp / "report.pdf")
+        _move_into_place(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir

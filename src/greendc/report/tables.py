@@ -1,0 +1,269 @@
+"""The report's tables (GRI 302-1, 302-3, 302-4, 305-2, 305-4, 305-5, ISO/IEC 30134 KPIs, EU 2024/1364),
+built once and written both as HTML and as CSV so that the two never disagree."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from greendc.carbon.calculate import InventoryResult
+from greendc.carbon.kpis import MWH_TO_GJ
+
+Cell = str | float | int | None
+
+
+@dataclass
+class ReportTable:
+    """A titled table: ``slug`` names its CSV file, ``units`` label numeric columns."""
+
+    slug: str
+    title: str
+    standard: str
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def write_csv(self, folder: Path) -> Path:
+        path = folder / f"{self.slug}.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(self.columns)
+            for row in self.rows:
+                writer.writerow(["" if c is None else c for c in row])
+        return path
+
+
+def fmt(value: Cell, column: str = "") -> str:
+    """Human formatting for HTML: thousands separators, percentages for shares, 'n/a' for missing."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if "year" in column.lower() else f"{value:,}"
+    if isinstance(value, float):
+        if "%" in column or "pp" in column:
+            return f"{value:,.1f}"
+        if "t/MWh" in column or "tCO2/MWh" in column:
+            return f"{value:.4f}"
+        if abs(value) >= 100:
+            return f"{value:,.1f}"
+        if abs(value) >= 1:
+            return f"{value:,.2f}"
+        return f"{value:.3f}"
+    return str(value)
+
+
+def _pct(value: float | None) -> float | None:
+    return None if value is None else value * 100.0
+
+
+def gri_302_1(result: InventoryResult) -> ReportTable:
+    t = ReportTable(
+        "gri_302_1", "Energy consumption within the organization", "GRI 302-1",
+        ["site", "item", "MWh", "GJ"],
+    )
+    for s in result.sites + [None]:
+        fig = (lambda k, s=s: s.value(k)) if s is not None else result.value
+        name = s.name if s is not None else "Organization total"
+        if s is None and len(result.sites) == 1:
+            continue
+        items = [
+            ("Grid electricity purchased", fig("grid_electricity_mwh")),
+            ("  of which covered by renewable certificates / PPAs", fig("procured_renewable_mwh")),
+            ("Self-generated renewable electricity consumed", fig("onsite_renewable_mwh")),
+            ("Total electricity consumption", fig("electricity_mwh")),
+            ("Renewable electricity (on-site + procured)", fig("renewable_mwh")),
+        ]
+        for label, mwh in items:
+            t.rows.append([name, label, mwh, None if mwh is None else mwh * MWH_TO_GJ])
+    t.notes.append("1 MWh = 3.6 GJ. Electricity is the only energy carrier in the inventory (no fuels).")
+    return t
+
+
+def gri_302_3(result: InventoryResult) -> ReportTable:
+    t = ReportTable("gri_302_3", "Energy intensity", "GRI 302-3", ["scope", "metric", "value", "unit"])
+    for s in result.sites:
+        t.rows.append([s.name, "Total energy per IT energy (PUE)", s.value("pue"), "MWh/MWh"])
+        t.rows.append([s.name, "Energy per floor area", s.value("energy_intensity_kwh_per_m2"), "kWh/m2"])
+    if "energy_intensity" in result.figures:
+        denom = result.inventory.organization.intensity_denominator
+        assert denom is not None
+        t.rows.append(["Organization", f"Energy per {denom.name}", result.value("energy_intensity"),
+                       result.figures["energy_intensity"].unit])
+    t.notes.append("Energy inside the organization only (electricity); intensity denominators as entered.")
+    return t
+
+
+def gri_302_4(result: InventoryResult) -> ReportTable:
+    t = ReportTable("gri_302_4", "Reduction of energy consumption", "GRI 302-4",
+                    ["initiative", "site", "MWh saved", "GJ saved", "basis", "verification"])
+    for x in result.savings:
+        t.rows.append([x.name, x.site or "-", x.saved_mwh, x.saved_mwh * MWH_TO_GJ, x.basis, x.verification or "-"])
+    if not result.savings:
+        t.notes.append("No verified savings in the inventory.")
+    return t
+
+
+def gri_305_2(result: InventoryResult) -> ReportTable:
+    t = ReportTable(
+        "gri_305_2", "Energy indirect (Scope 2) GHG emissions", "GRI 305-2; GHG Protocol Scope 2 Guidance",
+        ["site", "grid region", "grid electricity MWh", "location-based tCO2", "location factor t/MWh",
+         "market-based tCO2", "market remainder basis"],
+    )
+    for s in result.sites:
+        t.rows.append([s.name, s.region.code, s.value("grid_electricity_mwh"), s.value("location_based_tco2"),
+                       s.location_factor.value_tco2_per_mwh, s.value("market_based_tco2"),
+                       s.market.remaining_basis.replace("_", " ")])
+    if len(result.sites) > 1:
+        t.rows.append(["Organization total", "", result.value("grid_electricity_mwh"),
+                       result.value("location_based_tco2"), None, result.value("market_based_tco2"), ""])
+    t.notes.append("Gases: CO2 (the shipped grid factors are CO2 factors). Avoided emissions are not netted.")
+    return t
+
+
+def gri_305_4(result: InventoryResult) -> ReportTable:
+    t = ReportTable("gri_305_4", "GHG emissions intensity", "GRI 305-4; ISO/IEC 30134-8",
+                    ["scope", "metric", "location-based", "market-based", "unit"])
+    for s in result.sites:
+        t.rows.append([s.name, "Scope 2 per IT energy (CUE)", s.value("cue"), s.value("cue_market_based"),
+                       "kgCO2/kWh IT"])
+    if len(result.sites) > 1:
+        t.rows.append(["Organization", "Scope 2 per IT energy (CUE)", result.value("cue"),
+                       result.value("cue_market_based"), "kgCO2/kWh IT"])
+    if "location_based_intensity" in result.figures:
+        denom = result.inventory.organization.intensity_denominator
+        assert denom is not None
+        t.rows.append(["Organization", f"Scope 2 per {denom.name}", result.value("location_based_intensity"),
+                       result.value("market_based_intensity"), f"tCO2 per {denom.unit}"])
+    return t
+
+
+def gri_305_5(result: InventoryResult) -> ReportTable:
+    t = ReportTable(
+        "gri_305_5", "Reduction of GHG emissions (avoided, not netted)", "GRI 305-5",
+        ["initiative", "MWh saved", "factor t/MWh", "factor", "tCO2 avoided"],
+    )
+    for x in result.savings:
+        t.rows.append([x.name, x.saved_mwh, x.factor.value_tco2_per_mwh,
+                       f"{x.factor.kind} {x.factor.region} {x.factor.year}", x.avoided_tco2])
+    if result.savings:
+        t.rows.append(["Total", result.value("energy_saved_mwh"), None, "", result.value("avoided_tco2")])
+    t.notes.append("Scope 2 (market-based and location-based) is reported gross; these reductions are separate.")
+    return t
+
+
+def kpi_table(result: InventoryResult) -> ReportTable:
+    t = ReportTable(
+        "kpis", "Data-center KPIs", "ISO/IEC 30134-2, -3, -6, -8, -9",
+        ["site", "PUE", "REF %", "CUE kgCO2/kWh", "WUE L/kWh", "ERF %", "renewable share %"],
+    )
+    for s in result.sites:
+        t.rows.append([s.name, s.value("pue"), _pct(s.value("ref")), s.value("cue"), s.value("wue"),
+                       _pct(s.value("erf")), _pct(s.value("renewable_share"))])
+    if len(result.sites) > 1:
+        t.rows.append(["Organization", result.value("pue"), _pct(result.value("ref")), result.value("cue"),
+                       result.value("wue"), None, _pct(result.value("renewable_share"))])
+    t.notes.append("CUE uses location-based Scope 2; the market-based CUE is in the GRI 305-4 table.")
+    return t
+
+
+def eu_2024_1364(result: InventoryResult) -> ReportTable:
+    """The KPIs of Commission Delegated Regulation (EU) 2024/1364 that the inventory can fill."""
+    t = ReportTable(
+        "eu_2024_1364", "EU data-centre reporting KPIs", "Delegated Regulation (EU) 2024/1364",
+        ["site", "indicator", "value", "unit", "status"],
+    )
+    for s in result.sites:
+        rows: list[tuple[str, float | None, str]] = [
+            ("Installed IT power demand", s.value("installed_it_power_kw"), "kW"),
+            ("Total energy consumption", _kwh(s.value("electricity_mwh")), "kWh"),
+            ("Energy consumption of IT equipment", _kwh(s.value("it_energy_mwh")), "kWh"),
+            ("Total renewable energy consumption", _kwh(s.value("renewable_mwh")), "kWh"),
+            ("  from guarantees of origin / certificates", _kwh(_kind_mwh(s, "eac")), "kWh"),
+            ("  from power purchase agreements", _kwh(_kind_mwh(s, "ppa")), "kWh"),
+            ("  from on-site renewable sources", _kwh(s.value("onsite_renewable_mwh")), "kWh"),
+            ("Waste heat reused", _kwh(s.value("waste_heat_reused_mwh")), "kWh"),
+            ("Total water input", s.value("water_m3"), "m3"),
+            ("Power usage effectiveness (PUE)", s.value("pue"), "-"),
+            ("Water usage effectiveness (WUE)", s.value("wue"), "L/kWh"),
+            ("Energy reuse factor (ERF)", s.value("erf"), "-"),
+            ("Renewable energy factor (REF)", s.value("ref"), "-"),
+        ]
+        for label, value, unit in rows:
+            t.rows.append([s.name, label, value, unit, "from inventory" if value is not None else "not provided"])
+    t.notes.append(
+        "Only the fields the inventory provides are filled; the regulation's other fields (ICT capacity, data "
+        "traffic, temperature set points, potable water share, ...) are outside this inventory."
+    )
+    return t
+
+
+def _kwh(mwh: float | None) -> float | None:
+    return None if mwh is None else mwh * 1000.0
+
+
+def _kind_mwh(site, kind: str) -> float:
+    return sum(c.energy_mwh for c in site.market.claims if c.kind == kind and c.renewable)
+
+
+def instruments_table(result: InventoryResult) -> ReportTable:
+    t = ReportTable(
+        "instruments", "Contractual instruments (market-based hierarchy)", "GHG Protocol Scope 2 Guidance, Table 6.3",
+        ["site", "id", "type", "scheme", "MWh", "rate t/MWh", "tCO2", "vintage", "market"],
+    )
+    for s in result.sites:
+        for c in s.market.claims:
+            t.rows.append([s.name, c.id, c.kind, c.scheme or "-", c.energy_mwh, c.rate_tco2_per_mwh, c.tco2,
+                           f"{c.generation_start}..{c.generation_end}", c.market])
+        f = s.market.remaining_factor
+        t.rows.append([s.name, "(remainder)", s.market.remaining_basis.replace("_", " "), "-",
+                       s.market.remaining_mwh, f.value_tco2_per_mwh, s.market.remaining_mwh * f.value_tco2_per_mwh,
+                       str(f.year), f.region])
+    return t
+
+
+def year_over_year_table(result: InventoryResult) -> ReportTable:
+    prev = result.inventory.previous_year
+    labels = {
+        "electricity_mwh": "Electricity (MWh)",
+        "renewable_mwh": "Renewable electricity (MWh)",
+        "renewable_share": "Renewable share (%)",
+        "procured_renewable_mwh": "Procured renewable electricity (MWh)",
+        "renewable_capacity_mw": "Self-built renewable capacity (MW)",
+        "location_based_tco2": "Scope 2 location-based (tCO2)",
+        "market_based_tco2": "Scope 2 market-based (tCO2)",
+        "it_energy_mwh": "IT energy (MWh)",
+        "water_m3": "Water (m3)",
+    }
+    year = result.inventory.reporting_year
+    t = ReportTable(
+        "year_over_year", "Year over year", "GRI 302/305 comparatives",
+        ["figure", f"{prev.year if prev else 'previous'}", f"{year}", "change", "change %"],
+    )
+    for key, (y, unit) in result.year_over_year.items():
+        if unit == "fraction":
+            t.rows.append([labels[key], y.previous * 100, y.current * 100, f"{y.change * 100:+.1f} pp",
+                           y.change_percent])
+        else:
+            t.rows.append([labels[key], y.previous, y.current, f"{y.change:+,.1f}", y.change_percent])
+    if prev is None:
+        t.notes.append("No previous-year figures in the inventory.")
+    return t
+
+
+def factors_table(result: InventoryResult) -> ReportTable:
+    t = ReportTable("factors", "Emission factors used", "Methodology",
+                    ["region", "year", "kind", "tCO2/MWh", "origin", "source"])
+    for f in result.factors_used:
+        t.rows.append([f.region, f.year, f.kind, f.value_tco2_per_mwh, f.origin, f.source])
+    return t
+
+
+def all_tables(result: InventoryResult) -> list[ReportTable]:
+    return [
+        gri_302_1(result), gri_302_3(result), gri_302_4(result), gri_305_2(result), gri_305_4(result),
+        gri_305_5(result), kpi_table(result), eu_2024_1364(result), instruments_table(result),
+        year_over_year_table(result), factors_table(result),
+    ]
