@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from greendc.carbon.calculate import InventoryResult, SiteResult  # noqa: E402
 
@@ -82,7 +83,7 @@ def emissions_by_method(result: InventoryResult) -> bytes:
     prev = result.inventory.previous_year
     if prev is not None and (prev.location_based_tco2 is not None or prev.market_based_tco2 is not None):
         groups.insert(0, (f"Total {prev.year}", prev.location_based_tco2, prev.market_based_tco2))
-    fig, ax = plt.subplots(figsize=(7.0, 2.8))
+    fig, ax = plt.subplots(figsize=(min(7.0, 2.6 + 1.5 * len(groups)), 2.8))
     xs = range(len(groups))
     width = 0.38
     loc = [g[1] or 0.0 for g in groups]
@@ -93,7 +94,10 @@ def emissions_by_method(result: InventoryResult) -> bytes:
         ax.annotate(f"{a:,.0f}", (x - width / 2, a), ha="center", va="bottom", fontsize=6)
         ax.annotate(f"{b:,.0f}", (x + width / 2, b), ha="center", va="bottom", fontsize=6)
     ax.set_xticks(list(xs), [_short(g[0]) for g in groups])
-    ax.legend(fontsize=7, frameon=False)
+    ax.set_xlim(-0.75, len(groups) - 0.25)
+    ax.set_ylim(0, max([*loc, *mkt, 1.0]) * 1.18)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.legend(fontsize=7, frameon=False, ncol=2, loc="upper right")
     _style(ax, "Scope 2 emissions by method", "tCO2")
     return _png(fig)
 

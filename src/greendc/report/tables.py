@@ -47,7 +47,9 @@ def fmt(value: Cell, column: str = "") -> str:
             return f"{value:,.1f}"
         if "t/MWh" in column or "tCO2/MWh" in column:
             return f"{value:.4f}"
-        if abs(value) >= 100:
+        if abs(value) >= 100_000:
+            return f"{value:,.0f}"
+        if abs(value) >= 100 or value == 0:
             return f"{value:,.1f}"
         if abs(value) >= 1:
             return f"{value:,.2f}"
@@ -71,7 +73,7 @@ def gri_302_1(result: InventoryResult) -> ReportTable:
             continue
         items = [
             ("Grid electricity purchased", fig("grid_electricity_mwh")),
-            ("  of which covered by renewable certificates / PPAs", fig("procured_renewable_mwh")),
+            ("— of which covered by renewable certificates / PPAs", fig("procured_renewable_mwh")),
             ("Self-generated renewable electricity consumed", fig("onsite_renewable_mwh")),
             ("Total electricity consumption", fig("electricity_mwh")),
             ("Renewable electricity (on-site + procured)", fig("renewable_mwh")),
@@ -181,9 +183,9 @@ def eu_2024_1364(result: InventoryResult) -> ReportTable:
             ("Total energy consumption", _kwh(s.value("electricity_mwh")), "kWh"),
             ("Energy consumption of IT equipment", _kwh(s.value("it_energy_mwh")), "kWh"),
             ("Total renewable energy consumption", _kwh(s.value("renewable_mwh")), "kWh"),
-            ("  from guarantees of origin / certificates", _kwh(_kind_mwh(s, "eac")), "kWh"),
-            ("  from power purchase agreements", _kwh(_kind_mwh(s, "ppa")), "kWh"),
-            ("  from on-site renewable sources", _kwh(s.value("onsite_renewable_mwh")), "kWh"),
+            ("— from guarantees of origin / certificates", _kwh(_kind_mwh(s, "eac")), "kWh"),
+            ("— from power purchase agreements", _kwh(_kind_mwh(s, "ppa")), "kWh"),
+            ("— from on-site renewable sources", _kwh(s.value("onsite_renewable_mwh")), "kWh"),
             ("Waste heat reused", _kwh(s.value("waste_heat_reused_mwh")), "kWh"),
             ("Total water input", s.value("water_m3"), "m3"),
             ("Power usage effectiveness (PUE)", s.value("pue"), "-"),

@@ -349,6 +349,12 @@ def _fan_and_dx_curves(model: _Model) -> None:
               coefficient3_x_2=0.0, minimum_value_of_x=0.5, maximum_value_of_x=1.5)
     model.add("Curve:Quadratic", "DX EIR fFlow", coefficient1_constant=1.156, coefficient2_x=-0.1816,
               coefficient3_x_2=0.0256, minimum_value_of_x=0.5, maximum_value_of_x=1.5)
+    # Without a dependence of effectiveness on secondary flow, the indirect evaporative cooler's search for
+    # the secondary air flow that meets its setpoint has no slope to follow and hits its iteration limit.
+    model.add("Curve:Quadratic", "IEC Effectiveness fFlow", coefficient1_constant=0.3, coefficient2_x=0.9,
+              coefficient3_x_2=-0.2, minimum_value_of_x=0.0, maximum_value_of_x=1.5)
+    model.add("Curve:Cubic", "IEC Fan Power fFlow", coefficient1_constant=0.0, coefficient2_x=0.0,
+              coefficient3_x_2=0.0, coefficient4_x_3=1.0, minimum_value_of_x=0.0, maximum_value_of_x=1.5)
     model.add("Curve:Quadratic", "DX PLF fPLR", coefficient1_constant=0.85, coefficient2_x=0.15,
               coefficient3_x_2=0.0, minimum_value_of_x=0.0, maximum_value_of_x=1.0)
 
@@ -468,9 +474,12 @@ def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSy
                   primary_air_inlet_node_name=inlet, primary_air_outlet_node_name=outlet,
                   secondary_air_inlet_node_name=secondary_in, secondary_air_outlet_node_name=secondary_out,
                   sensor_node_name=outlet, drift_loss_fraction=0.0, blowdown_concentration_ratio=3.0,
-                  evaporative_operation_minimum_limit_secondary_air_drybulb_temperature=5.0,
+                  evaporative_operation_minimum_limit_secondary_air_drybulb_temperature=20.0,
                   evaporative_operation_maximum_limit_outdoor_wetbulb_temperature=iec.max_outdoor_wet_bulb_c,
-                  dry_operation_maximum_limit_outdoor_drybulb_temperature=50.0)
+                  dry_operation_maximum_limit_outdoor_drybulb_temperature=50.0,
+                  wetbulb_effectiveness_flow_ratio_modifier_curve_name="IEC Effectiveness fFlow",
+                  drybulb_effectiveness_flow_ratio_modifier_curve_name="IEC Effectiveness fFlow",
+                  secondary_air_fan_power_modifier_curve_name="IEC Fan Power fFlow")
         components.append(("EvaporativeCooler:Indirect:ResearchSpecial", names.iec, inlet, outlet))
         setpoint_nodes.append(outlet)
         evaporative.append(names.iec)

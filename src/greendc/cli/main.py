@@ -1,0 +1,219 @@
+"""The ``greendc`` command line."""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(
+    name="greendc",
+    help="Make data centers greener: simulate a site, compare cooling controllers, report carbon.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Wide enough for the results table when output goes to a file or CI log.
+console = Console(width=None if sys.stdout.isatty() else 150)
+error_console = Console(stderr=True)
+_state = {"debug": False}
+
+
+def demo_site_path() -> Path:
+    """The example site that ships inside the package."""
+    return Path(str(importlib.resources.files("greendc") / "data" / "sites" / "two-hall-chicago.yaml"))
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    from greendc.site.loader import SiteFileError
+    from greendc.site.weather import WeatherError
+    from greendc.twin.builder import SiteInputError
+    from greendc.twin.engine import EngineError
+    from greendc.twin.runner import EnergyPlusError
+    from greendc.twin.schema_check import ModelValidationError
+
+    return (SiteFileError, WeatherError, SiteInputError, EngineError, EnergyPlusError, ModelValidationError,
+            UsageError)
+
+
+class UsageError(ValueError):
+    """A command-line argument that cannot be used."""
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn expected failures into one red line and exit code 2 (full traceback with --debug)."""
+    try:
+        yield
+    except _expected_errors() as error:
+        if _state["debug"]:
+            raise
+        error_console.print(f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+
+
+@app.callback()
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+) -> None:
+    _state["debug"] = debug
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=console, transient=False,
+    )
+
+
+def _summary_table(rows: list[dict[str, Any]], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    columns = [
+        ("climate", "climate", "{}"), ("controller", "controller", "{}"), ("IT MWh", "it_kwh", "{:.1f}"),
+        ("cooling MWh", "cooling_kwh", "{:.1f}"), ("facility MWh", "facility_kwh", "{:.1f}"),
+        ("PUE", "pue", "{:.3f}"), ("inlet max C", "inlet_max_c", "{:.1f}"), (">27 C", "steps_above_27c", "{}"),
+        (">32 C", "steps_above_32c", "{}"), ("<18 C", "steps_below_18c", "{}"), ("humid", "steps_humid", "{}"),
+    ]
+    columns = [c for c in columns if any(c[1] in row for row in rows)]
+    for header, _, _ in columns:
+        table.add_column(header, justify="left" if header in ("climate", "controller") else "right")
+    for row in rows:
+        cells = []
+        for _, key, fmt in columns:
+            value = row.get(key, "")
+            if key.endswith("_kwh") and isinstance(value, float):
+                value = value / 1000.0
+            cells.append(fmt.format(value) if value != "" else "")
+        table.add_row(*cells)
+    return table
+
+
+def _run_with_progress(description: str, run: Callable[[Callable[[float], None]], Any]) -> Any:
+    with _progress() as progress:
+        task = progress.add_task(description, total=1.0)
+        result = run(lambda fraction: progress.update(task, completed=fraction))
+        progress.update(task, completed=1.0)
+    return result
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "site"
+
+
+@app.command()
+def simulate(
+    site_file: Annotated[Path, typer.Argument(help="Site description (YAML), see examples/sites/.")],
+    controller: Annotated[str, typer.Option(help="default | rbc | trim-respond")] = "default",
+    weather: Annotated[str | None, typer.Option(help="Weather short name or EPW path (overrides the site's).")] = None,
+    out: Annotated[Path | None, typer.Option(help="Results directory (default greendc-out/SITE-CONTROLLER).")] = None,
+) -> None:
+    """Simulate a site's run period under one controller and save telemetry and an annual summary."""
+    from greendc.control.baselines import CONTROLLERS
+    from greendc.experiments import save_outcome, simulate as simulate_site
+    from greendc.site.loader import load_site
+
+    with _user_errors():
+        site, site_dir = load_site(site_file)
+        if controller not in CONTROLLERS:
+            raise UsageError(f"--controller: unknown controller {controller!r}; choose from {', '.join(CONTROLLERS)}")
+        outcome = _run_with_progress(
+            f"{site.name}: {controller}",
+            lambda report: simulate_site(site, site_dir, controller, weather=weather, progress=report),
+        )
+        out_dir = save_outcome(outcome, out or Path("greendc-out") / f"{_slug(site.name)}-{controller}")
+    summary = outcome.summary
+    console.print(_summary_table([{**summary, "climate": weather or site.weather}], f"{site.name}"))
+    _print_severe(summary)
+    console.print(f"Results in [bold]{out_dir}[/]: summary.json, telemetry.parquet, model.epJSON")
+
+
+def _print_severe(summary: dict[str, Any]) -> None:
+    if summary.get("energyplus_severe_errors"):
+        console.print(f"[yellow]EnergyPlus reported {summary['energyplus_severe_errors']} severe error(s):[/]")
+        for message in summary.get("energyplus_severe_messages", [])[:3]:
+            console.print(f"  [yellow]{message[:300]}[/]", highlight=False)
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+@app.command()
+def bench(
+    json_path: Annotated[Path, typer.Option("--json", help="Write one record per run to this JSON file.")],
+    site_file: Annotated[Path | None, typer.Option("--site", help="Site file (default: the demo site).")] = None,
+    controllers: Annotated[str, typer.Option(help="Comma-separated controllers.")] = "default,rbc,trim-respond",
+    climates: Annotated[str, typer.Option(help="Comma-separated shipped climates, or 'all'.")] = "all",
+    weather: Annotated[Path | None, typer.Option(help="An extra EPW file to run as one more climate.")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=8, help="Parallel EnergyPlus processes.")] = 2,
+) -> None:
+    """Compare controllers across climates: one table, one JSON record per run."""
+    from greendc.control.baselines import CONTROLLERS
+    from greendc.experiments import run_bench
+    from greendc.results.store import write_json_atomic
+    from greendc.site.loader import load_site
+    from greendc.site.weather import SHIPPED_WEATHER, resolve_weather
+
+    with _user_errors():
+        site, site_dir = load_site(site_file or demo_site_path())
+        names = _split(controllers)
+        unknown = [name for name in names if name not in CONTROLLERS]
+        if unknown or not names:
+            raise UsageError(f"--controllers: unknown {', '.join(unknown) or '(none given)'}; "
+                             f"choose from {', '.join(CONTROLLERS)}")
+        climate_list = list(SHIPPED_WEATHER) if climates.strip().lower() == "all" else _split(climates)
+        bad = [c for c in climate_list if c not in SHIPPED_WEATHER]
+        if bad:
+            raise UsageError(f"--climates: unknown {', '.join(bad)}; choose from {', '.join(SHIPPED_WEATHER)} or all")
+        if weather is not None:
+            climate_list.append(str(resolve_weather(str(weather))))
+        total = len(names) * len(climate_list)
+        with _progress() as progress:
+            task = progress.add_task(f"{total} annual runs", total=total)
+            records = run_bench(site, site_dir, names, climate_list, workers=workers,
+                                on_done=lambda record: progress.advance(task))
+        write_json_atomic(json_path, records)
+    console.print(_summary_table(records, f"{site.name}: controllers x climates"))
+    console.print(f"Wrote {len(records)} records to [bold]{json_path}[/]")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Directory for the demo's results and plot.")] = Path("greendc-demo"),
+) -> None:
+    """Simulate a year of the example data center under two controllers and plot the comparison."""
+    from greendc.experiments import save_outcome, simulate as simulate_site
+    from greendc.results.plots import plot_comparison
+    from greendc.site.loader import load_site
+
+    with _user_errors():
+        site, site_dir = load_site(demo_site_path())
+        console.print(f"[bold]greendc demo[/]: {site.name}, {len(site.zones)} IT halls, "
+                      f"{site.it_design_power_w / 1000:.0f} kW IT design load, weather {site.weather}")
+        runs = {}
+        rows = []
+        for controller in ("default", "trim-respond"):
+            outcome = _run_with_progress(
+                f"a year under {controller}",
+                lambda report, c=controller: simulate_site(site, site_dir, c, progress=report),
+            )
+            save_outcome(outcome, out / controller)
+            runs[controller] = (outcome.result.telemetry, outcome.summary)
+            rows.append({**outcome.summary, "climate": site.weather})
+        zone_names = outcome.result.zone_names
+        plot = plot_comparison(runs, zone_names, out / "comparison.png")
+    console.print(_summary_table(rows, "A year of the example data center"))
+    base, better = rows
+    saved = base["facility_kwh"] - better["facility_kwh"]
+    console.print(f"trim-respond vs default: facility electricity {saved / 1000:+.1f} MWh saved "
+                  f"({100 * saved / base['facility_kwh']:.1f} %), cooling {100 * (1 - better['cooling_kwh'] / base['cooling_kwh']):.1f} % lower")
+    console.print(f"Plot: [bold]{plot}[/]; results per controller in [bold]{out}[/]")

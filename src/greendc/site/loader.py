@@ -1,0 +1,83 @@
+"""Read a site file and turn every problem into one line that names the file and the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import annotated_types
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from greendc.site.schema import Site
+
+
+class SiteFileError(ValueError):
+    """A site file that cannot be used; the message names the file and the field."""
+
+
+def _field_range(model: type[BaseModel], location: tuple[Any, ...]) -> str:
+    """Describe the allowed range of the field at ``location`` (``'' `` when it has none)."""
+    current: Any = model
+    info = None
+    for part in location:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        info = current.model_fields.get(str(part))
+        if info is None:
+            return ""
+        annotation = info.annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        for candidate in candidates:
+            inner = [candidate, *getattr(candidate, "__args__", ())]
+            model_types = [c for c in inner if isinstance(c, type) and issubclass(c, BaseModel)]
+            if model_types:
+                current = model_types[0]
+                break
+    if info is None:
+        return ""
+    bounds = []
+    for meta in info.metadata:
+        for attribute, symbol in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+            if isinstance(meta, getattr(annotated_types, attribute.capitalize())):
+                bounds.append(f"{symbol} {getattr(meta, attribute)}")
+    return f" (allowed: {' and '.join(bounds)})" if bounds else ""
+
+
+def describe_validation_error(path: Path, error: ValidationError, model: type[BaseModel]) -> str:
+    """One line for the first problem of a pydantic error, naming the file and the field."""
+    first = error.errors()[0]
+    location = tuple(first["loc"])
+    field = ".".join(str(part) for part in location) or "<top level>"
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (not part of the site schema)"
+    elif first["type"] == "missing":
+        message = "required field is missing"
+    value = first.get("input")
+    shown = f" (got {value!r})" if first["type"] not in ("missing",) and not isinstance(value, dict | list) else ""
+    more = f"; {error.error_count() - 1} more problem(s)" if error.error_count() > 1 else ""
+    return f"{path}: {field}: {message}{shown}{_field_range(model, location)}{more}"
+
+
+def load_site(path: Path | str) -> tuple[Site, Path]:
+    """Load and validate a site file; return the site and the directory relative paths refer to."""
+    path = Path(path)
+    if not path.is_file():
+        raise SiteFileError(f"{path}: site file not found")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise SiteFileError(f"{path}: malformed YAML{where}: {problem}") from error
+    except UnicodeDecodeError as error:
+        raise SiteFileError(f"{path}: not a UTF-8 text file") from error
+    if not isinstance(raw, dict):
+        raise SiteFileError(f"{path}: a site file must be a YAML mapping of keys to values")
+    try:
+        site = Site.model_validate(raw)
+    except ValidationError as error:
+        raise SiteFileError(describe_validation_error(path, error, Site)) from error
+    return site, path.resolve().parent
