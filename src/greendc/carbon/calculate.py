@@ -137,7 +137,9 @@ def _choose_factor(
             origin="user",
         )
     if region is None:
-        raise InventoryError(file, f"{field_name}.region", "name the factor's region (the saving has no site)")
+        raise InventoryError(
+            file, f"{field_name}.region", "name the factor's region (the saving has no site)"
+        )
     table.region(region, file=file, field=f"{field_name}.region")
     return table.lookup(region, year, kind, file=file, field=field_name)
 
@@ -146,7 +148,15 @@ def _electricity(loaded: LoadedInventory, site: Site, where: str):
     """Electricity of a site: (annual MWh, months, monthly MWh, end uses, monthly PUE, run, source text)."""
     elec = site.electricity
     if elec.annual is not None:
-        return elec.annual.mwh, list(range(1, 13)), None, None, None, None, f"entered annual ({elec.annual.unit})"
+        return (
+            elec.annual.mwh,
+            list(range(1, 13)),
+            None,
+            None,
+            None,
+            None,
+            f"entered annual ({elec.annual.unit})",
+        )
     if elec.monthly is not None:
         values = elec.monthly.mwh
         months = list(range(elec.monthly.first_month, elec.monthly.first_month + len(values)))
@@ -183,13 +193,18 @@ def _site(
             )
         region_code = region_code or run.grid_region
         if site.it_energy is not None:
-            raise InventoryError(file, f"{where}.it_energy", "the IT energy comes from the run; remove it here")
+            raise InventoryError(
+                file, f"{where}.it_energy", "the IT energy comes from the run; remove it here"
+            )
     if region_code is None:
-        raise InventoryError(file, f"{where}.grid_region", "missing (needed to choose the grid emission factor)")
+        raise InventoryError(
+            file, f"{where}.grid_region", "missing (needed to choose the grid emission factor)"
+        )
     region = table.region(region_code, file=file, field=f"{where}.grid_region")
     if len(months) < 12:
         disclosures.append(
-            f"{site.name}: electricity covers months {months[0]}-{months[-1]} only; annual figures cover these months."
+            f"{site.name}: electricity covers months {months[0]}-{months[-1]} only; "
+            "annual figures cover these months."
         )
 
     # On-site generation: what is consumed behind the meter displaces grid purchases.
@@ -205,12 +220,15 @@ def _site(
             assert gen.pv_model is not None
             weather = gen.pv_model.weather or (run.weather if run is not None and run.weather else None)
             if weather is None:
-                raise InventoryError(file, f"{g_where}.pv_model.weather", "missing (no run weather to fall back on)")
+                raise InventoryError(
+                    file, f"{g_where}.pv_model.weather", "missing (no run weather to fall back on)"
+                )
             epw = resolve_weather(weather, loaded.base_dir, file=file, field=f"{g_where}.pv_model.weather")
             pv_result = model_pv(gen.pv_model, epw, file=file, field=f"{g_where}.pv_model")
             generated = sum(pv_result.monthly_mwh[m - 1] for m in months)
             method = (
-                f"pvlib PVWatts model, {gen.pv_model.capacity_kw_dc:g} kWdc, tilt {gen.pv_model.tilt_deg:g} deg, "
+                f"pvlib PVWatts model, {gen.pv_model.capacity_kw_dc:g} kWdc, "
+                f"tilt {gen.pv_model.tilt_deg:g} deg, "
                 f"azimuth {gen.pv_model.azimuth_deg:g} deg, losses {gen.pv_model.losses_percent:g} %, "
                 f"weather {epw.name}"
             )
@@ -218,9 +236,13 @@ def _site(
         exported = gen.exported.mwh if gen.exported is not None else 0.0
         if exported > generated + 1e-9:
             raise InventoryError(
-                file, f"{g_where}.exported", f"exported {exported:,.3f} MWh exceeds generation {generated:,.3f} MWh"
+                file,
+                f"{g_where}.exported",
+                f"exported {exported:,.3f} MWh exceeds generation {generated:,.3f} MWh",
             )
-        onsite.append(OnsiteResult(gen.name, gen.technology, capacity, generated, exported, method, pv_result))
+        onsite.append(
+            OnsiteResult(gen.name, gen.technology, capacity, generated, exported, method, pv_result)
+        )
     onsite_mwh = sum(o.self_consumed_mwh for o in onsite)
     if onsite_mwh > electricity_mwh + 1e-9:
         raise InventoryError(
@@ -270,14 +292,17 @@ def _site(
         )
         basis = "residual_mix" if residual.kind == "residual_mix" else "user"
     else:
-        residual = table.get(region.code, year, "residual_mix") or table.get(region.market, year, "residual_mix")
+        residual = table.get(region.code, year, "residual_mix") or table.get(
+            region.market, year, "residual_mix"
+        )
         basis = "residual_mix"
         if residual is None:
             residual, basis = loc_factor, "grid_average_last_resort"
             others = table.years(region.market, "residual_mix")
             extra = f" (residual mixes exist for {', '.join(map(str, others))})" if others else ""
             disclosures.append(
-                f"{site.name}: no residual mix for {region.market} {year}{extra}; the market-based remainder uses "
+                f"{site.name}: no residual mix for {region.market} {year}{extra}; "
+                "the market-based remainder uses "
                 f"the grid average {loc_factor.value_tco2_per_mwh:.4f} tCO2/MWh as the last resort "
                 f"({GHG_S2}, Table 6.3), which may double count claimed renewables."
             )
@@ -293,7 +318,9 @@ def _site(
     water_m3 = site.water.m3 if site.water is not None else (run.water_m3 if run is not None else None)
     water_source = "entered" if site.water is not None else ("greendc run" if water_m3 is not None else "")
     if site.water is not None and run is not None and run.water_m3 is not None:
-        disclosures.append(f"{site.name}: entered water use replaces the run's simulated {run.water_m3:,.1f} m3.")
+        disclosures.append(
+            f"{site.name}: entered water use replaces the run's simulated {run.water_m3:,.1f} m3."
+        )
     it_source = "greendc run" if run is not None else ("entered" if it_mwh is not None else "")
 
     result = SiteResult(
@@ -311,115 +338,203 @@ def _site(
     )
     f = result.figures
     f["electricity_mwh"] = Figure(
-        electricity_mwh, "MWh", "total electricity consumed by the site", {"electricity": _io(electricity_mwh, "MWh")},
-        source=source, standard="GRI 302-1",
+        electricity_mwh,
+        "MWh",
+        "total electricity consumed by the site",
+        {"electricity": _io(electricity_mwh, "MWh")},
+        source=source,
+        standard="GRI 302-1",
     )
     f["onsite_renewable_mwh"] = Figure(
-        onsite_mwh, "MWh", "sum(on-site generation - exported)",
-        {o.name: {"generated_mwh": o.generated_mwh, "exported_mwh": o.exported_mwh, "method": o.method} for o in onsite},
+        onsite_mwh,
+        "MWh",
+        "sum(on-site generation - exported)",
+        {
+            o.name: {"generated_mwh": o.generated_mwh, "exported_mwh": o.exported_mwh, "method": o.method}
+            for o in onsite
+        },
         standard="GRI 302-1; ISO/IEC 30134-3",
     )
     f["grid_electricity_mwh"] = Figure(
-        grid_mwh, "MWh", "electricity_mwh - onsite_renewable_mwh",
-        {"electricity_mwh": electricity_mwh, "onsite_renewable_mwh": onsite_mwh}, standard="GRI 302-1",
+        grid_mwh,
+        "MWh",
+        "electricity_mwh - onsite_renewable_mwh",
+        {"electricity_mwh": electricity_mwh, "onsite_renewable_mwh": onsite_mwh},
+        standard="GRI 302-1",
     )
     f["location_based_tco2"] = Figure(
-        loc_tco2, "tCO2", "grid_electricity_mwh x location factor",
-        {"grid_electricity_mwh": grid_mwh}, factor=loc_factor, source=loc_factor.source,
+        loc_tco2,
+        "tCO2",
+        "grid_electricity_mwh x location factor",
+        {"grid_electricity_mwh": grid_mwh},
+        factor=loc_factor,
+        source=loc_factor.source,
         standard=f"{GHG_S2} ch. 6; GRI 305-2",
     )
     claims = [
-        {"id": c.id, "kind": c.kind, "scheme": c.scheme, "energy_mwh": c.energy_mwh,
-         "rate_tco2_per_mwh": c.rate_tco2_per_mwh, "tco2": c.tco2, "renewable": c.renewable,
-         "hierarchy": HIERARCHY_LABEL[c.kind]}
+        {
+            "id": c.id,
+            "kind": c.kind,
+            "scheme": c.scheme,
+            "energy_mwh": c.energy_mwh,
+            "rate_tco2_per_mwh": c.rate_tco2_per_mwh,
+            "tco2": c.tco2,
+            "renewable": c.renewable,
+            "hierarchy": HIERARCHY_LABEL[c.kind],
+        }
         for c in mkt.claims
     ]
     f["market_based_tco2"] = Figure(
-        mkt.tco2, "tCO2",
+        mkt.tco2,
+        "tCO2",
         "sum(instrument MWh x instrument rate) + (grid_electricity_mwh - instrument MWh) x remainder factor",
-        {"grid_electricity_mwh": grid_mwh, "instruments": claims, "remaining_mwh": mkt.remaining_mwh,
-         "remainder_basis": mkt.remaining_basis},
-        factor=residual, source=residual.source, standard=f"{GHG_S2} ch. 6, Table 6.3; GRI 305-2",
+        {
+            "grid_electricity_mwh": grid_mwh,
+            "instruments": claims,
+            "remaining_mwh": mkt.remaining_mwh,
+            "remainder_basis": mkt.remaining_basis,
+        },
+        factor=residual,
+        source=residual.source,
+        standard=f"{GHG_S2} ch. 6, Table 6.3; GRI 305-2",
     )
     procured = mkt.renewable_mwh
     renewable = onsite_mwh + procured
     f["procured_renewable_mwh"] = Figure(
-        procured, "MWh", "sum(renewable certificates and PPAs claimed)",
-        {"instruments": [c for c in claims if c["renewable"]]}, standard="GRI 302-1",
+        procured,
+        "MWh",
+        "sum(renewable certificates and PPAs claimed)",
+        {"instruments": [c for c in claims if c["renewable"]]},
+        standard="GRI 302-1",
     )
     f["renewable_mwh"] = Figure(
-        renewable, "MWh", "onsite_renewable_mwh + procured_renewable_mwh",
-        {"onsite_renewable_mwh": onsite_mwh, "procured_renewable_mwh": procured}, standard="ISO/IEC 30134-3",
+        renewable,
+        "MWh",
+        "onsite_renewable_mwh + procured_renewable_mwh",
+        {"onsite_renewable_mwh": onsite_mwh, "procured_renewable_mwh": procured},
+        standard="ISO/IEC 30134-3",
     )
     f["renewable_share"] = Figure(
-        renewable_share(renewable, electricity_mwh), "fraction", "renewable_mwh / electricity_mwh",
+        renewable_share(renewable, electricity_mwh),
+        "fraction",
+        "renewable_mwh / electricity_mwh",
         {"renewable_mwh": renewable, "electricity_mwh": electricity_mwh},
     )
     f["ref"] = Figure(
-        renewable_energy_factor(renewable, electricity_mwh), "fraction",
+        renewable_energy_factor(renewable, electricity_mwh),
+        "fraction",
         "renewable energy / total data-center energy (electricity only)",
-        {"renewable_mwh": renewable, "total_energy_mwh": electricity_mwh}, standard="ISO/IEC 30134-3",
+        {"renewable_mwh": renewable, "total_energy_mwh": electricity_mwh},
+        standard="ISO/IEC 30134-3",
     )
     capacity_kw = [o.capacity_kw for o in onsite]
     f["renewable_capacity_mw"] = (
-        Figure(sum(c for c in capacity_kw if c) / 1000.0, "MW", "sum(on-site capacity_kw) / 1000",
-               {o.name: o.capacity_kw for o in onsite})
+        Figure(
+            sum(c for c in capacity_kw if c) / 1000.0,
+            "MW",
+            "sum(on-site capacity_kw) / 1000",
+            {o.name: o.capacity_kw for o in onsite},
+        )
         if onsite and all(c is not None for c in capacity_kw)
-        else missing("MW", "sum(on-site capacity_kw) / 1000",
-                     "no on-site generation" if not onsite else "capacity_kw not given for every on-site generator")
+        else missing(
+            "MW",
+            "sum(on-site capacity_kw) / 1000",
+            "no on-site generation" if not onsite else "capacity_kw not given for every on-site generator",
+        )
     )
     if it_mwh is not None:
-        f["it_energy_mwh"] = Figure(it_mwh, "MWh", "IT equipment energy", {"it_energy": _io(it_mwh, "MWh")},
-                                    source=it_source)
-        f["pue"] = Figure(kpis.pue(electricity_mwh, it_mwh), "ratio", "electricity_mwh / it_energy_mwh",
-                          {"electricity_mwh": electricity_mwh, "it_energy_mwh": it_mwh}, standard="ISO/IEC 30134-2")
-        f["cue"] = Figure(kpis.cue_kgco2_per_kwh(loc_tco2, it_mwh), "kgCO2/kWh",
-                          "location_based_tco2 / it_energy_mwh",
-                          {"location_based_tco2": loc_tco2, "it_energy_mwh": it_mwh}, factor=loc_factor,
-                          source=loc_factor.source, standard="ISO/IEC 30134-8")
-        f["cue_market_based"] = Figure(kpis.cue_kgco2_per_kwh(mkt.tco2, it_mwh), "kgCO2/kWh",
-                                       "market_based_tco2 / it_energy_mwh",
-                                       {"market_based_tco2": mkt.tco2, "it_energy_mwh": it_mwh},
-                                       standard="ISO/IEC 30134-8 (market-based variant)")
+        f["it_energy_mwh"] = Figure(
+            it_mwh, "MWh", "IT equipment energy", {"it_energy": _io(it_mwh, "MWh")}, source=it_source
+        )
+        f["pue"] = Figure(
+            kpis.pue(electricity_mwh, it_mwh),
+            "ratio",
+            "electricity_mwh / it_energy_mwh",
+            {"electricity_mwh": electricity_mwh, "it_energy_mwh": it_mwh},
+            standard="ISO/IEC 30134-2",
+        )
+        f["cue"] = Figure(
+            kpis.cue_kgco2_per_kwh(loc_tco2, it_mwh),
+            "kgCO2/kWh",
+            "location_based_tco2 / it_energy_mwh",
+            {"location_based_tco2": loc_tco2, "it_energy_mwh": it_mwh},
+            factor=loc_factor,
+            source=loc_factor.source,
+            standard="ISO/IEC 30134-8",
+        )
+        f["cue_market_based"] = Figure(
+            kpis.cue_kgco2_per_kwh(mkt.tco2, it_mwh),
+            "kgCO2/kWh",
+            "market_based_tco2 / it_energy_mwh",
+            {"market_based_tco2": mkt.tco2, "it_energy_mwh": it_mwh},
+            standard="ISO/IEC 30134-8 (market-based variant)",
+        )
     else:
         note = "it_energy not given"
         f["it_energy_mwh"] = missing("MWh", "IT equipment energy", note)
         f["pue"] = missing("ratio", "electricity_mwh / it_energy_mwh", note, "ISO/IEC 30134-2")
         f["cue"] = missing("kgCO2/kWh", "location_based_tco2 / it_energy_mwh", note, "ISO/IEC 30134-8")
-        f["cue_market_based"] = missing("kgCO2/kWh", "market_based_tco2 / it_energy_mwh", note, "ISO/IEC 30134-8")
+        f["cue_market_based"] = missing(
+            "kgCO2/kWh", "market_based_tco2 / it_energy_mwh", note, "ISO/IEC 30134-8"
+        )
     f["water_m3"] = (
         Figure(water_m3, "m3", "site water input", {"water": _io(water_m3, "m3")}, source=water_source)
-        if water_m3 is not None else missing("m3", "site water input", "water not given")
+        if water_m3 is not None
+        else missing("m3", "site water input", "water not given")
     )
     wue = kpis.wue_l_per_kwh(water_m3, it_mwh)
     f["wue"] = (
-        Figure(wue, "L/kWh", "water_m3 x 1000 / (it_energy_mwh x 1000)",
-               {"water_m3": water_m3, "it_energy_mwh": it_mwh}, standard="ISO/IEC 30134-9")
-        if wue is not None else missing("L/kWh", "water_m3 / it_energy_mwh", "water or IT energy not given",
-                                        "ISO/IEC 30134-9")
+        Figure(
+            wue,
+            "L/kWh",
+            "water_m3 x 1000 / (it_energy_mwh x 1000)",
+            {"water_m3": water_m3, "it_energy_mwh": it_mwh},
+            standard="ISO/IEC 30134-9",
+        )
+        if wue is not None
+        else missing("L/kWh", "water_m3 / it_energy_mwh", "water or IT energy not given", "ISO/IEC 30134-9")
     )
     reused = site.waste_heat_reused.mwh if site.waste_heat_reused is not None else None
     erf_value = kpis.erf(reused, electricity_mwh)
     f["erf"] = (
-        Figure(erf_value, "fraction", "waste_heat_reused_mwh / electricity_mwh",
-               {"waste_heat_reused_mwh": reused, "electricity_mwh": electricity_mwh}, standard="ISO/IEC 30134-6")
-        if erf_value is not None else missing("fraction", "waste_heat_reused_mwh / electricity_mwh",
-                                              "waste_heat_reused not given", "ISO/IEC 30134-6")
+        Figure(
+            erf_value,
+            "fraction",
+            "waste_heat_reused_mwh / electricity_mwh",
+            {"waste_heat_reused_mwh": reused, "electricity_mwh": electricity_mwh},
+            standard="ISO/IEC 30134-6",
+        )
+        if erf_value is not None
+        else missing(
+            "fraction",
+            "waste_heat_reused_mwh / electricity_mwh",
+            "waste_heat_reused not given",
+            "ISO/IEC 30134-6",
+        )
     )
     area_intensity = kpis.intensity(electricity_mwh * 1000.0, site.floor_area_m2)
     f["energy_intensity_kwh_per_m2"] = (
-        Figure(area_intensity, "kWh/m2", "electricity_mwh x 1000 / floor_area_m2",
-               {"electricity_mwh": electricity_mwh, "floor_area_m2": site.floor_area_m2}, standard="GRI 302-3")
-        if area_intensity is not None else missing("kWh/m2", "electricity_mwh x 1000 / floor_area_m2",
-                                                   "floor_area_m2 not given", "GRI 302-3")
+        Figure(
+            area_intensity,
+            "kWh/m2",
+            "electricity_mwh x 1000 / floor_area_m2",
+            {"electricity_mwh": electricity_mwh, "floor_area_m2": site.floor_area_m2},
+            standard="GRI 302-3",
+        )
+        if area_intensity is not None
+        else missing(
+            "kWh/m2", "electricity_mwh x 1000 / floor_area_m2", "floor_area_m2 not given", "GRI 302-3"
+        )
     )
     f["installed_it_power_kw"] = (
         Figure(site.installed_it_power_kw, "kW", "entered", {}, standard="EU 2024/1364")
-        if site.installed_it_power_kw is not None else missing("kW", "entered", "installed_it_power_kw not given")
+        if site.installed_it_power_kw is not None
+        else missing("kW", "entered", "installed_it_power_kw not given")
     )
     f["waste_heat_reused_mwh"] = (
         Figure(reused, "MWh", "entered", {}, standard="EU 2024/1364; ISO/IEC 30134-6")
-        if reused is not None else missing("MWh", "entered", "waste_heat_reused not given")
+        if reused is not None
+        else missing("MWh", "entered", "waste_heat_reused not given")
     )
     return result
 
@@ -437,19 +552,26 @@ def _savings(loaded: LoadedInventory, table: FactorTable, sites: list[SiteResult
         if saving.energy_saved is not None:
             saved = saving.energy_saved.mwh
             basis = f"entered ({saving.energy_saved.unit})"
-            saved_inputs: dict[str, Any] = {"energy_saved": _io(saving.energy_saved.value, saving.energy_saved.unit)}
+            saved_inputs: dict[str, Any] = {
+                "energy_saved": _io(saving.energy_saved.value, saving.energy_saved.unit)
+            }
         else:
             bench = saving.from_bench
             assert bench is not None
             cmp = read_bench_comparison(
-                loaded.resolve(bench.path), bench.climate, bench.baseline_controller, bench.improved_controller,
+                loaded.resolve(bench.path),
+                bench.climate,
+                bench.baseline_controller,
+                bench.improved_controller,
                 field=f"{where}.from_bench",
             )
             saved = cmp.saved_mwh
             if saved <= 0:
                 raise InventoryError(
-                    file, f"{where}.from_bench",
-                    f"{bench.improved_controller!r} used {-saved:,.3f} MWh more than {bench.baseline_controller!r} "
+                    file,
+                    f"{where}.from_bench",
+                    f"{bench.improved_controller!r} used {-saved:,.3f} MWh more than "
+                    f"{bench.baseline_controller!r} "
                     f"in {bench.climate!r}: not a saving",
                 )
             basis = (
@@ -471,13 +593,26 @@ def _savings(loaded: LoadedInventory, table: FactorTable, sites: list[SiteResult
             field_name=f"{where}.factor",
         )
         tco2 = avoided_tco2(saved, factor.value_tco2_per_mwh)
-        saved_fig = Figure(saved, "MWh", "energy saved" if saving.energy_saved else
-                           "baseline_facility_mwh - improved_facility_mwh", saved_inputs, source=basis,
-                           standard="GRI 302-4")
-        avoided_fig = Figure(tco2, "tCO2", "saved_mwh x factor", {"saved_mwh": saved}, factor=factor,
-                             source=factor.source, standard="GRI 305-5")
-        result = SavingResult(saving.name, saving.site, saved, factor, tco2, basis, saving.verification,
-                              saved_fig, avoided_fig)
+        saved_fig = Figure(
+            saved,
+            "MWh",
+            "energy saved" if saving.energy_saved else "baseline_facility_mwh - improved_facility_mwh",
+            saved_inputs,
+            source=basis,
+            standard="GRI 302-4",
+        )
+        avoided_fig = Figure(
+            tco2,
+            "tCO2",
+            "saved_mwh x factor",
+            {"saved_mwh": saved},
+            factor=factor,
+            source=factor.source,
+            standard="GRI 305-5",
+        )
+        result = SavingResult(
+            saving.name, saving.site, saved, factor, tco2, basis, saving.verification, saved_fig, avoided_fig
+        )
         out.append(result)
         if site_result is not None:
             site_result.savings.append(result)
@@ -489,15 +624,27 @@ def _sum_figure(sites: list[SiteResult], key: str, unit: str, standard: str = ""
     if any(v is None for v in values):
         lacking = [s.name for s in sites if s.value(key) is None]
         return missing(unit, f"sum over sites of {key}", f"not available for: {', '.join(lacking)}", standard)
-    return Figure(sum(v for v in values if v is not None), unit, f"sum over sites of {key}",
-                  {s.name: s.value(key) for s in sites}, standard=standard)
+    return Figure(
+        sum(v for v in values if v is not None),
+        unit,
+        f"sum over sites of {key}",
+        {s.name: s.value(key) for s in sites},
+        standard=standard,
+    )
 
 
-def _ratio_figure(num: Figure, den: Figure, unit: str, formula: str, standard: str, scale: float = 1.0) -> Figure:
+def _ratio_figure(
+    num: Figure, den: Figure, unit: str, formula: str, standard: str, scale: float = 1.0
+) -> Figure:
     if num.value is None or den.value is None or den.value <= 0:
         return missing(unit, formula, "inputs not available for every site", standard)
-    return Figure(num.value / den.value * scale, unit, formula, {"numerator": num.value, "denominator": den.value},
-                  standard=standard)
+    return Figure(
+        num.value / den.value * scale,
+        unit,
+        formula,
+        {"numerator": num.value, "denominator": den.value},
+        standard=standard,
+    )
 
 
 def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> InventoryResult:
@@ -505,22 +652,27 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
     inv = loaded.model
     base = table or shipped_table()
     user = [
-        EmissionFactor(f.region, f.year, f.kind, f.value_tco2_per_mwh, f.source, origin="user") for f in inv.factors
+        EmissionFactor(f.region, f.year, f.kind, f.value_tco2_per_mwh, f.source, origin="user")
+        for f in inv.factors
     ]
     table = base.with_user_factors(user)
     disclosures: list[str] = []
     for f in user:
         if base.get(f.region, f.year, f.kind) is not None:
             disclosures.append(
-                f"User factor overrides the shipped {f.kind} {f.region} {f.year}: {f.value_tco2_per_mwh:.4f} tCO2/MWh "
+                f"User factor overrides the shipped {f.kind} {f.region} {f.year}: "
+                f"{f.value_tco2_per_mwh:.4f} tCO2/MWh "
                 f"({f.source})."
             )
     sites = [_site(loaded, table, i, s, disclosures) for i, s in enumerate(inv.sites)]
     savings = _savings(loaded, table, sites)
     for s in sites:
         s.figures["avoided_tco2"] = Figure(
-            sum(x.avoided_tco2 for x in s.savings), "tCO2", "sum(saved_mwh x factor) over the site's verified savings",
-            {x.name: x.avoided_tco2 for x in s.savings}, standard="GRI 305-5",
+            sum((x.avoided_tco2 for x in s.savings), 0.0),
+            "tCO2",
+            "sum(saved_mwh x factor) over the site's verified savings",
+            {x.name: x.avoided_tco2 for x in s.savings},
+            standard="GRI 305-5",
             note="" if s.savings else "no verified savings at this site",
         )
 
@@ -539,52 +691,123 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
         f[key] = _sum_figure(sites, key, unit, std)
     capacities = [s.value("renewable_capacity_mw") for s in sites if s.onsite]
     f["renewable_capacity_mw"] = (
-        Figure(sum(c for c in capacities if c is not None), "MW", "sum over sites of on-site renewable capacity",
-               {s.name: s.value("renewable_capacity_mw") for s in sites if s.onsite})
+        Figure(
+            sum(c for c in capacities if c is not None),
+            "MW",
+            "sum over sites of on-site renewable capacity",
+            {s.name: s.value("renewable_capacity_mw") for s in sites if s.onsite},
+        )
         if capacities and all(c is not None for c in capacities)
-        else missing("MW", "sum over sites of on-site renewable capacity", "capacity not given for every generator")
+        else missing(
+            "MW", "sum over sites of on-site renewable capacity", "capacity not given for every generator"
+        )
     )
-    f["energy_gj"] = Figure(f["electricity_mwh"].value * kpis.MWH_TO_GJ, "GJ", "electricity_mwh x 3.6",
-                            {"electricity_mwh": f["electricity_mwh"].value}, standard="GRI 302-1")
-    f["avoided_tco2"] = Figure(sum(x.avoided_tco2 for x in savings), "tCO2", "sum(saved_mwh x factor)",
-                               {x.name: x.avoided_tco2 for x in savings}, standard="GRI 305-5")
-    f["energy_saved_mwh"] = Figure(sum(x.saved_mwh for x in savings), "MWh", "sum of verified savings",
-                                   {x.name: x.saved_mwh for x in savings}, standard="GRI 302-4")
+    f["energy_gj"] = Figure(
+        f["electricity_mwh"].value * kpis.MWH_TO_GJ,
+        "GJ",
+        "electricity_mwh x 3.6",
+        {"electricity_mwh": f["electricity_mwh"].value},
+        standard="GRI 302-1",
+    )
+    f["avoided_tco2"] = Figure(
+        sum((x.avoided_tco2 for x in savings), 0.0),
+        "tCO2",
+        "sum(saved_mwh x factor)",
+        {x.name: x.avoided_tco2 for x in savings},
+        standard="GRI 305-5",
+    )
+    f["energy_saved_mwh"] = Figure(
+        sum((x.saved_mwh for x in savings), 0.0),
+        "MWh",
+        "sum of verified savings",
+        {x.name: x.saved_mwh for x in savings},
+        standard="GRI 302-4",
+    )
     elec, ren = f["electricity_mwh"].value, f["renewable_mwh"].value
-    f["renewable_share"] = Figure(renewable_share(ren, elec), "fraction", "renewable_mwh / electricity_mwh",
-                                  {"renewable_mwh": ren, "electricity_mwh": elec})
-    f["ref"] = Figure(renewable_energy_factor(ren, elec), "fraction", "renewable energy / total energy",
-                      {"renewable_mwh": ren, "total_energy_mwh": elec}, standard="ISO/IEC 30134-3")
-    f["pue"] = _ratio_figure(f["electricity_mwh"], f["it_energy_mwh"], "ratio", "electricity_mwh / it_energy_mwh",
-                             "ISO/IEC 30134-2")
-    f["cue"] = _ratio_figure(f["location_based_tco2"], f["it_energy_mwh"], "kgCO2/kWh",
-                             "location_based_tco2 / it_energy_mwh", "ISO/IEC 30134-8")
-    f["cue_market_based"] = _ratio_figure(f["market_based_tco2"], f["it_energy_mwh"], "kgCO2/kWh",
-                                          "market_based_tco2 / it_energy_mwh", "ISO/IEC 30134-8")
-    f["wue"] = _ratio_figure(f["water_m3"], f["it_energy_mwh"], "L/kWh", "water_m3 / it_energy_mwh",
-                             "ISO/IEC 30134-9")
+    f["renewable_share"] = Figure(
+        renewable_share(ren, elec),
+        "fraction",
+        "renewable_mwh / electricity_mwh",
+        {"renewable_mwh": ren, "electricity_mwh": elec},
+    )
+    f["ref"] = Figure(
+        renewable_energy_factor(ren, elec),
+        "fraction",
+        "renewable energy / total energy",
+        {"renewable_mwh": ren, "total_energy_mwh": elec},
+        standard="ISO/IEC 30134-3",
+    )
+    f["pue"] = _ratio_figure(
+        f["electricity_mwh"],
+        f["it_energy_mwh"],
+        "ratio",
+        "electricity_mwh / it_energy_mwh",
+        "ISO/IEC 30134-2",
+    )
+    f["cue"] = _ratio_figure(
+        f["location_based_tco2"],
+        f["it_energy_mwh"],
+        "kgCO2/kWh",
+        "location_based_tco2 / it_energy_mwh",
+        "ISO/IEC 30134-8",
+    )
+    f["cue_market_based"] = _ratio_figure(
+        f["market_based_tco2"],
+        f["it_energy_mwh"],
+        "kgCO2/kWh",
+        "market_based_tco2 / it_energy_mwh",
+        "ISO/IEC 30134-8",
+    )
+    f["wue"] = _ratio_figure(
+        f["water_m3"], f["it_energy_mwh"], "L/kWh", "water_m3 / it_energy_mwh", "ISO/IEC 30134-9"
+    )
     denom = inv.organization.intensity_denominator
     if denom is not None:
         d = Figure(denom.value, denom.unit, "entered", {})
-        f["energy_intensity"] = _ratio_figure(f["electricity_mwh"], d, f"MWh per {denom.unit}",
-                                              f"electricity_mwh / {denom.name}", "GRI 302-3")
-        f["location_based_intensity"] = _ratio_figure(f["location_based_tco2"], d, f"tCO2 per {denom.unit}",
-                                                      f"location_based_tco2 / {denom.name}", "GRI 305-4")
-        f["market_based_intensity"] = _ratio_figure(f["market_based_tco2"], d, f"tCO2 per {denom.unit}",
-                                                    f"market_based_tco2 / {denom.name}", "GRI 305-4")
+        f["energy_intensity"] = _ratio_figure(
+            f["electricity_mwh"], d, f"MWh per {denom.unit}", f"electricity_mwh / {denom.name}", "GRI 302-3"
+        )
+        f["location_based_intensity"] = _ratio_figure(
+            f["location_based_tco2"],
+            d,
+            f"tCO2 per {denom.unit}",
+            f"location_based_tco2 / {denom.name}",
+            "GRI 305-4",
+        )
+        f["market_based_intensity"] = _ratio_figure(
+            f["market_based_tco2"],
+            d,
+            f"tCO2 per {denom.unit}",
+            f"market_based_tco2 / {denom.name}",
+            "GRI 305-4",
+        )
 
     yoy: dict[str, tuple[YearOverYear, str]] = {}
     prev = inv.previous_year
     if prev is not None:
         pairs: list[tuple[str, float | None, float | None, str]] = [
             ("electricity_mwh", elec, prev.electricity.mwh if prev.electricity else None, "MWh"),
-            ("renewable_mwh", ren, prev.renewable_electricity.mwh if prev.renewable_electricity else None, "MWh"),
-            ("procured_renewable_mwh", f["procured_renewable_mwh"].value,
-             prev.procured_renewable_electricity.mwh if prev.procured_renewable_electricity else None, "MWh"),
+            (
+                "renewable_mwh",
+                ren,
+                prev.renewable_electricity.mwh if prev.renewable_electricity else None,
+                "MWh",
+            ),
+            (
+                "procured_renewable_mwh",
+                f["procured_renewable_mwh"].value,
+                prev.procured_renewable_electricity.mwh if prev.procured_renewable_electricity else None,
+                "MWh",
+            ),
             ("renewable_capacity_mw", f["renewable_capacity_mw"].value, prev.renewable_capacity_mw, "MW"),
             ("location_based_tco2", f["location_based_tco2"].value, prev.location_based_tco2, "tCO2"),
             ("market_based_tco2", f["market_based_tco2"].value, prev.market_based_tco2, "tCO2"),
-            ("it_energy_mwh", f["it_energy_mwh"].value, prev.it_energy.mwh if prev.it_energy else None, "MWh"),
+            (
+                "it_energy_mwh",
+                f["it_energy_mwh"].value,
+                prev.it_energy.mwh if prev.it_energy else None,
+                "MWh",
+            ),
             ("water_m3", f["water_m3"].value, prev.water.m3 if prev.water else None, "m3"),
         ]
         if prev.electricity and prev.renewable_electricity:
@@ -603,7 +826,8 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
     for fac in used.values():
         if fac.year != inv.reporting_year:
             disclosures.append(
-                f"The {fac.kind} factor {fac.region} of {fac.year} ({fac.value_tco2_per_mwh:.4f} tCO2/MWh) is used "
+                f"The {fac.kind} factor {fac.region} of {fac.year} "
+                f"({fac.value_tco2_per_mwh:.4f} tCO2/MWh) is used "
                 f"for reporting year {inv.reporting_year}, as chosen explicitly in the inventory."
             )
     return InventoryResult(

@@ -43,8 +43,17 @@ def _site_json(site: SiteResult) -> dict[str, Any]:
     out: dict[str, Any] = {"name": site.name}
     for key in HEADLINE_KEYS:
         out[key] = site.value(key)
-    for key in ("grid_electricity_mwh", "onsite_renewable_mwh", "procured_renewable_mwh", "it_energy_mwh",
-                "water_m3", "cue_market_based", "erf", "renewable_capacity_mw", "energy_intensity_kwh_per_m2"):
+    for key in (
+        "grid_electricity_mwh",
+        "onsite_renewable_mwh",
+        "procured_renewable_mwh",
+        "it_energy_mwh",
+        "water_m3",
+        "cue_market_based",
+        "erf",
+        "renewable_capacity_mw",
+        "energy_intensity_kwh_per_m2",
+    ):
         out[key] = site.value(key)
     out["grid_region"] = site.region.code
     out["grid_region_name"] = site.region.name
@@ -58,9 +67,16 @@ def _site_json(site: SiteResult) -> dict[str, Any]:
     if site.monthly_pue is not None:
         out["monthly_pue"] = site.monthly_pue
     out["onsite_generation"] = [
-        {"name": o.name, "technology": o.technology, "capacity_kw": o.capacity_kw, "generated_mwh": o.generated_mwh,
-         "exported_mwh": o.exported_mwh, "self_consumed_mwh": o.self_consumed_mwh, "method": o.method,
-         "monthly_mwh": list(o.pv.monthly_mwh) if o.pv else None}
+        {
+            "name": o.name,
+            "technology": o.technology,
+            "capacity_kw": o.capacity_kw,
+            "generated_mwh": o.generated_mwh,
+            "exported_mwh": o.exported_mwh,
+            "self_consumed_mwh": o.self_consumed_mwh,
+            "method": o.method,
+            "monthly_mwh": list(o.pv.monthly_mwh) if o.pv else None,
+        }
         for o in site.onsite
     ]
     out["quality_checks"] = [
@@ -74,18 +90,35 @@ def to_json(result: InventoryResult) -> dict[str, Any]:
     """The figures document (see docs/carbon.md for the contract)."""
     inv = result.inventory
     start, end = inv.period
-    org: dict[str, Any] = {"name": inv.organization.name, "reporting_year": inv.reporting_year,
-                           "period": {"start": start.isoformat(), "end": end.isoformat()}}
+    org: dict[str, Any] = {
+        "name": inv.organization.name,
+        "reporting_year": inv.reporting_year,
+        "period": {"start": start.isoformat(), "end": end.isoformat()},
+    }
     for key in HEADLINE_KEYS:
         org[key] = result.value(key)
-    for key in ("grid_electricity_mwh", "onsite_renewable_mwh", "procured_renewable_mwh", "energy_saved_mwh",
-                "energy_gj", "it_energy_mwh", "water_m3", "renewable_capacity_mw", "cue_market_based"):
+    for key in (
+        "grid_electricity_mwh",
+        "onsite_renewable_mwh",
+        "procured_renewable_mwh",
+        "energy_saved_mwh",
+        "energy_gj",
+        "it_energy_mwh",
+        "water_m3",
+        "renewable_capacity_mw",
+        "cue_market_based",
+    ):
         org[key] = result.value(key)
     org["figures"] = {key: fig.as_dict() for key, fig in result.figures.items()}
     org["year_over_year"] = {
-        key: {"current": y.current, "previous": y.previous, "change": y.change, "change_percent": y.change_percent,
-              "unit": unit,
-              **({"change_percentage_points": y.change * 100.0} if unit == "fraction" else {})}
+        key: {
+            "current": y.current,
+            "previous": y.previous,
+            "change": y.change,
+            "change_percent": y.change_percent,
+            "unit": unit,
+            **({"change_percentage_points": y.change * 100.0} if unit == "fraction" else {}),
+        }
         for key, (y, unit) in result.year_over_year.items()
     }
     if inv.previous_year is not None:
@@ -96,10 +129,17 @@ def to_json(result: InventoryResult) -> dict[str, Any]:
         "organization": org,
         "sites": [_site_json(s) for s in result.sites],
         "avoided_emissions": [
-            {"name": x.name, "site": x.site, "saved_mwh": x.saved_mwh, "avoided_tco2": x.avoided_tco2,
-             "basis": x.basis, "verification": x.verification, "factor": x.factor.as_dict(),
-             "figures": {"saved_mwh": x.saved.as_dict(), "avoided_tco2": x.avoided.as_dict()},
-             "note": "GRI 305-5 reduction; reported separately, never netted from Scope 2"}
+            {
+                "name": x.name,
+                "site": x.site,
+                "saved_mwh": x.saved_mwh,
+                "avoided_tco2": x.avoided_tco2,
+                "basis": x.basis,
+                "verification": x.verification,
+                "factor": x.factor.as_dict(),
+                "figures": {"saved_mwh": x.saved.as_dict(), "avoided_tco2": x.avoided.as_dict()},
+                "note": "GRI 305-5 reduction; reported separately, never netted from Scope 2",
+            }
             for x in result.savings
         ],
         "factors_used": [f.as_dict() for f in result.factors_used],

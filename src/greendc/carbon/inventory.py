@@ -92,7 +92,8 @@ class Electricity(_Strict):
     annual: Energy | None = None
     monthly: MonthlyEnergy | None = None
     from_run: Annotated[str, Field(min_length=1)] | None = Field(
-        default=None, description="Path to a greendc run's summary.json (or its folder), relative to the inventory"
+        default=None,
+        description="Path to a greendc run's summary.json (or its folder), relative to the inventory",
     )
 
     @model_validator(mode="after")
@@ -114,7 +115,8 @@ class PVArray(_Strict):
     dc_ac_ratio: Annotated[float, Field(ge=0.8, le=2)] = 1.2
     weather: Annotated[str, Field(min_length=1)] | None = Field(
         default=None,
-        description="chicago | dulles | tampa | golden | san-francisco or an EPW path; default: the run's weather",
+        description="chicago | dulles | tampa | golden | san-francisco or an EPW path; "
+        "default: the run's weather",
     )
 
 
@@ -349,7 +351,9 @@ def _first_error(error: ValidationError) -> tuple[str, str]:
 def parse_inventory(data: Any, *, file: str | Path | None = None) -> Inventory:
     """Validate a parsed YAML document, turning pydantic errors into one-line ``InventoryError``s."""
     if not isinstance(data, dict):
-        raise InventoryError(file, "<root>", "the inventory must be a YAML mapping (see examples/inventories/)")
+        raise InventoryError(
+            file, "<root>", "the inventory must be a YAML mapping (see examples/inventories/)"
+        )
     try:
         inventory = Inventory.model_validate(data)
     except ValidationError as error:

@@ -39,7 +39,9 @@ def resolve_weather(name_or_path: str, base_dir: Path, *, file: object, field: s
         candidate = local if local.exists() or not shipped.exists() else shipped
     if not candidate.is_file():
         names = ", ".join(WEATHER_FILES)
-        raise InventoryError(file, field, f"weather {name_or_path!r} is neither one of {names} nor an EPW file")
+        raise InventoryError(
+            file, field, f"weather {name_or_path!r} is neither one of {names} nor an EPW file"
+        )
     return candidate
 
 
@@ -84,7 +86,8 @@ def model_pv(array: PVArray, epw_path: Path, *, file: object = None, field: str 
         data, meta = _read_epw(str(epw_path))
     except Exception as error:
         raise InventoryError(epw_path, "<epw>", f"cannot read the EPW weather file ({error})") from None
-    site = location.Location(meta["latitude"], meta["longitude"], tz=data.index.tz, altitude=meta["altitude"])
+    # The timestamps carry their own UTC offset, so the Location needs no time zone of its own.
+    site = location.Location(meta["latitude"], meta["longitude"], altitude=meta["altitude"])
     times = data.index + pd.Timedelta(minutes=30)
     solar = site.get_solarposition(times)
     dni_extra = irradiance.get_extra_radiation(times)
@@ -133,7 +136,8 @@ def renewable_energy_factor(renewable_mwh: float, total_energy_mwh: float) -> fl
 
 @dataclass(frozen=True)
 class YearOverYear:
-    """A figure this year against last year: change in its own unit (percentage points for shares) and in %."""
+    """A figure this year against last year: change in its own unit (x100 = percentage points for shares)
+    and in %."""
 
     current: float
     previous: float
@@ -145,4 +149,6 @@ def year_over_year(current: float, previous: float) -> YearOverYear:
     """Absolute change (``current - previous``; for shares, x100 gives percentage points) and relative change
     in percent (``(current / previous - 1) * 100``, None when last year was zero)."""
     change_percent = (current / previous - 1.0) * 100.0 if previous > 0 else None
-    return YearOverYear(current=current, previous=previous, change=current - previous, change_percent=change_percent)
+    return YearOverYear(
+        current=current, previous=previous, change=current - previous, change_percent=change_percent
+    )

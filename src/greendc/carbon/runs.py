@@ -54,7 +54,9 @@ class RunSummary:
     monthly: list[MonthOfRun] = field(default_factory=list)
 
 
-def _number(data: dict[str, Any], key: str, path: Path, where: str, *, optional: bool = False) -> float | None:
+def _number(
+    data: dict[str, Any], key: str, path: Path, where: str, *, optional: bool = False
+) -> float | None:
     value = data.get(key)
     if value is None:
         if optional:
@@ -148,7 +150,9 @@ class BenchComparison:
         return self.baseline_facility_mwh - self.improved_facility_mwh
 
 
-def read_bench_comparison(path: Path, climate: str, baseline: str, improved: str, *, field: str) -> BenchComparison:
+def read_bench_comparison(
+    path: Path, climate: str, baseline: str, improved: str, *, field: str
+) -> BenchComparison:
     """Pick the two records of a ``greendc bench --json`` list and compare their facility energy."""
     data = _read_json(path)
     if not isinstance(data, list):
@@ -162,7 +166,9 @@ def read_bench_comparison(path: Path, climate: str, baseline: str, improved: str
         ]
         if not matches:
             raise InventoryError(
-                path, f"{field}.{role}_controller", f"no record with climate {climate!r} and controller {controller!r}"
+                path,
+                f"{field}.{role}_controller",
+                f"no record with climate {climate!r} and controller {controller!r}",
             )
         if len(matches) > 1:
             raise InventoryError(

@@ -76,7 +76,9 @@ class MarketBasedResult:
 
     @property
     def tco2(self) -> float:
-        return sum(c.tco2 for c in self.claims) + self.remaining_mwh * self.remaining_factor.value_tco2_per_mwh
+        return (
+            sum(c.tco2 for c in self.claims) + self.remaining_mwh * self.remaining_factor.value_tco2_per_mwh
+        )
 
     @property
     def renewable_mwh(self) -> float:
@@ -115,13 +117,16 @@ def check_instruments(
         raise InventoryError(
             file,
             field,
-            f"instruments cover {covered_mwh:,.3f} MWh but the site bought only {grid_electricity_mwh:,.3f} MWh "
+            f"instruments cover {covered_mwh:,.3f} MWh but the site bought only "
+            f"{grid_electricity_mwh:,.3f} MWh "
             "from the grid",
         )
     if not instruments:
         return ()
     return (
-        QualityCheck("vintage within the reporting period", True, f"{len(instruments)} instrument(s), {start}..{end}"),
+        QualityCheck(
+            "vintage within the reporting period", True, f"{len(instruments)} instrument(s), {start}..{end}"
+        ),
         QualityCheck("same market as the consumption", True, f"market {market}"),
         QualityCheck("no instrument claimed twice", True, "instrument ids unique across the inventory"),
         QualityCheck(
@@ -140,7 +145,8 @@ def market_based(
     remaining_basis: Literal["residual_mix", "grid_average_last_resort", "user"],
     checks: tuple[QualityCheck, ...] = (),
 ) -> MarketBasedResult:
-    """Market-based Scope 2: instruments in hierarchy order, the remainder at the residual (or last-resort) factor.
+    """Market-based Scope 2: instruments in hierarchy order, the remainder at the residual (or last-resort)
+    factor.
 
     Assumes ``check_instruments`` has passed, so the instruments do not exceed ``grid_electricity_mwh``.
     """

@@ -38,9 +38,16 @@ def _headline_table(result) -> Table:
     from greendc.carbon.export import HEADLINE_KEYS
 
     units = {
-        "electricity_mwh": "MWh", "renewable_mwh": "MWh", "renewable_share": "fraction",
-        "location_based_tco2": "tCO2", "market_based_tco2": "tCO2", "avoided_tco2": "tCO2",
-        "pue": "ratio", "ref": "fraction", "cue": "kgCO2/kWh", "wue": "L/kWh",
+        "electricity_mwh": "MWh",
+        "renewable_mwh": "MWh",
+        "renewable_share": "fraction",
+        "location_based_tco2": "tCO2",
+        "market_based_tco2": "tCO2",
+        "avoided_tco2": "tCO2",
+        "pue": "ratio",
+        "ref": "fraction",
+        "cue": "kgCO2/kWh",
+        "wue": "L/kWh",
     }
     inv = result.inventory
     table = Table(title=f"{inv.organization.name} - reporting year {inv.reporting_year}")
@@ -88,9 +95,9 @@ def carbon(
 
 def report(
     inventory: Annotated[Path, typer.Argument(help="Inventory YAML, or a greendc run's summary.json")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for report.html, report.pdf, figures.json, CSVs")] = Path(
-        "report"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for report.html, report.pdf, figures.json, CSVs")
+    ] = Path("report"),
 ) -> None:
     """Write the ESG report (HTML and PDF), figures.json and the GRI / KPI tables as CSV."""
     from greendc.report import ReportError, build_report
@@ -101,8 +108,11 @@ def report(
         raise _fail(error.one_line()) from None
     except ReportError as error:
         raise _fail(str(error)) from None
-    _out.print(f"wrote {folder / 'report.html'}, {folder / 'report.pdf'}, figures.json and CSV tables",
-               markup=False, highlight=False)
+    _out.print(
+        f"wrote {folder / 'report.html'}, {folder / 'report.pdf'}, figures.json and CSV tables",
+        markup=False,
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

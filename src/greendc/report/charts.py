@@ -8,10 +8,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 
-from greendc.carbon.calculate import InventoryResult, SiteResult  # noqa: E402
+from greendc.carbon.calculate import InventoryResult, SiteResult
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 PALETTE = ["#2f6f4f", "#6fa86f", "#b5d99c", "#e3b23c", "#d9763a", "#7f8fa6", "#4b6584", "#a55eea", "#c8d6e5"]
@@ -39,7 +39,7 @@ def monthly_electricity(site: SiteResult) -> bytes | None:
     if site.monthly_electricity_mwh is None:
         return None
     labels = [MONTHS[m - 1] for m in site.months]
-    fig, ax = plt.subplots(figsize=(7.0, 2.8))
+    fig, ax = plt.subplots(figsize=(7.0, 2.5))
     if site.monthly_end_uses_mwh:
         bottom = [0.0] * len(labels)
         order = ["IT", *[k for k in site.monthly_end_uses_mwh if k != "IT"]]
@@ -47,10 +47,15 @@ def monthly_electricity(site: SiteResult) -> bytes | None:
             values = site.monthly_end_uses_mwh[key]
             ax.bar(labels, values, bottom=bottom, label=key, color=colour, width=0.7)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        ax.legend(fontsize=7, ncol=min(len(order), 8), frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1))
+        ax.legend(
+            fontsize=7, ncol=min(len(order), 8), frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1)
+        )
     else:
         ax.bar(labels, site.monthly_electricity_mwh, color=PALETTE[0], width=0.7, label="electricity")
-    _style(ax, f"{site.name}: monthly electricity by end use", "MWh")
+    title = (
+        "monthly electricity by end use" if site.monthly_end_uses_mwh else "monthly electricity (total only)"
+    )
+    _style(ax, f"{site.name}: {title}", "MWh")
     return _png(fig)
 
 
@@ -60,7 +65,7 @@ def monthly_pue(site: SiteResult) -> bytes | None:
         return None
     labels = [MONTHS[m - 1] for m in site.months]
     values = [p if p is not None else float("nan") for p in site.monthly_pue]
-    fig, ax = plt.subplots(figsize=(7.0, 2.3))
+    fig, ax = plt.subplots(figsize=(7.0, 2.0))
     ax.plot(labels, values, marker="o", color=PALETTE[0], linewidth=1.5, markersize=4)
     annual = site.value("pue")
     if annual is not None:
@@ -83,7 +88,7 @@ def emissions_by_method(result: InventoryResult) -> bytes:
     prev = result.inventory.previous_year
     if prev is not None and (prev.location_based_tco2 is not None or prev.market_based_tco2 is not None):
         groups.insert(0, (f"Total {prev.year}", prev.location_based_tco2, prev.market_based_tco2))
-    fig, ax = plt.subplots(figsize=(min(7.0, 2.6 + 1.5 * len(groups)), 2.8))
+    fig, ax = plt.subplots(figsize=(7.0, 2.8))
     xs = range(len(groups))
     width = 0.38
     loc = [g[1] or 0.0 for g in groups]
@@ -94,7 +99,9 @@ def emissions_by_method(result: InventoryResult) -> bytes:
         ax.annotate(f"{a:,.0f}", (x - width / 2, a), ha="center", va="bottom", fontsize=6)
         ax.annotate(f"{b:,.0f}", (x + width / 2, b), ha="center", va="bottom", fontsize=6)
     ax.set_xticks(list(xs), [_short(g[0]) for g in groups])
-    ax.set_xlim(-0.75, len(groups) - 0.25)
+    # Few groups would otherwise stretch into page-wide bars.
+    pad = max(0.0, (4 - len(groups)) / 2)
+    ax.set_xlim(-0.5 - pad, len(groups) - 0.5 + pad)
     ax.set_ylim(0, max([*loc, *mkt, 1.0]) * 1.18)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.legend(fontsize=7, frameon=False, ncol=2, loc="upper right")
@@ -113,7 +120,9 @@ def renewable_share_yoy(result: InventoryResult) -> bytes:
         bars.append((str(prev.year), yoy[0].previous * 100))
     bars.append((str(year), (result.value("renewable_share") or 0.0) * 100))
     fig, ax = plt.subplots(figsize=(4.2, 2.6))
-    ax.bar([b[0] for b in bars], [b[1] for b in bars], color=[PALETTE[2], PALETTE[0]][-len(bars):], width=0.5)
+    ax.bar(
+        [b[0] for b in bars], [b[1] for b in bars], color=[PALETTE[2], PALETTE[0]][-len(bars) :], width=0.5
+    )
     for label, value in bars:
         ax.annotate(f"{value:.1f} %", (label, value), ha="center", va="bottom", fontsize=8)
     if yoy is not None:
@@ -133,8 +142,10 @@ def savings(result: InventoryResult) -> bytes | None:
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 0.6 + 0.45 * len(names)), sharey=True)
     left.barh(names, [x.saved_mwh for x in result.savings], color=PALETTE[1])
     right.barh(names, [x.avoided_tco2 for x in result.savings], color=PALETTE[0])
-    for ax, values, unit in ((left, [x.saved_mwh for x in result.savings], "MWh saved"),
-                             (right, [x.avoided_tco2 for x in result.savings], "tCO2 avoided")):
+    for ax, values, unit in (
+        (left, [x.saved_mwh for x in result.savings], "MWh saved"),
+        (right, [x.avoided_tco2 for x in result.savings], "tCO2 avoided"),
+    ):
         for name, value in zip(names, values, strict=True):
             ax.annotate(f" {value:,.1f}", (value, name), va="center", fontsize=7)
         ax.set_xlabel(unit, fontsize=8)

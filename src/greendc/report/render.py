@@ -65,7 +65,9 @@ def inventory_from_run(
     if reporting_year is None:
         years = table.years(region.code, "grid_average")
         if not years:
-            raise InventoryError(run.path, "grid_region", f"no grid_average factor shipped for {region.code!r}")
+            raise InventoryError(
+                run.path, "grid_region", f"no grid_average factor shipped for {region.code!r}"
+            )
         reporting_year = years[-1]
     savings = []
     if bench is not None:
@@ -139,12 +141,18 @@ def _cards(result: InventoryResult) -> list[dict[str, str]]:
     pue = result.value("pue")
     return [
         {"label": "Electricity consumed (MWh)", "value": num("electricity_mwh"), "sub": ""},
-        {"label": "Renewable share of electricity", "value": "n/a" if share is None else f"{share * 100:.1f} %",
-         "sub": share_sub},
+        {
+            "label": "Renewable share of electricity",
+            "value": "n/a" if share is None else f"{share * 100:.1f} %",
+            "sub": share_sub,
+        },
         {"label": "Scope 2 location-based (tCO2)", "value": num("location_based_tco2"), "sub": ""},
         {"label": "Scope 2 market-based (tCO2)", "value": num("market_based_tco2"), "sub": ""},
-        {"label": "Avoided emissions, GRI 305-5 (tCO2)", "value": num("avoided_tco2", 1),
-         "sub": f"from {num('energy_saved_mwh', 1)} MWh saved"},
+        {
+            "label": "Avoided emissions, GRI 305-5 (tCO2)",
+            "value": num("avoided_tco2", 1),
+            "sub": f"from {num('energy_saved_mwh', 1)} MWh saved",
+        },
         {"label": "PUE (ISO/IEC 30134-2)", "value": "n/a" if pue is None else f"{pue:.3f}", "sub": ""},
     ]
 
@@ -161,7 +169,11 @@ def render_html(result: InventoryResult) -> str:
     start, end = inv.period
     tables = {t.slug: _table_html(t) for t in all_tables(result)}
     site_charts = [
-        {"name": s.name, "electricity": _data_uri(charts.monthly_electricity(s)), "pue": _data_uri(charts.monthly_pue(s))}
+        {
+            "name": s.name,
+            "electricity": _data_uri(charts.monthly_electricity(s)),
+            "pue": _data_uri(charts.monthly_pue(s)),
+        }
         for s in result.sites
     ]
     checks = [
@@ -170,8 +182,13 @@ def render_html(result: InventoryResult) -> str:
         for c in s.market.checks
     ]
     onsite = [
-        {"site": s.name, "name": o.name, "generated": f"{o.generated_mwh:,.1f}", "method": o.method,
-         "exported": f"{o.exported_mwh:,.1f}" if o.exported_mwh else ""}
+        {
+            "site": s.name,
+            "name": o.name,
+            "generated": f"{o.generated_mwh:,.1f}",
+            "method": o.method,
+            "exported": f"{o.exported_mwh:,.1f}" if o.exported_mwh else "",
+        }
         for s in result.sites
         for o in s.onsite
     ]

@@ -63,10 +63,12 @@ def _pct(value: float | None) -> float | None:
 
 def gri_302_1(result: InventoryResult) -> ReportTable:
     t = ReportTable(
-        "gri_302_1", "Energy consumption within the organization", "GRI 302-1",
+        "gri_302_1",
+        "Energy consumption within the organization",
+        "GRI 302-1",
         ["site", "item", "MWh", "GJ"],
     )
-    for s in result.sites + [None]:
+    for s in [*result.sites, None]:
         fig = (lambda k, s=s: s.value(k)) if s is not None else result.value
         name = s.name if s is not None else "Organization total"
         if s is None and len(result.sites) == 1:
@@ -92,17 +94,29 @@ def gri_302_3(result: InventoryResult) -> ReportTable:
     if "energy_intensity" in result.figures:
         denom = result.inventory.organization.intensity_denominator
         assert denom is not None
-        t.rows.append(["Organization", f"Energy per {denom.name}", result.value("energy_intensity"),
-                       result.figures["energy_intensity"].unit])
+        t.rows.append(
+            [
+                "Organization",
+                f"Energy per {denom.name}",
+                result.value("energy_intensity"),
+                result.figures["energy_intensity"].unit,
+            ]
+        )
     t.notes.append("Energy inside the organization only (electricity); intensity denominators as entered.")
     return t
 
 
 def gri_302_4(result: InventoryResult) -> ReportTable:
-    t = ReportTable("gri_302_4", "Reduction of energy consumption", "GRI 302-4",
-                    ["initiative", "site", "MWh saved", "GJ saved", "basis", "verification"])
+    t = ReportTable(
+        "gri_302_4",
+        "Reduction of energy consumption",
+        "GRI 302-4",
+        ["initiative", "site", "MWh saved", "GJ saved", "basis", "verification"],
+    )
     for x in result.savings:
-        t.rows.append([x.name, x.site or "-", x.saved_mwh, x.saved_mwh * MWH_TO_GJ, x.basis, x.verification or "-"])
+        t.rows.append(
+            [x.name, x.site or "-", x.saved_mwh, x.saved_mwh * MWH_TO_GJ, x.basis, x.verification or "-"]
+        )
     if not result.savings:
         t.notes.append("No verified savings in the inventory.")
     return t
@@ -110,63 +124,145 @@ def gri_302_4(result: InventoryResult) -> ReportTable:
 
 def gri_305_2(result: InventoryResult) -> ReportTable:
     t = ReportTable(
-        "gri_305_2", "Energy indirect (Scope 2) GHG emissions", "GRI 305-2; GHG Protocol Scope 2 Guidance",
-        ["site", "grid region", "grid electricity MWh", "location-based tCO2", "location factor t/MWh",
-         "market-based tCO2", "market remainder basis"],
+        "gri_305_2",
+        "Energy indirect (Scope 2) GHG emissions",
+        "GRI 305-2; GHG Protocol Scope 2 Guidance",
+        [
+            "site",
+            "grid region",
+            "grid electricity MWh",
+            "location-based tCO2",
+            "location factor t/MWh",
+            "market-based tCO2",
+            "market remainder basis",
+        ],
     )
     for s in result.sites:
-        t.rows.append([s.name, s.region.code, s.value("grid_electricity_mwh"), s.value("location_based_tco2"),
-                       s.location_factor.value_tco2_per_mwh, s.value("market_based_tco2"),
-                       s.market.remaining_basis.replace("_", " ")])
+        t.rows.append(
+            [
+                s.name,
+                s.region.code,
+                s.value("grid_electricity_mwh"),
+                s.value("location_based_tco2"),
+                s.location_factor.value_tco2_per_mwh,
+                s.value("market_based_tco2"),
+                s.market.remaining_basis.replace("_", " "),
+            ]
+        )
     if len(result.sites) > 1:
-        t.rows.append(["Organization total", "", result.value("grid_electricity_mwh"),
-                       result.value("location_based_tco2"), None, result.value("market_based_tco2"), ""])
+        t.rows.append(
+            [
+                "Organization total",
+                "",
+                result.value("grid_electricity_mwh"),
+                result.value("location_based_tco2"),
+                None,
+                result.value("market_based_tco2"),
+                "",
+            ]
+        )
     t.notes.append("Gases: CO2 (the shipped grid factors are CO2 factors). Avoided emissions are not netted.")
     return t
 
 
 def gri_305_4(result: InventoryResult) -> ReportTable:
-    t = ReportTable("gri_305_4", "GHG emissions intensity", "GRI 305-4; ISO/IEC 30134-8",
-                    ["scope", "metric", "location-based", "market-based", "unit"])
+    t = ReportTable(
+        "gri_305_4",
+        "GHG emissions intensity",
+        "GRI 305-4; ISO/IEC 30134-8",
+        ["scope", "metric", "location-based", "market-based", "unit"],
+    )
     for s in result.sites:
-        t.rows.append([s.name, "Scope 2 per IT energy (CUE)", s.value("cue"), s.value("cue_market_based"),
-                       "kgCO2/kWh IT"])
+        t.rows.append(
+            [
+                s.name,
+                "Scope 2 per IT energy (CUE)",
+                s.value("cue"),
+                s.value("cue_market_based"),
+                "kgCO2/kWh IT",
+            ]
+        )
     if len(result.sites) > 1:
-        t.rows.append(["Organization", "Scope 2 per IT energy (CUE)", result.value("cue"),
-                       result.value("cue_market_based"), "kgCO2/kWh IT"])
+        t.rows.append(
+            [
+                "Organization",
+                "Scope 2 per IT energy (CUE)",
+                result.value("cue"),
+                result.value("cue_market_based"),
+                "kgCO2/kWh IT",
+            ]
+        )
     if "location_based_intensity" in result.figures:
         denom = result.inventory.organization.intensity_denominator
         assert denom is not None
-        t.rows.append(["Organization", f"Scope 2 per {denom.name}", result.value("location_based_intensity"),
-                       result.value("market_based_intensity"), f"tCO2 per {denom.unit}"])
+        t.rows.append(
+            [
+                "Organization",
+                f"Scope 2 per {denom.name}",
+                result.value("location_based_intensity"),
+                result.value("market_based_intensity"),
+                f"tCO2 per {denom.unit}",
+            ]
+        )
     return t
 
 
 def gri_305_5(result: InventoryResult) -> ReportTable:
     t = ReportTable(
-        "gri_305_5", "Reduction of GHG emissions (avoided, not netted)", "GRI 305-5",
+        "gri_305_5",
+        "Reduction of GHG emissions (avoided, not netted)",
+        "GRI 305-5",
         ["initiative", "MWh saved", "factor t/MWh", "factor", "tCO2 avoided"],
     )
     for x in result.savings:
-        t.rows.append([x.name, x.saved_mwh, x.factor.value_tco2_per_mwh,
-                       f"{x.factor.kind} {x.factor.region} {x.factor.year}", x.avoided_tco2])
+        t.rows.append(
+            [
+                x.name,
+                x.saved_mwh,
+                x.factor.value_tco2_per_mwh,
+                f"{x.factor.kind} {x.factor.region} {x.factor.year}",
+                x.avoided_tco2,
+            ]
+        )
     if result.savings:
         t.rows.append(["Total", result.value("energy_saved_mwh"), None, "", result.value("avoided_tco2")])
-    t.notes.append("Scope 2 (market-based and location-based) is reported gross; these reductions are separate.")
+    t.notes.append(
+        "Scope 2 (market-based and location-based) is reported gross; these reductions are separate."
+    )
     return t
 
 
 def kpi_table(result: InventoryResult) -> ReportTable:
     t = ReportTable(
-        "kpis", "Data-center KPIs", "ISO/IEC 30134-2, -3, -6, -8, -9",
+        "kpis",
+        "Data-center KPIs",
+        "ISO/IEC 30134-2, -3, -6, -8, -9",
         ["site", "PUE", "REF %", "CUE kgCO2/kWh", "WUE L/kWh", "ERF %", "renewable share %"],
     )
     for s in result.sites:
-        t.rows.append([s.name, s.value("pue"), _pct(s.value("ref")), s.value("cue"), s.value("wue"),
-                       _pct(s.value("erf")), _pct(s.value("renewable_share"))])
+        t.rows.append(
+            [
+                s.name,
+                s.value("pue"),
+                _pct(s.value("ref")),
+                s.value("cue"),
+                s.value("wue"),
+                _pct(s.value("erf")),
+                _pct(s.value("renewable_share")),
+            ]
+        )
     if len(result.sites) > 1:
-        t.rows.append(["Organization", result.value("pue"), _pct(result.value("ref")), result.value("cue"),
-                       result.value("wue"), None, _pct(result.value("renewable_share"))])
+        t.rows.append(
+            [
+                "Organization",
+                result.value("pue"),
+                _pct(result.value("ref")),
+                result.value("cue"),
+                result.value("wue"),
+                None,
+                _pct(result.value("renewable_share")),
+            ]
+        )
     t.notes.append("CUE uses location-based Scope 2; the market-based CUE is in the GRI 305-4 table.")
     return t
 
@@ -174,7 +270,9 @@ def kpi_table(result: InventoryResult) -> ReportTable:
 def eu_2024_1364(result: InventoryResult) -> ReportTable:
     """The KPIs of Commission Delegated Regulation (EU) 2024/1364 that the inventory can fill."""
     t = ReportTable(
-        "eu_2024_1364", "EU data-centre reporting KPIs", "Delegated Regulation (EU) 2024/1364",
+        "eu_2024_1364",
+        "EU data-centre reporting KPIs",
+        "Delegated Regulation (EU) 2024/1364",
         ["site", "indicator", "value", "unit", "status"],
     )
     for s in result.sites:
@@ -194,9 +292,12 @@ def eu_2024_1364(result: InventoryResult) -> ReportTable:
             ("Renewable energy factor (REF)", s.value("ref"), "-"),
         ]
         for label, value, unit in rows:
-            t.rows.append([s.name, label, value, unit, "from inventory" if value is not None else "not provided"])
+            t.rows.append(
+                [s.name, label, value, unit, "from inventory" if value is not None else "not provided"]
+            )
     t.notes.append(
-        "Only the fields the inventory provides are filled; the regulation's other fields (ICT capacity, data "
+        "Only the fields the inventory provides are filled; the regulation's other fields "
+        "(ICT capacity, data "
         "traffic, temperature set points, potable water share, ...) are outside this inventory."
     )
     return t
@@ -212,17 +313,40 @@ def _kind_mwh(site, kind: str) -> float:
 
 def instruments_table(result: InventoryResult) -> ReportTable:
     t = ReportTable(
-        "instruments", "Contractual instruments (market-based hierarchy)", "GHG Protocol Scope 2 Guidance, Table 6.3",
+        "instruments",
+        "Contractual instruments (market-based hierarchy)",
+        "GHG Protocol Scope 2 Guidance, Table 6.3",
         ["site", "id", "type", "scheme", "MWh", "rate t/MWh", "tCO2", "vintage", "market"],
     )
     for s in result.sites:
         for c in s.market.claims:
-            t.rows.append([s.name, c.id, c.kind, c.scheme or "-", c.energy_mwh, c.rate_tco2_per_mwh, c.tco2,
-                           f"{c.generation_start}..{c.generation_end}", c.market])
+            t.rows.append(
+                [
+                    s.name,
+                    c.id,
+                    c.kind,
+                    c.scheme or "-",
+                    c.energy_mwh,
+                    c.rate_tco2_per_mwh,
+                    c.tco2,
+                    f"{c.generation_start}..{c.generation_end}",
+                    c.market,
+                ]
+            )
         f = s.market.remaining_factor
-        t.rows.append([s.name, "(remainder)", s.market.remaining_basis.replace("_", " "), "-",
-                       s.market.remaining_mwh, f.value_tco2_per_mwh, s.market.remaining_mwh * f.value_tco2_per_mwh,
-                       str(f.year), f.region])
+        t.rows.append(
+            [
+                s.name,
+                "(remainder)",
+                s.market.remaining_basis.replace("_", " "),
+                "-",
+                s.market.remaining_mwh,
+                f.value_tco2_per_mwh,
+                s.market.remaining_mwh * f.value_tco2_per_mwh,
+                str(f.year),
+                f.region,
+            ]
+        )
     return t
 
 
@@ -241,13 +365,22 @@ def year_over_year_table(result: InventoryResult) -> ReportTable:
     }
     year = result.inventory.reporting_year
     t = ReportTable(
-        "year_over_year", "Year over year", "GRI 302/305 comparatives",
+        "year_over_year",
+        "Year over year",
+        "GRI 302/305 comparatives",
         ["figure", f"{prev.year if prev else 'previous'}", f"{year}", "change", "change %"],
     )
     for key, (y, unit) in result.year_over_year.items():
         if unit == "fraction":
-            t.rows.append([labels[key], y.previous * 100, y.current * 100, f"{y.change * 100:+.1f} pp",
-                           y.change_percent])
+            t.rows.append(
+                [
+                    labels[key],
+                    y.previous * 100,
+                    y.current * 100,
+                    f"{y.change * 100:+.1f} pp",
+                    y.change_percent,
+                ]
+            )
         else:
             t.rows.append([labels[key], y.previous, y.current, f"{y.change:+,.1f}", y.change_percent])
     if prev is None:
@@ -256,8 +389,12 @@ def year_over_year_table(result: InventoryResult) -> ReportTable:
 
 
 def factors_table(result: InventoryResult) -> ReportTable:
-    t = ReportTable("factors", "Emission factors used", "Methodology",
-                    ["region", "year", "kind", "tCO2/MWh", "origin", "source"])
+    t = ReportTable(
+        "factors",
+        "Emission factors used",
+        "Methodology",
+        ["region", "year", "kind", "tCO2/MWh", "origin", "source"],
+    )
     for f in result.factors_used:
         t.rows.append([f.region, f.year, f.kind, f.value_tco2_per_mwh, f.origin, f.source])
     return t
@@ -265,7 +402,15 @@ def factors_table(result: InventoryResult) -> ReportTable:
 
 def all_tables(result: InventoryResult) -> list[ReportTable]:
     return [
-        gri_302_1(result), gri_302_3(result), gri_302_4(result), gri_305_2(result), gri_305_4(result),
-        gri_305_5(result), kpi_table(result), eu_2024_1364(result), instruments_table(result),
-        year_over_year_table(result), factors_table(result),
+        gri_302_1(result),
+        gri_302_3(result),
+        gri_302_4(result),
+        gri_305_2(result),
+        gri_305_4(result),
+        gri_305_5(result),
+        kpi_table(result),
+        eu_2024_1364(result),
+        instruments_table(result),
+        year_over_year_table(result),
+        factors_table(result),
     ]

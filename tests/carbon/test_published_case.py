@@ -1,0 +1,70 @@
+"""The published case: the figures of Tencent's 2023 ESG report, from examples/inventories/tencent-2023.yaml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from greendc.carbon import calculate, load_inventory
+from greendc.carbon.export import to_json
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "inventories" / "tencent-2023.yaml"
+
+
+@pytest.fixture(scope="module")
+def result():
+    return calculate(load_inventory(EXAMPLE))
+
+
+def test_avoided_emissions_5000_mwh_times_mee_factor(result) -> None:
+    # 5,000 MWh x 0.5703 t/MWh = 2,851.5 tCO2
+    assert result.value("avoided_tco2") == pytest.approx(2851.5)
+    saving = result.savings[0]
+    assert saving.factor.value_tco2_per_mwh == 0.5703
+    assert saving.factor.kind == "corporate_reporting"
+
+
+def test_avoided_emissions_are_not_netted_from_scope_2(result) -> None:
+    # Location-based = (5,160,000 - 40,000) MWh bought x 0.5703 = 2,919,936 t, with or without the saving.
+    assert result.value("location_based_tco2") == pytest.approx(5_120_000 * 0.5703)
+
+
+def test_renewable_share_2022_and_2023_from_mwh(result) -> None:
+    share_2023 = result.value("renewable_share")
+    yoy, unit = result.year_over_year["renewable_share"]
+    assert unit == "fraction"
+    assert round(share_2023 * 100, 1) == 12.4  # (600,000 + 40,000) / 5,160,000
+    assert round(yoy.previous * 100, 1) == 7.2  # 349,100 / 4,850,000
+    assert round(yoy.change * 100, 1) == 5.2  # percentage points
+    assert round(yoy.change_percent, 1) == 72.3  # 12.403 / 7.198 - 1
+
+
+def test_self_built_capacity_52_2_mw_against_19_6_mw(result) -> None:
+    yoy, unit = result.year_over_year["renewable_capacity_mw"]
+    assert unit == "MW"
+    assert yoy.current == pytest.approx(52.2)
+    assert yoy.previous == pytest.approx(19.6)
+    assert round(yoy.change_percent, 1) == 166.3
+
+
+def test_procured_renewables_600_gwh_against_334_1_gwh(result) -> None:
+    yoy, _ = result.year_over_year["procured_renewable_mwh"]
+    assert yoy.current == pytest.approx(600_000.0)
+    assert yoy.previous == pytest.approx(334_100.0)
+    assert round(yoy.change_percent, 1) == 79.6
+
+
+def test_published_case_json_contract(result) -> None:
+    doc = to_json(result)
+    site = doc["sites"][0]
+    for key in ("electricity_mwh", "renewable_mwh", "renewable_share", "location_based_tco2", "market_based_tco2",
+                "avoided_tco2", "pue", "ref", "cue", "wue"):
+        assert key in site and key in doc["organization"]
+    assert site["pue"] is None and site["wue"] is None  # no IT energy or water in the published case
+    assert site["avoided_tco2"] == pytest.approx(2851.5)
+    avoided = doc["avoided_emissions"][0]["figures"]["avoided_tco2"]
+    assert avoided["inputs"] == {"saved_mwh": 5000.0}
+    assert avoided["factor"]["value_tco2_per_mwh"] == 0.5703
+    assert "Ministry of Ecology and Environment" in avoided["source"]
+    assert any("2022" in d and "reporting year 2023" in d for d in doc["disclosures"])
