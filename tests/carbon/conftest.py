@@ -64,12 +64,30 @@ def run_summary(months: int = 12, *, grid_region: str = "US-RFCW", weather: str 
 
 def bench_records() -> list[dict[str, Any]]:
     return [
-        {"climate": "chicago", "controller": "baseline", "it_kwh": 1e6, "cooling_kwh": 3e5, "facility_kwh": 1_400_000.0,
-         "pue": 1.4},
-        {"climate": "chicago", "controller": "ai", "it_kwh": 1e6, "cooling_kwh": 2e5, "facility_kwh": 1_280_000.0,
-         "pue": 1.28},
-        {"climate": "tampa", "controller": "baseline", "it_kwh": 1e6, "cooling_kwh": 4e5, "facility_kwh": 1_500_000.0,
-         "pue": 1.5},
+        {
+            "climate": "chicago",
+            "controller": "baseline",
+            "it_kwh": 1e6,
+            "cooling_kwh": 3e5,
+            "facility_kwh": 1_400_000.0,
+            "pue": 1.4,
+        },
+        {
+            "climate": "chicago",
+            "controller": "ai",
+            "it_kwh": 1e6,
+            "cooling_kwh": 2e5,
+            "facility_kwh": 1_280_000.0,
+            "pue": 1.28,
+        },
+        {
+            "climate": "tampa",
+            "controller": "baseline",
+            "it_kwh": 1e6,
+            "cooling_kwh": 4e5,
+            "facility_kwh": 1_500_000.0,
+            "pue": 1.5,
+        },
     ]
 
 

@@ -70,7 +70,7 @@ def test_missing_factor_names_region_and_year_and_offers_the_explicit_choice() -
 
 
 def test_unknown_region_is_an_error_listing_known_ones() -> None:
-    with pytest.raises(InventoryError, match="unknown grid region 'Atlantis'.*CN-East"):
+    with pytest.raises(InventoryError, match=r"unknown grid region 'Atlantis'.*CN-East"):
         shipped_table().region("Atlantis")
 
 

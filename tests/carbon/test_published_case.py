@@ -1,4 +1,4 @@
-"""The published case: the figures of Tencent's 2023 ESG report, from examples/inventories/tencent-2023.yaml."""
+"""The published case: figures of Tencent's 2023 ESG report, from examples/inventories/tencent-2023.yaml."""
 
 from __future__ import annotations
 
@@ -58,8 +58,18 @@ def test_procured_renewables_600_gwh_against_334_1_gwh(result) -> None:
 def test_published_case_json_contract(result) -> None:
     doc = to_json(result)
     site = doc["sites"][0]
-    for key in ("electricity_mwh", "renewable_mwh", "renewable_share", "location_based_tco2", "market_based_tco2",
-                "avoided_tco2", "pue", "ref", "cue", "wue"):
+    for key in (
+        "electricity_mwh",
+        "renewable_mwh",
+        "renewable_share",
+        "location_based_tco2",
+        "market_based_tco2",
+        "avoided_tco2",
+        "pue",
+        "ref",
+        "cue",
+        "wue",
+    ):
         assert key in site and key in doc["organization"]
     assert site["pue"] is None and site["wue"] is None  # no IT energy or water in the published case
     assert site["avoided_tco2"] == pytest.approx(2851.5)

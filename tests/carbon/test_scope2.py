@@ -29,7 +29,9 @@ def _instrument(id_: str, kind: str, mwh: float, **extra) -> dict:
 
 def test_location_based_worked_example_us_rfcw(tmp_path: Path) -> None:
     # 2,500 MWh in RFC West with the eGRID2020 rate 0.4468 t/MWh: 2,500 x 0.4468 = 1,117.0 t.
-    data = minimal(grid_region="US-RFCW", electricity={"annual": {"value": 2.5, "unit": "GWh"}}, factor_year=2020)
+    data = minimal(
+        grid_region="US-RFCW", electricity={"annual": {"value": 2.5, "unit": "GWh"}}, factor_year=2020
+    )
     result = compute(tmp_path, data)
     site = result.sites[0]
     assert site.value("location_based_tco2") == pytest.approx(1117.0)
@@ -65,8 +67,10 @@ def test_market_based_worked_example_with_certificates_and_a_ppa(tmp_path: Path)
     assert [c.kind for c in site.market.claims] == ["eac", "ppa"]
     assert site.market.remaining_mwh == pytest.approx(5000.0)
     assert site.market.remaining_factor.kind == "residual_mix"
-    assert {c.criterion for c in site.market.checks} >= {"vintage within the reporting period",
-                                                         "no instrument claimed twice"}
+    assert {c.criterion for c in site.market.checks} >= {
+        "vintage within the reporting period",
+        "no instrument claimed twice",
+    }
 
 
 def test_market_based_with_a_supplier_specific_rate(tmp_path: Path) -> None:
@@ -83,8 +87,12 @@ def test_on_site_generation_reduces_grid_purchases_for_both_methods(tmp_path: Pa
     # 1,000 MWh consumed, 100 MWh from rooftop PV (10 exported): 910 MWh bought x 0.5500 = 500.5 t.
     data = minimal(
         onsite_generation=[
-            {"name": "PV", "capacity_kw": 80, "metered": {"value": 100, "unit": "MWh"},
-             "exported": {"value": 10, "unit": "MWh"}}
+            {
+                "name": "PV",
+                "capacity_kw": 80,
+                "metered": {"value": 100, "unit": "MWh"},
+                "exported": {"value": 10, "unit": "MWh"},
+            }
         ]
     )
     site = compute(tmp_path, data).sites[0]
@@ -104,13 +112,22 @@ def test_explicit_residual_factor_by_value_is_used_and_traced(tmp_path: Path) ->
 @pytest.mark.parametrize(
     ("instruments", "field", "words"),
     [
-        ([_instrument("A", "eac", 600), _instrument("B", "ppa", 500)], "sites[0].instruments",
-         "cover 1,100.000 MWh"),
-        ([_instrument("A", "eac", 10, generation_start="2022-06-01")], "sites[0].instruments[0].generation_start",
-         "outside the reporting period"),
+        (
+            [_instrument("A", "eac", 600), _instrument("B", "ppa", 500)],
+            "sites[0].instruments",
+            "cover 1,100.000 MWh",
+        ),
+        (
+            [_instrument("A", "eac", 10, generation_start="2022-06-01")],
+            "sites[0].instruments[0].generation_start",
+            "outside the reporting period",
+        ),
         ([_instrument("A", "eac", 10, market="US")], "sites[0].instruments[0].market", "market 'US'"),
-        ([_instrument("A", "eac", 10), _instrument("a", "ppa", 10)], "sites[0].instruments[1].id",
-         "claimed twice"),
+        (
+            [_instrument("A", "eac", 10), _instrument("a", "ppa", 10)],
+            "sites[0].instruments[1].id",
+            "claimed twice",
+        ),
     ],
 )
 def test_quality_criteria_failures_are_errors(tmp_path: Path, instruments, field: str, words: str) -> None:
@@ -124,7 +141,9 @@ def test_the_same_certificate_at_two_sites_is_claimed_twice(tmp_path: Path) -> N
     data = minimal(instruments=[_instrument("GEC-9", "eac", 10)])
     second = dict(data["sites"][0], name="DC2", instruments=[_instrument("GEC-9", "eac", 10)])
     data["sites"].append(second)
-    with pytest.raises(InventoryError, match=r"sites\[1\]\.instruments\[0\]\.id: instrument 'GEC-9' is claimed twice"):
+    with pytest.raises(
+        InventoryError, match=r"sites\[1\]\.instruments\[0\]\.id: instrument 'GEC-9' is claimed twice"
+    ):
         compute(tmp_path, data)
 
 

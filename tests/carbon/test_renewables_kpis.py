@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from greendc.carbon import kpis
+from greendc.carbon.errors import InventoryError
+from greendc.carbon.inventory import PVArray
+from greendc.carbon.renewables import model_pv, renewable_share, resolve_weather, year_over_year
+
+from .conftest import compute, minimal
+
+
+@pytest.fixture(scope="module")
+def golden_pv():
+    epw = resolve_weather("golden", Path("."), file=None, field="w")
+    return model_pv(PVArray(capacity_kw_dc=100, tilt_deg=35, azimuth_deg=180), epw)
+
+
+def test_pvlib_model_gives_a_plausible_yield_for_golden_colorado(golden_pv) -> None:
+    # NREL's PVWatts gives roughly 1,500-1,700 kWh/kWp for a south-facing fixed array near Denver.
+    assert 1350 < golden_pv.specific_yield_kwh_per_kwp < 1850
+    assert golden_pv.annual_mwh == pytest.approx(sum(golden_pv.monthly_mwh))
+    assert len(golden_pv.monthly_mwh) == 12 and min(golden_pv.monthly_mwh) > 0
+
+
+def test_pv_yield_follows_orientation() -> None:
+    epw = resolve_weather("golden", Path("."), file=None, field="w")
+    south = model_pv(PVArray(capacity_kw_dc=100, tilt_deg=35, azimuth_deg=180), epw).annual_mwh
+    north = model_pv(PVArray(capacity_kw_dc=100, tilt_deg=35, azimuth_deg=0), epw).annual_mwh
+    assert north < 0.8 * south
+
+
+def test_pv_model_in_an_inventory_uses_the_run_weather_by_default(
+    tmp_path: Path, run_dir: Path, golden_pv
+) -> None:
+    data = minimal(
+        grid_region=None,
+        electricity={"from_run": "run"},
+        factor_year=2020,
+        onsite_generation=[{"name": "roof", "pv_model": {"capacity_kw_dc": 100, "tilt_deg": 35}}],
+    )
+    del data["sites"][0]["grid_region"]
+    site = compute(tmp_path, data).sites[0]
+    assert site.onsite[0].generated_mwh == pytest.approx(golden_pv.annual_mwh)
+    assert site.value("grid_electricity_mwh") == pytest.approx(1560.0 - golden_pv.annual_mwh)
+    assert site.value("renewable_capacity_mw") == pytest.approx(0.1)
+    assert "USA_CO_Golden" in site.onsite[0].method
+
+
+def test_unknown_weather_is_an_error(tmp_path: Path) -> None:
+    data = minimal(
+        onsite_generation=[
+            {"name": "roof", "pv_model": {"capacity_kw_dc": 10, "tilt_deg": 20, "weather": "atlantis"}}
+        ]
+    )
+    with pytest.raises(InventoryError) as info:
+        compute(tmp_path, data)
+    assert info.value.field == "sites[0].onsite_generation[0].pv_model.weather"
+
+
+def test_year_over_year_in_points_and_percent() -> None:
+    y = year_over_year(0.124, 0.072)
+    assert y.change * 100 == pytest.approx(5.2)
+    assert y.change_percent == pytest.approx(72.2222, rel=1e-4)
+    assert year_over_year(5.0, 0.0).change_percent is None
+
+
+def test_kpis_by_hand() -> None:
+    assert kpis.pue(1300.0, 1000.0) == pytest.approx(1.3)
+    assert kpis.pue(1300.0, 0.0) is None
+    assert kpis.cue_kgco2_per_kwh(500.0, 1000.0) == pytest.approx(0.5)
+    assert kpis.wue_l_per_kwh(1800.0, 1000.0) == pytest.approx(1.8)
+    assert kpis.wue_l_per_kwh(None, 1000.0) is None
+    assert kpis.erf(130.0, 1300.0) == pytest.approx(0.1)
+    assert renewable_share(0.0, 0.0) is None
