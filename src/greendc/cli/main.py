@@ -118,7 +118,8 @@ def simulate(
 ) -> None:
     """Simulate a site's run period under one controller and save telemetry and an annual summary."""
     from greendc.control.baselines import CONTROLLERS
-    from greendc.experiments import save_outcome, simulate as simulate_site
+    from greendc.experiments import save_outcome
+    from greendc.experiments import simulate as simulate_site
     from greendc.site.loader import load_site
 
     with _user_errors():
@@ -191,7 +192,8 @@ def demo(
     out: Annotated[Path, typer.Option(help="Directory for the demo's results and plot.")] = Path("greendc-demo"),
 ) -> None:
     """Simulate a year of the example data center under two controllers and plot the comparison."""
-    from greendc.experiments import save_outcome, simulate as simulate_site
+    from greendc.experiments import save_outcome
+    from greendc.experiments import simulate as simulate_site
     from greendc.results.plots import plot_comparison
     from greendc.site.loader import load_site
 
@@ -214,6 +216,7 @@ def demo(
     console.print(_summary_table(rows, "A year of the example data center"))
     base, better = rows
     saved = base["facility_kwh"] - better["facility_kwh"]
+    cooling_cut_pct = 100 * (1 - better["cooling_kwh"] / base["cooling_kwh"])
     console.print(f"trim-respond vs default: facility electricity {saved / 1000:+.1f} MWh saved "
-                  f"({100 * saved / base['facility_kwh']:.1f} %), cooling {100 * (1 - better['cooling_kwh'] / base['cooling_kwh']):.1f} % lower")
+                  f"({100 * saved / base['facility_kwh']:.1f} %), cooling {cooling_cut_pct:.1f} % lower")
     console.print(f"Plot: [bold]{plot}[/]; results per controller in [bold]{out}[/]")

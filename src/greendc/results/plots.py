@@ -7,10 +7,10 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from greendc.results.summary import RECOMMENDED_MAX_C, RECOMMENDED_MIN_C  # noqa: E402
+from greendc.results.summary import RECOMMENDED_MAX_C, RECOMMENDED_MIN_C
 
 
 def plot_comparison(runs: dict[str, tuple[pd.DataFrame, dict]], zone_names: list[str], path: Path) -> Path:

@@ -68,7 +68,9 @@ def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float)
     humidity = telemetry[_zone_columns(telemetry, zone_names, "inlet_relative_humidity_pct")]
     hottest = inlet.max(axis=1)
     coolest = inlet.min(axis=1)
-    humid = (dew.max(axis=1) > RECOMMENDED_MAX_DEW_POINT_C) | (humidity.max(axis=1) > RECOMMENDED_MAX_RELATIVE_HUMIDITY_PCT)
+    humid = (dew.max(axis=1) > RECOMMENDED_MAX_DEW_POINT_C) | (
+        humidity.max(axis=1) > RECOMMENDED_MAX_RELATIVE_HUMIDITY_PCT
+    )
     summary: dict[str, Any] = _energy_figures(telemetry, zone_names, timestep_h)
     summary.update(
         steps=len(telemetry),

@@ -6,6 +6,7 @@ falls back to a default.
 
 from __future__ import annotations
 
+import calendar
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -169,6 +170,9 @@ class Simulation(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Simulation:
+        for label, month, day in (("begin", self.begin_month, self.begin_day), ("end", self.end_month, self.end_day)):
+            if day > calendar.monthrange(2001, month)[1]:
+                raise ValueError(f"{label}_day {day} does not exist in month {month}")
         if (self.end_month, self.end_day) < (self.begin_month, self.begin_day):
             raise ValueError("the run period must end on or after its start (within one year)")
         return self

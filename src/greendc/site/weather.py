@@ -108,7 +108,7 @@ def design_conditions(data: pd.DataFrame) -> DesignConditions:
     wet = wet_bulb_c(temp, data["relative_humidity"].to_numpy(dtype=float))
     cooling_db = float(np.percentile(temp, 99.6))
     hot = temp >= cooling_db - 0.5
-    daily = data["temp_air"].groupby(data.index.dayofyear).agg(lambda s: s.max() - s.min())
+    daily = data["temp_air"].groupby(data.index.day_of_year).agg(lambda s: s.max() - s.min())
     months = data.index.month.to_numpy()
     return DesignConditions(
         cooling_dry_bulb_c=round(cooling_db, 1),

@@ -234,7 +234,9 @@ def build_twin(site: Site, site_dir: Path | None = None, weather: str | None = N
         system = _air_loop(model, site, zone, names)
         systems.append(system)
         if system.coil == "chilled_water":
-            water_coils.append((names.water_coil, f"{names.zone} CW Coil Water Inlet", f"{names.zone} CW Coil Water Outlet"))
+            water_coils.append(
+                (names.water_coil, f"{names.zone} CW Coil Water Inlet", f"{names.zone} CW Coil Water Outlet")
+            )
     if water_coils:
         _chiller_plant(model, site, water_coils)
     _outputs(model)
@@ -621,37 +623,32 @@ def _plant_loop_pieces(model: _Model, prefix: str, supply_equipment: list[tuple[
                        demand_equipment: list[tuple[str, str, str, str]], pump: tuple[str, str]) -> dict[str, str]:
     """Branches, splitters and mixers of a plant loop with one supply and one demand bypass."""
     p = prefix
-    pump_kind, pump_name = pump
     nodes = {
         "supply_inlet": f"{p} Supply Inlet Node", "supply_outlet": f"{p} Supply Outlet Node",
         "demand_inlet": f"{p} Demand Inlet Node", "demand_outlet": f"{p} Demand Outlet Node",
     }
-    model.add("Pipe:Adiabatic", f"{p} Supply Outlet Pipe", inlet_node_name=f"{p} Supply Exit Pipe Inlet",
-              outlet_node_name=nodes["supply_outlet"])
-    model.add("Pipe:Adiabatic", f"{p} Supply Bypass Pipe", inlet_node_name=f"{p} Supply Bypass Inlet",
-              outlet_node_name=f"{p} Supply Bypass Outlet")
-    model.add("Pipe:Adiabatic", f"{p} Demand Inlet Pipe", inlet_node_name=nodes["demand_inlet"],
-              outlet_node_name=f"{p} Demand Entrance Outlet")
-    model.add("Pipe:Adiabatic", f"{p} Demand Outlet Pipe", inlet_node_name=f"{p} Demand Exit Pipe Inlet",
-              outlet_node_name=nodes["demand_outlet"])
-    model.add("Pipe:Adiabatic", f"{p} Demand Bypass Pipe", inlet_node_name=f"{p} Demand Bypass Inlet",
-              outlet_node_name=f"{p} Demand Bypass Outlet")
-    supply_branches = [model.branch(f"{p} Supply Pump Branch",
-                                    [(pump_kind, pump_name, nodes["supply_inlet"], f"{p} Pump Outlet Node")])]
-    for kind, name, inlet, outlet in supply_equipment:
-        supply_branches.append(model.branch(f"{p} {name} Branch", [(kind, name, inlet, outlet)]))
-    supply_branches.append(model.branch(f"{p} Supply Bypass Branch", [("Pipe:Adiabatic", f"{p} Supply Bypass Pipe",
-                                                                       f"{p} Supply Bypass Inlet", f"{p} Supply Bypass Outlet")]))
-    supply_branches.append(model.branch(f"{p} Supply Outlet Branch", [("Pipe:Adiabatic", f"{p} Supply Outlet Pipe",
-                                                                       f"{p} Supply Exit Pipe Inlet", nodes["supply_outlet"])]))
-    demand_branches = [model.branch(f"{p} Demand Inlet Branch", [("Pipe:Adiabatic", f"{p} Demand Inlet Pipe",
-                                                                  nodes["demand_inlet"], f"{p} Demand Entrance Outlet")])]
-    for kind, name, inlet, outlet in demand_equipment:
-        demand_branches.append(model.branch(f"{p} {name} Branch", [(kind, name, inlet, outlet)]))
-    demand_branches.append(model.branch(f"{p} Demand Bypass Branch", [("Pipe:Adiabatic", f"{p} Demand Bypass Pipe",
-                                                                       f"{p} Demand Bypass Inlet", f"{p} Demand Bypass Outlet")]))
-    demand_branches.append(model.branch(f"{p} Demand Outlet Branch", [("Pipe:Adiabatic", f"{p} Demand Outlet Pipe",
-                                                                       f"{p} Demand Exit Pipe Inlet", nodes["demand_outlet"])]))
+
+    def pipe_branch(name: str, inlet: str, outlet: str) -> str:
+        model.add("Pipe:Adiabatic", f"{p} {name} Pipe", inlet_node_name=inlet, outlet_node_name=outlet)
+        return model.branch(f"{p} {name} Branch", [("Pipe:Adiabatic", f"{p} {name} Pipe", inlet, outlet)])
+
+    def equipment_branches(equipment: list[tuple[str, str, str, str]]) -> list[str]:
+        return [model.branch(f"{p} {name} Branch", [(kind, name, inlet, outlet)])
+                for kind, name, inlet, outlet in equipment]
+
+    pump_kind, pump_name = pump
+    supply_branches = [
+        model.branch(f"{p} Supply Pump Branch", [(pump_kind, pump_name, nodes["supply_inlet"], f"{p} Pump Outlet")]),
+        *equipment_branches(supply_equipment),
+        pipe_branch("Supply Bypass", f"{p} Supply Bypass Inlet", f"{p} Supply Bypass Outlet"),
+        pipe_branch("Supply Outlet", f"{p} Supply Exit Pipe Inlet", nodes["supply_outlet"]),
+    ]
+    demand_branches = [
+        pipe_branch("Demand Inlet", nodes["demand_inlet"], f"{p} Demand Entrance Outlet"),
+        *equipment_branches(demand_equipment),
+        pipe_branch("Demand Bypass", f"{p} Demand Bypass Inlet", f"{p} Demand Bypass Outlet"),
+        pipe_branch("Demand Outlet", f"{p} Demand Exit Pipe Inlet", nodes["demand_outlet"]),
+    ]
     for side, branches in (("Supply", supply_branches), ("Demand", demand_branches)):
         model.add("BranchList", f"{p} {side} Branches", branches=[{"branch_name": b} for b in branches])
         middle = branches[1:-1]
@@ -670,14 +667,14 @@ def _chiller_plant(model: _Model, site: Site, water_coils: list[tuple[str, str, 
     model.add("Schedule:Constant", CHILLED_WATER_SETPOINT_SCHEDULE, schedule_type_limits_name="Temperature",
               hourly_value=plant.chilled_water_supply_c)
     model.add("Pump:VariableSpeed", "Chilled Water Pump", inlet_node_name="Chilled Water Supply Inlet Node",
-              outlet_node_name="Chilled Water Pump Outlet Node", design_maximum_flow_rate="Autosize",
+              outlet_node_name="Chilled Water Pump Outlet", design_maximum_flow_rate="Autosize",
               design_pump_head=plant.chilled_water_pump_head_pa, design_power_consumption="Autosize",
               motor_efficiency=0.87, fraction_of_motor_inefficiencies_to_fluid_stream=0.0,
               coefficient_1_of_the_part_load_performance_curve=0, coefficient_2_of_the_part_load_performance_curve=1,
               coefficient_3_of_the_part_load_performance_curve=0, coefficient_4_of_the_part_load_performance_curve=0,
               design_minimum_flow_rate=0.0, pump_control_type="Intermittent")
     model.add("Pump:VariableSpeed", "Condenser Pump", inlet_node_name="Condenser Water Supply Inlet Node",
-              outlet_node_name="Condenser Water Pump Outlet Node", design_maximum_flow_rate="Autosize",
+              outlet_node_name="Condenser Water Pump Outlet", design_maximum_flow_rate="Autosize",
               design_pump_head=plant.condenser_pump_head_pa, design_power_consumption="Autosize",
               motor_efficiency=0.9, fraction_of_motor_inefficiencies_to_fluid_stream=0.0,
               coefficient_1_of_the_part_load_performance_curve=0, coefficient_2_of_the_part_load_performance_curve=1,
@@ -686,7 +683,8 @@ def _chiller_plant(model: _Model, site: Site, water_coils: list[tuple[str, str, 
     # Chiller performance coefficients of the EnergyPlus example's electric chiller (COP from the site).
     model.add("Chiller:Electric", "Chiller", condenser_type="WaterCooled", nominal_capacity="Autosize",
               nominal_cop=plant.chiller_cop, chilled_water_inlet_node_name="Chiller Inlet Node",
-              chilled_water_outlet_node_name="Chiller Outlet Node", condenser_inlet_node_name="Chiller Condenser Inlet Node",
+              chilled_water_outlet_node_name="Chiller Outlet Node",
+              condenser_inlet_node_name="Chiller Condenser Inlet Node",
               condenser_outlet_node_name="Chiller Condenser Outlet Node", minimum_part_load_ratio=0.15,
               maximum_part_load_ratio=1.0, optimum_part_load_ratio=0.65, design_condenser_inlet_temperature=29.44,
               temperature_rise_coefficient=2.682759, design_chilled_water_outlet_temperature=6.667,
@@ -742,7 +740,8 @@ def _chiller_plant(model: _Model, site: Site, water_coils: list[tuple[str, str, 
                   plant_side_outlet_node_name=nodes["supply_outlet"],
                   plant_side_branch_list_name=f"{scheme} Supply Branches",
                   plant_side_connector_list_name=f"{scheme} Supply Connectors",
-                  demand_side_inlet_node_name=nodes["demand_inlet"], demand_side_outlet_node_name=nodes["demand_outlet"],
+                  demand_side_inlet_node_name=nodes["demand_inlet"],
+                  demand_side_outlet_node_name=nodes["demand_outlet"],
                   demand_side_branch_list_name=f"{scheme} Demand Branches",
                   demand_side_connector_list_name=f"{scheme} Demand Connectors", load_distribution_scheme="Optimal")
         model.add("Sizing:Plant", f"{scheme} Sizing", plant_or_condenser_loop_name=loop, loop_type=kind,

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from greendc.control.base import Action, ControlContext, Controller, Observation, ZoneObservation
+from greendc.control.base import ControlContext, Controller, Observation, ZoneObservation
 from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin
 from greendc.twin.engine import check_engine
 from greendc.twin.schema_check import validate_epjson
@@ -188,7 +188,7 @@ class _Session:
         sim = twin.site.simulation
         start = pd.Timestamp(2001, sim.begin_month, sim.begin_day)
         end = pd.Timestamp(2001, sim.end_month, sim.end_day)
-        self.first_day = start.dayofyear
+        self.first_day = start.day_of_year
         self.n_days = (end - start).days + 1
 
     def _init_handles(self) -> bool:

@@ -35,9 +35,8 @@ def _schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
-    schema = _schema()
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema)
+    # The schema declares draft-07 under an https URI that jsonschema does not recognise.
+    return jsonschema.Draft7Validator(_schema())
 
 
 def _object_properties(object_type: str) -> dict[str, Any]:

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from tests.conftest import example_site_data
+from typer.testing import CliRunner
+
+from greendc.cli.main import app
+from greendc.experiments import BENCH_KEYS
+
+runner = CliRunner()
+
+
+def _bad_site(tmp_path: Path, change) -> Path:
+    data = example_site_data()
+    change(data)
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: (p / "x.yaml").write_text("name: [oops\n") and p / "x.yaml", "malformed YAML"),
+        (lambda p: _bad_site(p, lambda d: d.update(colour="red")), "colour: unknown key"),
+        (lambda p: _bad_site(p, lambda d: d["zones"][0].update(floor_area_m2=0)), "zones.0.floor_area_m2"),
+        (lambda p: _bad_site(p, lambda d: d.update(weather="missing.epw")), "weather file not found"),
+        (lambda p: _bad_site(p, lambda d: d.update(it_load={"kind": "csv", "path": "none.csv"})), "it_load.path"),
+        (lambda p: p / "absent.yaml", "site file not found"),
+    ],
+)
+def test_simulate_bad_input_is_one_line_and_nonzero(tmp_path: Path, make, expected: str) -> None:
+    site = make(tmp_path)
+    result = runner.invoke(app, ["simulate", str(site), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "Traceback" not in result.output
+    assert "error:" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_unknown_controller_and_climate(short_site_file: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["simulate", str(short_site_file), "--controller", "magic"])
+    assert result.exit_code == 2 and "--controller: unknown controller 'magic'" in result.output
+    result = runner.invoke(app, ["bench", "--site", str(short_site_file), "--climates", "mars",
+                                 "--json", str(tmp_path / "b.json")])
+    assert result.exit_code == 2 and "--climates: unknown mars" in result.output
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["--debug", "simulate", str(tmp_path / "absent.yaml")])
+    assert result.exit_code != 0
+    assert result.exception is not None
+
+
+def test_simulate_writes_complete_results(short_site_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["simulate", str(short_site_file), "--controller", "rbc", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    telemetry = pd.read_parquet(out / "telemetry.parquet")
+    assert summary["controller"] == "rbc"
+    assert summary["steps"] == len(telemetry) == 3 * 96
+    assert summary["facility_kwh"] > summary["it_kwh"] > 0
+    assert "PUE" in result.output
+
+
+def test_bench_writes_one_record_per_run(short_site_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    result = runner.invoke(app, ["bench", "--site", str(short_site_file), "--controllers", "default,trim-respond",
+                                 "--climates", "tampa", "--json", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    records = json.loads(out.read_text())
+    assert [(r["climate"], r["controller"]) for r in records] == [("tampa", "default"), ("tampa", "trim-respond")]
+    for record in records:
+        assert set(BENCH_KEYS) <= set(record)
+        assert record["pue"] == pytest.approx(record["facility_kwh"] / record["it_kwh"])

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import copy
+
+import pytest
+from tests.conftest import example_site_data
+
+from greendc.site.schema import Site
+from greendc.twin.builder import build_twin
+from greendc.twin.schema_check import ModelValidationError, validate_epjson
+
+
+def _three_zone_site() -> Site:
+    data = example_site_data()
+    data["zones"] = [
+        {"name": "Hall A", "floor_area_m2": 150, "it_design_power_kw": 30, "cooling_coil": "dx"},
+        {"name": "Hall B", "floor_area_m2": 300, "it_design_power_kw": 90},
+        {"name": "Hall C", "floor_area_m2": 80, "it_design_power_density_w_per_m2": 500},
+    ]
+    data["cooling"]["direct_evaporative"] = {"enabled": False}
+    return Site.model_validate(data)
+
+
+def test_generated_models_are_schema_valid(short_site: Site) -> None:
+    for site in (short_site, _three_zone_site()):
+        twin = build_twin(site)
+        validate_epjson(twin.epjson)
+        assert len(twin.zones) == len(site.zones)
+
+
+def test_every_ite_object_takes_air_from_the_system(short_site: Site) -> None:
+    twin = build_twin(_three_zone_site())
+    ite = twin.epjson["ElectricEquipment:ITE:AirCooled"]
+    assert len(ite) == 3
+    for fields in ite.values():
+        assert fields["air_flow_calculation_method"] == "FlowFromSystem"
+        assert fields["air_inlet_connection_type"] == "AdjustedSupply"
+    assert sum(f["watts_per_unit"] for f in ite.values()) == pytest.approx(30_000 + 90_000 + 80 * 500)
+
+
+def test_dx_only_site_has_no_plant(short_site: Site) -> None:
+    data = example_site_data()
+    data["cooling"]["coil"] = "dx"
+    for zone in data["zones"]:
+        zone.pop("cooling_coil", None)
+    twin = build_twin(Site.model_validate(data))
+    assert not twin.has_chiller_plant
+    assert "PlantLoop" not in twin.epjson
+    validate_epjson(twin.epjson)
+
+
+def test_disabled_stages_are_left_out(short_site: Site) -> None:
+    twin = build_twin(_three_zone_site())
+    assert "EvaporativeCooler:Direct:ResearchSpecial" not in twin.epjson
+    assert len(twin.epjson["EvaporativeCooler:Indirect:ResearchSpecial"]) == 3
+
+
+def test_design_days_come_from_the_site_weather(short_site: Site) -> None:
+    chicago = build_twin(short_site).epjson["SizingPeriod:DesignDay"]["Cooling Design Day"]
+    tampa = build_twin(short_site, weather="tampa").epjson["SizingPeriod:DesignDay"]["Cooling Design Day"]
+    golden = build_twin(short_site, weather="golden").epjson["SizingPeriod:DesignDay"]["Cooling Design Day"]
+    assert 30 < chicago["maximum_dry_bulb_temperature"] < 36
+    assert golden["wetbulb_or_dewpoint_at_maximum_dry_bulb"] < tampa["wetbulb_or_dewpoint_at_maximum_dry_bulb"] - 5
+    assert golden["barometric_pressure"] < 85_000 < tampa["barometric_pressure"]
+
+
+def test_validation_catches_unknown_fields_and_wrong_types(short_site: Site) -> None:
+    twin = build_twin(short_site)
+    model = copy.deepcopy(twin.epjson)
+    ite = next(iter(model["ElectricEquipment:ITE:AirCooled"].values()))
+    ite["watts_per_zone_floor_area"] = 200  # the pre-25.2 name EnergyPlus silently ignores
+    with pytest.raises(ModelValidationError, match="unknown field 'watts_per_zone_floor_area'"):
+        validate_epjson(model)
+    model = copy.deepcopy(twin.epjson)
+    next(iter(model["ElectricEquipment:ITE:AirCooled"].values()))["watts_per_unit"] = "lots"
+    with pytest.raises(ModelValidationError, match="watts_per_unit"):
+        validate_epjson(model)
+    model = copy.deepcopy(twin.epjson)
+    model["Coil:Cooling:Imaginary"] = {"x": {}}
+    with pytest.raises(ModelValidationError, match="unknown object type"):
+        validate_epjson(model)

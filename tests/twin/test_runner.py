@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from tests.conftest import example_site_data
+
+from greendc.control.base import Action, ControlContext, Observation
+from greendc.control.baselines import CONTROLLERS, make_controller
+from greendc.site.schema import Site
+from greendc.site.servers import it_power_fraction
+from greendc.twin.builder import build_twin
+from greendc.twin.runner import EnergyPlusError, read_err, run_simulation
+
+
+@dataclass
+class FixedSupplyAir:
+    """Hold each zone's supply air at a fixed setpoint; zone setpoints well above it."""
+
+    supply_air_c: dict[str, float]
+    name: str = "fixed"
+    seen: list[Observation] = field(default_factory=list)
+
+    def reset(self, context: ControlContext) -> Action:
+        return self._action()
+
+    def _action(self) -> Action:
+        return Action(supply_air_setpoint_c=dict(self.supply_air_c),
+                      zone_cooling_setpoint_c={z: 30.0 for z in self.supply_air_c})
+
+    def act(self, observation: Observation) -> Action:
+        self.seen.append(observation)
+        return self._action()
+
+
+@pytest.mark.parametrize("name", sorted(CONTROLLERS))
+def test_short_cosimulation_per_controller(short_site: Site, name: str) -> None:
+    result = run_simulation(build_twin(short_site), make_controller(name))
+    frame = result.telemetry
+    assert len(frame) == 3 * 24 * 4
+    assert frame["time"].is_monotonic_increasing
+    ups = frame[[f"{z}/ups_power_w" for z in result.zone_names]].sum(axis=1)
+    # Facility electricity is IT + UPS losses + cooling: nothing is lost or double counted.
+    np.testing.assert_allclose(frame["facility_power_w"], frame["it_power_w"] + ups + frame["cooling_power_w"],
+                               rtol=1e-6)
+    assert (frame["it_power_w"] > 0.4 * short_site.it_design_power_w).all()
+    assert result.err.fatal_messages == []
+
+
+def test_runs_are_repeatable(short_site: Site) -> None:
+    twin = build_twin(short_site)
+    first = run_simulation(twin, make_controller("trim-respond")).telemetry
+    second = run_simulation(twin, make_controller("trim-respond")).telemetry
+    np.testing.assert_array_equal(first["facility_power_w"].to_numpy(), second["facility_power_w"].to_numpy())
+
+
+def _zone_means(site: Site, supply: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
+    result = run_simulation(build_twin(site), FixedSupplyAir(supply))
+    frame = result.telemetry.iloc[8:]  # let the first two hours settle
+    inlet = {z: float(frame[f"{z}/inlet_temp_c"].mean()) for z in supply}
+    it = {z: float(frame[f"{z}/it_power_w"].mean()) for z in supply}
+    return inlet, it
+
+
+def test_every_zone_responds_to_its_own_setpoint() -> None:
+    data = example_site_data(end_day=2)
+    data["zones"].append({"name": "Third Hall", "floor_area_m2": 100, "it_design_power_kw": 20,
+                          "cooling_coil": "dx"})
+    site = Site.model_validate(data)
+    names = [zone.name for zone in site.zones]
+    for setpoints in ([15.0, 19.0, 23.0], [23.0, 15.0, 19.0]):
+        supply = dict(zip(names, setpoints, strict=True))
+        inlet, _ = _zone_means(site, supply)
+        for zone, target in supply.items():
+            # Inlet = supply air plus a little recirculated exhaust (10 % at design).
+            assert target <= inlet[zone] <= target + 2.0, (zone, target, inlet[zone])
+
+
+def test_warmer_inlet_raises_it_power_as_documented() -> None:
+    data = example_site_data(end_day=2)
+    data["it_load"] = {"kind": "constant", "fraction": 1.0}
+    data["zones"][1]["floor_area_m2"] = data["zones"][0]["floor_area_m2"]
+    site = Site.model_validate(data)
+    west, east = (zone.name for zone in site.zones)
+    inlet, it = _zone_means(site, {west: 19.0, east: 29.0})
+    measured = it[east] / it[west]
+    curves = site.servers.model()
+    expected = float(it_power_fraction(curves, 1.0, inlet[east]) / it_power_fraction(curves, 1.0, inlet[west]))
+    assert measured == pytest.approx(expected, rel=0.005)
+    # volume-a2 servers: roughly +3 % going from about 20 C to about 30 C inlet, not a doubling.
+    assert 1.02 < measured < 1.08
+
+
+def test_fatal_error_quotes_the_err_file(short_site: Site) -> None:
+    twin = build_twin(short_site)
+    broken = copy.deepcopy(twin.epjson)
+    # Schema-valid but inconsistent: EnergyPlus finds the problem and stops with a fatal error.
+    next(iter(broken["ElectricEquipment:ITE:AirCooled"].values()))["zone_or_space_name"] = "No Such Zone"
+    twin.epjson = broken
+    with pytest.raises(EnergyPlusError, match=r"Fatal.*NO SUCH ZONE"):
+        run_simulation(twin, make_controller("default"))
+
+
+def test_controller_exception_is_raised_not_swallowed(short_site: Site) -> None:
+    class Broken:
+        name = "broken"
+
+        def reset(self, context: ControlContext) -> Action:
+            return Action()
+
+        def act(self, observation: Observation) -> Action:
+            raise ZeroDivisionError("controller bug")
+
+    with pytest.raises(ZeroDivisionError, match="controller bug"):
+        run_simulation(build_twin(short_site), Broken())
+
+
+def test_read_err_counts_and_quotes(tmp_path: Path) -> None:
+    err = tmp_path / "eplusout.err"
+    err.write_text(
+        "   ** Warning ** something\n"
+        "   ** Severe  ** Coil failed\n"
+        "   **   ~~~   ** at 07/01 00:15\n"
+        "   **  Fatal  ** Program terminated\n"
+        "   ************* EnergyPlus Terminated--Fatal Error Detected. 3 Warning; 1 Severe Errors; Elapsed\n"
+    )
+    summary = read_err(err)
+    assert summary.severe == 1
+    assert summary.severe_messages == ["** Severe  ** Coil failed at 07/01 00:15"]
+    assert summary.fatal_messages == ["**  Fatal  ** Program terminated"]
