@@ -137,9 +137,7 @@ def _choose_factor(
             origin="user",
         )
     if region is None:
-        raise InventoryError(
-            file, f"{field_name}.region", "name the factor's region (the saving has no site)"
-        )
+        raise InventoryError(file, f"{field_name}.region", "name the factor's region (the saving has no site)")
     table.region(region, file=file, field=f"{field_name}.region")
     return table.lookup(region, year, kind, file=file, field=field_name)
 
@@ -167,17 +165,19 @@ def _electricity(loaded: LoadedInventory, site: Site, where: str):
     monthly = [m.facility_mwh for m in run.monthly] if run.monthly else None
     end_uses = None
     if run.monthly:
-        keys = [k for k in run.monthly[0].end_uses_mwh if any(m.end_uses_mwh[k] > 0 for m in run.monthly)]
+        keys = [k for k in run.monthly[0].end_uses_mwh if any(m.end_uses_mwh[k] > 1e-6 for m in run.monthly)]
         end_uses = {k: [m.end_uses_mwh[k] for m in run.monthly] for k in keys}
         end_uses["IT"] = [m.it_mwh for m in run.monthly]
+        # Whatever the listed uses leave of the facility total is shown, so the stack adds up to the meter.
+        rest = [m.facility_mwh - m.it_mwh - sum(m.end_uses_mwh[k] for k in keys) for m in run.monthly]
+        if any(r > 0.005 * m.facility_mwh for r, m in zip(rest, run.monthly, strict=True)):
+            end_uses["unattributed"] = [max(r, 0.0) for r in rest]
     pues = [m.pue if m.pue is not None else kpis.pue(m.facility_mwh, m.it_mwh) for m in run.monthly] or None
     source = f"greendc run {run.path} (controller {run.controller or '?'}, weather {run.weather or '?'})"
     return run.facility_mwh, months, monthly, end_uses, pues, run, source
 
 
-def _site(
-    loaded: LoadedInventory, table: FactorTable, index: int, site: Site, disclosures: list[str]
-) -> SiteResult:
+def _site(loaded: LoadedInventory, table: FactorTable, index: int, site: Site, disclosures: list[str]) -> SiteResult:
     inv = loaded.model
     file = loaded.label
     where = f"sites[{index}]"
@@ -193,18 +193,13 @@ def _site(
             )
         region_code = region_code or run.grid_region
         if site.it_energy is not None:
-            raise InventoryError(
-                file, f"{where}.it_energy", "the IT energy comes from the run; remove it here"
-            )
+            raise InventoryError(file, f"{where}.it_energy", "the IT energy comes from the run; remove it here")
     if region_code is None:
-        raise InventoryError(
-            file, f"{where}.grid_region", "missing (needed to choose the grid emission factor)"
-        )
+        raise InventoryError(file, f"{where}.grid_region", "missing (needed to choose the grid emission factor)")
     region = table.region(region_code, file=file, field=f"{where}.grid_region")
     if len(months) < 12:
         disclosures.append(
-            f"{site.name}: electricity covers months {months[0]}-{months[-1]} only; "
-            "annual figures cover these months."
+            f"{site.name}: electricity covers months {months[0]}-{months[-1]} only; annual figures cover these months."
         )
 
     # On-site generation: what is consumed behind the meter displaces grid purchases.
@@ -220,9 +215,7 @@ def _site(
             assert gen.pv_model is not None
             weather = gen.pv_model.weather or (run.weather if run is not None and run.weather else None)
             if weather is None:
-                raise InventoryError(
-                    file, f"{g_where}.pv_model.weather", "missing (no run weather to fall back on)"
-                )
+                raise InventoryError(file, f"{g_where}.pv_model.weather", "missing (no run weather to fall back on)")
             epw = resolve_weather(weather, loaded.base_dir, file=file, field=f"{g_where}.pv_model.weather")
             pv_result = model_pv(gen.pv_model, epw, file=file, field=f"{g_where}.pv_model")
             generated = sum(pv_result.monthly_mwh[m - 1] for m in months)
@@ -240,9 +233,7 @@ def _site(
                 f"{g_where}.exported",
                 f"exported {exported:,.3f} MWh exceeds generation {generated:,.3f} MWh",
             )
-        onsite.append(
-            OnsiteResult(gen.name, gen.technology, capacity, generated, exported, method, pv_result)
-        )
+        onsite.append(OnsiteResult(gen.name, gen.technology, capacity, generated, exported, method, pv_result))
     onsite_mwh = sum(o.self_consumed_mwh for o in onsite)
     if onsite_mwh > electricity_mwh + 1e-9:
         raise InventoryError(
@@ -292,9 +283,7 @@ def _site(
         )
         basis = "residual_mix" if residual.kind == "residual_mix" else "user"
     else:
-        residual = table.get(region.code, year, "residual_mix") or table.get(
-            region.market, year, "residual_mix"
-        )
+        residual = table.get(region.code, year, "residual_mix") or table.get(region.market, year, "residual_mix")
         basis = "residual_mix"
         if residual is None:
             residual, basis = loc_factor, "grid_average_last_resort"
@@ -318,9 +307,7 @@ def _site(
     water_m3 = site.water.m3 if site.water is not None else (run.water_m3 if run is not None else None)
     water_source = "entered" if site.water is not None else ("greendc run" if water_m3 is not None else "")
     if site.water is not None and run is not None and run.water_m3 is not None:
-        disclosures.append(
-            f"{site.name}: entered water use replaces the run's simulated {run.water_m3:,.1f} m3."
-        )
+        disclosures.append(f"{site.name}: entered water use replaces the run's simulated {run.water_m3:,.1f} m3.")
     it_source = "greendc run" if run is not None else ("entered" if it_mwh is not None else "")
 
     result = SiteResult(
@@ -474,9 +461,7 @@ def _site(
         f["it_energy_mwh"] = missing("MWh", "IT equipment energy", note)
         f["pue"] = missing("ratio", "electricity_mwh / it_energy_mwh", note, "ISO/IEC 30134-2")
         f["cue"] = missing("kgCO2/kWh", "location_based_tco2 / it_energy_mwh", note, "ISO/IEC 30134-8")
-        f["cue_market_based"] = missing(
-            "kgCO2/kWh", "market_based_tco2 / it_energy_mwh", note, "ISO/IEC 30134-8"
-        )
+        f["cue_market_based"] = missing("kgCO2/kWh", "market_based_tco2 / it_energy_mwh", note, "ISO/IEC 30134-8")
     f["water_m3"] = (
         Figure(water_m3, "m3", "site water input", {"water": _io(water_m3, "m3")}, source=water_source)
         if water_m3 is not None
@@ -522,9 +507,7 @@ def _site(
             standard="GRI 302-3",
         )
         if area_intensity is not None
-        else missing(
-            "kWh/m2", "electricity_mwh x 1000 / floor_area_m2", "floor_area_m2 not given", "GRI 302-3"
-        )
+        else missing("kWh/m2", "electricity_mwh x 1000 / floor_area_m2", "floor_area_m2 not given", "GRI 302-3")
     )
     f["installed_it_power_kw"] = (
         Figure(site.installed_it_power_kw, "kW", "entered", {}, standard="EU 2024/1364")
@@ -552,9 +535,7 @@ def _savings(loaded: LoadedInventory, table: FactorTable, sites: list[SiteResult
         if saving.energy_saved is not None:
             saved = saving.energy_saved.mwh
             basis = f"entered ({saving.energy_saved.unit})"
-            saved_inputs: dict[str, Any] = {
-                "energy_saved": _io(saving.energy_saved.value, saving.energy_saved.unit)
-            }
+            saved_inputs: dict[str, Any] = {"energy_saved": _io(saving.energy_saved.value, saving.energy_saved.unit)}
         else:
             bench = saving.from_bench
             assert bench is not None
@@ -633,9 +614,7 @@ def _sum_figure(sites: list[SiteResult], key: str, unit: str, standard: str = ""
     )
 
 
-def _ratio_figure(
-    num: Figure, den: Figure, unit: str, formula: str, standard: str, scale: float = 1.0
-) -> Figure:
+def _ratio_figure(num: Figure, den: Figure, unit: str, formula: str, standard: str, scale: float = 1.0) -> Figure:
     if num.value is None or den.value is None or den.value <= 0:
         return missing(unit, formula, "inputs not available for every site", standard)
     return Figure(
@@ -652,8 +631,7 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
     inv = loaded.model
     base = table or shipped_table()
     user = [
-        EmissionFactor(f.region, f.year, f.kind, f.value_tco2_per_mwh, f.source, origin="user")
-        for f in inv.factors
+        EmissionFactor(f.region, f.year, f.kind, f.value_tco2_per_mwh, f.source, origin="user") for f in inv.factors
     ]
     table = base.with_user_factors(user)
     disclosures: list[str] = []
@@ -698,9 +676,7 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
             {s.name: s.value("renewable_capacity_mw") for s in sites if s.onsite},
         )
         if capacities and all(c is not None for c in capacities)
-        else missing(
-            "MW", "sum over sites of on-site renewable capacity", "capacity not given for every generator"
-        )
+        else missing("MW", "sum over sites of on-site renewable capacity", "capacity not given for every generator")
     )
     f["energy_gj"] = Figure(
         f["electricity_mwh"].value * kpis.MWH_TO_GJ,
@@ -758,9 +734,7 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
         "market_based_tco2 / it_energy_mwh",
         "ISO/IEC 30134-8",
     )
-    f["wue"] = _ratio_figure(
-        f["water_m3"], f["it_energy_mwh"], "L/kWh", "water_m3 / it_energy_mwh", "ISO/IEC 30134-9"
-    )
+    f["wue"] = _ratio_figure(f["water_m3"], f["it_energy_mwh"], "L/kWh", "water_m3 / it_energy_mwh", "ISO/IEC 30134-9")
     denom = inv.organization.intensity_denominator
     if denom is not None:
         d = Figure(denom.value, denom.unit, "entered", {})

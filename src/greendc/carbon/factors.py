@@ -91,22 +91,17 @@ class FactorTable:
     def years(self, region: str, kind: str) -> list[int]:
         return sorted(y for (r, y, k) in self._factors if r == region.upper() and k == kind)
 
-    def lookup(
-        self, region: str, year: int, kind: str, *, file: object = None, field: str = ""
-    ) -> EmissionFactor:
+    def lookup(self, region: str, year: int, kind: str, *, file: object = None, field: str = "") -> EmissionFactor:
         """The factor for exactly this region, year and kind; never a silent default."""
         factor = self.get(region, year, kind)
         if factor is None:
             years = self.years(region, kind)
             hint = (
-                f"; {kind} factors exist for {', '.join(map(str, years))}: "
-                "choose one explicitly with factor_year"
+                f"; {kind} factors exist for {', '.join(map(str, years))}: choose one explicitly with factor_year"
                 if years
                 else ""
             )
-            raise InventoryError(
-                file, field, f"no {kind} emission factor for region {region!r} and year {year}{hint}"
-            )
+            raise InventoryError(file, field, f"no {kind} emission factor for region {region!r} and year {year}{hint}")
         return factor
 
     def all(self) -> list[EmissionFactor]:
@@ -132,7 +127,6 @@ def shipped_table() -> FactorTable:
         ]
     with _data_file("regions.csv").open(encoding="utf-8") as handle:
         regions = [
-            Region(row["region"], row["name"], row["market"], row["parent"] or None)
-            for row in csv.DictReader(handle)
+            Region(row["region"], row["name"], row["market"], row["parent"] or None) for row in csv.DictReader(handle)
         ]
     return FactorTable(factors, regions)

@@ -115,8 +115,7 @@ class PVArray(_Strict):
     dc_ac_ratio: Annotated[float, Field(ge=0.8, le=2)] = 1.2
     weather: Annotated[str, Field(min_length=1)] | None = Field(
         default=None,
-        description="chicago | dulles | tampa | golden | san-francisco or an EPW path; "
-        "default: the run's weather",
+        description="chicago | dulles | tampa | golden | san-francisco or an EPW path; default: the run's weather",
     )
 
 
@@ -351,9 +350,7 @@ def _first_error(error: ValidationError) -> tuple[str, str]:
 def parse_inventory(data: Any, *, file: str | Path | None = None) -> Inventory:
     """Validate a parsed YAML document, turning pydantic errors into one-line ``InventoryError``s."""
     if not isinstance(data, dict):
-        raise InventoryError(
-            file, "<root>", "the inventory must be a YAML mapping (see examples/inventories/)"
-        )
+        raise InventoryError(file, "<root>", "the inventory must be a YAML mapping (see examples/inventories/)")
     try:
         inventory = Inventory.model_validate(data)
     except ValidationError as error:
@@ -390,9 +387,7 @@ def check_inventory(inventory: Inventory, *, file: str | Path | None = None) -> 
             seen_ids[key] = where
     for index, saving in enumerate(inventory.verified_savings):
         if saving.site is not None and saving.site.strip().lower() not in seen_sites:
-            raise InventoryError(
-                file, f"verified_savings[{index}].site", f"no site named {saving.site!r} in sites"
-            )
+            raise InventoryError(file, f"verified_savings[{index}].site", f"no site named {saving.site!r} in sites")
 
 
 def load_inventory(path: str | Path) -> LoadedInventory:

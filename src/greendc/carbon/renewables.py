@@ -39,9 +39,7 @@ def resolve_weather(name_or_path: str, base_dir: Path, *, file: object, field: s
         candidate = local if local.exists() or not shipped.exists() else shipped
     if not candidate.is_file():
         names = ", ".join(WEATHER_FILES)
-        raise InventoryError(
-            file, field, f"weather {name_or_path!r} is neither one of {names} nor an EPW file"
-        )
+        raise InventoryError(file, field, f"weather {name_or_path!r} is neither one of {names} nor an EPW file")
     return candidate
 
 
@@ -104,9 +102,7 @@ def model_pv(array: PVArray, epw_path: Path, *, file: object = None, field: str 
     )
     poa_global = np.nan_to_num(np.asarray(poa["poa_global"], dtype=float), nan=0.0).clip(min=0.0)
     params = temperature.TEMPERATURE_MODEL_PARAMETERS["sapm"]["open_rack_glass_glass"]
-    cell_c = temperature.sapm_cell(
-        poa_global, data["temp_air"].to_numpy(), data["wind_speed"].to_numpy(), **params
-    )
+    cell_c = temperature.sapm_cell(poa_global, data["temp_air"].to_numpy(), data["wind_speed"].to_numpy(), **params)
     pdc0_w = array.capacity_kw_dc * 1000.0
     dc_w = pvsystem.pvwatts_dc(poa_global, cell_c, pdc0_w, array.temperature_coefficient_per_c)
     dc_w = np.asarray(dc_w, dtype=float) * (1.0 - array.losses_percent / 100.0)
@@ -149,6 +145,4 @@ def year_over_year(current: float, previous: float) -> YearOverYear:
     """Absolute change (``current - previous``; for shares, x100 gives percentage points) and relative change
     in percent (``(current / previous - 1) * 100``, None when last year was zero)."""
     change_percent = (current / previous - 1.0) * 100.0 if previous > 0 else None
-    return YearOverYear(
-        current=current, previous=previous, change=current - previous, change_percent=change_percent
-    )
+    return YearOverYear(current=current, previous=previous, change=current - previous, change_percent=change_percent)

@@ -14,15 +14,11 @@ from typing import Any
 
 from greendc.carbon.errors import InventoryError
 
-END_USES_KWH: tuple[str, ...] = (
-    "fans_kwh",
-    "coils_kwh",
-    "chiller_kwh",
-    "tower_kwh",
-    "pumps_kwh",
-    "evaporative_kwh",
-    "other_kwh",
-)
+NOT_END_USES_KWH: frozenset[str] = frozenset({"it_kwh", "cooling_kwh", "facility_kwh", "server_fans_kwh"})
+"""Totals, and sub-items of IT energy (server fans are inside ``it_kwh``), which must not be stacked again."""
+
+NOISE_KWH = 1e-6
+"""Summed telemetry can leave -1e-11 kWh where a use is zero; that is float noise, not negative energy."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +50,7 @@ class RunSummary:
     monthly: list[MonthOfRun] = field(default_factory=list)
 
 
-def _number(
-    data: dict[str, Any], key: str, path: Path, where: str, *, optional: bool = False
-) -> float | None:
+def _number(data: dict[str, Any], key: str, path: Path, where: str, *, optional: bool = False) -> float | None:
     value = data.get(key)
     if value is None:
         if optional:
@@ -64,8 +58,18 @@ def _number(
         raise InventoryError(path, f"{where}{key}", "missing")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InventoryError(path, f"{where}{key}", f"must be a finite number (got {value!r})")
+    if -NOISE_KWH < value < 0:
+        return 0.0
     if value < 0:
         raise InventoryError(path, f"{where}{key}", f"must not be negative (got {value!r})")
+    return float(value)
+
+
+def _ratio(value: Any) -> float | None:
+    """A PUE as written by the twin; a month without IT energy has none (null or NaN), which is not an error
+    because the carbon part recomputes PUE from energy anyway."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+        return None
     return float(value)
 
 
@@ -105,7 +109,8 @@ def read_run_summary(path: Path) -> RunSummary:
         seen.add(number)
         end_uses = {
             key.removesuffix("_kwh"): (_number(month, key, path, where, optional=True) or 0.0) / 1000.0
-            for key in END_USES_KWH
+            for key in month
+            if key.endswith("_kwh") and key not in NOT_END_USES_KWH
         }
         monthly.append(
             MonthOfRun(
@@ -114,11 +119,12 @@ def read_run_summary(path: Path) -> RunSummary:
                 cooling_mwh=(_number(month, "cooling_kwh", path, where, optional=True) or 0.0) / 1000.0,
                 facility_mwh=_number(month, "facility_kwh", path, where) / 1000.0,
                 end_uses_mwh=end_uses,
-                pue=_number(month, "pue", path, where, optional=True),
+                pue=_ratio(month.get("pue")),
             )
         )
     monthly.sort(key=lambda m: m.month)
     water = _number(data, "water_m3", path, "", optional=True)
+    pue = _ratio(data.get("pue"))
     return RunSummary(
         path=path,
         site=data["site"],
@@ -128,7 +134,7 @@ def read_run_summary(path: Path) -> RunSummary:
         it_mwh=_number(data, "it_kwh", path, "") / 1000.0,
         cooling_mwh=(_number(data, "cooling_kwh", path, "", optional=True) or 0.0) / 1000.0,
         facility_mwh=_number(data, "facility_kwh", path, "") / 1000.0,
-        pue=_number(data, "pue", path, "", optional=True),
+        pue=pue,
         water_m3=water,
         monthly=monthly,
     )
@@ -150,9 +156,7 @@ class BenchComparison:
         return self.baseline_facility_mwh - self.improved_facility_mwh
 
 
-def read_bench_comparison(
-    path: Path, climate: str, baseline: str, improved: str, *, field: str
-) -> BenchComparison:
+def read_bench_comparison(path: Path, climate: str, baseline: str, improved: str, *, field: str) -> BenchComparison:
     """Pick the two records of a ``greendc bench --json`` list and compare their facility energy."""
     data = _read_json(path)
     if not isinstance(data, list):

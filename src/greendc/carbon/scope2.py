@@ -76,9 +76,7 @@ class MarketBasedResult:
 
     @property
     def tco2(self) -> float:
-        return (
-            sum(c.tco2 for c in self.claims) + self.remaining_mwh * self.remaining_factor.value_tco2_per_mwh
-        )
+        return sum(c.tco2 for c in self.claims) + self.remaining_mwh * self.remaining_factor.value_tco2_per_mwh
 
     @property
     def renewable_mwh(self) -> float:
@@ -124,9 +122,7 @@ def check_instruments(
     if not instruments:
         return ()
     return (
-        QualityCheck(
-            "vintage within the reporting period", True, f"{len(instruments)} instrument(s), {start}..{end}"
-        ),
+        QualityCheck("vintage within the reporting period", True, f"{len(instruments)} instrument(s), {start}..{end}"),
         QualityCheck("same market as the consumption", True, f"market {market}"),
         QualityCheck("no instrument claimed twice", True, "instrument ids unique across the inventory"),
         QualityCheck(

@@ -47,14 +47,10 @@ def monthly_electricity(site: SiteResult) -> bytes | None:
             values = site.monthly_end_uses_mwh[key]
             ax.bar(labels, values, bottom=bottom, label=key, color=colour, width=0.7)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        ax.legend(
-            fontsize=7, ncol=min(len(order), 8), frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1)
-        )
+        ax.legend(fontsize=7, ncol=min(len(order), 8), frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     else:
         ax.bar(labels, site.monthly_electricity_mwh, color=PALETTE[0], width=0.7, label="electricity")
-    title = (
-        "monthly electricity by end use" if site.monthly_end_uses_mwh else "monthly electricity (total only)"
-    )
+    title = "monthly electricity by end use" if site.monthly_end_uses_mwh else "monthly electricity (total only)"
     _style(ax, f"{site.name}: {title}", "MWh")
     return _png(fig)
 
@@ -120,9 +116,7 @@ def renewable_share_yoy(result: InventoryResult) -> bytes:
         bars.append((str(prev.year), yoy[0].previous * 100))
     bars.append((str(year), (result.value("renewable_share") or 0.0) * 100))
     fig, ax = plt.subplots(figsize=(4.2, 2.6))
-    ax.bar(
-        [b[0] for b in bars], [b[1] for b in bars], color=[PALETTE[2], PALETTE[0]][-len(bars) :], width=0.5
-    )
+    ax.bar([b[0] for b in bars], [b[1] for b in bars], color=[PALETTE[2], PALETTE[0]][-len(bars) :], width=0.5)
     for label, value in bars:
         ax.annotate(f"{value:.1f} %", (label, value), ha="center", va="bottom", fontsize=8)
     if yoy is not None:

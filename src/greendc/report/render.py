@@ -65,9 +65,7 @@ def inventory_from_run(
     if reporting_year is None:
         years = table.years(region.code, "grid_average")
         if not years:
-            raise InventoryError(
-                run.path, "grid_region", f"no grid_average factor shipped for {region.code!r}"
-            )
+            raise InventoryError(run.path, "grid_region", f"no grid_average factor shipped for {region.code!r}")
         reporting_year = years[-1]
     savings = []
     if bench is not None:
@@ -131,9 +129,13 @@ def _table_html(table: ReportTable) -> str:
 
 
 def _cards(result: InventoryResult) -> list[dict[str, str]]:
-    def num(key: str, digits: int = 0) -> str:
+    def num(key: str, digits: int | None = None) -> str:
         value = result.value(key)
-        return "n/a" if value is None else f"{value:,.{digits}f}"
+        if value is None:
+            return "n/a"
+        if digits is None:
+            digits = 0 if abs(value) >= 10_000 else 1
+        return f"{value:,.{digits}f}"
 
     share = result.value("renewable_share")
     yoy = result.year_over_year.get("renewable_share")
@@ -150,8 +152,8 @@ def _cards(result: InventoryResult) -> list[dict[str, str]]:
         {"label": "Scope 2 market-based (tCO2)", "value": num("market_based_tco2"), "sub": ""},
         {
             "label": "Avoided emissions, GRI 305-5 (tCO2)",
-            "value": num("avoided_tco2", 1),
-            "sub": f"from {num('energy_saved_mwh', 1)} MWh saved",
+            "value": num("avoided_tco2", 1) if result.savings else "none",
+            "sub": f"from {num('energy_saved_mwh', 1)} MWh saved" if result.savings else "no verified savings",
         },
         {"label": "PUE (ISO/IEC 30134-2)", "value": "n/a" if pue is None else f"{pue:.3f}", "sub": ""},
     ]

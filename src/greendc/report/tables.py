@@ -114,9 +114,7 @@ def gri_302_4(result: InventoryResult) -> ReportTable:
         ["initiative", "site", "MWh saved", "GJ saved", "basis", "verification"],
     )
     for x in result.savings:
-        t.rows.append(
-            [x.name, x.site or "-", x.saved_mwh, x.saved_mwh * MWH_TO_GJ, x.basis, x.verification or "-"]
-        )
+        t.rows.append([x.name, x.site or "-", x.saved_mwh, x.saved_mwh * MWH_TO_GJ, x.basis, x.verification or "-"])
     if not result.savings:
         t.notes.append("No verified savings in the inventory.")
     return t
@@ -226,9 +224,7 @@ def gri_305_5(result: InventoryResult) -> ReportTable:
         )
     if result.savings:
         t.rows.append(["Total", result.value("energy_saved_mwh"), None, "", result.value("avoided_tco2")])
-    t.notes.append(
-        "Scope 2 (market-based and location-based) is reported gross; these reductions are separate."
-    )
+    t.notes.append("Scope 2 (market-based and location-based) is reported gross; these reductions are separate.")
     return t
 
 
@@ -292,9 +288,7 @@ def eu_2024_1364(result: InventoryResult) -> ReportTable:
             ("Renewable energy factor (REF)", s.value("ref"), "-"),
         ]
         for label, value, unit in rows:
-            t.rows.append(
-                [s.name, label, value, unit, "from inventory" if value is not None else "not provided"]
-            )
+            t.rows.append([s.name, label, value, unit, "from inventory" if value is not None else "not provided"])
     t.notes.append(
         "Only the fields the inventory provides are filled; the regulation's other fields "
         "(ICT capacity, data "
