@@ -102,9 +102,7 @@ def test_figures_json_lets_an_auditor_recompute(report_dir: Path) -> None:
     chicago = next(s for s in doc["sites"] if s["name"] == "Chicago DC")
     assert chicago["onsite_generation"][0]["method"].startswith("pvlib")
     saving = doc["avoided_emissions"][0]
-    assert saving["avoided_tco2"] == pytest.approx(
-        saving["saved_mwh"] * saving["factor"]["value_tco2_per_mwh"]
-    )
+    assert saving["avoided_tco2"] == pytest.approx(saving["saved_mwh"] * saving["factor"]["value_tco2_per_mwh"])
     # the benchmark sample: 10,848,000 - 10,488,000 kWh = 360 MWh; x eGRID2020 RFCW 0.4468 = 160.848 t
     assert saving["avoided_tco2"] == pytest.approx(160.848)
 
@@ -143,9 +141,7 @@ def test_report_from_a_run_summary_for_the_demo(tmp_path: Path) -> None:
 
     run = tmp_path / "run"
     run.mkdir()
-    (run / "summary.json").write_text(
-        json.dumps(run_summary(months=2, grid_region="US-CAMX")), encoding="utf-8"
-    )
+    (run / "summary.json").write_text(json.dumps(run_summary(months=2, grid_region="US-CAMX")), encoding="utf-8")
     loaded = inventory_from_run(run / "summary.json")
     assert loaded.model.reporting_year == 2020  # latest eGRID year shipped for CAMX
     html = render_html(__import__("greendc.carbon", fromlist=["calculate"]).calculate(loaded))
@@ -168,9 +164,7 @@ def test_cli_carbon_prints_headlines_and_writes_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["carbon", str(EXAMPLES / "tencent-2023.yaml"), "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "2,851.5" in result.output and "12.4 %" in result.output
-    assert json.loads(out.read_text(encoding="utf-8"))["organization"]["avoided_tco2"] == pytest.approx(
-        2851.5
-    )
+    assert json.loads(out.read_text(encoding="utf-8"))["organization"]["avoided_tco2"] == pytest.approx(2851.5)
 
 
 def test_cli_bad_input_is_one_line_exit_2_and_no_output(tmp_path: Path) -> None:
@@ -191,3 +185,14 @@ def test_cli_bad_input_is_one_line_exit_2_and_no_output(tmp_path: Path) -> None:
         assert lines == [f"error: {bad}: sites[0].electricity.annual.unit: Field required"]
         assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inv.yaml"]
+
+
+def test_cli_report_writes_the_folder(tmp_path: Path) -> None:
+    out = tmp_path / "rep"
+    result = CliRunner().invoke(_app(), ["report", str(EXAMPLES / "tencent-2023.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.pdf").read_bytes()[:5] == b"%PDF-"
+    with (out / "tables" / "gri_305_5.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert float(rows[0]["tCO2 avoided"]) == pytest.approx(2851.5)
+    assert float(rows[0]["factor t/MWh"]) == pytest.approx(0.5703)
