@@ -32,9 +32,7 @@ def test_pv_yield_follows_orientation() -> None:
     assert north < 0.8 * south
 
 
-def test_pv_model_in_an_inventory_uses_the_run_weather_by_default(
-    tmp_path: Path, run_dir: Path, golden_pv
-) -> None:
+def test_pv_model_in_an_inventory_uses_the_run_weather_by_default(tmp_path: Path, run_dir: Path, golden_pv) -> None:
     data = minimal(
         grid_region=None,
         electricity={"from_run": "run"},
@@ -51,9 +49,7 @@ def test_pv_model_in_an_inventory_uses_the_run_weather_by_default(
 
 def test_unknown_weather_is_an_error(tmp_path: Path) -> None:
     data = minimal(
-        onsite_generation=[
-            {"name": "roof", "pv_model": {"capacity_kw_dc": 10, "tilt_deg": 20, "weather": "atlantis"}}
-        ]
+        onsite_generation=[{"name": "roof", "pv_model": {"capacity_kw_dc": 10, "tilt_deg": 20, "weather": "atlantis"}}]
     )
     with pytest.raises(InventoryError) as info:
         compute(tmp_path, data)

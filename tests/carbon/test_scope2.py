@@ -29,9 +29,7 @@ def _instrument(id_: str, kind: str, mwh: float, **extra) -> dict:
 
 def test_location_based_worked_example_us_rfcw(tmp_path: Path) -> None:
     # 2,500 MWh in RFC West with the eGRID2020 rate 0.4468 t/MWh: 2,500 x 0.4468 = 1,117.0 t.
-    data = minimal(
-        grid_region="US-RFCW", electricity={"annual": {"value": 2.5, "unit": "GWh"}}, factor_year=2020
-    )
+    data = minimal(grid_region="US-RFCW", electricity={"annual": {"value": 2.5, "unit": "GWh"}}, factor_year=2020)
     result = compute(tmp_path, data)
     site = result.sites[0]
     assert site.value("location_based_tco2") == pytest.approx(1117.0)
@@ -141,9 +139,7 @@ def test_the_same_certificate_at_two_sites_is_claimed_twice(tmp_path: Path) -> N
     data = minimal(instruments=[_instrument("GEC-9", "eac", 10)])
     second = dict(data["sites"][0], name="DC2", instruments=[_instrument("GEC-9", "eac", 10)])
     data["sites"].append(second)
-    with pytest.raises(
-        InventoryError, match=r"sites\[1\]\.instruments\[0\]\.id: instrument 'GEC-9' is claimed twice"
-    ):
+    with pytest.raises(InventoryError, match=r"sites\[1\]\.instruments\[0\]\.id: instrument 'GEC-9' is claimed twice"):
         compute(tmp_path, data)
 
 
