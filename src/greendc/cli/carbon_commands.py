@@ -68,7 +68,9 @@ def _headline_table(result) -> Table:
 
 
 def carbon(
-    inventory: Annotated[Path, typer.Argument(help="Inventory YAML (see examples/inventories/)")],
+    inventory: Annotated[
+        Path, typer.Argument(help="Inventory YAML (see examples/inventories/) or a run's summary.json")
+    ],
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write every figure with its inputs, factor and source here")
     ] = None,
@@ -76,10 +78,10 @@ def carbon(
     """Scope 2 (location- and market-based), renewables, avoided emissions and KPIs of an inventory."""
     from greendc.carbon.calculate import calculate
     from greendc.carbon.export import to_json, write_json_atomic
-    from greendc.carbon.inventory import load_inventory
+    from greendc.report.render import load_source
 
     try:
-        result = calculate(load_inventory(inventory))
+        result = calculate(load_source(inventory))
     except InventoryError as error:
         raise _fail(error.one_line()) from None
     _out.print(_headline_table(result))
@@ -95,9 +97,9 @@ def carbon(
 
 def report(
     inventory: Annotated[Path, typer.Argument(help="Inventory YAML, or a greendc run's summary.json")],
-    out: Annotated[
-        Path, typer.Option("--out", help="Folder for report.html, report.pdf, figures.json, CSVs")
-    ] = Path("report"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html, report.pdf, figures.json, CSVs")] = Path(
+        "report"
+    ),
 ) -> None:
     """Write the ESG report (HTML and PDF), figures.json and the GRI / KPI tables as CSV."""
     from greendc.report import ReportError, build_report

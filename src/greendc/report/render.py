@@ -92,7 +92,8 @@ def inventory_from_run(
     return LoadedInventory(model=model, path=run.path, base_dir=run.path.parent)
 
 
-def _load(source: str | Path | Inventory | LoadedInventory) -> LoadedInventory:
+def load_source(source: str | Path | Inventory | LoadedInventory) -> LoadedInventory:
+    """An inventory YAML, a run's summary.json (or run folder), or an inventory already in memory."""
     if isinstance(source, LoadedInventory):
         return source
     if isinstance(source, Inventory):
@@ -257,7 +258,7 @@ def build_report(inventory: str | Path | Inventory | LoadedInventory, out_dir: s
     Returns ``out_dir``.
     """
     out_dir = Path(out_dir)
-    loaded = _load(inventory)
+    loaded = load_source(inventory)
     result = calculate(loaded)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
