@@ -74,10 +74,85 @@ def bench_record(climate: str, summary: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _bench_one(job: tuple[Site, Path | None, str, str]) -> dict[str, Any]:
-    site, site_dir, climate, controller = job
-    outcome = simulate(site, site_dir, controller, weather=climate)
-    return bench_record(Path(climate).stem if climate not in SHIPPED_WEATHER else climate, outcome.summary)
+@dataclass(frozen=True)
+class SimulationJob:
+    """One simulation to run: a site under a controller in a climate (``None`` keeps the site's)."""
+
+    site: Site
+    site_dir: Path | None
+    controller: str
+    weather: str | None = None
+
+
+def _run_job(job: SimulationJob, report: Callable[[float], None] | None = None) -> SimulationOutcome:
+    return simulate(job.site, job.site_dir, job.controller, weather=job.weather, progress=report)
+
+
+def _run_job_reporting(payload: tuple[int, SimulationJob, Any]) -> tuple[int, SimulationOutcome]:
+    index, job, progress_queue = payload
+    return index, _run_job(job, lambda fraction: progress_queue.put((index, fraction)))
+
+
+def simulate_many(
+    jobs: list[SimulationJob],
+    workers: int = 2,
+    on_progress: Callable[[int, float], None] | None = None,
+    on_done: Callable[[int, SimulationOutcome], None] | None = None,
+) -> list[SimulationOutcome]:
+    """Run several simulations, ``workers`` at a time in separate processes, in the order given.
+
+    ``on_progress(job_index, fraction)`` reports progress within each run; ``on_done`` each finished run.
+    """
+    for job in jobs:
+        make_controller(job.controller)  # fail before starting any simulation
+    outcomes: list[SimulationOutcome | None] = [None] * len(jobs)
+    if workers <= 1 or len(jobs) == 1:
+        for index, job in enumerate(jobs):
+            report = (lambda fraction, i=index: on_progress(i, fraction)) if on_progress else None
+            outcomes[index] = _run_job(job, report)
+            if on_done:
+                on_done(index, outcomes[index])
+        return [outcome for outcome in outcomes if outcome is not None]
+    context = multiprocessing.get_context("spawn")  # EnergyPlus keeps global state; never fork it
+    with context.Manager() as manager, context.Pool(processes=min(workers, len(jobs))) as pool:
+        progress_queue = manager.Queue()
+        pending = pool.imap_unordered(_run_job_reporting, [(i, job, progress_queue) for i, job in enumerate(jobs)])
+        results = _collect(pending, len(jobs), progress_queue, on_progress, on_done)
+        for index, outcome in results:
+            outcomes[index] = outcome
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _collect(pending: Any, count: int, progress_queue: Any, on_progress: Callable[[int, float], None] | None,
+             on_done: Callable[[int, SimulationOutcome], None] | None) -> list[tuple[int, SimulationOutcome]]:
+    import queue
+    import threading
+
+    finished: list[tuple[int, SimulationOutcome]] = []
+    errors: list[BaseException] = []
+
+    def consume() -> None:
+        try:
+            for index, outcome in pending:
+                finished.append((index, outcome))
+                if on_done:
+                    on_done(index, outcome)
+        except BaseException as error:  # re-raised in the calling thread
+            errors.append(error)
+
+    thread = threading.Thread(target=consume, daemon=True)
+    thread.start()
+    while thread.is_alive():
+        try:
+            index, fraction = progress_queue.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if on_progress:
+            on_progress(index, fraction)
+    thread.join()
+    if errors:
+        raise errors[0]
+    return finished
 
 
 def run_bench(
@@ -89,20 +164,12 @@ def run_bench(
     on_done: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run every controller in every climate (in parallel processes) and return one record per run."""
-    jobs = [(site, site_dir, climate, controller) for climate in climates for controller in controllers]
-    for _, _, _, controller in jobs:
-        make_controller(controller)  # fail before starting any simulation
-    records: list[dict[str, Any]] = []
-    if workers <= 1 or len(jobs) == 1:
-        for job in jobs:
-            records.append(_bench_one(job))
-            if on_done:
-                on_done(records[-1])
-        return records
-    context = multiprocessing.get_context("spawn")  # EnergyPlus keeps global state; never fork it
-    with context.Pool(processes=min(workers, len(jobs))) as pool:
-        for record in pool.imap(_bench_one, jobs):
-            records.append(record)
-            if on_done:
-                on_done(record)
-    return records
+    jobs = [SimulationJob(site, site_dir, controller, climate) for climate in climates for controller in controllers]
+
+    def record(job: SimulationJob, outcome: SimulationOutcome) -> dict[str, Any]:
+        climate = job.weather or site.weather
+        return bench_record(climate if climate in SHIPPED_WEATHER else Path(climate).stem, outcome.summary)
+
+    outcomes = simulate_many(jobs, workers=workers,
+                             on_done=(lambda i, outcome: on_done(record(jobs[i], outcome))) if on_done else None)
+    return [record(job, outcome) for job, outcome in zip(jobs, outcomes, strict=True)]

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from greendc.carbon.calculate import InventoryResult, SiteResult
@@ -146,19 +142,3 @@ def to_json(result: InventoryResult) -> dict[str, Any]:
         "disclosures": result.disclosures,
     }
     return _clean(doc)
-
-
-def write_json_atomic(doc: dict[str, Any], path: Path) -> Path:
-    """Write JSON next to ``path`` and rename it into place, so a failure never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump(doc, out, indent=2, ensure_ascii=False)
-            out.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path

@@ -77,8 +77,9 @@ def carbon(
 ) -> None:
     """Scope 2 (location- and market-based), renewables, avoided emissions and KPIs of an inventory."""
     from greendc.carbon.calculate import calculate
-    from greendc.carbon.export import to_json, write_json_atomic
+    from greendc.carbon.export import to_json
     from greendc.report.render import load_source
+    from greendc.results.store import write_json_atomic
 
     try:
         result = calculate(load_source(inventory))
@@ -89,7 +90,7 @@ def carbon(
         _out.print(f"note: {note}", markup=False, highlight=False)
     if json_path is not None:
         try:
-            write_json_atomic(to_json(result), json_path)
+            write_json_atomic(json_path, to_json(result))
         except OSError as error:
             raise _fail(f"{json_path}: <file>: cannot write ({error.strerror})") from None
         _out.print(f"wrote {json_path}", markup=False, highlight=False)

@@ -7,15 +7,13 @@ only when complete, so bad input or a rendering failure never leaves a partial r
 from __future__ import annotations
 
 import base64
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 from greendc.carbon.calculate import InventoryResult, calculate
 from greendc.carbon.errors import InventoryError
-from greendc.carbon.export import to_json, write_json_atomic
+from greendc.carbon.export import to_json
 from greendc.carbon.factors import shipped_table
 from greendc.carbon.inventory import (
     BenchSaving,
@@ -31,6 +29,7 @@ from greendc.carbon.inventory import (
 from greendc.carbon.runs import read_run_summary
 from greendc.report import charts
 from greendc.report.tables import ReportTable, all_tables, fmt
+from greendc.results.store import write_directory_atomic, write_json_atomic
 
 
 class ReportError(RuntimeError):
@@ -231,24 +230,6 @@ def render_pdf(html: str, path: Path) -> None:
     weasyprint.HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
 
 
-def _move_into_place(tmp: Path, out_dir: Path) -> None:
-    """Swap the finished folder in: the old report (if any) is replaced only after the new one is complete."""
-    backup = None
-    if out_dir.exists():
-        if not out_dir.is_dir():
-            raise ReportError(f"{out_dir}: <file>: exists and is not a folder")
-        backup = out_dir.with_name(f".{out_dir.name}.old-{datetime.now(UTC).strftime('%Y%m%d%H%M%S%f')}")
-        out_dir.rename(backup)
-    try:
-        tmp.rename(out_dir)
-    except OSError:
-        if backup is not None:
-            backup.rename(out_dir)
-        raise
-    if backup is not None:
-        shutil.rmtree(backup, ignore_errors=True)
-
-
 def build_report(inventory: str | Path | Inventory | LoadedInventory, out_dir: str | Path) -> Path:
     """Compute the inventory and write ``report.html``, ``report.pdf``, ``figures.json`` and CSV tables.
 
@@ -257,22 +238,20 @@ def build_report(inventory: str | Path | Inventory | LoadedInventory, out_dir: s
     Raises ``InventoryError`` for bad input (nothing is written) and ``ReportError`` if rendering fails.
     Returns ``out_dir``.
     """
-    out_dir = Path(out_dir)
     loaded = load_source(inventory)
     result = calculate(loaded)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
-        write_json_atomic(to_json(result), tmp / "figures.json")
-        tables_dir = tmp / "tables"
+
+    def fill(folder: Path) -> None:
+        write_json_atomic(folder / "figures.json", to_json(result))
+        tables_dir = folder / "tables"
         tables_dir.mkdir()
         for table in all_tables(result):
             table.write_csv(tables_dir)
         html = render_html(result)
-        (tmp / "report.html").write_text(html, encoding="utf-8")
-        render_pdf(html, tmp / "report.pdf")
-        _move_into_place(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+        (folder / "report.html").write_text(html, encoding="utf-8")
+        render_pdf(html, folder / "report.pdf")
+
+    try:
+        return write_directory_atomic(Path(out_dir), fill)
+    except NotADirectoryError as error:
+        raise ReportError(f"{out_dir}: <file>: exists and is not a folder") from error

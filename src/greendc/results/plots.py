@@ -21,7 +21,8 @@ def plot_comparison(runs: dict[str, tuple[pd.DataFrame, dict]], zone_names: list
     figure, axes = plt.subplots(3, 1, figsize=(11, 11), constrained_layout=True)
     inlet_axis, cooling_axis, bar_axis = axes
     for name, (telemetry, summary) in runs.items():
-        frame = telemetry.set_index("time")
+        # Stamps mark the end of each step; index by the step's start so days and months split cleanly.
+        frame = telemetry.set_index(telemetry["time"] - pd.Timedelta(hours=summary["timestep_h"]))
         inlet = frame[[f"{zone}/inlet_temp_c" for zone in zone_names]].max(axis=1)
         inlet.resample("D").max().plot(ax=inlet_axis, label=f"{name} (max {summary['inlet_max_c']:.1f} C)")
         daily_kwh = frame["cooling_power_w"].resample("D").sum() * summary["timestep_h"] / 1000.0
@@ -35,17 +36,26 @@ def plot_comparison(runs: dict[str, tuple[pd.DataFrame, dict]], zone_names: list
     cooling_axis.set_title("Cooling electricity (HVAC + plant)")
     cooling_axis.legend(loc="best", fontsize=8)
     names = list(runs)
-    end_uses = [("it_kwh", "IT"), ("cooling_kwh", "cooling"), ("ups_losses_kwh", "UPS losses"), ("other_kwh", "other")]
+    # IT energy dwarfs the rest; show what a controller changes: cooling by end use, UPS losses and the
+    # change in IT energy (server fans) against the first controller.
+    parts = [("fans_kwh", "air-handler fans"), ("dx_coils_kwh", "DX coils"), ("chiller_kwh", "chiller"),
+             ("tower_kwh", "tower"), ("pumps_kwh", "pumps"), ("evaporative_kwh", "evaporative"),
+             ("ups_losses_kwh", "UPS losses")]
     bottoms = [0.0] * len(names)
-    for key, label in end_uses:
+    for key, label in parts:
         values = [runs[name][1][key] / 1000.0 for name in names]
         bar_axis.bar(names, values, bottom=bottoms, label=label)
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    first_it_kwh = runs[names[0]][1]["it_kwh"]
     for index, name in enumerate(names):
-        bar_axis.text(index, bottoms[index], f"PUE {runs[name][1]['pue']:.3f}", ha="center", va="bottom")
+        summary = runs[name][1]
+        bar_axis.text(index, bottoms[index], f"facility {summary['facility_kwh'] / 1000:.1f} MWh, PUE "
+                      f"{summary['pue']:.3f}\nIT {(summary['it_kwh'] - first_it_kwh) / 1000:+.1f} MWh vs {names[0]}",
+                      ha="center", va="bottom", fontsize=9)
+    bar_axis.set_ylim(0, max(bottoms) * 1.25)
     bar_axis.set_ylabel("electricity (MWh)")
-    bar_axis.set_title("Facility electricity by end use")
-    bar_axis.legend(loc="lower right", fontsize=8)
+    bar_axis.set_title("Non-IT electricity by end use")
+    bar_axis.legend(loc="upper right", fontsize=8, ncol=2)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -26,17 +26,19 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON through a temporary file and an atomic rename."""
+def write_json_atomic(path: Path, data: Any) -> Path:
+    """Write JSON through a temporary file and an atomic rename, so a failure never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(_clean(data), stream, indent=2)
+            json.dump(_clean(data), stream, indent=2, ensure_ascii=False)
+            stream.write("\n")
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    return path
 
 
 def write_directory_atomic(out_dir: Path, fill: Callable[[Path], None]) -> Path:
@@ -44,7 +46,9 @@ def write_directory_atomic(out_dir: Path, fill: Callable[[Path], None]) -> Path:
 
     An existing ``out_dir`` is replaced only after ``fill`` succeeded.
     """
-    out_dir = out_dir.resolve()
+    out_dir = Path(out_dir).resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"{out_dir} exists and is not a folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.partial-"))
     try:
