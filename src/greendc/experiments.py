@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from greendc.results.summary import summarize
 from greendc.site.schema import Site
 from greendc.site.weather import SHIPPED_WEATHER
 from greendc.twin.builder import build_twin
-from greendc.twin.runner import RunResult, run_simulation
+from greendc.twin.runner import EnergyPlusError, RunResult, run_simulation
 
 #: Keys of one benchmark record (one controller in one climate).
 BENCH_KEYS = (
@@ -88,9 +90,8 @@ def _run_job(job: SimulationJob, report: Callable[[float], None] | None = None) 
     return simulate(job.site, job.site_dir, job.controller, weather=job.weather, progress=report)
 
 
-def _run_job_reporting(payload: tuple[int, SimulationJob, Any]) -> tuple[int, SimulationOutcome]:
-    index, job, progress_queue = payload
-    return index, _run_job(job, lambda fraction: progress_queue.put((index, fraction)))
+def _run_job_reporting(index: int, job: SimulationJob, progress_queue: Any) -> SimulationOutcome:
+    return _run_job(job, lambda fraction: progress_queue.put((index, fraction)))
 
 
 def simulate_many(
@@ -98,61 +99,49 @@ def simulate_many(
     workers: int = 2,
     on_progress: Callable[[int, float], None] | None = None,
     on_done: Callable[[int, SimulationOutcome], None] | None = None,
+    isolated: bool = True,
 ) -> list[SimulationOutcome]:
-    """Run several simulations, ``workers`` at a time in separate processes, in the order given.
+    """Run several simulations, ``workers`` at a time, and return their outcomes in the order given.
 
+    With ``isolated`` each run happens in a separate process, so that an EnergyPlus crash (which takes
+    its process with it) becomes an :class:`EnergyPlusError` instead of killing the caller.
     ``on_progress(job_index, fraction)`` reports progress within each run; ``on_done`` each finished run.
     """
     for job in jobs:
         make_controller(job.controller)  # fail before starting any simulation
-    outcomes: list[SimulationOutcome | None] = [None] * len(jobs)
-    if workers <= 1 or len(jobs) == 1:
+    if not isolated:
+        outcomes = []
         for index, job in enumerate(jobs):
             report = (lambda fraction, i=index: on_progress(i, fraction)) if on_progress else None
-            outcomes[index] = _run_job(job, report)
+            outcomes.append(_run_job(job, report))
             if on_done:
-                on_done(index, outcomes[index])
-        return [outcome for outcome in outcomes if outcome is not None]
+                on_done(index, outcomes[-1])
+        return outcomes
     context = multiprocessing.get_context("spawn")  # EnergyPlus keeps global state; never fork it
-    with context.Manager() as manager, context.Pool(processes=min(workers, len(jobs))) as pool:
+    results: dict[int, SimulationOutcome] = {}
+    with context.Manager() as manager, ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
         progress_queue = manager.Queue()
-        pending = pool.imap_unordered(_run_job_reporting, [(i, job, progress_queue) for i, job in enumerate(jobs)])
-        results = _collect(pending, len(jobs), progress_queue, on_progress, on_done)
-        for index, outcome in results:
-            outcomes[index] = outcome
-    return [outcome for outcome in outcomes if outcome is not None]
-
-
-def _collect(pending: Any, count: int, progress_queue: Any, on_progress: Callable[[int, float], None] | None,
-             on_done: Callable[[int, SimulationOutcome], None] | None) -> list[tuple[int, SimulationOutcome]]:
-    import queue
-    import threading
-
-    finished: list[tuple[int, SimulationOutcome]] = []
-    errors: list[BaseException] = []
-
-    def consume() -> None:
-        try:
-            for index, outcome in pending:
-                finished.append((index, outcome))
+        futures = {pool.submit(_run_job_reporting, i, job, progress_queue): i for i, job in enumerate(jobs)}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            while not progress_queue.empty():
+                index, fraction = progress_queue.get()
+                if on_progress:
+                    on_progress(index, fraction)
+            for future in finished:
+                index = futures[future]
+                try:
+                    results[index] = future.result()
+                except BrokenProcessPool as error:
+                    job = jobs[index]
+                    raise EnergyPlusError(
+                        f"EnergyPlus crashed (its process died) while simulating {job.site.name} under "
+                        f"{job.controller} in {job.weather or job.site.weather}"
+                    ) from error
                 if on_done:
-                    on_done(index, outcome)
-        except BaseException as error:  # re-raised in the calling thread
-            errors.append(error)
-
-    thread = threading.Thread(target=consume, daemon=True)
-    thread.start()
-    while thread.is_alive():
-        try:
-            index, fraction = progress_queue.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        if on_progress:
-            on_progress(index, fraction)
-    thread.join()
-    if errors:
-        raise errors[0]
-    return finished
+                    on_done(index, results[index])
+    return [results[index] for index in range(len(jobs))]
 
 
 def run_bench(
@@ -162,6 +151,7 @@ def run_bench(
     climates: Iterable[str],
     workers: int = 2,
     on_done: Callable[[dict[str, Any]], None] | None = None,
+    isolated: bool = True,
 ) -> list[dict[str, Any]]:
     """Run every controller in every climate (in parallel processes) and return one record per run."""
     jobs = [SimulationJob(site, site_dir, controller, climate) for climate in climates for controller in controllers]
@@ -170,6 +160,6 @@ def run_bench(
         climate = job.weather or site.weather
         return bench_record(climate if climate in SHIPPED_WEATHER else Path(climate).stem, outcome.summary)
 
-    outcomes = simulate_many(jobs, workers=workers,
+    outcomes = simulate_many(jobs, workers=workers, isolated=isolated,
                              on_done=(lambda i, outcome: on_done(record(jobs[i], outcome))) if on_done else None)
     return [record(job, outcome) for job, outcome in zip(jobs, outcomes, strict=True)]

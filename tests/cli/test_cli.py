@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,8 @@ from typer.testing import CliRunner
 
 from greendc.cli.main import app
 from greendc.experiments import BENCH_KEYS
+from greendc.twin.runner import EnergyPlusError
+from greendc.twin.schema_check import ModelValidationError
 
 runner = CliRunner()
 
@@ -81,3 +84,23 @@ def test_bench_writes_one_record_per_run(short_site_file: Path, tmp_path: Path) 
     for record in records:
         assert set(BENCH_KEYS) <= set(record)
         assert record["pue"] == pytest.approx(record["facility_kwh"] / record["it_kwh"])
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ModelValidationError(["ElectricEquipment:ITE:AirCooled 'Hall ITE': unknown field 'x'"]), "schema-invalid"),
+        (EnergyPlusError("EnergyPlus failed (exit 1): **  Fatal  ** GetInternalHeatGains"), "Fatal"),
+    ],
+)
+def test_model_and_engine_errors_are_one_line(short_site_file: Path, tmp_path: Path, monkeypatch, error,
+                                              expected: str) -> None:
+    def failing(*args, **kwargs):
+        # Errors raised in the worker process reach the CLI pickled; make sure they survive that.
+        raise pickle.loads(pickle.dumps(error))
+
+    monkeypatch.setattr("greendc.experiments.simulate_many", failing)
+    result = runner.invoke(app, ["simulate", str(short_site_file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert expected in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "out").exists()

@@ -47,6 +47,7 @@ def test_short_cosimulation_per_controller(short_site: Site, name: str) -> None:
     np.testing.assert_allclose(frame["facility_power_w"], frame["it_power_w"] + ups + frame["cooling_power_w"],
                                rtol=1e-6)
     assert (frame["it_power_w"] > 0.4 * short_site.it_design_power_w).all()
+    assert "chiller_power_w" in frame and "West Hall/dx_coil_power_w" in frame
     assert result.err.fatal_messages == []
 
 
@@ -58,7 +59,11 @@ def test_runs_are_repeatable(short_site: Site) -> None:
 
 
 def _zone_means(site: Site, supply: dict[str, float]) -> tuple[dict[str, float], dict[str, float]]:
-    result = run_simulation(build_twin(site), FixedSupplyAir(supply))
+    controller = FixedSupplyAir(supply)
+    result = run_simulation(build_twin(site), controller)
+    last = controller.seen[-1]
+    assert sum(last.cooling_power_by_component_w.values()) == pytest.approx(last.cooling_power_w)
+    assert any(name.endswith("supply_fan_power_w") for name in last.cooling_power_by_component_w)
     frame = result.telemetry.iloc[8:]  # let the first two hours settle
     inlet = {z: float(frame[f"{z}/inlet_temp_c"].mean()) for z in supply}
     it = {z: float(frame[f"{z}/it_power_w"].mean()) for z in supply}

@@ -125,17 +125,19 @@ def simulate(
 ) -> None:
     """Simulate a site's run period under one controller and save telemetry and an annual summary."""
     from greendc.control.baselines import CONTROLLERS
-    from greendc.experiments import save_outcome
-    from greendc.experiments import simulate as simulate_site
+    from greendc.experiments import SimulationJob, save_outcome, simulate_many
     from greendc.site.loader import load_site
+    from greendc.site.weather import resolve_weather
 
     with _user_errors():
         site, site_dir = load_site(site_file)
         if controller not in CONTROLLERS:
             raise UsageError(f"--controller: unknown controller {controller!r}; choose from {', '.join(CONTROLLERS)}")
-        outcome = _run_with_progress(
+        resolve_weather(weather or site.weather, relative_to=site_dir)  # a missing file fails before the run
+        [outcome] = _run_with_progress(
             f"{site.name}: {controller}",
-            lambda report: simulate_site(site, site_dir, controller, weather=weather, progress=report),
+            lambda report: simulate_many([SimulationJob(site, site_dir, controller, weather)], workers=1,
+                                         on_progress=lambda _, fraction: report(fraction)),
         )
         out_dir = save_outcome(outcome, out or Path("greendc-out") / f"{_slug(site.name)}-{controller}")
     summary = outcome.summary

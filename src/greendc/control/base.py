@@ -45,6 +45,7 @@ class Observation:
     cooling_power_w: float
     facility_power_w: float
     chilled_water_setpoint_c: float | None
+    cooling_power_by_component_w: dict[str, float] = field(default_factory=dict)
 
     @property
     def hottest_inlet_c(self) -> float:

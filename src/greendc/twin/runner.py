@@ -323,6 +323,7 @@ class _Session:
             zones=zones,
             it_power_w=it_total,
             cooling_power_w=float(sum(row[i] for i in self.cooling_index)),
+            cooling_power_by_component_w={self.columns[i]: row[i] for i in self.cooling_index},
             facility_power_w=value["facility_power_w"],
             chilled_water_setpoint_c=value.get("chilled_water_setpoint_c"),
         )

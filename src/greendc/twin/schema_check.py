@@ -26,6 +26,10 @@ class ModelValidationError(ValueError):
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
         super().__init__(f"generated EnergyPlus model is schema-invalid: {shown}{more}")
 
+    def __reduce__(self) -> tuple[type, tuple[list[str]]]:
+        # Keep the problem list intact when the error crosses a process boundary.
+        return (type(self), (self.problems,))
+
 
 @lru_cache(maxsize=1)
 def _schema() -> dict[str, Any]:
