@@ -9,11 +9,11 @@ import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from greendc.control.baselines import make_controller
+from greendc.control.registry import make_controller
 from greendc.results.store import write_directory_atomic, write_json_atomic
 from greendc.results.summary import summarize
 from greendc.site.schema import Site
@@ -40,10 +40,11 @@ def simulate(
     controller: str,
     weather: str | None = None,
     progress: Callable[[float], None] | None = None,
+    controller_options: dict[str, Any] | None = None,
 ) -> SimulationOutcome:
     """Build the site's twin and run it for its run period under a named controller."""
     twin = build_twin(site, site_dir=site_dir, weather=weather)
-    result = run_simulation(twin, make_controller(controller), progress=progress)
+    result = run_simulation(twin, make_controller(controller, **(controller_options or {})), progress=progress)
     summary = summarize(result.telemetry, result.zone_names, result.timestep_h)
     summary.update(
         site=site.name,
@@ -84,10 +85,12 @@ class SimulationJob:
     site_dir: Path | None
     controller: str
     weather: str | None = None
+    controller_options: dict[str, Any] = field(default_factory=dict)
 
 
 def _run_job(job: SimulationJob, report: Callable[[float], None] | None = None) -> SimulationOutcome:
-    return simulate(job.site, job.site_dir, job.controller, weather=job.weather, progress=report)
+    return simulate(job.site, job.site_dir, job.controller, weather=job.weather, progress=report,
+                    controller_options=job.controller_options)
 
 
 def _run_job_reporting(index: int, job: SimulationJob, progress_queue: Any) -> SimulationOutcome:
@@ -108,7 +111,7 @@ def simulate_many(
     ``on_progress(job_index, fraction)`` reports progress within each run; ``on_done`` each finished run.
     """
     for job in jobs:
-        make_controller(job.controller)  # fail before starting any simulation
+        make_controller(job.controller, **job.controller_options)  # fail before starting any simulation
     if not isolated:
         outcomes = []
         for index, job in enumerate(jobs):

@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import example_site_data
 
 from greendc.control.base import Action, ControlContext, Observation
-from greendc.control.baselines import CONTROLLERS, make_controller
+from greendc.control.registry import CONTROLLERS, make_controller
 from greendc.site.schema import Site
 from greendc.site.servers import it_power_fraction
 from greendc.twin.builder import build_twin

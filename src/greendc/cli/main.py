@@ -124,7 +124,7 @@ def simulate(
     out: Annotated[Path | None, typer.Option(help="Results directory (default greendc-out/SITE-CONTROLLER).")] = None,
 ) -> None:
     """Simulate a site's run period under one controller and save telemetry and an annual summary."""
-    from greendc.control.baselines import CONTROLLERS
+    from greendc.control.registry import CONTROLLERS
     from greendc.experiments import SimulationJob, save_outcome, simulate_many
     from greendc.site.loader import load_site
     from greendc.site.weather import resolve_weather
@@ -167,7 +167,7 @@ def bench(
     workers: Annotated[int, typer.Option(min=1, max=8, help="Parallel EnergyPlus processes.")] = 2,
 ) -> None:
     """Compare controllers across climates: one table, one JSON record per run."""
-    from greendc.control.baselines import CONTROLLERS
+    from greendc.control.registry import CONTROLLERS
     from greendc.experiments import run_bench
     from greendc.results.store import write_json_atomic
     from greendc.site.loader import load_site
@@ -194,6 +194,40 @@ def bench(
         write_json_atomic(json_path, records)
     console.print(_summary_table(records, f"{site.name}: controllers x climates"))
     console.print(f"Wrote {len(records)} records to [bold]{json_path}[/]")
+
+
+@app.command()
+def explore(
+    site_file: Annotated[Path, typer.Argument(help="Site description (YAML).")],
+    out: Annotated[Path, typer.Option(help="Folder for the telemetry, one subfolder per climate.")],
+    climates: Annotated[str, typer.Option(help="Comma-separated climates (shipped names or EPW paths).")] = "",
+    seed: Annotated[int, typer.Option(help="Random seed of the exploration setpoints.")] = 0,
+    workers: Annotated[int, typer.Option(min=1, max=8, help="Parallel EnergyPlus processes.")] = 2,
+) -> None:
+    """Drive the twin with safe, varied setpoints to collect training telemetry for the facility model."""
+    from greendc.experiments import SimulationJob, save_outcome, simulate_many
+    from greendc.site.loader import load_site
+    from greendc.site.weather import resolve_weather
+
+    with _user_errors():
+        site, site_dir = load_site(site_file)
+        names = _split(climates) or [site.weather]
+        for name in names:
+            resolve_weather(name, relative_to=site_dir)
+        jobs = [SimulationJob(site, site_dir, "explore", name, {"random_state": seed + i})
+                for i, name in enumerate(names)]
+        with _progress() as progress:
+            tasks = [progress.add_task(f"explore {name}", total=1.0) for name in names]
+            outcomes = simulate_many(
+                jobs, workers=workers,
+                on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
+                on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
+            )
+        for name, outcome in zip(names, outcomes, strict=True):
+            save_outcome(outcome, out / _slug(Path(name).stem))
+    rows = [{**o.summary, "climate": name} for name, o in zip(names, outcomes, strict=True)]
+    console.print(_summary_table(rows, f"{site.name}: exploration runs"))
+    console.print(f"Telemetry in [bold]{out}[/]; train with: greendc train {out} --out model.gdm")
 
 
 @app.command()

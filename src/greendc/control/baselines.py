@@ -116,18 +116,3 @@ class TrimRespondController:
             self._supply_c -= min(self.max_response_c, self.respond_c * (requests - self.ignored_requests))
         self._supply_c = self._bounds.supply_air_c.clip(self._supply_c)
         return self._action()
-
-
-CONTROLLERS = {
-    "default": DefaultController,
-    "rbc": RuleBasedController,
-    "trim-respond": TrimRespondController,
-}
-
-
-def make_controller(name: str) -> DefaultController | RuleBasedController | TrimRespondController:
-    """Build a baseline controller by name."""
-    try:
-        return CONTROLLERS[name]()
-    except KeyError:
-        raise ValueError(f"unknown controller {name!r}; choose from {', '.join(CONTROLLERS)}") from None

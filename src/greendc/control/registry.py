@@ -1,0 +1,26 @@
+"""Controllers by name, as the command line and benchmarks refer to them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from greendc.control.base import Controller
+from greendc.control.baselines import DefaultController, RuleBasedController, TrimRespondController
+from greendc.control.explore import ExplorationController
+
+CONTROLLERS: dict[str, Callable[..., Controller]] = {
+    "default": DefaultController,
+    "rbc": RuleBasedController,
+    "trim-respond": TrimRespondController,
+    "explore": ExplorationController,
+}
+
+
+def make_controller(name: str, **options: Any) -> Controller:
+    """Build a controller by name, with keyword options for its constructor."""
+    try:
+        factory = CONTROLLERS[name]
+    except KeyError:
+        raise ValueError(f"unknown controller {name!r}; choose from {', '.join(CONTROLLERS)}") from None
+    return factory(**options)
