@@ -30,6 +30,24 @@ class Zone(_Strict):
         default=None, description="Overrides cooling.coil for this zone."
     )
     ceiling_height_m: Annotated[float, Field(ge=2.5, le=12)] = 3.0
+    raised_floor_height_m: Annotated[float, Field(ge=0, le=2)] = Field(
+        default=0.0,
+        description="Depth of the underfloor supply-air plenum below the hall (0: no raised floor). "
+        "Supply air crosses it and picks up heat from the ground and the hall above.",
+    )
+    economizer: Economizer | None = Field(
+        default=None, description="Overrides cooling.economizer for this zone."
+    )
+    direct_evaporative: DirectEvaporative | None = Field(
+        default=None, description="Overrides cooling.direct_evaporative for this zone."
+    )
+    indirect_evaporative: IndirectEvaporative | None = Field(
+        default=None, description="Overrides cooling.indirect_evaporative for this zone."
+    )
+
+    @property
+    def plenum_name(self) -> str | None:
+        return f"{self.name} Plenum" if self.raised_floor_height_m > 0 else None
 
     @model_validator(mode="after")
     def _one_it_load(self) -> Zone:
@@ -116,6 +134,12 @@ class ChillerPlant(_Strict):
     chilled_water_pump_head_pa: Annotated[float, Field(gt=0, le=600_000)] = 160_000.0
     condenser_pump_head_pa: Annotated[float, Field(gt=0, le=600_000)] = 140_000.0
     tower_blowdown_concentration_ratio: Annotated[float, Field(ge=2, le=10)] = 4.0
+    chiller_capacity_kw: Annotated[float | None, Field(gt=0, le=100_000)] = Field(
+        default=None, description="Installed chiller capacity (e.g. with redundancy); autosized when omitted"
+    )
+    condenser_water_approach_c: Annotated[float, Field(ge=0, le=15)] = Field(
+        default=3.9, description="Condenser-water setpoint above the outdoor wet-bulb (tower approach)"
+    )
 
 
 class Cooling(_Strict):
@@ -202,12 +226,22 @@ class Site(_Strict):
     @model_validator(mode="after")
     def _unique_zone_names(self) -> Site:
         names = [zone.name.lower() for zone in self.zones]
+        names += [zone.plenum_name.lower() for zone in self.zones if zone.plenum_name]
         if len(set(names)) != len(names):
-            raise ValueError("zone names must be unique")
+            raise ValueError("zone names must be unique (a raised floor adds a zone named '<zone> Plenum')")
         return self
 
     def coil_of(self, zone: Zone) -> str:
         return zone.cooling_coil or self.cooling.coil
+
+    def economizer_of(self, zone: Zone) -> Economizer:
+        return zone.economizer or self.cooling.economizer
+
+    def direct_evaporative_of(self, zone: Zone) -> DirectEvaporative:
+        return zone.direct_evaporative or self.cooling.direct_evaporative
+
+    def indirect_evaporative_of(self, zone: Zone) -> IndirectEvaporative:
+        return zone.indirect_evaporative or self.cooling.indirect_evaporative
 
     @property
     def has_chiller_plant(self) -> bool:

@@ -94,6 +94,10 @@ class ZoneNames:
     def supply_outlet_node(self) -> str:
         return f"{self.zone} Supply Outlet Node"
 
+    @property
+    def plenum(self) -> str:
+        return f"{self.zone} Plenum"
+
 
 @dataclass
 class ZoneSystem:
@@ -207,7 +211,7 @@ def build_twin(site: Site, site_dir: Path | None = None, weather: str | None = N
     side_files: dict[str, str] = {}
 
     _simulation_objects(model, site, location, design)
-    _materials(model)
+    _materials(model, any(zone.raised_floor_height_m > 0 for zone in site.zones))
     _schedules(model, site, site_dir, side_files)
     servers = site.servers.model()
     model.add("Curve:Biquadratic", "Server CPU Power fLoadTemp", **_curve_biquadratic(servers.cpu_power))
@@ -294,7 +298,7 @@ def _simulation_objects(model: _Model, site: Site, location: Location, design: D
                   "october", "november", "december")})
 
 
-def _materials(model: _Model) -> None:
+def _materials(model: _Model, raised_floor: bool) -> None:
     model.add("Material", "Concrete 200mm", roughness="MediumRough", thickness=0.2, conductivity=1.73,
               density=2243.0, specific_heat=837.0)
     model.add("Material", "Insulation 100mm", roughness="MediumRough", thickness=0.1, conductivity=0.035,
@@ -304,6 +308,12 @@ def _materials(model: _Model) -> None:
     model.add("Construction", "Exterior Wall", outside_layer="Concrete 200mm", layer_2="Insulation 100mm")
     model.add("Construction", "Roof", outside_layer="Insulation 100mm", layer_2="Steel Deck")
     model.add("Construction", "Slab", outside_layer="Concrete 200mm")
+    if raised_floor:
+        # Floor panels over the supply plenum: 50 mm lightweight concrete (ASHRAE Handbook material C19, as
+        # in the EnergyPlus data-center example).
+        model.add("Material", "Lightweight Concrete 50mm", roughness="MediumRough", thickness=0.0508,
+                  conductivity=0.1299, density=480.6, specific_heat=836.8)
+        model.add("Construction", "Raised Floor", outside_layer="Lightweight Concrete 50mm")
 
 
 def _schedules(model: _Model, site: Site, site_dir: Path | None, side_files: dict[str, str]) -> None:
@@ -365,27 +375,54 @@ def _vertices(points: list[tuple[float, float, float]]) -> list[dict[str, float]
     return [{"vertex_x_coordinate": x, "vertex_y_coordinate": y, "vertex_z_coordinate": z} for x, y, z in points]
 
 
+def _box_walls(model: _Model, zone_name: str, x0: float, x1: float, y1: float, z0: float, z1: float) -> None:
+    y0 = 0.0
+    walls = {
+        "South": [(x0, y0, z1), (x0, y0, z0), (x1, y0, z0), (x1, y0, z1)],
+        "East": [(x1, y0, z1), (x1, y0, z0), (x1, y1, z0), (x1, y1, z1)],
+        "North": [(x1, y1, z1), (x1, y1, z0), (x0, y1, z0), (x0, y1, z1)],
+        "West": [(x0, y1, z1), (x0, y1, z0), (x0, y0, z0), (x0, y0, z1)],
+    }
+    for facing, points in walls.items():
+        model.add("BuildingSurface:Detailed", f"{zone_name} {facing} Wall", surface_type="Wall",
+                  construction_name="Exterior Wall", zone_name=zone_name,
+                  outside_boundary_condition="Outdoors", sun_exposure="SunExposed",
+                  wind_exposure="WindExposed", vertices=_vertices(points))
+
+
 def _zone_geometry(model: _Model, zone: Zone, names: ZoneNames, x0: float, side_m: float) -> None:
-    height = zone.ceiling_height_m
+    """A box-shaped hall; with a raised floor, the hall sits on an underfloor supply plenum zone."""
+    z0 = zone.raised_floor_height_m
+    height = z0 + zone.ceiling_height_m
     x1, y0, y1 = x0 + side_m, 0.0, side_m
     model.add("Zone", names.zone, x_origin=0.0, y_origin=0.0, z_origin=0.0, multiplier=1,
               ceiling_height="Autocalculate", volume="Autocalculate")
-    walls = {
-        "South": [(x0, y0, height), (x0, y0, 0.0), (x1, y0, 0.0), (x1, y0, height)],
-        "East": [(x1, y0, height), (x1, y0, 0.0), (x1, y1, 0.0), (x1, y1, height)],
-        "North": [(x1, y1, height), (x1, y1, 0.0), (x0, y1, 0.0), (x0, y1, height)],
-        "West": [(x0, y1, height), (x0, y1, 0.0), (x0, y0, 0.0), (x0, y0, height)],
-    }
-    for facing, points in walls.items():
-        model.add("BuildingSurface:Detailed", f"{names.zone} {facing} Wall", surface_type="Wall",
-                  construction_name="Exterior Wall", zone_name=names.zone, outside_boundary_condition="Outdoors",
-                  sun_exposure="SunExposed", wind_exposure="WindExposed", vertices=_vertices(points))
+    _box_walls(model, names.zone, x0, x1, y1, z0, height)
     model.add("BuildingSurface:Detailed", f"{names.zone} Roof", surface_type="Roof", construction_name="Roof",
               zone_name=names.zone, outside_boundary_condition="Outdoors", sun_exposure="SunExposed",
               wind_exposure="WindExposed",
               vertices=_vertices([(x0, y1, height), (x0, y0, height), (x1, y0, height), (x1, y1, height)]))
-    model.add("BuildingSurface:Detailed", f"{names.zone} Floor", surface_type="Floor", construction_name="Slab",
-              zone_name=names.zone, outside_boundary_condition="Ground", sun_exposure="NoSun",
+    floor = _vertices([(x1, y1, z0), (x1, y0, z0), (x0, y0, z0), (x0, y1, z0)])
+    if z0 == 0:
+        model.add("BuildingSurface:Detailed", f"{names.zone} Floor", surface_type="Floor",
+                  construction_name="Slab", zone_name=names.zone, outside_boundary_condition="Ground",
+                  sun_exposure="NoSun", wind_exposure="NoWind", vertices=floor)
+        return
+    plenum = names.plenum
+    model.add("Zone", plenum, x_origin=0.0, y_origin=0.0, z_origin=0.0, multiplier=1,
+              ceiling_height="Autocalculate", volume="Autocalculate")
+    _box_walls(model, plenum, x0, x1, y1, 0.0, z0)
+    model.add("BuildingSurface:Detailed", f"{names.zone} Floor", surface_type="Floor",
+              construction_name="Raised Floor", zone_name=names.zone, outside_boundary_condition="Surface",
+              outside_boundary_condition_object=f"{plenum} Ceiling", sun_exposure="NoSun",
+              wind_exposure="NoWind", vertices=floor)
+    model.add("BuildingSurface:Detailed", f"{plenum} Ceiling", surface_type="Ceiling",
+              construction_name="Raised Floor", zone_name=plenum, outside_boundary_condition="Surface",
+              outside_boundary_condition_object=f"{names.zone} Floor", sun_exposure="NoSun",
+              wind_exposure="NoWind",
+              vertices=_vertices([(x0, y1, z0), (x0, y0, z0), (x1, y0, z0), (x1, y1, z0)]))
+    model.add("BuildingSurface:Detailed", f"{plenum} Floor", surface_type="Floor", construction_name="Slab",
+              zone_name=plenum, outside_boundary_condition="Ground", sun_exposure="NoSun",
               wind_exposure="NoWind",
               vertices=_vertices([(x1, y1, 0.0), (x1, y0, 0.0), (x0, y0, 0.0), (x0, y1, 0.0)]))
 
@@ -447,9 +484,10 @@ def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSy
     evaporative: list[str] = []
     outdoor_nodes = [outside_node]
     inlet = fan_outlet
-    if cooling.direct_evaporative.enabled:
+    dec = site.direct_evaporative_of(zone)
+    iec = site.indirect_evaporative_of(zone)
+    if dec.enabled:
         outlet = f"{z} DEC Outlet Node"
-        dec = cooling.direct_evaporative
         model.add("EvaporativeCooler:Direct:ResearchSpecial", names.dec, availability_schedule_name=ALWAYS_ON,
                   cooler_design_effectiveness=dec.effectiveness, recirculating_water_pump_design_power=dec.pump_power_w,
                   primary_air_design_flow_rate="Autosize", air_inlet_node_name=inlet, air_outlet_node_name=outlet,
@@ -461,9 +499,8 @@ def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSy
         setpoint_nodes.append(outlet)
         evaporative.append(names.dec)
         inlet = outlet
-    if cooling.indirect_evaporative.enabled:
+    if iec.enabled:
         outlet = f"{z} IEC Outlet Node"
-        iec = cooling.indirect_evaporative
         secondary_in, secondary_out = f"{z} IEC Secondary Inlet Node", f"{z} IEC Secondary Outlet Node"
         model.add("EvaporativeCooler:Indirect:ResearchSpecial", names.iec, availability_schedule_name=ALWAYS_ON,
                   cooler_wetbulb_design_effectiveness=iec.wet_bulb_effectiveness,
@@ -535,7 +572,7 @@ def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSy
               fan_power_coefficient_5=0.0, air_inlet_node_name=names.mixed_air_node, air_outlet_node_name=fan_outlet)
 
     # Outdoor-air system with the economizer.
-    economizer = cooling.economizer
+    economizer = site.economizer_of(zone)
     model.add("Controller:OutdoorAir", f"{z} OA Controller", relief_air_outlet_node_name=f"{z} Relief Air Node",
               return_air_node_name=return_node, mixed_air_node_name=names.mixed_air_node,
               actuator_node_name=outside_node, minimum_outdoor_air_flow_rate=0.0,
@@ -582,11 +619,22 @@ def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSy
 
     # Demand side: splitter -> VAV terminal -> zone -> mixer.
     atu_inlet = f"{z} ATU Inlet Node"
-    model.add("AirLoopHVAC:ZoneSplitter", f"{z} Supply Splitter", inlet_node_name=supply_inlet,
+    path: list[dict[str, str]] = []
+    splitter_inlet = supply_inlet
+    if zone.raised_floor_height_m > 0:
+        # Supply air crosses the underfloor plenum on its way to the hall.
+        splitter_inlet = f"{names.plenum} Outlet Node"
+        model.add("AirLoopHVAC:SupplyPlenum", f"{z} Supply Plenum", zone_name=names.plenum,
+                  zone_node_name=f"{names.plenum} Air Node", inlet_node_name=supply_inlet,
+                  nodes=[{"outlet_node_name": splitter_inlet}])
+        path.append({"component_object_type": "AirLoopHVAC:SupplyPlenum",
+                     "component_name": f"{z} Supply Plenum"})
+    model.add("AirLoopHVAC:ZoneSplitter", f"{z} Supply Splitter", inlet_node_name=splitter_inlet,
               nodes=[{"outlet_node_name": atu_inlet}])
+    path.append({"component_object_type": "AirLoopHVAC:ZoneSplitter",
+                 "component_name": f"{z} Supply Splitter"})
     model.add("AirLoopHVAC:SupplyPath", f"{z} Supply Path", supply_air_path_inlet_node_name=supply_inlet,
-              components=[{"component_object_type": "AirLoopHVAC:ZoneSplitter",
-                           "component_name": f"{z} Supply Splitter"}])
+              components=path)
     zone_return = f"{z} Zone Return Node"
     model.add("AirLoopHVAC:ZoneMixer", f"{z} Return Mixer", outlet_node_name=demand_outlet,
               nodes=[{"inlet_node_name": zone_return}])
@@ -681,7 +729,8 @@ def _chiller_plant(model: _Model, site: Site, water_coils: list[tuple[str, str, 
               coefficient_3_of_the_part_load_performance_curve=0, coefficient_4_of_the_part_load_performance_curve=0,
               design_minimum_flow_rate=0.0, pump_control_type="Intermittent")
     # Chiller performance coefficients of the EnergyPlus example's electric chiller (COP from the site).
-    model.add("Chiller:Electric", "Chiller", condenser_type="WaterCooled", nominal_capacity="Autosize",
+    capacity = "Autosize" if plant.chiller_capacity_kw is None else plant.chiller_capacity_kw * 1000.0
+    model.add("Chiller:Electric", "Chiller", condenser_type="WaterCooled", nominal_capacity=capacity,
               nominal_cop=plant.chiller_cop, chilled_water_inlet_node_name="Chiller Inlet Node",
               chilled_water_outlet_node_name="Chiller Outlet Node",
               condenser_inlet_node_name="Chiller Condenser Inlet Node",
@@ -751,7 +800,8 @@ def _chiller_plant(model: _Model, site: Site, water_coils: list[tuple[str, str, 
               schedule_name=CHILLED_WATER_SETPOINT_SCHEDULE, setpoint_node_or_nodelist_name=chilled["supply_outlet"])
     model.add("SetpointManager:FollowOutdoorAirTemperature", "Condenser Water Setpoint Manager",
               control_variable="Temperature", reference_temperature_type="OutdoorAirWetBulb",
-              offset_temperature_difference=3.9, maximum_setpoint_temperature=32.0, minimum_setpoint_temperature=15.0,
+              offset_temperature_difference=plant.condenser_water_approach_c,
+              maximum_setpoint_temperature=32.0, minimum_setpoint_temperature=15.0,
               setpoint_node_or_nodelist_name=condenser["supply_outlet"])
 
 
