@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from tests.conftest import example_site_data
 
@@ -41,7 +42,8 @@ def test_short_cosimulation_per_controller(short_site: Site, name: str) -> None:
     result = run_simulation(build_twin(short_site), make_controller(name))
     frame = result.telemetry
     assert len(frame) == 3 * 24 * 4
-    assert frame["time"].is_monotonic_increasing
+    assert (frame["time"].diff().dropna() == pd.Timedelta(minutes=15)).all()
+    assert frame["time"].iloc[0] == pd.Timestamp("2001-07-01 00:15")
     ups = frame[[f"{z}/ups_power_w" for z in result.zone_names]].sum(axis=1)
     # Facility electricity is IT + UPS losses + cooling: nothing is lost or double counted.
     np.testing.assert_allclose(frame["facility_power_w"], frame["it_power_w"] + ups + frame["cooling_power_w"],

@@ -40,16 +40,18 @@ def demo_site_path() -> Path:
 
 def _expected_errors() -> tuple[type[BaseException], ...]:
     from greendc.carbon.errors import InventoryError
+    from greendc.learning.facility_model import ModelFileError
     from greendc.report.render import ReportError
     from greendc.site.loader import SiteFileError
     from greendc.site.weather import WeatherError
+    from greendc.telemetry.schema import TelemetryError
     from greendc.twin.builder import SiteInputError
     from greendc.twin.engine import EngineError
     from greendc.twin.runner import EnergyPlusError
     from greendc.twin.schema_check import ModelValidationError
 
     return (SiteFileError, WeatherError, SiteInputError, EngineError, EnergyPlusError, ModelValidationError,
-            UsageError, InventoryError, ReportError)
+            UsageError, InventoryError, ReportError, TelemetryError, ModelFileError)
 
 
 class UsageError(ValueError):
@@ -228,6 +230,42 @@ def explore(
     rows = [{**o.summary, "climate": name} for name, o in zip(names, outcomes, strict=True)]
     console.print(_summary_table(rows, f"{site.name}: exploration runs"))
     console.print(f"Telemetry in [bold]{out}[/]; train with: greendc train {out} --out model.gdm")
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="Telemetry: a Parquet/CSV file or a folder (see greendc explore).")],
+    out: Annotated[Path, typer.Option(help="Where to write the model file (.gdm).")] = Path("model.gdm"),
+    seed: Annotated[int, typer.Option(help="Random seed of the fit.")] = 0,
+) -> None:
+    """Fit the facility model on telemetry and report its accuracy on held-out data (ASHRAE Guideline 14)."""
+    from greendc.learning.facility_model import FacilityModel
+    from greendc.telemetry.schema import load_telemetry
+
+    with _user_errors():
+        telemetry = load_telemetry(data)
+        console.print(f"{len(telemetry.frame)} rows, zones {', '.join(telemetry.zone_names)}, "
+                      f"{telemetry.start} to {telemetry.end}, {telemetry.interval_h * 60:.0f}-minute interval")
+        with console.status("Fitting the facility model (LightGBM)"):
+            try:
+                model = FacilityModel(random_state=seed).fit(telemetry)
+            except ValueError as error:
+                raise UsageError(str(error)) from error
+        model.save(out)
+    table = Table(title=f"Held-out accuracy ({model.holdout_rows_} rows, last 20 % of each episode)",
+                  title_justify="left")
+    for header in ("target", "CV(RMSE) %", "NMBE %", "MAE"):
+        table.add_column(header, justify="left" if header == "target" else "right")
+    for target in model.target_names_:
+        figures = model.metrics_[target]
+        unit = "K" if target.endswith("_c") else "W"
+        table.add_row(target, f"{figures['cv_rmse_pct']:.1f}", f"{figures['nmbe_pct']:+.2f}",
+                      f"{figures['mae']:.2f} {unit}")
+    console.print(table)
+    coverage = model.metrics_["inlet_within_2_std_fraction"]["value"]
+    console.print(f"Inlet outcomes within predicted mean + 2 std: {100 * coverage:.1f} % (ideal about 97.7 %)")
+    console.print("ASHRAE Guideline 14 limits (hourly calibration): CV(RMSE) <= 30 %, |NMBE| <= 10 %")
+    console.print(f"Model written to [bold]{out}[/]")
 
 
 @app.command()

@@ -189,6 +189,7 @@ class _Session:
         start = pd.Timestamp(2001, sim.begin_month, sim.begin_day)
         end = pd.Timestamp(2001, sim.end_month, sim.end_day)
         self.first_day = start.day_of_year
+        self.minutes_per_step = 60 // sim.timesteps_per_hour
         self.n_days = (end - start).days + 1
 
     def _init_handles(self) -> bool:
@@ -287,7 +288,9 @@ class _Session:
         get = ex.get_variable_value
         row = [get(self.state, sensor.handle) for sensor in self.sensors]
         month, day, hour = ex.month(self.state), ex.day_of_month(self.state), ex.hour(self.state)
-        minute = ex.minutes(self.state)
+        # minutes() can report the end of the last HVAC substep (e.g. 00:07); the zone timestep number
+        # gives the zone step's true end.
+        minute = ex.zone_time_step_number(self.state) * self.minutes_per_step
         self.rows.append(row)
         self.times.append((month, day, hour, minute))
         observation = self._observation(row, month, day, hour, minute)

@@ -1,0 +1,251 @@
+"""The facility model: what the next interval brings for a state and a candidate action.
+
+Learned from telemetry only (never from EnergyPlus internals) with gradient-boosted trees (LightGBM).
+For the next interval it predicts cooling electric power, IT electric power (servers draw more as inlet
+air warms) and each zone's hottest server inlet temperature, with an uncertainty for the inlets from
+10 % and 90 % quantile models. Physical priors are imposed as monotone constraints: a zone's inlet and
+the IT power never fall when a supply-air setpoint rises.
+
+Saved models (``.gdm``) are zip files holding ``meta.json`` (format version, features, zones, training
+period, held-out accuracy) and one LightGBM text model per target.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from greendc.learning.features import PLANT_ACTION_COLUMN, feature_names, target_names, training_table
+from greendc.learning.metrics import accuracy
+from greendc.telemetry.schema import Telemetry
+
+FORMAT_VERSION = 1
+MIN_TRAINING_ROWS = 500
+#: Standard normal quantile of 0.9: (q90 - q10) / (2 * 1.2816) estimates one standard deviation.
+_Z90 = 1.2816
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used (corrupt, another format version, or another site's zones)."""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted next-interval outcomes for each candidate row."""
+
+    cooling_power_w: np.ndarray
+    it_power_w: np.ndarray
+    inlet_temp_c: dict[str, np.ndarray]
+    inlet_temp_std_c: dict[str, np.ndarray]
+
+    @property
+    def facility_power_w(self) -> np.ndarray:
+        """IT plus cooling: what the optimizer minimises by default (UPS and other losses aside)."""
+        return self.cooling_power_w + self.it_power_w
+
+
+class FacilityModel:
+    """Gradient-boosted facility model with a scikit-learn-like ``fit``/``predict``.
+
+    Parameters
+    ----------
+    n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings
+    holdout_fraction : share at the end of every episode held out to measure accuracy
+    random_state : seed for repeatable fits
+    """
+
+    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.1, num_leaves: int = 31,
+                 min_child_samples: int = 20, holdout_fraction: float = 0.2, random_state: int = 0):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.holdout_fraction = holdout_fraction
+        self.random_state = random_state
+
+    # -- fitting ----------------------------------------------------------------------------------------
+    def _params(self, objective: str, alpha: float | None = None) -> dict[str, Any]:
+        params = {"objective": objective, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
+                  "min_child_samples": self.min_child_samples, "seed": self.random_state, "deterministic": True,
+                  "num_threads": 2, "verbose": -1, "monotone_constraints_method": "advanced"}
+        if alpha is not None:
+            params["alpha"] = alpha
+        return params
+
+    def _monotone(self, target: str) -> list[int]:
+        """+1 on supply-air setpoints for IT power and for the zone's own inlet, 0 elsewhere."""
+        constraints = []
+        for name in self.feature_names_:
+            own_inlet = target.endswith("/inlet_temp_c") and name.split("/")[0] == target.split("/")[0]
+            rising = name.endswith("/supply_air_setpoint_c") and (target == "it_power_w" or own_inlet)
+            constraints.append(1 if rising else 0)
+        return constraints
+
+    def _train(self, features: pd.DataFrame, values: pd.Series, target: str, objective: str,
+               alpha: float | None = None) -> Any:
+        import lightgbm
+
+        params = self._params(objective, alpha)
+        if objective != "quantile":  # LightGBM supports monotone constraints only for the mean models
+            params["monotone_constraints"] = self._monotone(target)
+        data = lightgbm.Dataset(features.to_numpy(dtype=float), label=values.to_numpy(dtype=float),
+                                feature_name=[_safe(n) for n in self.feature_names_], free_raw_data=True)
+        return lightgbm.train(params, data, num_boost_round=self.n_estimators)
+
+    def fit(self, telemetry: Telemetry, has_chiller_plant: bool | None = None) -> FacilityModel:
+        """Fit on all but the last ``holdout_fraction`` of each episode; measure accuracy on that rest."""
+        frame = telemetry.frame
+        if has_chiller_plant is None:
+            has_chiller_plant = PLANT_ACTION_COLUMN in frame and bool(frame[PLANT_ACTION_COLUMN].notna().any())
+        table = training_table(telemetry, has_chiller_plant)
+        features, targets = table.features, table.targets
+        if len(features) < MIN_TRAINING_ROWS:
+            raise ValueError(f"{telemetry.source}: {len(features)} usable rows; the facility model needs at least "
+                             f"{MIN_TRAINING_ROWS} (about five days of 15-minute data)")
+        self.zone_names_ = list(telemetry.zone_names)
+        self.has_chiller_plant_ = has_chiller_plant
+        self.feature_names_ = feature_names(self.zone_names_, has_chiller_plant)
+        self.target_names_ = target_names(self.zone_names_)
+        self.interval_h_ = telemetry.interval_h
+        holdout = holdout_mask(table.episode, self.holdout_fraction)
+        train_x, test_x = features[~holdout], features[holdout]
+        self.boosters_: dict[str, Any] = {}
+        for target in self.target_names_:
+            self.boosters_[target] = self._train(train_x, targets.loc[~holdout, target], target, "regression")
+            if target.endswith("/inlet_temp_c"):
+                for alpha in (0.1, 0.9):
+                    self.boosters_[f"{target}@q{int(alpha * 100)}"] = self._train(
+                        train_x, targets.loc[~holdout, target], target, "quantile", alpha)
+        prediction = self.predict(test_x)
+        self.metrics_ = {
+            "cooling_power_w": accuracy(targets.loc[holdout, "cooling_power_w"], prediction.cooling_power_w),
+            "it_power_w": accuracy(targets.loc[holdout, "it_power_w"], prediction.it_power_w),
+            **{f"{zone}/inlet_temp_c": accuracy(targets.loc[holdout, f"{zone}/inlet_temp_c"],
+                                                prediction.inlet_temp_c[zone]) for zone in self.zone_names_},
+        }
+        inside = [((targets.loc[holdout, f"{z}/inlet_temp_c"].to_numpy() - prediction.inlet_temp_c[z])
+                   <= 2 * prediction.inlet_temp_std_c[z]).mean() for z in self.zone_names_]
+        self.metrics_["inlet_within_2_std_fraction"] = {"value": float(np.mean(inside))}
+        self.training_period_ = (str(frame["time"].min()), str(frame["time"].max()))
+        self.training_rows_ = int((~holdout).sum())
+        self.holdout_rows_ = int(holdout.sum())
+        return self
+
+    # -- prediction -------------------------------------------------------------------------------------
+    def predict(self, features: pd.DataFrame | np.ndarray) -> Prediction:
+        """Predict for rows of features (columns in ``feature_names_`` order)."""
+        if isinstance(features, pd.DataFrame):
+            missing = [name for name in self.feature_names_ if name not in features.columns]
+            if missing:
+                raise ValueError(f"features missing: {', '.join(missing)}")
+            matrix = features[self.feature_names_].to_numpy(dtype=float)
+        else:
+            matrix = np.asarray(features, dtype=float)
+        boosters = self.boosters_
+
+        def run(name: str) -> np.ndarray:
+            return boosters[name].predict(matrix, num_threads=1)
+
+        inlet, spread = {}, {}
+        for zone in self.zone_names_:
+            target = f"{zone}/inlet_temp_c"
+            inlet[zone] = run(target)
+            spread[zone] = np.maximum(run(f"{target}@q90") - run(f"{target}@q10"), 0.0) / (2 * _Z90)
+        return Prediction(run("cooling_power_w"), run("it_power_w"), inlet, spread)
+
+    def feature_importance(self, target: str = "cooling_power_w") -> pd.Series:
+        """Total gain of each feature for a target, largest first."""
+        gains = self.boosters_[target].feature_importance(importance_type="gain")
+        return pd.Series(gains, index=self.feature_names_).sort_values(ascending=False)
+
+    # -- persistence ------------------------------------------------------------------------------------
+    def save(self, path: Path | str) -> Path:
+        """Write a ``.gdm`` model file atomically."""
+        from greendc.results.store import write_directory_atomic
+
+        path = Path(path)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "kind": "greendc facility model",
+            "zone_names": self.zone_names_,
+            "has_chiller_plant": self.has_chiller_plant_,
+            "feature_names": self.feature_names_,
+            "target_names": self.target_names_,
+            "interval_h": self.interval_h_,
+            "training_period": list(self.training_period_),
+            "training_rows": self.training_rows_,
+            "holdout_rows": self.holdout_rows_,
+            "metrics": self.metrics_,
+            "params": {k: getattr(self, k) for k in ("n_estimators", "learning_rate", "num_leaves",
+                                                     "min_child_samples", "holdout_fraction", "random_state")},
+            "boosters": sorted(self.boosters_),
+        }
+
+        def fill(folder: Path) -> None:
+            with zipfile.ZipFile(folder / path.name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                archive.writestr("meta.json", json.dumps(meta, indent=2))
+                for name, booster in self.boosters_.items():
+                    archive.writestr(f"boosters/{_safe(name)}.txt", booster.model_to_string())
+
+        staging = write_directory_atomic(path.parent / f".{path.name}.build", fill)
+        (staging / path.name).replace(path)
+        staging.rmdir()
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str, zone_names: list[str] | None = None) -> FacilityModel:
+        """Read a ``.gdm`` file; with ``zone_names`` also check that it was trained for those zones."""
+        import lightgbm
+
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"{path}: model file not found")
+        try:
+            with zipfile.ZipFile(path) as archive:
+                meta = json.loads(archive.read("meta.json"))
+                if meta.get("kind") != "greendc facility model":
+                    raise ModelFileError(f"{path}: not a greendc facility model")
+                if meta.get("format_version") != FORMAT_VERSION:
+                    raise ModelFileError(f"{path}: model format version {meta.get('format_version')}, this greendc "
+                                         f"reads version {FORMAT_VERSION}; retrain with greendc train")
+                boosters = {name: lightgbm.Booster(model_str=archive.read(f"boosters/{_safe(name)}.txt").decode())
+                            for name in meta["boosters"]}
+        except ModelFileError:
+            raise
+        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError, UnicodeDecodeError, lightgbm.basic.LightGBMError,
+                ValueError) as error:
+            raise ModelFileError(f"{path}: corrupt or unreadable model file ({error})") from error
+        if zone_names is not None and list(zone_names) != meta["zone_names"]:
+            raise ModelFileError(f"{path}: trained for zones {meta['zone_names']}, but the site has {list(zone_names)}")
+        model = cls(**meta["params"])
+        model.zone_names_ = meta["zone_names"]
+        model.has_chiller_plant_ = meta["has_chiller_plant"]
+        model.feature_names_ = meta["feature_names"]
+        model.target_names_ = meta["target_names"]
+        model.interval_h_ = meta["interval_h"]
+        model.training_period_ = tuple(meta["training_period"])
+        model.training_rows_ = meta["training_rows"]
+        model.holdout_rows_ = meta["holdout_rows"]
+        model.metrics_ = meta["metrics"]
+        model.boosters_ = boosters
+        return model
+
+
+def _safe(name: str) -> str:
+    """LightGBM feature and file names without spaces, slashes or colons."""
+    return "".join(c if c.isalnum() or c in "_-@." else "_" for c in name)
+
+
+def holdout_mask(episode: np.ndarray, fraction: float) -> np.ndarray:
+    """True for the rows in the last ``fraction`` of each episode (rows are in time order per episode)."""
+    mask = np.zeros(len(episode), dtype=bool)
+    for value in np.unique(episode):
+        index = np.flatnonzero(episode == value)
+        mask[index[round(len(index) * (1 - fraction)):]] = True
+    return mask

@@ -1,0 +1,92 @@
+"""Features and targets of the facility model, built from telemetry only.
+
+Each training row pairs the facility's state at the end of interval t-1 with the setpoints in force
+during interval t (the action) and the action's outcome: the cooling electric power during t, and the
+server inlet temperatures and IT electric power during t+1. Servers see a setpoint change one interval
+after the air handler makes it (in the twin as in a real room, supply air takes time to reach the
+racks), so judging an action by the inlets of its own interval would credit it with its predecessor's
+effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from greendc.telemetry.schema import Telemetry
+
+# No lagged values of the targets: with them the trees lean on persistence ("next cooling power is about
+# this one"), which predicts well but hides how the outcome depends on the action the optimizer varies.
+STATE_COLUMNS = ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct", "it_power_w")
+ZONE_STATE_COLUMNS = ("it_power_w",)
+ZONE_ACTION_COLUMNS = ("supply_air_setpoint_c", "zone_cooling_setpoint_c")
+PLANT_ACTION_COLUMN = "chilled_water_setpoint_c"
+
+
+def action_columns(zone_names: list[str], has_chiller_plant: bool) -> list[str]:
+    columns = [f"{zone}/{name}" for zone in zone_names for name in ZONE_ACTION_COLUMNS]
+    return [*columns, PLANT_ACTION_COLUMN] if has_chiller_plant else columns
+
+
+def feature_names(zone_names: list[str], has_chiller_plant: bool) -> list[str]:
+    """Names of the model inputs, in order: state (``state:`` prefix), calendar, then action."""
+    state = [f"state:{c}" for c in STATE_COLUMNS]
+    state += [f"state:{zone}/{name}" for zone in zone_names for name in ZONE_STATE_COLUMNS]
+    return [*state, "hour_sin", "hour_cos", *action_columns(zone_names, has_chiller_plant)]
+
+
+def target_names(zone_names: list[str]) -> list[str]:
+    return ["cooling_power_w", "it_power_w", *[f"{zone}/inlet_temp_c" for zone in zone_names]]
+
+
+def hour_features(time: pd.Series | pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    stamps = pd.DatetimeIndex(time)
+    hours = stamps.hour + stamps.minute / 60.0
+    angle = 2 * np.pi * np.asarray(hours, dtype=float) / 24.0
+    return np.sin(angle), np.cos(angle)
+
+
+@dataclass(frozen=True)
+class TrainingTable:
+    """Model inputs and targets, one row per consecutive pair of intervals, with each row's episode and time."""
+
+    features: pd.DataFrame
+    targets: pd.DataFrame
+    episode: np.ndarray
+    time: pd.Series
+
+
+def training_table(telemetry: Telemetry, has_chiller_plant: bool) -> TrainingTable:
+    """Pair each interval's state with the next interval's action and outcome.
+
+    Rows whose neighbours straddle a gap in time or another episode, or hold a missing value, are dropped.
+    """
+    zones = telemetry.zone_names
+    frame = telemetry.frame
+    if has_chiller_plant and PLANT_ACTION_COLUMN not in frame:
+        raise ValueError(f"{telemetry.source}: missing column {PLANT_ACTION_COLUMN!r} for a site with a chiller plant")
+    by_episode = frame.groupby("episode", sort=False)
+    previous, following = by_episode.shift(1), by_episode.shift(-1)
+    interval = pd.Timedelta(hours=telemetry.interval_h)
+    consecutive = ((frame["time"] - previous["time"]) == interval) & ((following["time"] - frame["time"]) == interval)
+    features = pd.DataFrame(index=frame.index)
+    for column in STATE_COLUMNS:
+        features[f"state:{column}"] = previous[column]
+    for zone in zones:
+        for name in ZONE_STATE_COLUMNS:
+            features[f"state:{zone}/{name}"] = previous[f"{zone}/{name}"]
+    features["hour_sin"], features["hour_cos"] = hour_features(frame["time"])
+    for column in action_columns(zones, has_chiller_plant):
+        features[column] = frame[column]
+    targets = pd.DataFrame({"cooling_power_w": frame["cooling_power_w"], "it_power_w": following["it_power_w"]})
+    for zone in zones:
+        targets[f"{zone}/inlet_temp_c"] = following[f"{zone}/inlet_temp_c"]
+    keep = (consecutive & features.notna().all(axis=1) & targets.notna().all(axis=1)).to_numpy()
+    return TrainingTable(
+        features=features.loc[keep, feature_names(zones, has_chiller_plant)].reset_index(drop=True),
+        targets=targets.loc[keep].reset_index(drop=True),
+        episode=frame["episode"].to_numpy()[keep],
+        time=frame["time"][keep].reset_index(drop=True),
+    )
