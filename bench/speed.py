@@ -1,0 +1,166 @@
+"""What the Python control loop costs on top of a bare EnergyPlus run (annual simulation).
+
+For one site (default: the example two-hall site, annual Chicago) it measures the wall time of
+
+* ``run_bare``: the EnergyPlus binary on the generated model, no Python in the loop;
+* ``run_simulation`` with the ``default`` controller (callbacks, sensors, telemetry; sets nothing);
+* ``run_simulation`` with ``trim-respond`` (overrides supply-air, zone and chilled-water setpoints every
+  timestep, i.e. every HVAC iteration for the supply air),
+
+each ``--repeats`` times, interleaved (bare, default, trim-respond, bare, ...) so that any background load
+hits all of them alike, each run in a fresh process, one run at a time. It reports medians and the ratio
+python-loop / bare; the requirement is a ratio of at most 1.5.
+
+Usage::
+
+    python bench/speed.py                      # 3 repeats, JSON to bench/results/speed.json
+    python bench/speed.py --profile trim-respond   # also cProfile one co-simulation, top functions
+
+Times are measured inside the worker around the call (``build_twin`` excluded, model validation and file
+writing included on both sides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SITE = REPO / "examples" / "sites" / "two-hall-chicago.yaml"
+DEFAULT_OUT = REPO / "bench" / "results" / "speed.json"
+LIMIT = 1.5
+
+
+def _make_controller(name: str) -> Any:
+    try:
+        from greendc.control.registry import make_controller
+    except ImportError:  # older layout
+        from greendc.control.baselines import make_controller
+    return make_controller(name)
+
+
+def _twin(site_path: str, weather: str | None) -> Any:
+    from greendc.site.loader import load_site
+    from greendc.twin.builder import build_twin
+
+    site, site_dir = load_site(site_path)
+    return build_twin(site, site_dir, weather=weather)
+
+
+def measure(mode: str, site_path: str, weather: str | None) -> dict[str, Any]:
+    """One timed run in this (fresh) process; mode is 'bare' or a controller name."""
+    from greendc.twin.runner import run_bare, run_simulation
+
+    twin = _twin(site_path, weather)
+    load_before = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="greendc-speed-") as workdir:
+        start = time.perf_counter()
+        if mode == "bare":
+            run_bare(twin, Path(workdir))
+            steps = None
+        else:
+            result = run_simulation(twin, _make_controller(mode), workdir=Path(workdir))
+            steps = len(result.telemetry)
+        wall = time.perf_counter() - start
+    return {"mode": mode, "wall_s": wall, "steps": steps, "load_before": load_before,
+            "load_after": os.getloadavg()[0]}
+
+
+def profile(mode: str, site_path: str, weather: str | None, top: int) -> str:
+    """cProfile one co-simulation; return the top functions by own time and by cumulative time."""
+    import cProfile
+    import io
+    import pstats
+
+    from greendc.twin.runner import run_simulation
+
+    twin = _twin(site_path, weather)
+    controller = _make_controller(mode)
+    profiler = cProfile.Profile()
+    with tempfile.TemporaryDirectory(prefix="greendc-profile-") as workdir:
+        profiler.enable()
+        run_simulation(twin, controller, workdir=Path(workdir))
+        profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def _fresh_process(function: Any, *args: Any) -> Any:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(function, *args).result()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--site", type=Path, default=DEFAULT_SITE)
+    parser.add_argument("--weather", default=None, help="override the site's weather (e.g. chicago)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--controllers", default="default,trim-respond")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--profile", metavar="CONTROLLER", default=None,
+                        help="instead of timing, cProfile one co-simulation with this controller")
+    parser.add_argument("--top", type=int, default=25, help="functions listed by --profile")
+    args = parser.parse_args(argv)
+    site_path = str(args.site.resolve())
+
+    if args.profile:
+        print(_fresh_process(profile, args.profile, site_path, args.weather, args.top))
+        return 0
+
+    modes = ["bare"] + [c.strip() for c in args.controllers.split(",") if c.strip()]
+    runs: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    for repeat in range(args.repeats):
+        for mode in modes:
+            record = _fresh_process(measure, mode, site_path, args.weather)
+            record["repeat"] = repeat + 1
+            runs.append(record)
+            print(f"  repeat {repeat + 1}: {mode:14s} {record['wall_s']:6.1f} s  (load {record['load_before']:.2f})",
+                  file=sys.stderr, flush=True)
+
+    medians = {mode: statistics.median(r["wall_s"] for r in runs if r["mode"] == mode) for mode in modes}
+    ratios = {mode: medians[mode] / medians["bare"] for mode in modes if mode != "bare"}
+    report = {
+        "benchmark": "bench/speed.py",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "site": str(args.site.resolve().relative_to(REPO)) if args.site.resolve().is_relative_to(REPO)
+        else str(args.site),
+        "weather": args.weather,
+        "repeats": args.repeats,
+        "median_wall_s": medians,
+        "ratio_to_bare": ratios,
+        "limit": LIMIT,
+        "passed": all(ratio <= LIMIT for ratio in ratios.values()),
+        "runs": runs,
+        "total_wall_s": time.perf_counter() - started,
+    }
+    print(f"{'mode':16s} {'median s':>9s} {'ratio to bare':>14s}   runs (s)")
+    for mode in modes:
+        walls = " ".join(f"{r['wall_s']:.1f}" for r in runs if r["mode"] == mode)
+        ratio = "" if mode == "bare" else f"{ratios[mode]:.2f}"
+        print(f"{mode:16s} {medians[mode]:9.1f} {ratio:>14s}   {walls}")
+    print(("within" if report["passed"] else "ABOVE") + f" the limit of {LIMIT:g}x")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
