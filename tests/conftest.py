@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
+from greendc.experiments import SimulationJob, save_outcome, simulate_many
+from greendc.learning.facility_model import FacilityModel
 from greendc.site.schema import Site
+from greendc.telemetry.schema import Telemetry, load_telemetry
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SITE = REPO / "examples" / "sites" / "two-hall-chicago.yaml"
@@ -32,3 +35,24 @@ def short_site_file(tmp_path: Path) -> Path:
     path = tmp_path / "site.yaml"
     path.write_text(yaml.safe_dump(example_site_data()))
     return path
+
+
+@pytest.fixture(scope="session")
+def exploration_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight July days of exploration telemetry of the example site (in-process, about 4 s)."""
+    site = Site.model_validate(example_site_data(end_day=8))
+    [outcome] = simulate_many([SimulationJob(site, None, "explore", None, {"random_state": 3})], isolated=False)
+    out = tmp_path_factory.mktemp("explore") / "chicago"
+    save_outcome(outcome, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def exploration(exploration_dir: Path) -> Telemetry:
+    return load_telemetry(exploration_dir)
+
+
+@pytest.fixture(scope="session")
+def facility_model(exploration: Telemetry) -> FacilityModel:
+    """The facility model fitted on the exploration telemetry (about 4 s)."""
+    return FacilityModel(random_state=0).fit(exploration)

@@ -46,10 +46,19 @@ def simulate(
     twin = build_twin(site, site_dir=site_dir, weather=weather)
     result = run_simulation(twin, make_controller(controller, **(controller_options or {})), progress=progress)
     summary = summarize(result.telemetry, result.zone_names, result.timestep_h)
+    decisions = result.decisions
+    if decisions is not None:
+        summary.update(
+            decisions=len(decisions),
+            decision_ms_median=float(decisions["decision_ms"].median()),
+            decision_ms_p99=float(decisions["decision_ms"].quantile(0.99)),
+            guard_counts={str(k): int(v) for k, v in decisions["guard"].value_counts().items()},
+        )
     summary.update(
         site=site.name,
         grid_region=site.grid_region,
         controller=controller,
+        controller_options={k: str(v) for k, v in (controller_options or {}).items()},
         weather=str(twin.weather_path.name),
         wall_s=result.wall_s,
         energyplus_warnings=result.err.warnings,
@@ -60,10 +69,12 @@ def simulate(
 
 
 def save_outcome(outcome: SimulationOutcome, out_dir: Path) -> Path:
-    """Write telemetry.parquet, summary.json and model.epJSON into ``out_dir`` atomically."""
+    """Write telemetry.parquet, summary.json, model.epJSON (and decisions.parquet) into ``out_dir`` atomically."""
 
     def fill(staging: Path) -> None:
         outcome.result.telemetry.to_parquet(staging / "telemetry.parquet", index=False)
+        if outcome.result.decisions is not None:
+            outcome.result.decisions.to_parquet(staging / "decisions.parquet", index=False)
         write_json_atomic(staging / "model.epJSON", outcome.result.epjson)
         write_json_atomic(staging / "summary.json", outcome.summary)
 
@@ -155,9 +166,15 @@ def run_bench(
     workers: int = 2,
     on_done: Callable[[dict[str, Any]], None] | None = None,
     isolated: bool = True,
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every controller in every climate (in parallel processes) and return one record per run."""
-    jobs = [SimulationJob(site, site_dir, controller, climate) for climate in climates for controller in controllers]
+    """Run every controller in every climate (in parallel processes) and return one record per run.
+
+    ``options`` maps a controller name to its constructor options (the ai controller's model file...).
+    """
+    options = options or {}
+    jobs = [SimulationJob(site, site_dir, controller, climate, options.get(controller, {}))
+            for climate in climates for controller in controllers]
 
     def record(job: SimulationJob, outcome: SimulationOutcome) -> dict[str, Any]:
         climate = job.weather or site.weather

@@ -104,3 +104,43 @@ def test_model_and_engine_errors_are_one_line(short_site_file: Path, tmp_path: P
     assert result.exit_code == 2
     assert expected in result.output and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_ai_needs_a_model_for_its_zones(short_site_file: Path, tmp_path: Path, facility_model) -> None:
+    result = runner.invoke(app, ["simulate", str(short_site_file), "--controller", "ai"])
+    assert result.exit_code == 2 and "--model: the ai controller needs a facility model" in result.output
+    data = yaml.safe_load(short_site_file.read_text())
+    data["zones"][0]["name"] = "Other Hall"
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(data))
+    model = facility_model.save(tmp_path / "model.gdm")
+    result = runner.invoke(app, ["simulate", str(other), "--controller", "ai", "--model", str(model)])
+    assert result.exit_code == 2 and "trained for zones" in result.output
+
+
+def test_train_and_explain_error_paths(short_site_file: Path, tmp_path: Path, exploration_dir: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["train", str(tmp_path / "empty"), "--out", str(tmp_path / "m.gdm")])
+    assert result.exit_code == 2 and "no .parquet or .csv" in result.output
+    small = tmp_path / "small.parquet"
+    pd.read_parquet(exploration_dir / "telemetry.parquet").iloc[:100].to_parquet(small)
+    result = runner.invoke(app, ["train", str(small), "--out", str(tmp_path / "m.gdm")])
+    assert result.exit_code == 2 and "needs at least 500" in result.output
+    assert not (tmp_path / "m.gdm").exists()
+    result = runner.invoke(app, ["explain", str(exploration_dir)])
+    assert result.exit_code == 2 and "only ai runs log decisions" in result.output
+
+
+def test_train_then_explain_an_ai_run(short_site_file: Path, tmp_path: Path, exploration_dir: Path) -> None:
+    model = tmp_path / "model.gdm"
+    result = runner.invoke(app, ["train", str(exploration_dir), "--out", str(model)])
+    assert result.exit_code == 0, result.output
+    assert "CV(RMSE)" in result.output and model.is_file()
+    out = tmp_path / "ai"
+    result = runner.invoke(app, ["simulate", str(short_site_file), "--controller", "ai", "--model", str(model),
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "decisions.parquet").is_file()
+    result = runner.invoke(app, ["explain", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Who was in charge" in result.output and "What drives cooling_power_w" in result.output

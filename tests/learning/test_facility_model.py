@@ -16,8 +16,8 @@ ZONES = ["West Hall", "East Hall"]
 
 
 @pytest.fixture(scope="module")
-def model(exploration: Telemetry) -> FacilityModel:
-    return FacilityModel(random_state=0).fit(exploration)
+def model(facility_model: FacilityModel) -> FacilityModel:
+    return facility_model
 
 
 def test_guideline_14_metrics_by_hand() -> None:

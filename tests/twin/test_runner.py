@@ -37,7 +37,7 @@ class FixedSupplyAir:
         return self._action()
 
 
-@pytest.mark.parametrize("name", sorted(CONTROLLERS))
+@pytest.mark.parametrize("name", sorted(set(CONTROLLERS) - {"ai"}))  # ai needs a model: tests/control
 def test_short_cosimulation_per_controller(short_site: Site, name: str) -> None:
     result = run_simulation(build_twin(short_site), make_controller(name))
     frame = result.telemetry

@@ -42,6 +42,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from greendc.carbon.errors import InventoryError
     from greendc.learning.facility_model import ModelFileError
     from greendc.report.render import ReportError
+    from greendc.results.explain import ExplainError
     from greendc.site.loader import SiteFileError
     from greendc.site.weather import WeatherError
     from greendc.telemetry.schema import TelemetryError
@@ -51,7 +52,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from greendc.twin.schema_check import ModelValidationError
 
     return (SiteFileError, WeatherError, SiteInputError, EngineError, EnergyPlusError, ModelValidationError,
-            UsageError, InventoryError, ReportError, TelemetryError, ModelFileError)
+            UsageError, InventoryError, ReportError, TelemetryError, ModelFileError, ExplainError)
 
 
 class UsageError(ValueError):
@@ -121,9 +122,13 @@ def _slug(text: str) -> str:
 @app.command()
 def simulate(
     site_file: Annotated[Path, typer.Argument(help="Site description (YAML), see examples/sites/.")],
-    controller: Annotated[str, typer.Option(help="default | rbc | trim-respond")] = "default",
+    controller: Annotated[str, typer.Option(help="default | rbc | trim-respond | explore | ai")] = "default",
     weather: Annotated[str | None, typer.Option(help="Weather short name or EPW path (overrides the site's).")] = None,
     out: Annotated[Path | None, typer.Option(help="Results directory (default greendc-out/SITE-CONTROLLER).")] = None,
+    model: ModelOption = None,
+    objective: ObjectiveOption = "facility",
+    advisory: AdvisoryOption = False,
+    kill_switch: KillSwitchOption = None,
 ) -> None:
     """Simulate a site's run period under one controller and save telemetry and an annual summary."""
     from greendc.control.registry import CONTROLLERS
@@ -136,15 +141,20 @@ def simulate(
         if controller not in CONTROLLERS:
             raise UsageError(f"--controller: unknown controller {controller!r}; choose from {', '.join(CONTROLLERS)}")
         resolve_weather(weather or site.weather, relative_to=site_dir)  # a missing file fails before the run
+        options = _controller_options([controller], [z.name for z in site.zones], model, objective, advisory,
+                                      kill_switch)[controller]
+        job = SimulationJob(site, site_dir, controller, weather, options)
         [outcome] = _run_with_progress(
             f"{site.name}: {controller}",
-            lambda report: simulate_many([SimulationJob(site, site_dir, controller, weather)], workers=1,
-                                         on_progress=lambda _, fraction: report(fraction)),
+            lambda report: simulate_many([job], workers=1, on_progress=lambda _, fraction: report(fraction)),
         )
         out_dir = save_outcome(outcome, out or Path("greendc-out") / f"{_slug(site.name)}-{controller}")
     summary = outcome.summary
     console.print(_summary_table([{**summary, "climate": weather or site.weather}], f"{site.name}"))
     _print_severe(summary)
+    if "decisions" in summary:
+        console.print(f"{summary['decisions']} decisions, median {summary['decision_ms_median']:.1f} ms; guards: "
+                      f"{summary['guard_counts']}; explain with: greendc explain {out_dir}")
     console.print(f"Results in [bold]{out_dir}[/]: summary.json, telemetry.parquet, model.epJSON")
 
 
@@ -153,6 +163,33 @@ def _print_severe(summary: dict[str, Any]) -> None:
         console.print(f"[yellow]EnergyPlus reported {summary['energyplus_severe_errors']} severe error(s):[/]")
         for message in summary.get("energyplus_severe_messages", [])[:3]:
             console.print(f"  [yellow]{message[:300]}[/]", highlight=False)
+
+
+ModelOption = Annotated[Path | None, typer.Option("--model", help="Facility model (.gdm) for the ai controller.")]
+ObjectiveOption = Annotated[str, typer.Option(help="ai objective: facility (IT + cooling) or cooling.")]
+AdvisoryOption = Annotated[bool, typer.Option("--advisory", help="ai only logs recommendations; baseline acts.")]
+KillSwitchOption = Annotated[Path | None, typer.Option(help="While this file exists the ai hands control to the "
+                                                            "baseline rule.")]
+
+
+def _controller_options(names: list[str], zone_names: list[str], model: Path | None, objective: str,
+                        advisory: bool, kill_switch: Path | None) -> dict[str, dict[str, Any]]:
+    """Constructor options per controller name; the ai's model is checked here, before any run starts."""
+    options: dict[str, dict[str, Any]] = {name: {} for name in names}
+    if "ai" not in names:
+        return options
+    from greendc.learning.facility_model import FacilityModel
+
+    if model is None:
+        raise UsageError("--model: the ai controller needs a facility model (greendc explore, then greendc train)")
+    if objective not in ("facility", "cooling"):
+        raise UsageError(f"--objective: must be facility or cooling, not {objective!r}")
+    FacilityModel.load(model, zone_names=zone_names)
+    options["ai"] = {"model": str(model.resolve()), "objective": objective,
+                     "mode": "advisory" if advisory else "closed-loop"}
+    if kill_switch is not None:
+        options["ai"]["kill_switch"] = str(kill_switch.resolve())
+    return options
 
 
 def _split(text: str) -> list[str]:
@@ -167,6 +204,8 @@ def bench(
     climates: Annotated[str, typer.Option(help="Comma-separated shipped climates, or 'all'.")] = "all",
     weather: Annotated[Path | None, typer.Option(help="An extra EPW file to run as one more climate.")] = None,
     workers: Annotated[int, typer.Option(min=1, max=8, help="Parallel EnergyPlus processes.")] = 2,
+    model: ModelOption = None,
+    objective: ObjectiveOption = "facility",
 ) -> None:
     """Compare controllers across climates: one table, one JSON record per run."""
     from greendc.control.registry import CONTROLLERS
@@ -191,7 +230,8 @@ def bench(
         total = len(names) * len(climate_list)
         with _progress() as progress:
             task = progress.add_task(f"{total} annual runs", total=total)
-            records = run_bench(site, site_dir, names, climate_list, workers=workers,
+            options = _controller_options(names, [z.name for z in site.zones], model, objective, False, None)
+            records = run_bench(site, site_dir, names, climate_list, workers=workers, options=options,
                                 on_done=lambda record: progress.advance(task))
         write_json_atomic(json_path, records)
     console.print(_summary_table(records, f"{site.name}: controllers x climates"))
@@ -266,6 +306,41 @@ def train(
     console.print(f"Inlet outcomes within predicted mean + 2 std: {100 * coverage:.1f} % (ideal about 97.7 %)")
     console.print("ASHRAE Guideline 14 limits (hourly calibration): CV(RMSE) <= 30 %, |NMBE| <= 10 %")
     console.print(f"Model written to [bold]{out}[/]")
+
+
+@app.command()
+def explain(
+    run_dir: Annotated[Path, typer.Argument(help="Results folder of an ai run (greendc simulate --controller ai).")],
+) -> None:
+    """Why the ai did what it did: guard activations, predicted savings by month, what drives the model."""
+    from greendc.results.explain import explain_run
+
+    with _user_errors():
+        explanation = explain_run(run_dir)
+    console.print(f"[bold]{explanation['run']}[/]: {explanation['decisions']} decisions "
+                  f"({explanation['mode']}, objective {explanation['objective']}), median "
+                  f"{explanation['decision_ms_median']:.1f} ms per decision")
+    guards = Table(title="Who was in charge", title_justify="left")
+    guards.add_column("guard")
+    guards.add_column("decisions", justify="right")
+    for guard, count in explanation["guards"].items():
+        guards.add_row("optimizer (no guard fired)" if guard == "none" else guard, str(count))
+    console.print(guards)
+    months = Table(title="By month", title_justify="left")
+    for header in ("month", "decisions", "ai applied %", "predicted saving kWh", "mean supply air C",
+                   "hottest inlet C"):
+        months.add_column(header, justify="right")
+    for row in explanation["monthly"]:
+        months.add_row(str(row["month"]), str(row["decisions"]), f"{row['ai_applied_pct']:.0f}",
+                       f"{row['predicted_saving_kwh']:.0f}", f"{row['mean_supply_air_setpoint_c']:.1f}",
+                       f"{row['hottest_inlet_max_c']:.1f}")
+    console.print(months)
+    console.print(f"Predicted saving against the baseline rule: {explanation['predicted_saving_kwh']:.0f} kWh "
+                  "(model estimate; the benchmark measures the real one)")
+    for target, features in explanation.get("features", {}).items():
+        total = sum(features.values()) or 1.0
+        console.print(f"What drives {target}: " + ", ".join(f"{name} {100 * gain / total:.0f} %"
+                                                             for name, gain in list(features.items())[:5]))
 
 
 @app.command()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from greendc.control.ai import AIController
 from greendc.control.base import Controller
 from greendc.control.baselines import DefaultController, RuleBasedController, TrimRespondController
 from greendc.control.explore import ExplorationController
@@ -14,6 +15,7 @@ CONTROLLERS: dict[str, Callable[..., Controller]] = {
     "rbc": RuleBasedController,
     "trim-respond": TrimRespondController,
     "explore": ExplorationController,
+    "ai": AIController,
 }
 
 

@@ -32,6 +32,8 @@ def mae(measured: np.ndarray, predicted: np.ndarray) -> float:
 
 
 def accuracy(measured: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """CV(RMSE) %, NMBE % and MAE (in the target's unit) of one target."""
+    """CV(RMSE) %, NMBE %, MAE and RMSE (both in the target's unit) of one target."""
+    error = np.asarray(measured, dtype=float) - np.asarray(predicted, dtype=float)
     return {"cv_rmse_pct": cv_rmse_pct(measured, predicted), "nmbe_pct": nmbe_pct(measured, predicted),
-            "mae": mae(measured, predicted), "n": int(np.asarray(measured).size)}
+            "mae": mae(measured, predicted), "rmse": float(np.sqrt(np.mean(error**2))),
+            "n": int(np.asarray(measured).size)}

@@ -100,6 +100,7 @@ class RunResult:
     zone_names: list[str]
     has_chiller_plant: bool
     epjson: dict[str, Any] = field(repr=False, default_factory=dict)
+    decisions: pd.DataFrame | None = field(repr=False, default=None)
 
 
 def _sensors(twin: Twin) -> list[_Sensor]:
@@ -403,6 +404,7 @@ def run_simulation(
             zone_names=session.zone_names,
             has_chiller_plant=twin.has_chiller_plant,
             epjson=twin.epjson,
+            decisions=pd.DataFrame(controller.decision_log) if getattr(controller, "decision_log", None) else None,
         )
     finally:
         if own_dir and not keep_files:

@@ -1,0 +1,354 @@
+"""The AI cooling optimizer: a learned facility model, a constrained search, and a safety layer.
+
+Every control step (``decide_every_steps`` zone timesteps) it
+
+1. checks its inputs (missing, out of physical range, stuck) and the operator's kill switch;
+2. recovers at once when a measured inlet is at or over the limit;
+3. otherwise searches setpoints near the current ones (rate-limited, within the site's bounds) for the
+   lowest predicted objective (IT + cooling electricity by default, or cooling alone) such that every
+   zone's predicted inlet plus ``k_sigma`` standard deviations stays at or below the limit minus a margin;
+4. falls back to the baseline rule when no candidate is feasible or the model is too uncertain.
+
+In advisory mode it logs what it would do and leaves the baseline rule in charge. Every decision is
+recorded with its inputs, the chosen and the baseline action, predictions with uncertainty, the
+predicted saving and the guard that fired (``decision_log``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from greendc.control.base import Action, ControlContext, Observation
+from greendc.control.baselines import TrimRespondController
+from greendc.learning.facility_model import FacilityModel, Prediction
+from greendc.learning.features import hour_features
+
+Guard = Literal["none", "kill-switch", "advisory", "missing-input", "out-of-range", "stuck-sensor", "inlet-over-limit",
+                "no-feasible-action", "model-uncertain"]
+
+#: Physical ranges of the inputs the optimizer relies on.
+_INPUT_RANGES = {
+    "outdoor_dry_bulb_c": (-60.0, 60.0),
+    "outdoor_wet_bulb_c": (-60.0, 45.0),
+    "outdoor_relative_humidity_pct": (0.0, 100.5),
+    "inlet_temp_c": (0.0, 50.0),
+    "it_power_w": (0.0, 1e9),
+    "supply_air_setpoint_c": (0.0, 45.0),
+}
+
+
+@dataclass
+class AIController:
+    """Model-based cooling optimizer with guards (see module docstring).
+
+    Parameters
+    ----------
+    model : a fitted FacilityModel or the path of a ``.gdm`` file
+    objective : ``facility`` (IT + cooling electricity) or ``cooling``
+    inlet_limit_c : ASHRAE recommended maximum inlet temperature, C
+    margin_c : safety margin below the limit, K
+    k_sigma : standard deviations of model uncertainty added to the predicted inlet
+    max_step_c : largest setpoint change per control step, K
+    grid_step_c : resolution of the setpoint search, K
+    max_uncertainty_c : above this predicted inlet standard deviation (K) the model is not trusted
+    stuck_steps : a sensor reading identical for this many steps counts as stuck
+    mode : ``closed-loop`` applies decisions, ``advisory`` only logs them
+    kill_switch : a file whose existence hands control to the baseline rule at once
+    decide_every_steps : control period in zone timesteps; setpoints are held in between
+    """
+
+    model: FacilityModel | str | Path
+    objective: Literal["facility", "cooling"] = "facility"
+    inlet_limit_c: float = 27.0
+    margin_c: float = 0.5
+    k_sigma: float = 2.0
+    max_step_c: float = 1.0
+    grid_step_c: float = 0.25
+    max_uncertainty_c: float = 1.5
+    stuck_steps: int = 16
+    mode: Literal["closed-loop", "advisory"] = "closed-loop"
+    kill_switch: str | Path | None = None
+    decide_every_steps: int = 1
+    zone_rises_c: tuple[float, ...] = (4.0, 7.0, 10.0)
+    name: str = "ai"
+    decision_log: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
+
+    def reset(self, context: ControlContext) -> Action:
+        if not isinstance(self.model, FacilityModel):
+            self.model = FacilityModel.load(self.model, zone_names=context.zone_names)
+        elif self.model.zone_names_ != list(context.zone_names):
+            raise ValueError(f"the model was trained for zones {self.model.zone_names_}, the site has "
+                             f"{list(context.zone_names)}")
+        if self.model.has_chiller_plant_ != context.has_chiller_plant:
+            raise ValueError("the model and the site disagree on whether there is a chiller plant")
+        if self.objective not in ("facility", "cooling"):
+            raise ValueError(f"objective must be facility or cooling, not {self.objective!r}")
+        self._context = context
+        self._baseline = TrimRespondController()
+        self._action = self._baseline.reset(context)
+        self._history: dict[str, deque[float]] = {}
+        self._step = 0
+        self.decision_log = []
+        self._interval = pd.Timedelta(hours=context.timestep_h)
+        self._column = {name: index for index, name in enumerate(self.model.feature_names_)}
+        return self._action
+
+    # -- guards -------------------------------------------------------------------------------------------
+    def _input_guard(self, observation: Observation) -> tuple[Guard, str]:
+        values = {
+            "outdoor_dry_bulb_c": observation.outdoor_dry_bulb_c,
+            "outdoor_wet_bulb_c": observation.outdoor_wet_bulb_c,
+            "outdoor_relative_humidity_pct": observation.outdoor_relative_humidity_pct,
+        }
+        for zone, state in observation.zones.items():
+            values[f"{zone}/inlet_temp_c"] = state.inlet_temp_c
+            values[f"{zone}/it_power_w"] = state.it_power_w
+            values[f"{zone}/supply_air_setpoint_c"] = state.supply_air_setpoint_c
+        for name, value in values.items():
+            if value is None or not np.isfinite(value):
+                return "missing-input", name
+            low, high = _INPUT_RANGES[name.rsplit("/", 1)[-1]]
+            if not low <= value <= high:
+                return "out-of-range", f"{name}={value:.4g} outside {low}-{high}"
+        # Weather files repeat hourly values, so outdoor readings get a longer window than inlet sensors.
+        windows = {"outdoor_dry_bulb_c": 3 * self.stuck_steps, **{f"{z}/inlet_temp_c": self.stuck_steps
+                                                                   for z in observation.zones}}
+        for name, window in windows.items():
+            history = self._history.setdefault(name, deque(maxlen=window))
+            history.append(values[name])
+            if len(history) == window and max(history) - min(history) == 0.0:
+                return "stuck-sensor", f"{name} unchanged for {window} steps"
+        return "none", ""
+
+    def _kill_switch_engaged(self) -> bool:
+        return self.kill_switch is not None and Path(self.kill_switch).exists()
+
+    # -- search -------------------------------------------------------------------------------------------
+    def _state_vector(self, observation: Observation) -> np.ndarray:
+        """Model inputs that describe the state (actions are filled in per candidate)."""
+        assert isinstance(self.model, FacilityModel)
+        when = pd.Timestamp(2001, observation.month, observation.day) + pd.Timedelta(
+            hours=observation.hour, minutes=observation.minute) + self._interval
+        sine, cosine = hour_features([when])
+        values = {
+            "state:outdoor_dry_bulb_c": observation.outdoor_dry_bulb_c,
+            "state:outdoor_wet_bulb_c": observation.outdoor_wet_bulb_c,
+            "state:outdoor_relative_humidity_pct": observation.outdoor_relative_humidity_pct,
+            "state:it_power_w": observation.it_power_w,
+            "hour_sin": float(sine[0]),
+            "hour_cos": float(cosine[0]),
+        }
+        for zone, state in observation.zones.items():
+            values[f"state:{zone}/it_power_w"] = state.it_power_w
+        vector = np.full(len(self.model.feature_names_), np.nan)
+        for name, value in values.items():
+            vector[self._column[name]] = value
+        return vector
+
+    def _matrix(self, state: np.ndarray, supply: np.ndarray, rise: np.ndarray, water: np.ndarray | None) -> np.ndarray:
+        """Candidate rows: ``supply`` is (n, zones), ``rise`` (n, zones), ``water`` (n,) or None."""
+        bounds = self._context.bounds
+        matrix = np.tile(state, (len(supply), 1))
+        supply = np.clip(supply, bounds.supply_air_c.min, bounds.supply_air_c.max)
+        for index, zone in enumerate(self._context.zone_names):
+            matrix[:, self._column[f"{zone}/supply_air_setpoint_c"]] = supply[:, index]
+            matrix[:, self._column[f"{zone}/zone_cooling_setpoint_c"]] = np.clip(
+                supply[:, index] + rise[:, index], bounds.zone_cooling_c.min, bounds.zone_cooling_c.max)
+        if water is not None:
+            matrix[:, self._column["chilled_water_setpoint_c"]] = np.clip(
+                water, bounds.chilled_water_c.min, bounds.chilled_water_c.max)
+        return matrix
+
+    def _evaluate(self, matrix: np.ndarray, spread_c: dict[str, float] | None = None
+                  ) -> tuple[Prediction, np.ndarray, np.ndarray]:
+        """Predictions, objective and feasibility of candidate rows.
+
+        ``spread_c`` gives each zone's inlet standard deviation to use for every row (measured once per
+        decision around the current setpoints, since it varies little over one rate-limited step);
+        without it the quantile models are evaluated for each row.
+        """
+        assert isinstance(self.model, FacilityModel)
+        prediction = self.model.predict(matrix, uncertainty=spread_c is None)
+        spread = prediction.inlet_temp_std_c if spread_c is None else spread_c
+        objective = prediction.cooling_power_w if self.objective == "cooling" else prediction.facility_power_w
+        upper = np.max([prediction.inlet_temp_c[z] + self.k_sigma * spread[z] for z in self._context.zone_names],
+                       axis=0)
+        return prediction, objective, upper <= self.inlet_limit_c - self.margin_c
+
+    def _search(self, observation: Observation, baseline_row: np.ndarray) -> tuple[np.ndarray | None, dict[str, Any]]:
+        """Best feasible candidate row (or None) and facts about the search.
+
+        Phase 1 moves every zone's supply air by one common step (with each zone-rise and chilled-water
+        option); phase 2 lets each zone move on its own around the phase-1 choice. The baseline's own
+        action is always among the candidates, so the search never does worse than the rule by its own
+        prediction.
+        """
+        zones = self._context.zone_names
+        state = self._state_vector(observation)
+        current = np.array([observation.zones[z].supply_air_setpoint_c for z in zones])
+        steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
+        waters: list[float | None] = [None]
+        if self._context.has_chiller_plant:
+            base = observation.chilled_water_setpoint_c
+            base = base if base is not None and np.isfinite(base) else 7.0
+            waters = [base - self.max_step_c, base, base + self.max_step_c]
+        grid = [(d, r, w) for d in steps for r in self.zone_rises_c for w in waters]
+        supply = current[None, :] + np.array([g[0] for g in grid])[:, None]
+        rise = np.repeat(np.array([[g[1]] for g in grid]), len(zones), axis=1)
+        water = None if waters == [None] else np.array([g[2] for g in grid], dtype=float)
+        matrix = np.vstack([self._matrix(state, supply, rise, water), baseline_row[None, :]])
+        around = self.model.predict(baseline_row[None, :])
+        spread = {z: float(around.inlet_temp_std_c[z][0]) for z in zones}
+        _, objective, feasible = self._evaluate(matrix, spread)
+        evaluated = len(matrix)
+        if not feasible.any():
+            return None, {"candidates": evaluated}
+        chosen = matrix[int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])]
+        if len(zones) > 1:
+            rows = [chosen]
+            for index, zone in enumerate(zones):
+                supply_column = self._column[f"{zone}/supply_air_setpoint_c"]
+                rise_now = chosen[self._column[f"{zone}/zone_cooling_setpoint_c"]] - chosen[supply_column]
+                for delta in steps:
+                    row = chosen.copy()
+                    row[supply_column] = current[index] + delta
+                    row[self._column[f"{zone}/zone_cooling_setpoint_c"]] = current[index] + delta + rise_now
+                    rows.append(row)
+            refined = np.array(rows)
+            bounds = self._context.bounds
+            for zone in zones:
+                column = self._column[f"{zone}/supply_air_setpoint_c"]
+                refined[:, column] = np.clip(refined[:, column], bounds.supply_air_c.min, bounds.supply_air_c.max)
+                column = self._column[f"{zone}/zone_cooling_setpoint_c"]
+                refined[:, column] = np.clip(refined[:, column], bounds.zone_cooling_c.min, bounds.zone_cooling_c.max)
+            _, objective, feasible = self._evaluate(refined, spread)
+            evaluated += len(refined)
+            if feasible.any():
+                chosen = refined[int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])]
+        return chosen, {"candidates": evaluated}
+
+    # -- decision -------------------------------------------------------------------------------------------
+    def _to_action(self, row: np.ndarray) -> Action:
+        zones = self._context.zone_names
+        water = None
+        if self._context.has_chiller_plant:
+            water = float(row[self._column["chilled_water_setpoint_c"]])
+        return Action(
+            supply_air_setpoint_c={z: float(row[self._column[f"{z}/supply_air_setpoint_c"]]) for z in zones},
+            zone_cooling_setpoint_c={z: float(row[self._column[f"{z}/zone_cooling_setpoint_c"]]) for z in zones},
+            chilled_water_setpoint_c=water,
+        )
+
+    def _row_of(self, action: Action, observation: Observation) -> np.ndarray:
+        zones = self._context.zone_names
+        supply = action.supply_air_setpoint_c or {z: observation.zones[z].supply_air_setpoint_c for z in zones}
+        cooling = action.zone_cooling_setpoint_c or {z: observation.zones[z].zone_cooling_setpoint_c for z in zones}
+        water = None
+        if self._context.has_chiller_plant:
+            water = action.chilled_water_setpoint_c
+            if water is None:
+                water = observation.chilled_water_setpoint_c if observation.chilled_water_setpoint_c else 7.0
+            water = np.array([water])
+        return self._matrix(self._state_vector(observation), np.array([[supply[z] for z in zones]]),
+                            np.array([[cooling[z] - supply[z] for z in zones]]), water)[0]
+
+    def _recovery(self, baseline: Action, observation: Observation) -> Action:
+        """Cool every zone at or over the limit at once: supply air 2 K plus the excess below its current value."""
+        bounds = self._context.bounds
+        supply = dict(baseline.supply_air_setpoint_c or {})
+        for zone, state in observation.zones.items():
+            if state.inlet_temp_c >= self.inlet_limit_c - 1e-9:
+                excess = state.inlet_temp_c - (self.inlet_limit_c - self.margin_c)
+                supply[zone] = bounds.supply_air_c.clip(min(supply.get(zone, 99.0),
+                                                            state.supply_air_setpoint_c - 2.0 - excess))
+        cooling = {z: bounds.zone_cooling_c.clip(supply[z] + self._baseline.server_delta_t_c) for z in supply}
+        self._baseline._supply_c = min(supply.values())  # the rule continues from the recovered setpoint
+        return Action(supply, cooling, baseline.chilled_water_setpoint_c)
+
+    def act(self, observation: Observation) -> Action:
+        started = time.perf_counter()
+        bounds = self._context.bounds
+        baseline = self._baseline.act(observation).clipped(bounds)
+        self._step += 1
+        guard, detail = self._input_guard(observation)
+        if guard == "none" and self._kill_switch_engaged():
+            guard, detail = "kill-switch", str(self.kill_switch)
+        if guard != "none":
+            self._action = baseline
+            self._log(observation, guard, detail, baseline, baseline, None, started)
+            return baseline
+        if max(z.inlet_temp_c for z in observation.zones.values()) >= self.inlet_limit_c:
+            self._action = self._recovery(baseline, observation).clipped(bounds)
+            self._log(observation, "inlet-over-limit", "measured inlet at or over the limit", self._action,
+                      baseline, None, started)
+            return self._action
+        if (self._step - 1) % self.decide_every_steps != 0:
+            return self._action if self.mode == "closed-loop" else baseline
+        baseline_row = self._row_of(baseline, observation)
+        chosen, search = self._search(observation, baseline_row)
+        if chosen is None:
+            self._action = baseline
+            self._log(observation, "no-feasible-action", f"none of {search['candidates']} candidates is safe",
+                      baseline, baseline, None, started)
+            return baseline
+        action = self._to_action(chosen)
+        prediction, objective, _ = self._evaluate(np.vstack([chosen, baseline_row]))
+        evaluated = (prediction, objective)
+        spread = max(prediction.inlet_temp_std_c[z][0] for z in self._context.zone_names)
+        if spread > self.max_uncertainty_c:
+            self._action = baseline
+            self._log(observation, "model-uncertain", f"inlet std {spread:.2f} K > {self.max_uncertainty_c} K",
+                      baseline, baseline, evaluated, started)
+            return baseline
+        if self.mode == "advisory":
+            self._action = baseline
+            self._log(observation, "advisory", "recommendation logged, baseline in charge", action, baseline,
+                      evaluated, started)
+            return baseline
+        self._action = action
+        # The rule continues from the optimizer's setpoint if it has to take over, instead of jumping back
+        # to wherever its own state had drifted.
+        self._baseline._supply_c = min(action.supply_air_setpoint_c.values())
+        self._log(observation, "none", f"{search['candidates']} candidates searched", action, baseline, evaluated,
+                  started)
+        return action
+
+    def _log(self, observation: Observation, guard: Guard, detail: str, chosen: Action, baseline: Action,
+             evaluated: tuple[Prediction, np.ndarray] | None, started: float) -> None:
+        record: dict[str, Any] = {
+            "time": pd.Timestamp(2001, observation.month, observation.day) + pd.Timedelta(
+                hours=observation.hour, minutes=observation.minute),
+            "guard": guard,
+            "detail": detail,
+            "mode": self.mode,
+            "outdoor_dry_bulb_c": observation.outdoor_dry_bulb_c,
+            "it_power_w": observation.it_power_w,
+            "hottest_inlet_c": max(z.inlet_temp_c for z in observation.zones.values()),
+            "applied": "ai" if guard == "none" else ("recovery" if guard == "inlet-over-limit" else "baseline"),
+        }
+        for label, action in (("chosen", chosen), ("baseline", baseline)):
+            for zone, value in (action.supply_air_setpoint_c or {}).items():
+                record[f"{label}:{zone}/supply_air_setpoint_c"] = value
+            for zone, value in (action.zone_cooling_setpoint_c or {}).items():
+                record[f"{label}:{zone}/zone_cooling_setpoint_c"] = value
+            if action.chilled_water_setpoint_c is not None:
+                record[f"{label}:chilled_water_setpoint_c"] = action.chilled_water_setpoint_c
+        if evaluated is not None:
+            prediction, objective = evaluated
+            record["predicted_cooling_power_w"] = float(prediction.cooling_power_w[0])
+            record["predicted_it_power_w"] = float(prediction.it_power_w[0])
+            record["predicted_objective_w"] = float(objective[0])
+            record["predicted_baseline_objective_w"] = float(objective[1])
+            record["predicted_saving_w"] = float(objective[1] - objective[0])
+            for zone in self._context.zone_names:
+                record[f"predicted:{zone}/inlet_temp_c"] = float(prediction.inlet_temp_c[zone][0])
+                record[f"predicted:{zone}/inlet_temp_std_c"] = float(prediction.inlet_temp_std_c[zone][0])
+        record["decision_ms"] = 1000.0 * (time.perf_counter() - started)
+        self.decision_log.append(record)

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from greendc.control.ai import AIController
+from greendc.control.base import ControlContext, Observation, ZoneObservation
+from greendc.control.baselines import TrimRespondController
+from greendc.learning.facility_model import FacilityModel
+from greendc.site.schema import Setpoints, Site
+from greendc.twin.builder import build_twin
+from greendc.twin.runner import run_simulation
+from tests.conftest import example_site_data
+
+ZONES = ["West Hall", "East Hall"]
+CONTEXT = ControlContext(zone_names=ZONES, bounds=Setpoints(), has_chiller_plant=True, timestep_h=0.25)
+
+
+def _observation(inlet_c: float = 22.0, supply_c: float = 21.0, **changes) -> Observation:
+    zone = ZoneObservation(it_power_w=38_000.0, zone_air_temp_c=supply_c + 7, inlet_temp_c=inlet_c,
+                           inlet_dew_point_c=10.0, inlet_relative_humidity_pct=45.0, supply_air_temp_c=supply_c,
+                           supply_air_setpoint_c=supply_c, zone_cooling_setpoint_c=supply_c + 7,
+                           supply_fan_power_w=1800.0)
+    observation = Observation(month=7, day=4, hour=14, minute=0, outdoor_dry_bulb_c=29.0, outdoor_wet_bulb_c=21.0,
+                              outdoor_relative_humidity_pct=50.0, outdoor_dew_point_c=17.0,
+                              zones={z: zone for z in ZONES}, it_power_w=76_000.0, cooling_power_w=9_000.0,
+                              facility_power_w=89_000.0, chilled_water_setpoint_c=7.0)
+    return dataclasses.replace(observation, **changes)
+
+
+def _controller(model: FacilityModel, **options) -> AIController:
+    controller = AIController(model=model, **options)
+    controller.reset(CONTEXT)
+    return controller
+
+
+def test_decision_respects_bounds_rate_limit_and_constraint(facility_model: FacilityModel) -> None:
+    controller = _controller(facility_model)
+    action = controller.act(_observation(supply_c=21.0))
+    record = controller.decision_log[-1]
+    assert record["guard"] == "none" and record["applied"] == "ai"
+    for zone in ZONES:
+        assert 20.0 - 1e-9 <= action.supply_air_setpoint_c[zone] <= 22.0 + 1e-9  # at most 1 K per step
+        upper = record[f"predicted:{zone}/inlet_temp_c"] + 2 * record[f"predicted:{zone}/inlet_temp_std_c"]
+        assert upper <= 27.0 - 0.5 + 1e-9
+    assert 6.0 - 1e-9 <= action.chilled_water_setpoint_c <= 8.0 + 1e-9
+    bounded = _controller(facility_model, max_step_c=5.0)
+    high = bounded.act(_observation(supply_c=25.8, inlet_c=22.0))
+    assert max(high.supply_air_setpoint_c.values()) <= Setpoints().supply_air_c.max
+    assert max(high.zone_cooling_setpoint_c.values()) <= Setpoints().zone_cooling_c.max
+
+
+def test_search_is_as_good_as_a_fine_grid(facility_model: FacilityModel) -> None:
+    """A 0.05 K grid over both zones' supply air finds nothing clearly better than the search."""
+    controller = _controller(facility_model)
+    observation = _observation(supply_c=21.0)
+    action = controller.act(observation)
+    record = controller.decision_log[-1]
+    chosen_objective = record["predicted_objective_w"]
+    state = controller._state_vector(observation)
+    fine = np.arange(20.0, 22.0 + 1e-9, 0.05)
+    west, east = np.meshgrid(fine, fine)
+    supply = np.column_stack([west.ravel(), east.ravel()])
+    best = np.inf
+    for rise in controller.zone_rises_c:
+        for water in (6.0, 7.0, 8.0):
+            matrix = controller._matrix(state, supply, np.full_like(supply, rise), np.full(len(supply), water))
+            spread = {z: record[f"predicted:{z}/inlet_temp_std_c"] for z in ZONES}
+            _, objective, feasible = controller._evaluate(matrix, spread)
+            if feasible.any():
+                best = min(best, float(objective[feasible].min()))
+    assert action.supply_air_setpoint_c
+    assert chosen_objective <= best * 1.005
+
+
+@pytest.mark.parametrize(("changes", "guard"), [
+    ({"outdoor_dry_bulb_c": float("nan")}, "missing-input"),
+    ({"outdoor_relative_humidity_pct": 180.0}, "out-of-range"),
+])
+def test_bad_inputs_fall_back_to_the_baseline(facility_model: FacilityModel, changes, guard: str) -> None:
+    controller = _controller(facility_model)
+    shadow = TrimRespondController()
+    shadow.reset(CONTEXT)
+    observation = _observation(**changes)
+    action = controller.act(observation)
+    assert controller.decision_log[-1]["guard"] == guard
+    assert action == shadow.act(observation).clipped(CONTEXT.bounds)
+
+
+def test_stuck_inlet_sensor(facility_model: FacilityModel) -> None:
+    controller = _controller(facility_model, stuck_steps=4)
+    for _ in range(4):
+        controller.act(_observation(inlet_c=22.0))
+    assert [r["guard"] for r in controller.decision_log] == ["none", "none", "none", "stuck-sensor"]
+
+
+def test_inlet_over_limit_recovers_at_once(facility_model: FacilityModel) -> None:
+    controller = _controller(facility_model)
+    action = controller.act(_observation(inlet_c=27.4, supply_c=25.0))
+    assert controller.decision_log[-1]["guard"] == "inlet-over-limit"
+    # 2 K plus the 0.9 K excess over limit minus margin, below the current 25 C.
+    assert all(value <= 25.0 - 2.9 + 1e-9 for value in action.supply_air_setpoint_c.values())
+
+
+def test_no_feasible_action_and_uncertain_model(facility_model: FacilityModel) -> None:
+    strict = _controller(facility_model, inlet_limit_c=12.0)
+    strict.act(_observation(inlet_c=11.0, supply_c=12.0))
+    assert strict.decision_log[-1]["guard"] == "no-feasible-action"
+    doubtful = _controller(facility_model, max_uncertainty_c=0.0)
+    doubtful.act(_observation())
+    assert doubtful.decision_log[-1]["guard"] == "model-uncertain"
+
+
+def test_kill_switch_hands_over_immediately(facility_model: FacilityModel, tmp_path: Path) -> None:
+    switch = tmp_path / "STOP-AI"
+    controller = _controller(facility_model, kill_switch=switch)
+    controller.act(_observation())
+    assert controller.decision_log[-1]["applied"] == "ai"
+    switch.touch()
+    controller.act(_observation())
+    assert controller.decision_log[-1]["guard"] == "kill-switch"
+    assert controller.decision_log[-1]["applied"] == "baseline"
+
+
+def test_explanation_records(facility_model: FacilityModel) -> None:
+    controller = _controller(facility_model)
+    controller.act(_observation())
+    record = controller.decision_log[-1]
+    for key in ("time", "guard", "outdoor_dry_bulb_c", "hottest_inlet_c", "chosen:West Hall/supply_air_setpoint_c",
+                "baseline:West Hall/supply_air_setpoint_c", "predicted_cooling_power_w",
+                "predicted:East Hall/inlet_temp_c", "predicted:East Hall/inlet_temp_std_c", "predicted_saving_w",
+                "decision_ms"):
+        assert key in record, key
+    assert record["predicted_saving_w"] == pytest.approx(
+        record["predicted_baseline_objective_w"] - record["predicted_objective_w"])
+
+
+def test_model_for_other_zones_is_refused(facility_model: FacilityModel) -> None:
+    context = dataclasses.replace(CONTEXT, zone_names=["Hall A", "Hall B"])
+    with pytest.raises(ValueError, match="trained for zones"):
+        AIController(model=facility_model).reset(context)
+
+
+@pytest.fixture(scope="module")
+def short_twin():
+    return build_twin(Site.model_validate(example_site_data(end_day=2)))
+
+
+def test_advisory_mode_changes_nothing(facility_model: FacilityModel, short_twin) -> None:
+    advisory = AIController(model=facility_model, mode="advisory")
+    with_advice = run_simulation(short_twin, advisory)
+    baseline = run_simulation(short_twin, TrimRespondController())
+    pd.testing.assert_frame_equal(with_advice.telemetry, baseline.telemetry)
+    assert {r["guard"] for r in advisory.decision_log} <= {"advisory", "model-uncertain"}
+    assert with_advice.decisions is not None and len(with_advice.decisions) == len(baseline.telemetry)
+
+
+def test_closed_loop_keeps_inlets_safe(facility_model: FacilityModel, short_twin) -> None:
+    controller = AIController(model=facility_model)
+    result = run_simulation(short_twin, controller)
+    inlets = result.telemetry[[f"{z}/inlet_temp_c" for z in ZONES]]
+    assert inlets.to_numpy().max() <= 27.0
+    applied = pd.DataFrame(controller.decision_log)
+    assert (applied["applied"] == "ai").mean() > 0.9
+    supply = result.telemetry["West Hall/supply_air_setpoint_c"]
+    assert supply.diff().abs().iloc[2:].max() <= 1.0 + 1e-6
