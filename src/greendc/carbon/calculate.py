@@ -509,13 +509,39 @@ def _site(loaded: LoadedInventory, table: FactorTable, index: int, site: Site, d
         if area_intensity is not None
         else missing("kWh/m2", "electricity_mwh x 1000 / floor_area_m2", "floor_area_m2 not given", "GRI 302-3")
     )
+    f["floor_area_m2"] = (
+        Figure(
+            site.floor_area_m2,
+            "m2",
+            "entered",
+            {"floor_area_m2": site.floor_area_m2},
+            source="inventory",
+            standard="GRI 302-3; EU 2024/1364",
+        )
+        if site.floor_area_m2 is not None
+        else missing("m2", "entered", "floor_area_m2 not given")
+    )
     f["installed_it_power_kw"] = (
-        Figure(site.installed_it_power_kw, "kW", "entered", {}, standard="EU 2024/1364")
+        Figure(
+            site.installed_it_power_kw,
+            "kW",
+            "entered",
+            {"installed_it_power_kw": site.installed_it_power_kw},
+            source="inventory",
+            standard="EU 2024/1364",
+        )
         if site.installed_it_power_kw is not None
         else missing("kW", "entered", "installed_it_power_kw not given")
     )
     f["waste_heat_reused_mwh"] = (
-        Figure(reused, "MWh", "entered", {}, standard="EU 2024/1364; ISO/IEC 30134-6")
+        Figure(
+            reused,
+            "MWh",
+            "entered",
+            {"waste_heat_reused": _io(site.waste_heat_reused.value, site.waste_heat_reused.unit)},
+            source="inventory",
+            standard="EU 2024/1364; ISO/IEC 30134-6",
+        )
         if reused is not None
         else missing("MWh", "entered", "waste_heat_reused not given")
     )
@@ -556,8 +582,8 @@ def _savings(loaded: LoadedInventory, table: FactorTable, sites: list[SiteResult
                     f"in {bench.climate!r}: not a saving",
                 )
             basis = (
-                f"greendc benchmark {cmp.path.name}: {bench.climate}, {bench.baseline_controller} "
-                f"-> {bench.improved_controller}"
+                f"greendc benchmark {cmp.path.name}: {bench.improved_controller} against "
+                f"{bench.baseline_controller}, {bench.climate} climate"
             )
             saved_inputs = {
                 "baseline_facility_mwh": cmp.baseline_facility_mwh,
@@ -598,6 +624,33 @@ def _savings(loaded: LoadedInventory, table: FactorTable, sites: list[SiteResult
         if site_result is not None:
             site_result.savings.append(result)
     return out
+
+
+def _avoided_figure(savings: list[SavingResult], formula: str, none_note: str) -> Figure:
+    """GRI 305-5 total of some savings, each with its MWh, factor and source (never netted from Scope 2)."""
+    factors: dict[tuple[str, int, str, float], EmissionFactor] = {}
+    for x in savings:
+        factors[(x.factor.region, x.factor.year, x.factor.kind, x.factor.value_tco2_per_mwh)] = x.factor
+    distinct = list(factors.values())
+    return Figure(
+        sum((x.avoided_tco2 for x in savings), 0.0),
+        "tCO2",
+        formula,
+        {
+            x.name: {
+                "saved_mwh": x.saved_mwh,
+                "saved_basis": x.basis,
+                "factor_tco2_per_mwh": x.factor.value_tco2_per_mwh,
+                "tco2": x.avoided_tco2,
+            }
+            for x in savings
+        },
+        factor=distinct[0] if len(distinct) == 1 else None,
+        factors=tuple(distinct) if len(distinct) > 1 else (),
+        source="; ".join(f.source for f in distinct),
+        standard="GRI 305-5",
+        note="" if savings else none_note,
+    )
 
 
 def _sum_figure(sites: list[SiteResult], key: str, unit: str, standard: str = "") -> Figure:
@@ -645,13 +698,8 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
     sites = [_site(loaded, table, i, s, disclosures) for i, s in enumerate(inv.sites)]
     savings = _savings(loaded, table, sites)
     for s in sites:
-        s.figures["avoided_tco2"] = Figure(
-            sum((x.avoided_tco2 for x in s.savings), 0.0),
-            "tCO2",
-            "sum(saved_mwh x factor) over the site's verified savings",
-            {x.name: x.avoided_tco2 for x in s.savings},
-            standard="GRI 305-5",
-            note="" if s.savings else "no verified savings at this site",
+        s.figures["avoided_tco2"] = _avoided_figure(
+            s.savings, "sum(saved_mwh x factor) over the site's verified savings", "no verified savings at this site"
         )
 
     f: dict[str, Figure] = {}
@@ -685,13 +733,7 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
         {"electricity_mwh": f["electricity_mwh"].value},
         standard="GRI 302-1",
     )
-    f["avoided_tco2"] = Figure(
-        sum((x.avoided_tco2 for x in savings), 0.0),
-        "tCO2",
-        "sum(saved_mwh x factor)",
-        {x.name: x.avoided_tco2 for x in savings},
-        standard="GRI 305-5",
-    )
+    f["avoided_tco2"] = _avoided_figure(savings, "sum(saved_mwh x factor)", "no verified savings in the inventory")
     f["energy_saved_mwh"] = Figure(
         sum((x.saved_mwh for x in savings), 0.0),
         "MWh",
@@ -737,7 +779,7 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
     f["wue"] = _ratio_figure(f["water_m3"], f["it_energy_mwh"], "L/kWh", "water_m3 / it_energy_mwh", "ISO/IEC 30134-9")
     denom = inv.organization.intensity_denominator
     if denom is not None:
-        d = Figure(denom.value, denom.unit, "entered", {})
+        d = Figure(denom.value, denom.unit, "entered", {}, source="inventory")
         f["energy_intensity"] = _ratio_figure(
             f["electricity_mwh"], d, f"MWh per {denom.unit}", f"electricity_mwh / {denom.name}", "GRI 302-3"
         )

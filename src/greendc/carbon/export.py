@@ -140,5 +140,6 @@ def to_json(result: InventoryResult) -> dict[str, Any]:
         ],
         "factors_used": [f.as_dict() for f in result.factors_used],
         "disclosures": result.disclosures,
+        "notes": list(inv.notes),
     }
     return _clean(doc)

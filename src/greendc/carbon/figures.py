@@ -32,7 +32,7 @@ class Figure:
             "formula": self.formula,
             "inputs": self.inputs,
             "factor": self.factor.as_dict() if self.factor is not None else None,
-            "source": self.source,
+            "source": self.source or self._derived_source(),
             "standard": self.standard,
         }
         if self.factors:
@@ -40,6 +40,11 @@ class Figure:
         if self.note:
             out["note"] = self.note
         return out
+
+    def _derived_source(self) -> str:
+        if self.value is None:
+            return "not available" + (f": {self.note}" if self.note else "")
+        return "computed by greendc: formula applied to the inputs (each input figure carries its own source)"
 
 
 def missing(unit: str, formula: str, note: str, standard: str = "") -> Figure:

@@ -128,7 +128,7 @@ def check_instruments(
         QualityCheck(
             "instruments do not exceed consumption",
             True,
-            f"{covered_mwh:,.3f} MWh of {grid_electricity_mwh:,.3f} MWh purchased",
+            f"{covered_mwh:,.1f} MWh of {grid_electricity_mwh:,.1f} MWh purchased",
         ),
     )
 

@@ -79,10 +79,13 @@ def emissions_by_method(result: InventoryResult) -> bytes:
     groups: list[tuple[str, float | None, float | None]] = [
         (s.name, s.value("location_based_tco2"), s.value("market_based_tco2")) for s in result.sites
     ]
-    if len(result.sites) > 1:
-        groups.append(("Total", result.value("location_based_tco2"), result.value("market_based_tco2")))
     prev = result.inventory.previous_year
-    if prev is not None and (prev.location_based_tco2 is not None or prev.market_based_tco2 is not None):
+    has_prev = prev is not None and (prev.location_based_tco2 is not None or prev.market_based_tco2 is not None)
+    year = result.inventory.reporting_year
+    if len(result.sites) > 1 or has_prev:
+        groups.append((f"Total {year}", result.value("location_based_tco2"), result.value("market_based_tco2")))
+    if has_prev:
+        assert prev is not None
         groups.insert(0, (f"Total {prev.year}", prev.location_based_tco2, prev.market_based_tco2))
     fig, ax = plt.subplots(figsize=(7.0, 2.8))
     xs = range(len(groups))
@@ -94,7 +97,7 @@ def emissions_by_method(result: InventoryResult) -> bytes:
     for x, (a, b) in zip(xs, zip(loc, mkt, strict=True), strict=True):
         ax.annotate(f"{a:,.0f}", (x - width / 2, a), ha="center", va="bottom", fontsize=6)
         ax.annotate(f"{b:,.0f}", (x + width / 2, b), ha="center", va="bottom", fontsize=6)
-    ax.set_xticks(list(xs), [_short(g[0]) for g in groups])
+    ax.set_xticks(list(xs), [_wrap(g[0], max(12, 56 // len(groups))) for g in groups])
     # Few groups would otherwise stretch into page-wide bars.
     pad = max(0.0, (4 - len(groups)) / 2)
     ax.set_xlim(-0.5 - pad, len(groups) - 0.5 + pad)
@@ -105,11 +108,14 @@ def emissions_by_method(result: InventoryResult) -> bytes:
     return _png(fig)
 
 
-def renewable_share_yoy(result: InventoryResult) -> bytes:
-    """Renewable share of electricity, last year against this year, in %."""
+def renewable_share_yoy(result: InventoryResult) -> bytes | None:
+    """Renewable share of electricity, last year against this year, in %; None when there is nothing to show
+    (no renewable electricity this year and no previous year to compare with)."""
     year = result.inventory.reporting_year
     bars: list[tuple[str, float]] = []
     yoy = result.year_over_year.get("renewable_share")
+    if yoy is None and not result.value("renewable_share"):
+        return None
     if yoy is not None:
         prev = result.inventory.previous_year
         assert prev is not None
@@ -132,7 +138,7 @@ def savings(result: InventoryResult) -> bytes | None:
     """Verified savings (MWh) and the emissions they avoided (tCO2), per initiative."""
     if not result.savings:
         return None
-    names = [_short(x.name, 28) for x in result.savings]
+    names = [_wrap(x.name, 26) for x in result.savings]
     fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 0.6 + 0.45 * len(names)), sharey=True)
     left.barh(names, [x.saved_mwh for x in result.savings], color=PALETTE[1])
     right.barh(names, [x.avoided_tco2 for x in result.savings], color=PALETTE[0])
@@ -146,9 +152,20 @@ def savings(result: InventoryResult) -> bytes | None:
         ax.tick_params(labelsize=7)
         ax.spines[["top", "right"]].set_visible(False)
         ax.set_xlim(0, max(values) * 1.3)
+    right.tick_params(axis="y", left=False)
     fig.suptitle("Verified savings and avoided emissions (GRI 302-4, 305-5)", fontsize=10, x=0.02, ha="left")
     return _png(fig)
 
 
 def _short(text: str, limit: int = 22) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _wrap(text: str, width: int, lines: int = 2) -> str:
+    """A label on at most ``lines`` lines of ``width`` characters, shortened with an ellipsis beyond that."""
+    import textwrap
+
+    wrapped = textwrap.wrap(text, width) or [""]
+    if len(wrapped) > lines:
+        wrapped = [*wrapped[: lines - 1], _short(" ".join(wrapped[lines - 1 :]), width)]
+    return "\n".join(wrapped)

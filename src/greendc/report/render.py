@@ -7,6 +7,7 @@ only when complete, so bad input or a rendering failure never leaves a partial r
 from __future__ import annotations
 
 import base64
+import re
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -110,21 +111,76 @@ def _data_uri(png: bytes | None) -> str | None:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
+_SIGNED_NUMBER = re.compile(r"^[+-]?[\d,]+(\.\d+)?( pp)?$")
+KEEP_TOGETHER_ROWS = 18
+"""Tables up to this many rows are kept on one page with their notes rather than split."""
+
+
 def _table_html(table: ReportTable) -> str:
+    """One table as HTML: ``group_by`` columns become heading rows, an empty table becomes a sentence."""
+    from dataclasses import replace
+
     from markupsafe import escape
 
-    head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
-    body = []
-    for row in table.rows:
-        cells = []
-        for column, cell in zip(table.columns, row, strict=True):
-            cls = ' class="num"' if isinstance(cell, int | float) and not isinstance(cell, bool) else ""
-            cells.append(f"<td{cls}>{escape(fmt(cell, column))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
+    if table.split_by_group and table.group_by and table.rows:
+        index = table.columns.index(table.group_by[0])
+        values = list(dict.fromkeys(row[index] for row in table.rows))
+        return "".join(
+            _table_html(
+                replace(
+                    table,
+                    title=f"{table.title}: {value}",
+                    columns=[c for i, c in enumerate(table.columns) if i != index],
+                    rows=[[c for i, c in enumerate(row) if i != index] for row in table.rows if row[index] == value],
+                    notes=table.notes if n == len(values) - 1 else [],
+                    group_by=table.group_by[1:],
+                    split_by_group=False,
+                )
+            )
+            for n, value in enumerate(values)
+        )
+
+    caption = f'{escape(table.title)} <span class="std">— {escape(table.standard)}</span>'
     notes = "".join(f'<p class="table-note">{escape(n)}</p>' for n in table.notes)
+    if not table.rows:
+        empty = escape(table.empty_text)
+        return f'<div class="table-block keep"><p class="empty"><b>{caption}</b><br>{empty}</p>{notes}</div>'
+    grouped = [table.columns.index(c) for c in table.group_by]
+    shown = [i for i in range(len(table.columns)) if i not in grouped]
+    numeric = {
+        i
+        for i in shown
+        if any(isinstance(row[i], int | float) and not isinstance(row[i], bool) for row in table.rows)
+        or all(row[i] is None for row in table.rows)
+        or all(isinstance(row[i], str) and _SIGNED_NUMBER.match(row[i]) for row in table.rows)
+    }
+    num_th = ' class="num"'
+    head = "".join(f"<th{num_th if i in numeric else ''}>{escape(table.columns[i])}</th>" for i in shown)
+    body = []
+    current: list[object] = [object()] * len(grouped)
+    for row in table.rows:
+        for level, index in enumerate(grouped):
+            if row[index] != current[level]:
+                current[level] = row[index]
+                current[level + 1 :] = [object()] * (len(grouped) - level - 1)
+                if row[index] not in (None, ""):
+                    body.append(
+                        f'<tr class="group level{level}"><td colspan="{len(shown)}">{escape(str(row[index]))}</td></tr>'
+                    )
+        cells = []
+        for i in shown:
+            cell, column = row[i], table.columns[i]
+            text = table.missing_text if cell is None else fmt(cell, column)
+            classes = ["num"] if i in numeric else []
+            if cell is None:
+                classes.append("missing")
+            cls = f' class="{" ".join(classes)}"' if classes else ""
+            cells.append(f"<td{cls}>{escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    keep = " keep" if len(table.rows) <= KEEP_TOGETHER_ROWS else ""
     return (
-        f'<table class="data"><caption>{escape(table.title)} <span class="std">— {escape(table.standard)}'
-        f"</span></caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}"
+        f'<div class="table-block{keep}"><table class="data"><caption>{caption}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{notes}</div>"
     )
 
 
@@ -178,11 +234,6 @@ def render_html(result: InventoryResult) -> str:
         }
         for s in result.sites
     ]
-    checks = [
-        {"site": s.name, "criterion": c.criterion, "passed": c.passed, "detail": c.detail}
-        for s in result.sites
-        for c in s.market.checks
-    ]
     onsite = [
         {
             "site": s.name,
@@ -211,7 +262,7 @@ def render_html(result: InventoryResult) -> str:
             "renewables": _data_uri(charts.renewable_share_yoy(result)),
             "savings": _data_uri(charts.savings(result)),
         },
-        checks=checks,
+        has_instruments=any(s.market.claims for s in result.sites),
         onsite=onsite,
         disclosures=result.disclosures,
         notes=list(inv.notes),

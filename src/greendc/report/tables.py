@@ -15,7 +15,13 @@ Cell = str | float | int | None
 
 @dataclass
 class ReportTable:
-    """A titled table: ``slug`` names its CSV file, ``units`` label numeric columns."""
+    """A titled table: ``slug`` names its CSV file; the CSV always holds every column of every row.
+
+    ``group_by`` names up to two columns that the HTML turns into heading rows (a site, then a part of a
+    site's list) instead of repeating their value on every row. ``empty_text`` is the sentence the HTML
+    shows instead of a table without rows; ``missing_text`` is what an absent value reads as. With
+    ``split_by_group`` the HTML shows one table per value of the first ``group_by`` column (e.g. per site).
+    """
 
     slug: str
     title: str
@@ -23,6 +29,10 @@ class ReportTable:
     columns: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    group_by: tuple[str, ...] = ()
+    split_by_group: bool = False
+    empty_text: str = "Nothing to report."
+    missing_text: str = "n/a"
 
     def write_csv(self, folder: Path) -> Path:
         path = folder / f"{self.slug}.csv"
@@ -47,9 +57,11 @@ def fmt(value: Cell, column: str = "") -> str:
             return f"{value:,.1f}"
         if "t/MWh" in column or "tCO2/MWh" in column:
             return f"{value:.4f}"
+        if value == 0:
+            return "0"
         if abs(value) >= 100_000:
             return f"{value:,.0f}"
-        if abs(value) >= 100 or value == 0:
+        if abs(value) >= 100:
             return f"{value:,.1f}"
         if abs(value) >= 1:
             return f"{value:,.2f}"
@@ -67,6 +79,7 @@ def gri_302_1(result: InventoryResult) -> ReportTable:
         "Energy consumption within the organization",
         "GRI 302-1",
         ["site", "item", "MWh", "GJ"],
+        group_by=("site",),
     )
     for s in [*result.sites, None]:
         fig = (lambda k, s=s: s.value(k)) if s is not None else result.value
@@ -87,7 +100,9 @@ def gri_302_1(result: InventoryResult) -> ReportTable:
 
 
 def gri_302_3(result: InventoryResult) -> ReportTable:
-    t = ReportTable("gri_302_3", "Energy intensity", "GRI 302-3", ["scope", "metric", "value", "unit"])
+    t = ReportTable(
+        "gri_302_3", "Energy intensity", "GRI 302-3", ["scope", "metric", "value", "unit"], group_by=("scope",)
+    )
     for s in result.sites:
         t.rows.append([s.name, "Total energy per IT energy (PUE)", s.value("pue"), "MWh/MWh"])
         t.rows.append([s.name, "Energy per floor area", s.value("energy_intensity_kwh_per_m2"), "kWh/m2"])
@@ -112,11 +127,12 @@ def gri_302_4(result: InventoryResult) -> ReportTable:
         "Reduction of energy consumption",
         "GRI 302-4",
         ["initiative", "site", "MWh saved", "GJ saved", "basis", "verification"],
+        empty_text=(
+            f"No energy-saving initiative with verified savings is reported for {result.inventory.reporting_year}."
+        ),
     )
     for x in result.savings:
         t.rows.append([x.name, x.site or "-", x.saved_mwh, x.saved_mwh * MWH_TO_GJ, x.basis, x.verification or "-"])
-    if not result.savings:
-        t.notes.append("No verified savings in the inventory.")
     return t
 
 
@@ -211,6 +227,10 @@ def gri_305_5(result: InventoryResult) -> ReportTable:
         "Reduction of GHG emissions (avoided, not netted)",
         "GRI 305-5",
         ["initiative", "MWh saved", "factor t/MWh", "factor", "tCO2 avoided"],
+        empty_text=(
+            f"No GHG emission reductions are reported for {result.inventory.reporting_year}: the inventory "
+            "holds no verified energy savings."
+        ),
     )
     for x in result.savings:
         t.rows.append(
@@ -224,7 +244,7 @@ def gri_305_5(result: InventoryResult) -> ReportTable:
         )
     if result.savings:
         t.rows.append(["Total", result.value("energy_saved_mwh"), None, "", result.value("avoided_tco2")])
-    t.notes.append("Scope 2 (market-based and location-based) is reported gross; these reductions are separate.")
+        t.notes.append("Scope 2 (market-based and location-based) is reported gross; these reductions are separate.")
     return t
 
 
@@ -264,35 +284,46 @@ def kpi_table(result: InventoryResult) -> ReportTable:
 
 
 def eu_2024_1364(result: InventoryResult) -> ReportTable:
-    """The KPIs of Commission Delegated Regulation (EU) 2024/1364 that the inventory can fill."""
+    """The data-centre list of Commission Delegated Regulation (EU) 2024/1364, one block per site.
+
+    Each site reads like the regulation's per-data-centre submission: the information items (Annex I), the
+    energy and water key performance indicators (Annex II) with the regulation's symbols, and the
+    sustainability indicators computed from them. Items the inventory cannot fill say so.
+    """
     t = ReportTable(
         "eu_2024_1364",
-        "EU data-centre reporting KPIs",
+        "EU data-centre information and KPIs",
         "Delegated Regulation (EU) 2024/1364",
-        ["site", "indicator", "value", "unit", "status"],
+        ["site", "part", "indicator", "symbol", "value", "unit"],
+        group_by=("site", "part"),
+        split_by_group=True,
+        missing_text="not in inventory",
     )
+    info = "Information (Annex I)"
+    kpi = "Key performance indicators (Annex II)"
+    indicators = "Sustainability indicators (computed from the KPIs)"
     for s in result.sites:
-        rows: list[tuple[str, float | None, str]] = [
-            ("Installed IT power demand", s.value("installed_it_power_kw"), "kW"),
-            ("Total energy consumption", _kwh(s.value("electricity_mwh")), "kWh"),
-            ("Energy consumption of IT equipment", _kwh(s.value("it_energy_mwh")), "kWh"),
-            ("Total renewable energy consumption", _kwh(s.value("renewable_mwh")), "kWh"),
-            ("— from guarantees of origin / certificates", _kwh(_kind_mwh(s, "eac")), "kWh"),
-            ("— from power purchase agreements", _kwh(_kind_mwh(s, "ppa")), "kWh"),
-            ("— from on-site renewable sources", _kwh(s.value("onsite_renewable_mwh")), "kWh"),
-            ("Waste heat reused", _kwh(s.value("waste_heat_reused_mwh")), "kWh"),
-            ("Total water input", s.value("water_m3"), "m3"),
-            ("Power usage effectiveness (PUE)", s.value("pue"), "-"),
-            ("Water usage effectiveness (WUE)", s.value("wue"), "L/kWh"),
-            ("Energy reuse factor (ERF)", s.value("erf"), "-"),
-            ("Renewable energy factor (REF)", s.value("ref"), "-"),
+        rows: list[tuple[str, str, str, float | None, str]] = [
+            (info, "Installed information technology power demand", "P_DIT", s.value("installed_it_power_kw"), "kW"),
+            (info, "Floor area (as entered)", "", s.value("floor_area_m2"), "m2"),
+            (kpi, "Total energy consumption", "E_DC", _kwh(s.value("electricity_mwh")), "kWh"),
+            (kpi, "Energy consumption of IT equipment", "E_IT", _kwh(s.value("it_energy_mwh")), "kWh"),
+            (kpi, "Total water input", "W_IN", s.value("water_m3"), "m3"),
+            (kpi, "Waste heat reused", "E_REUSE", _kwh(s.value("waste_heat_reused_mwh")), "kWh"),
+            (kpi, "Total renewable energy consumption", "E_RES-TOT", _kwh(s.value("renewable_mwh")), "kWh"),
+            (kpi, "of which from guarantees of origin / certificates", "E_RES-GOO", _kwh(_kind_mwh(s, "eac")), "kWh"),
+            (kpi, "of which from power purchase agreements", "E_RES-PPA", _kwh(_kind_mwh(s, "ppa")), "kWh"),
+            (kpi, "of which from on-site renewable sources", "E_RES-OS", _kwh(s.value("onsite_renewable_mwh")), "kWh"),
+            (indicators, "Power usage effectiveness", "PUE", s.value("pue"), "-"),
+            (indicators, "Water usage effectiveness", "WUE", s.value("wue"), "L/kWh"),
+            (indicators, "Energy reuse factor", "ERF", s.value("erf"), "-"),
+            (indicators, "Renewable energy factor", "REF", s.value("ref"), "-"),
         ]
-        for label, value, unit in rows:
-            t.rows.append([s.name, label, value, unit, "from inventory" if value is not None else "not provided"])
+        for part, label, symbol, value, unit in rows:
+            t.rows.append([s.name, part, label, symbol, value, unit])
     t.notes.append(
-        "Only the fields the inventory provides are filled; the regulation's other fields "
-        "(ICT capacity, data "
-        "traffic, temperature set points, potable water share, ...) are outside this inventory."
+        "Only the items the inventory provides are filled. The regulation's other items (ICT capacity, data "
+        "traffic, temperature set points, potable water input, refrigerants, ...) are outside this inventory."
     )
     return t
 
@@ -311,6 +342,7 @@ def instruments_table(result: InventoryResult) -> ReportTable:
         "Contractual instruments (market-based hierarchy)",
         "GHG Protocol Scope 2 Guidance, Table 6.3",
         ["site", "id", "type", "scheme", "MWh", "rate t/MWh", "tCO2", "vintage", "market"],
+        group_by=("site",),
     )
     for s in result.sites:
         for c in s.market.claims:
@@ -337,7 +369,7 @@ def instruments_table(result: InventoryResult) -> ReportTable:
                 s.market.remaining_mwh,
                 f.value_tco2_per_mwh,
                 s.market.remaining_mwh * f.value_tco2_per_mwh,
-                str(f.year),
+                f"factor {f.year}",
                 f.region,
             ]
         )
@@ -358,11 +390,19 @@ def year_over_year_table(result: InventoryResult) -> ReportTable:
         "water_m3": "Water (m3)",
     }
     year = result.inventory.reporting_year
+    if prev is None:
+        empty = f"No figures for the year before {year} are in the inventory, so no year-over-year comparison is shown."
+    else:
+        empty = (
+            f"The inventory's figures for {prev.year} have no counterpart among this year's figures, "
+            "so no year-over-year comparison is shown."
+        )
     t = ReportTable(
         "year_over_year",
         "Year over year",
         "GRI 302/305 comparatives",
         ["figure", f"{prev.year if prev else 'previous'}", f"{year}", "change", "change %"],
+        empty_text=empty,
     )
     for key, (y, unit) in result.year_over_year.items():
         if unit == "fraction":
@@ -377,8 +417,21 @@ def year_over_year_table(result: InventoryResult) -> ReportTable:
             )
         else:
             t.rows.append([labels[key], y.previous, y.current, f"{y.change:+,.1f}", y.change_percent])
-    if prev is None:
-        t.notes.append("No previous-year figures in the inventory.")
+    return t
+
+
+def quality_checks_table(result: InventoryResult) -> ReportTable:
+    t = ReportTable(
+        "quality_checks",
+        "Scope 2 quality criteria checked",
+        "GHG Protocol Scope 2 Guidance, ch. 7",
+        ["site", "criterion", "result", "detail"],
+        group_by=("site",),
+        empty_text="No contractual instruments are claimed, so no Scope 2 quality criteria apply.",
+    )
+    for s in result.sites:
+        for c in s.market.checks:
+            t.rows.append([s.name, c.criterion, "passed" if c.passed else "FAILED", c.detail])
     return t
 
 
@@ -405,6 +458,7 @@ def all_tables(result: InventoryResult) -> list[ReportTable]:
         kpi_table(result),
         eu_2024_1364(result),
         instruments_table(result),
+        quality_checks_table(result),
         year_over_year_table(result),
         factors_table(result),
     ]
