@@ -29,7 +29,7 @@ def _observation(inlet_c: float = 22.0, supply_c: float = 21.0, **changes) -> Ob
                               outdoor_relative_humidity_pct=50.0, outdoor_dew_point_c=17.0,
                               zones={z: zone for z in ZONES}, it_power_w=76_000.0, cooling_power_w=9_000.0,
                               facility_power_w=89_000.0, chilled_water_setpoint_c=7.0)
-    return dataclasses.replace(observation, **changes)
+    return observation._replace(**changes)
 
 
 def _controller(model: FacilityModel, **options) -> AIController:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 from tests.conftest import example_site_data
@@ -45,8 +43,8 @@ def test_reward_penalises_hot_inlets(env: DataCenterEnv) -> None:
     observation = info["observation"]
     west = observation.zones["West Hall"]
     assert west.inlet_temp_c < 27.0
-    hot = dataclasses.replace(west, inlet_temp_c=30.0)
-    hotter = dataclasses.replace(observation, zones={**observation.zones, "West Hall": hot})
+    hot = west._replace(inlet_temp_c=30.0)
+    hotter = observation._replace(zones={**observation.zones, "West Hall": hot})
     # Three kelvin above the 27 C limit at violation weight 1.
     assert env.reward(hotter) == pytest.approx(env.reward(observation) - 3.0)
 

@@ -138,3 +138,12 @@ def test_read_err_counts_and_quotes(tmp_path: Path) -> None:
     assert summary.severe == 1
     assert summary.severe_messages == ["** Severe  ** Coil failed at 07/01 00:15"]
     assert summary.fatal_messages == ["**  Fatal  ** Program terminated"]
+
+
+def test_zone_observation_fields_match_the_runner_columns() -> None:
+    """The runner fills ZoneObservation positionally for speed; its field order must follow the columns."""
+    from greendc.control.base import ZoneObservation
+    from greendc.twin.runner import _ZONE_OBSERVATION_FIELDS
+
+    names = list(ZoneObservation._fields)
+    assert names == ["it_power_w", *_ZONE_OBSERVATION_FIELDS]

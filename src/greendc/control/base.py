@@ -8,14 +8,17 @@ clips every setpoint to the site's safe bounds before EnergyPlus sees it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from greendc.site.schema import Setpoints
 
 
-@dataclass(frozen=True)
-class ZoneObservation:
-    """One IT zone at the end of a timestep (temperatures in C, powers in W)."""
+class ZoneObservation(NamedTuple):
+    """One IT zone at the end of a timestep (temperatures in C, powers in W).
+
+    A named tuple rather than a dataclass: the runner builds one per zone every timestep, and a
+    frozen dataclass costs several times more to construct.
+    """
 
     it_power_w: float
     zone_air_temp_c: float
@@ -28,9 +31,8 @@ class ZoneObservation:
     supply_fan_power_w: float
 
 
-@dataclass(frozen=True)
-class Observation:
-    """The facility at the end of a timestep."""
+class Observation(NamedTuple):
+    """The facility at the end of a timestep (a named tuple, for the same reason as ZoneObservation)."""
 
     month: int
     day: int
@@ -45,7 +47,7 @@ class Observation:
     cooling_power_w: float
     facility_power_w: float
     chilled_water_setpoint_c: float | None
-    cooling_power_by_component_w: dict[str, float] = field(default_factory=dict)
+    cooling_power_by_component_w: dict[str, float] | None = None
 
     @property
     def hottest_inlet_c(self) -> float:

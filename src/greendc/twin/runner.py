@@ -124,8 +124,6 @@ def _sensors(twin: Twin) -> list[_Sensor]:
             _Sensor(f"{z}/zone_air_temp_c", "Zone Air Temperature", z),
             _Sensor(f"{z}/supply_air_temp_c", "System Node Temperature", n.supply_outlet_node),
             _Sensor(f"{z}/supply_air_setpoint_c", "System Node Setpoint Temperature", n.supply_outlet_node),
-            _Sensor(f"{z}/mixed_air_temp_c", "System Node Temperature", n.mixed_air_node),
-            _Sensor(f"{z}/fan_outlet_temp_c", "System Node Temperature", n.fan_outlet_node),
             _Sensor(f"{z}/supply_air_flow_kg_s", "System Node Mass Flow Rate", n.zone_inlet_node),
             _Sensor(f"{z}/zone_cooling_setpoint_c", "Schedule Value", n.cooling_setpoint_schedule),
             _Sensor(f"{z}/supply_fan_power_w", "Fan Electricity Rate", n.fan),
@@ -151,6 +149,12 @@ def _sensors(twin: Twin) -> list[_Sensor]:
     return sensors
 
 
+#: ZoneObservation fields after it_power_w, in declaration order, as telemetry column names.
+_ZONE_OBSERVATION_FIELDS = ("zone_air_temp_c", "inlet_temp_c", "inlet_dew_point_c", "inlet_relative_humidity_pct",
+                            "supply_air_temp_c", "supply_air_setpoint_c", "zone_cooling_setpoint_c",
+                            "supply_fan_power_w")
+
+
 def cooling_power_columns(columns: list[str]) -> list[str]:
     """Telemetry columns whose sum is the cooling electric power (HVAC + Plant end uses)."""
     suffixes = ("supply_fan_power_w", "dx_coil_power_w", "_evaporative_power_w")
@@ -174,6 +178,7 @@ class _Session:
         self.rows: list[list[float]] = []
         self.times: list[tuple[int, int, int, int]] = []
         self.ready = False
+        self.active = False
         self.failed: BaseException | None = None
         self.zone_names = [z.names.zone for z in twin.zones]
         self.cooling_index = [self.columns.index(c) for c in cooling_power_columns(self.columns)]
@@ -186,6 +191,10 @@ class _Session:
         self.action = controller.reset(self.context).clipped(twin.site.setpoints)
         for sensor in self.sensors:
             api.exchange.request_variable(state, sensor.variable, sensor.key)
+        # Read only when a controller overrides the supply air (the fan heat), so not part of telemetry.
+        for system in twin.zones:
+            for node in (system.names.mixed_air_node, system.names.fan_outlet_node):
+                api.exchange.request_variable(state, "System Node Temperature", node)
         sim = twin.site.simulation
         start = pd.Timestamp(2001, sim.begin_month, sim.begin_day)
         end = pd.Timestamp(2001, sim.end_month, sim.end_day)
@@ -217,11 +226,12 @@ class _Session:
             ]
             self.mixed_air_handles[n.zone] = ex.get_actuator_handle(
                 self.state, "System Node Setpoint", "Temperature Setpoint", n.mixed_air_node)
-            handles = {sensor.column: sensor.handle for sensor in self.sensors}
             self.node_temp_handles[n.zone] = (
-                handles[f"{n.zone}/mixed_air_temp_c"], handles[f"{n.zone}/fan_outlet_temp_c"]
+                ex.get_variable_handle(self.state, "System Node Temperature", n.mixed_air_node),
+                ex.get_variable_handle(self.state, "System Node Temperature", n.fan_outlet_node),
             )
-            if handle < 0 or min(self.node_handles[n.zone]) < 0 or self.mixed_air_handles[n.zone] < 0:
+            if handle < 0 or min(self.node_handles[n.zone]) < 0 or self.mixed_air_handles[n.zone] < 0 \
+                    or min(self.node_temp_handles[n.zone]) < 0:
                 missing.append(f"actuators of zone {n.zone}")
         self.chilled_water_handle = -1
         if self.twin.has_chiller_plant:
@@ -231,14 +241,32 @@ class _Session:
                 missing.append("chilled-water setpoint actuator")
         if missing:
             raise EnergyPlusError("EnergyPlus does not expose: " + ", ".join(missing))
+        # The hot path calls the C functions directly: pyenergyplus's wrappers check their arguments on
+        # every call, which costs more than the read itself at 49 reads per timestep.
+        raw = ex.api
+        self._get, self._set = raw.getVariableValue, raw.setActuatorValue
+        self._calendar = (raw.month, raw.dayOfMonth, raw.hour, raw.zoneTimeStepNum)
+        self._warmup, self._kind = raw.warmupFlag, raw.kindOfSim
+        self._handles = [sensor.handle for sensor in self.sensors]
+        index = {column: i for i, column in enumerate(self.columns)}
+        self._zone_index = [
+            (zone, index[f"{zone}/it_cpu_power_w"], index[f"{zone}/it_fan_power_w"],
+             [index[f"{zone}/{name}"] for name in _ZONE_OBSERVATION_FIELDS])
+            for zone in self.zone_names
+        ]
+        self._site_index = [index[c] for c in ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c",
+                                               "outdoor_relative_humidity_pct", "outdoor_dew_point_c",
+                                               "facility_power_w")]
+        self._water_index = index.get("chilled_water_setpoint_c")
         self.ready = True
         return True
 
-    def _in_run_period(self) -> bool:
-        ex = self.api.exchange
+    def _update_run_period(self) -> None:
+        """Decide once per zone timestep whether it belongs to the run period (not sizing or warm-up)."""
         if not self.ready and not self._init_handles():
-            return False
-        return not ex.warmup_flag(self.state) and ex.kind_of_sim(self.state) == RUN_PERIOD_WEATHER
+            self.active = False
+            return
+        self.active = not self._warmup(self.state) and self._kind(self.state) == RUN_PERIOD_WEATHER
 
     def _guard(self, function: Callable[[], None]) -> None:
         if self.failed is not None:
@@ -251,92 +279,79 @@ class _Session:
 
     # -- callbacks -------------------------------------------------------------------------------
     def begin_timestep(self, state: Any) -> None:
+        self._guard(self._update_run_period)
         self._guard(self._apply_schedules)
 
     def _apply_schedules(self) -> None:
-        if not self._in_run_period():
+        if not self.active:
             return
-        ex = self.api.exchange
-        action = self.action
+        action, state, set_value = self.action, self.state, self._set
         if action.zone_cooling_setpoint_c is not None:
             for zone, value in action.zone_cooling_setpoint_c.items():
-                ex.set_actuator_value(self.state, self.cooling_setpoint_handles[zone], value)
+                set_value(state, self.cooling_setpoint_handles[zone], value)
         if action.chilled_water_setpoint_c is not None and self.chilled_water_handle >= 0:
-            ex.set_actuator_value(self.state, self.chilled_water_handle, action.chilled_water_setpoint_c)
+            set_value(state, self.chilled_water_handle, action.chilled_water_setpoint_c)
 
     def after_hvac_managers(self, state: Any) -> None:
         self._guard(self._apply_supply_air)
 
     def _apply_supply_air(self) -> None:
         supply = self.action.supply_air_setpoint_c
-        if supply is None or not self._in_run_period():
+        if supply is None or not self.active:
             return
-        ex = self.api.exchange
+        state, set_value, get = self.state, self._set, self._get
         for zone, value in supply.items():
             for handle in self.node_handles[zone]:
-                ex.set_actuator_value(self.state, handle, value)
+                set_value(state, handle, value)
             mixed, fan_out = self.node_temp_handles[zone]
-            fan_heat_c = max(0.0, ex.get_variable_value(self.state, fan_out) - ex.get_variable_value(self.state, mixed))
-            ex.set_actuator_value(self.state, self.mixed_air_handles[zone], value - fan_heat_c)
+            fan_heat_c = max(0.0, get(state, fan_out) - get(state, mixed))
+            set_value(state, self.mixed_air_handles[zone], value - fan_heat_c)
 
     def end_timestep(self, state: Any) -> None:
         self._guard(self._observe_and_act)
 
     def _observe_and_act(self) -> None:
-        if not self._in_run_period():
+        if not self.active:
             return
-        ex = self.api.exchange
-        get = ex.get_variable_value
-        row = [get(self.state, sensor.handle) for sensor in self.sensors]
-        month, day, hour = ex.month(self.state), ex.day_of_month(self.state), ex.hour(self.state)
+        state, get = self.state, self._get
+        row = [get(state, handle) for handle in self._handles]
+        month, day, hour, step = self._calendar
         # minutes() can report the end of the last HVAC substep (e.g. 00:07); the zone timestep number
         # gives the zone step's true end.
-        minute = ex.zone_time_step_number(self.state) * self.minutes_per_step
+        month, day, hour, minute = month(state), day(state), hour(state), step(state) * self.minutes_per_step
         self.rows.append(row)
         self.times.append((month, day, hour, minute))
         observation = self._observation(row, month, day, hour, minute)
         self.action = self.controller.act(observation).clipped(self.twin.site.setpoints)
         if self.progress is not None and minute == 60 and hour == 23:
-            done = (ex.day_of_year(self.state) - self.first_day + 1) / self.n_days
+            done = (self.api.exchange.day_of_year(state) - self.first_day + 1) / self.n_days
             self.progress(min(1.0, max(0.0, done)))
 
     def _observation(self, row: list[float], month: int, day: int, hour: int, minute: int) -> Observation:
-        value = dict(zip(self.columns, row, strict=True))
         zones = {}
         it_total = 0.0
-        for zone in self.zone_names:
-            it_power = value[f"{zone}/it_cpu_power_w"] + value[f"{zone}/it_fan_power_w"]
+        for zone, cpu, fan, fields in self._zone_index:
+            it_power = row[cpu] + row[fan]
             it_total += it_power
-            zones[zone] = ZoneObservation(
-                it_power_w=it_power,
-                zone_air_temp_c=value[f"{zone}/zone_air_temp_c"],
-                inlet_temp_c=value[f"{zone}/inlet_temp_c"],
-                inlet_dew_point_c=value[f"{zone}/inlet_dew_point_c"],
-                inlet_relative_humidity_pct=value[f"{zone}/inlet_relative_humidity_pct"],
-                supply_air_temp_c=value[f"{zone}/supply_air_temp_c"],
-                supply_air_setpoint_c=value[f"{zone}/supply_air_setpoint_c"],
-                zone_cooling_setpoint_c=value[f"{zone}/zone_cooling_setpoint_c"],
-                supply_fan_power_w=value[f"{zone}/supply_fan_power_w"],
-            )
+            zones[zone] = ZoneObservation(it_power, *[row[i] for i in fields])
+        dry, wet, humidity, dew, facility = (row[i] for i in self._site_index)
+        cooling = {self.columns[i]: row[i] for i in self.cooling_index}
         return Observation(
             month=month, day=day, hour=hour, minute=minute,
-            outdoor_dry_bulb_c=value["outdoor_dry_bulb_c"],
-            outdoor_wet_bulb_c=value["outdoor_wet_bulb_c"],
-            outdoor_relative_humidity_pct=value["outdoor_relative_humidity_pct"],
-            outdoor_dew_point_c=value["outdoor_dew_point_c"],
-            zones=zones,
-            it_power_w=it_total,
-            cooling_power_w=float(sum(row[i] for i in self.cooling_index)),
-            cooling_power_by_component_w={self.columns[i]: row[i] for i in self.cooling_index},
-            facility_power_w=value["facility_power_w"],
-            chilled_water_setpoint_c=value.get("chilled_water_setpoint_c"),
+            outdoor_dry_bulb_c=dry, outdoor_wet_bulb_c=wet, outdoor_relative_humidity_pct=humidity,
+            outdoor_dew_point_c=dew, zones=zones, it_power_w=it_total, cooling_power_w=float(sum(cooling.values())),
+            facility_power_w=facility,
+            chilled_water_setpoint_c=None if self._water_index is None else row[self._water_index],
+            cooling_power_by_component_w=cooling,
         )
 
     def telemetry(self) -> pd.DataFrame:
         frame = pd.DataFrame(np.asarray(self.rows, dtype=float).reshape(len(self.rows), len(self.columns)),
                              columns=self.columns)
         # EnergyPlus stamps a timestep with its end; hour 24 / minute 60 roll into the next period.
-        stamps = [pd.Timestamp(2001, m, d) + pd.Timedelta(hours=h, minutes=mi) for m, d, h, mi in self.times]
+        times = np.asarray(self.times, dtype=np.int64).reshape(-1, 4)
+        days = pd.to_datetime(pd.DataFrame({"year": 2001, "month": times[:, 0], "day": times[:, 1]}))
+        stamps = days + pd.to_timedelta(times[:, 2] * 60 + times[:, 3], unit="min")
         frame.insert(0, "time", pd.DatetimeIndex(stamps))
         for zone in self.zone_names:
             frame[f"{zone}/it_power_w"] = frame[f"{zone}/it_cpu_power_w"] + frame[f"{zone}/it_fan_power_w"]
