@@ -26,11 +26,18 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path: Path, data: Any) -> Path:
     """Write JSON through a temporary file and an atomic rename, so a failure never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp creates 0600; results are ordinary files
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(_clean(data), stream, indent=2, ensure_ascii=False)
             stream.write("\n")
@@ -52,6 +59,7 @@ def write_directory_atomic(out_dir: Path, fill: Callable[[Path], None]) -> Path:
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.partial-"))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp creates 0700
         fill(staging)
         if out_dir.exists():
             retired = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.old-"))
