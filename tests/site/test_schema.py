@@ -130,3 +130,17 @@ def test_unreadable_csv_profile(tmp_path: Path) -> None:
     data["it_load"] = {"kind": "csv", "path": "absent.csv"}
     with pytest.raises(SiteInputError, match="cannot read CSV"):
         build_twin(Site.model_validate(data), site_dir=tmp_path)
+
+
+def test_heat_wave_weather_shifts_temperatures(tmp_path: Path) -> None:
+    from greendc.site.weather import read_weather, shifted_weather
+
+    out = shifted_weather(resolve_weather("dulles"), tmp_path / "hot.epw", dry_bulb_k=3.0, dew_point_k=2.0)
+    original, _ = read_weather(resolve_weather("dulles"))
+    hot, _ = read_weather(out)
+    assert (hot["temp_air"] - original["temp_air"]).mean() == pytest.approx(3.0, abs=0.05)
+    assert (hot["temp_dew"] <= hot["temp_air"]).all()
+    assert (hot["temp_dew"] - original["temp_dew"]).mean() == pytest.approx(2.0, abs=0.1)
+    # Warmer air holding a little more moisture: relative humidity falls slightly, never above 100 %.
+    assert hot["relative_humidity"].max() <= 100
+    assert hot["relative_humidity"].mean() < original["relative_humidity"].mean()

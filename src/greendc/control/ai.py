@@ -61,7 +61,8 @@ class AIController:
     stuck_steps : a sensor reading identical for this many steps counts as stuck
     mode : ``closed-loop`` applies decisions, ``advisory`` only logs them
     kill_switch : a file whose existence hands control to the baseline rule at once
-    decide_every_steps : control period in zone timesteps; setpoints are held in between
+    decide_every_steps : control period in zone timesteps (4 = hourly at 15-minute steps); setpoints are
+        held in between, while the input and inlet guards check every timestep
     """
 
     model: FacilityModel | str | Path
@@ -75,7 +76,7 @@ class AIController:
     stuck_steps: int = 16
     mode: Literal["closed-loop", "advisory"] = "closed-loop"
     kill_switch: str | Path | None = None
-    decide_every_steps: int = 1
+    decide_every_steps: int = 4
     zone_rises_c: tuple[float, ...] = (4.0, 7.0, 10.0)
     name: str = "ai"
     decision_log: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)

@@ -119,3 +119,31 @@ def design_conditions(data: pd.DataFrame) -> DesignConditions:
         cooling_month=int(months[int(np.argmax(temp))]),
         heating_month=int(months[int(np.argmin(temp))]),
     )
+
+
+def _saturation_vapour_pressure_pa(temp_c: np.ndarray) -> np.ndarray:
+    """Over water, Magnus form with Alduchov & Eskridge (1996) coefficients."""
+    return 610.94 * np.exp(17.625 * temp_c / (temp_c + 243.04))
+
+
+def shifted_weather(source: Path, out: Path, dry_bulb_k: float = 3.0, dew_point_k: float = 2.0) -> Path:
+    """Write a copy of an EPW file with dry-bulb and dew-point temperatures raised (a heat-wave test year).
+
+    Relative humidity is recomputed from the shifted temperatures so that the three stay consistent; all
+    other fields are copied unchanged. Dew point is capped at the dry bulb.
+    """
+    lines = Path(source).read_text(encoding="latin-1").splitlines()
+    header, records = lines[:8], lines[8:]
+    shifted = []
+    for record in records:
+        fields = record.split(",")
+        if len(fields) < 9:
+            raise WeatherError(f"{source}: malformed EPW data line: {record[:60]}")
+        dry = float(fields[6]) + dry_bulb_k
+        dew = min(float(fields[7]) + dew_point_k, dry)
+        humidity = 100.0 * _saturation_vapour_pressure_pa(np.array(dew)) / _saturation_vapour_pressure_pa(np.array(dry))
+        fields[6], fields[7], fields[8] = f"{dry:.1f}", f"{dew:.1f}", f"{min(100.0, float(humidity)):.0f}"
+        shifted.append(",".join(fields))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(header + shifted) + "\n", encoding="latin-1")
+    return out
