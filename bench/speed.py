@@ -44,10 +44,8 @@ LIMIT = 1.5
 
 
 def _make_controller(name: str) -> Any:
-    try:
-        from greendc.control.registry import make_controller
-    except ImportError:  # older layout
-        from greendc.control.baselines import make_controller
+    from greendc.control.registry import make_controller
+
     return make_controller(name)
 
 
