@@ -118,10 +118,7 @@ def run_reference(climate: str, model: str) -> dict[str, Any]:
 
 def run_greendc(climate: str, site_path: str) -> dict[str, Any]:
     """Generate the reference site's model for a climate and co-simulate it with the default controller."""
-    try:
-        from greendc.control.registry import make_controller
-    except ImportError:  # older layout
-        from greendc.control.baselines import make_controller
+    from greendc.control.registry import make_controller
     from greendc.results.summary import summarize
     from greendc.site.loader import load_site
     from greendc.twin.builder import build_twin
