@@ -168,3 +168,13 @@ def test_closed_loop_keeps_inlets_safe(facility_model: FacilityModel, short_twin
     assert (applied["applied"] == "ai").mean() > 0.9
     supply = result.telemetry["West Hall/supply_air_setpoint_c"]
     assert supply.diff().abs().iloc[2:].max() <= 1.0 + 1e-6
+
+
+def test_no_overcooling_below_the_recommended_minimum(facility_model: FacilityModel) -> None:
+    controller = _controller(facility_model, max_step_c=5.0)
+    # A cold start: supply air at the bound; a saving from colder air would still not justify inlets below 18 C.
+    controller.act(_observation(supply_c=16.0, inlet_c=17.0))
+    record = controller.decision_log[-1]
+    assert record["guard"] == "none"
+    for zone in ZONES:
+        assert record[f"predicted:{zone}/inlet_temp_c"] >= 18.0 - 1e-9

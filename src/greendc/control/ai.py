@@ -53,6 +53,7 @@ class AIController:
     model : a fitted FacilityModel or the path of a ``.gdm`` file
     objective : ``facility`` (IT + cooling electricity) or ``cooling``
     inlet_limit_c : ASHRAE recommended maximum inlet temperature, C
+    inlet_min_c : ASHRAE recommended minimum inlet temperature, C (predicted inlets must stay at or above it)
     margin_c : safety margin below the limit, K
     k_sigma : standard deviations of model uncertainty added to the predicted inlet
     max_step_c : largest setpoint change per control step, K
@@ -68,6 +69,7 @@ class AIController:
     model: FacilityModel | str | Path
     objective: Literal["facility", "cooling"] = "facility"
     inlet_limit_c: float = 27.0
+    inlet_min_c: float = 18.0
     margin_c: float = 0.5
     k_sigma: float = 2.0
     max_step_c: float = 1.0
@@ -179,9 +181,10 @@ class AIController:
         prediction = self.model.predict(matrix, uncertainty=spread_c is None)
         spread = prediction.inlet_temp_std_c if spread_c is None else spread_c
         objective = prediction.cooling_power_w if self.objective == "cooling" else prediction.facility_power_w
-        upper = np.max([prediction.inlet_temp_c[z] + self.k_sigma * spread[z] for z in self._context.zone_names],
-                       axis=0)
-        return prediction, objective, upper <= self.inlet_limit_c - self.margin_c
+        zones = self._context.zone_names
+        upper = np.max([prediction.inlet_temp_c[z] + self.k_sigma * spread[z] for z in zones], axis=0)
+        lowest = np.min([prediction.inlet_temp_c[z] for z in zones], axis=0)
+        return prediction, objective, (upper <= self.inlet_limit_c - self.margin_c) & (lowest >= self.inlet_min_c)
 
     def _search(self, observation: Observation, baseline_row: np.ndarray) -> tuple[np.ndarray | None, dict[str, Any]]:
         """Best feasible candidate row (or None) and facts about the search.
