@@ -116,3 +116,31 @@ class TrimRespondController:
             self._supply_c -= min(self.max_response_c, self.respond_c * (requests - self.ignored_requests))
         self._supply_c = self._bounds.supply_air_c.clip(self._supply_c)
         return self._action()
+
+
+@dataclass
+class ConstantController:
+    """Hold fixed setpoints all year: the building block of the hindsight ``oracle`` sweep.
+
+    Parameters
+    ----------
+    supply_air_c : supply-air setpoint of every zone, C
+    zone_rise_c : zone (return-air) cooling setpoint above the supply air, K
+    chilled_water_c : chilled-water supply setpoint, C (plants only)
+    """
+
+    supply_air_c: float = 18.0
+    zone_rise_c: float = 7.0
+    chilled_water_c: float = DEFAULT_CHILLED_WATER_SETPOINT_C
+    name: str = "constant"
+
+    def reset(self, context: ControlContext) -> Action:
+        self._action = Action(
+            supply_air_setpoint_c={zone: self.supply_air_c for zone in context.zone_names},
+            zone_cooling_setpoint_c={zone: self.supply_air_c + self.zone_rise_c for zone in context.zone_names},
+            chilled_water_setpoint_c=self.chilled_water_c if context.has_chiller_plant else None,
+        )
+        return self._action
+
+    def act(self, observation: Observation) -> Action:
+        return self._action

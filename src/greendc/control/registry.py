@@ -7,7 +7,12 @@ from typing import Any
 
 from greendc.control.ai import AIController
 from greendc.control.base import Controller
-from greendc.control.baselines import DefaultController, RuleBasedController, TrimRespondController
+from greendc.control.baselines import (
+    ConstantController,
+    DefaultController,
+    RuleBasedController,
+    TrimRespondController,
+)
 from greendc.control.explore import ExplorationController
 
 CONTROLLERS: dict[str, Callable[..., Controller]] = {
@@ -15,6 +20,7 @@ CONTROLLERS: dict[str, Callable[..., Controller]] = {
     "rbc": RuleBasedController,
     "trim-respond": TrimRespondController,
     "explore": ExplorationController,
+    "constant": ConstantController,
     "ai": AIController,
 }
 

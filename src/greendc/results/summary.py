@@ -89,7 +89,9 @@ def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float)
     # Telemetry is stamped at the end of each timestep; the month is that of the step's start.
     months = (telemetry["time"] - pd.Timedelta(hours=timestep_h)).dt.month
     summary["monthly"] = [
-        {"month": int(month), **_energy_figures(group, zone_names, timestep_h)}
+        {"month": int(month), **_energy_figures(group, zone_names, timestep_h),
+         "inlet_max_c": float(hottest.loc[group.index].max()),
+         "steps_above_27c": int((hottest.loc[group.index] > RECOMMENDED_MAX_C).sum())}
         for month, group in telemetry.groupby(months.to_numpy())
     ]
     return summary
