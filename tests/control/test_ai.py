@@ -33,7 +33,7 @@ def _observation(inlet_c: float = 22.0, supply_c: float = 21.0, **changes) -> Ob
 
 
 def _controller(model: FacilityModel, **options) -> AIController:
-    controller = AIController(model=model, **options)
+    controller = AIController(model=model, **{"decide_every_steps": 1, **options})
     controller.reset(CONTEXT)
     return controller
 
@@ -151,7 +151,7 @@ def short_twin():
 
 
 def test_advisory_mode_changes_nothing(facility_model: FacilityModel, short_twin) -> None:
-    advisory = AIController(model=facility_model, mode="advisory")
+    advisory = AIController(model=facility_model, mode="advisory", decide_every_steps=1)
     with_advice = run_simulation(short_twin, advisory)
     baseline = run_simulation(short_twin, TrimRespondController())
     pd.testing.assert_frame_equal(with_advice.telemetry, baseline.telemetry)
@@ -160,7 +160,7 @@ def test_advisory_mode_changes_nothing(facility_model: FacilityModel, short_twin
 
 
 def test_closed_loop_keeps_inlets_safe(facility_model: FacilityModel, short_twin) -> None:
-    controller = AIController(model=facility_model)
+    controller = AIController(model=facility_model)  # hourly decisions, guards every step
     result = run_simulation(short_twin, controller)
     inlets = result.telemetry[[f"{z}/inlet_temp_c" for z in ZONES]]
     assert inlets.to_numpy().max() <= 27.0
