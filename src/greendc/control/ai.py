@@ -186,7 +186,8 @@ class AIController:
         lowest = np.min([prediction.inlet_temp_c[z] for z in zones], axis=0)
         return prediction, objective, (upper <= self.inlet_limit_c - self.margin_c) & (lowest >= self.inlet_min_c)
 
-    def _search(self, observation: Observation, baseline_row: np.ndarray) -> tuple[np.ndarray | None, dict[str, Any]]:
+    def _search(self, observation: Observation, state: np.ndarray, baseline_row: np.ndarray
+                ) -> tuple[np.ndarray | None, dict[str, Any]]:
         """Best feasible candidate row (or None) and facts about the search.
 
         Phase 1 moves every zone's supply air by one common step (with each zone-rise and chilled-water
@@ -195,7 +196,6 @@ class AIController:
         prediction.
         """
         zones = self._context.zone_names
-        state = self._state_vector(observation)
         current = np.array([observation.zones[z].supply_air_setpoint_c for z in zones])
         steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
         waters: list[float | None] = [None]
@@ -250,7 +250,7 @@ class AIController:
             chilled_water_setpoint_c=water,
         )
 
-    def _row_of(self, action: Action, observation: Observation) -> np.ndarray:
+    def _row_of(self, action: Action, observation: Observation, state: np.ndarray) -> np.ndarray:
         zones = self._context.zone_names
         supply = action.supply_air_setpoint_c or {z: observation.zones[z].supply_air_setpoint_c for z in zones}
         cooling = action.zone_cooling_setpoint_c or {z: observation.zones[z].zone_cooling_setpoint_c for z in zones}
@@ -260,7 +260,7 @@ class AIController:
             if water is None:
                 water = observation.chilled_water_setpoint_c if observation.chilled_water_setpoint_c else 7.0
             water = np.array([water])
-        return self._matrix(self._state_vector(observation), np.array([[supply[z] for z in zones]]),
+        return self._matrix(state, np.array([[supply[z] for z in zones]]),
                             np.array([[cooling[z] - supply[z] for z in zones]]), water)[0]
 
     def _recovery(self, baseline: Action, observation: Observation) -> Action:
@@ -273,7 +273,7 @@ class AIController:
                 supply[zone] = bounds.supply_air_c.clip(min(supply.get(zone, 99.0),
                                                             state.supply_air_setpoint_c - 2.0 - excess))
         cooling = {z: bounds.zone_cooling_c.clip(supply[z] + self._baseline.server_delta_t_c) for z in supply}
-        self._baseline._supply_c = min(supply.values())  # the rule continues from the recovered setpoint
+        self._baseline.continue_from(min(supply.values()))
         return Action(supply, cooling, baseline.chilled_water_setpoint_c)
 
     def act(self, observation: Observation) -> Action:
@@ -295,8 +295,9 @@ class AIController:
             return self._action
         if (self._step - 1) % self.decide_every_steps != 0:
             return self._action if self.mode == "closed-loop" else baseline
-        baseline_row = self._row_of(baseline, observation)
-        chosen, search = self._search(observation, baseline_row)
+        state = self._state_vector(observation)
+        baseline_row = self._row_of(baseline, observation, state)
+        chosen, search = self._search(observation, state, baseline_row)
         if chosen is None:
             self._action = baseline
             self._log(observation, "no-feasible-action", f"none of {search['candidates']} candidates is safe",
@@ -319,7 +320,7 @@ class AIController:
         self._action = action
         # The rule continues from the optimizer's setpoint if it has to take over, instead of jumping back
         # to wherever its own state had drifted.
-        self._baseline._supply_c = min(action.supply_air_setpoint_c.values())
+        self._baseline.continue_from(min(action.supply_air_setpoint_c.values()))
         self._log(observation, "none", f"{search['candidates']} candidates searched", action, baseline, evaluated,
                   started)
         return action

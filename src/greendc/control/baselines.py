@@ -103,6 +103,10 @@ class TrimRespondController:
             chilled_water_setpoint_c=DEFAULT_CHILLED_WATER_SETPOINT_C,
         )
 
+    def continue_from(self, supply_air_c: float) -> None:
+        """Carry on trimming and responding from this supply-air setpoint (after another controller set it)."""
+        self._supply_c = self._bounds.supply_air_c.clip(supply_air_c)
+
     def act(self, observation: Observation) -> Action:
         requests = 0
         for zone in observation.zones.values():
