@@ -1,9 +1,9 @@
-"""The hindsight oracle of the ai benchmark: best constant setpoints per month from a sweep of annual runs.
+"""The hindsight oracle of the ai benchmark for both objectives from one sweep of annual runs per climate.
 
-For each climate it runs the example site (or ``--site``) for a year under every combination of constant
-supply-air setpoint, zone rise and chilled-water setpoint in the grid (``constant`` controller), then takes,
-month by month, the run with the lowest objective among those whose hottest inlet stayed at or below 27 C
-(``greendc.results.oracle``). It writes both objectives (facility and cooling) to one JSON file.
+``greendc bench --controllers ...,oracle --objective facility|cooling`` reports the oracle for one objective
+next to the controllers. This script runs the same sweep (``greendc.experiments.oracle_sweep_jobs`` over
+``greendc.results.oracle.ORACLE_GRID``, within the site's setpoint bounds) once and writes the oracle of both
+objectives (facility and cooling) to one JSON file, as quoted in bench/README.md section 5.
 
 Usage::
 
@@ -14,22 +14,17 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SUPPLY_AIR_C = (16.0, 18.0, 20.0, 22.0, 24.0, 25.0, 26.0)
-ZONE_RISE_C = (5.0, 9.0)
-CHILLED_WATER_C = (7.0, 11.0)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from greendc.experiments import SimulationJob, simulate_many
-    from greendc.results.oracle import oracle_from_sweep
+    from greendc.experiments import climate_name, oracle_record, oracle_sweep_jobs, simulate_many
+    from greendc.results.oracle import OBJECTIVES, ORACLE_GRID
     from greendc.site.loader import load_site
     from greendc.site.weather import SHIPPED_WEATHER
 
@@ -43,25 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     site, site_dir = load_site(args.site)
     climates = list(SHIPPED_WEATHER) if args.climates == "all" else args.climates.split(",")
     climates += args.weather
-    grid = list(itertools.product(SUPPLY_AIR_C, ZONE_RISE_C, CHILLED_WATER_C))
+    sweeps = {climate_name(climate): oracle_sweep_jobs(site, site_dir, climate, ORACLE_GRID) for climate in climates}
+    jobs = [job for sweep in sweeps.values() for job in sweep]
+    # One pool for every climate, so neither worker idles at the end of a climate's sweep.
+    outcomes = iter(simulate_many(jobs, workers=args.workers))
     report = {"benchmark": "bench/oracle.py", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-              "site": str(args.site), "grid": {"supply_air_c": SUPPLY_AIR_C, "zone_rise_c": ZONE_RISE_C,
-                                              "chilled_water_c": CHILLED_WATER_C}, "climates": {}}
-    for climate in climates:
-        started = time.perf_counter()
-        jobs = [SimulationJob(site, site_dir, "constant", climate,
-                              {"supply_air_c": s, "zone_rise_c": r, "chilled_water_c": w}) for s, r, w in grid]
-        outcomes = simulate_many(jobs, workers=args.workers)
-        runs = [{"setpoints": job.controller_options, "monthly": outcome.summary["monthly"]}
-                for job, outcome in zip(jobs, outcomes, strict=True)]
-        name = climate if climate in SHIPPED_WEATHER else Path(climate).stem
-        report["climates"][name] = {
-            objective: oracle_from_sweep(runs, objective=objective) for objective in ("facility", "cooling")
-        }
-        facility = report["climates"][name]["facility"]
-        print(f"{name}: {len(runs)} runs in {time.perf_counter() - started:.0f} s; oracle facility "
+              "site": str(args.site), "grid": ORACLE_GRID.as_dict(), "climates": {}}
+    for name, sweep in sweeps.items():
+        runs = [(job, next(outcomes)) for job in sweep]
+        report["climates"][name] = {objective: oracle_record(name, runs, objective) for objective in OBJECTIVES}
+        facility, cooling = report["climates"][name]["facility"], report["climates"][name]["cooling"]
+        print(f"{name}: {len(runs)} runs, {facility['wall_s']:.0f} s of simulation; oracle facility "
               f"{facility['facility_kwh'] / 1000:.1f} MWh, cooling-objective oracle cooling "
-              f"{report['climates'][name]['cooling']['cooling_kwh'] / 1000:.1f} MWh", flush=True)
+              f"{cooling['cooling_kwh'] / 1000:.1f} MWh", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")

@@ -9,11 +9,19 @@ import multiprocessing
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from greendc.control.registry import make_controller
+from greendc.results.oracle import (
+    OBJECTIVES,
+    ORACLE_GRID,
+    OracleError,
+    SetpointGrid,
+    oracle_from_sweep,
+    sweep_setpoints,
+)
 from greendc.results.store import write_directory_atomic, write_json_atomic
 from greendc.results.summary import summarize
 from greendc.site.schema import Site
@@ -26,6 +34,9 @@ BENCH_KEYS = (
     "climate", "controller", "it_kwh", "cooling_kwh", "facility_kwh", "pue", "inlet_max_c",
     "steps_above_27c", "steps_above_32c", "steps_below_18c", "steps_humid", "wall_s",
 )
+
+#: The benchmark name of the hindsight oracle (``greendc.results.oracle``): a sweep, not a controller.
+ORACLE = "oracle"
 
 
 @dataclass
@@ -81,7 +92,13 @@ def save_outcome(outcome: SimulationOutcome, out_dir: Path) -> Path:
     return write_directory_atomic(out_dir, fill)
 
 
+def climate_name(weather: str) -> str:
+    """How a benchmark names a climate: the shipped weather's short name, or an EPW file's stem."""
+    return weather if weather in SHIPPED_WEATHER else Path(weather).stem
+
+
 def bench_record(climate: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """The benchmark record (:data:`BENCH_KEYS`, water and severe errors) of one run's summary."""
     record = {key: summary[key] for key in BENCH_KEYS if key in summary}
     record["climate"] = climate
     record.update(water_m3=summary["water_m3"], energyplus_severe_errors=summary["energyplus_severe_errors"])
@@ -90,18 +107,29 @@ def bench_record(climate: str, summary: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class SimulationJob:
-    """One simulation to run: a site under a controller in a climate (``None`` keeps the site's)."""
+    """One simulation to run: a site under a controller in a climate (``None`` keeps the site's).
+
+    With ``summary_only`` the outcome's telemetry, decisions and model are emptied in the worker: a bench of
+    a hundred annual runs then neither pickles nor holds some 20 MB of frames per run it never reads.
+    """
 
     site: Site
     site_dir: Path | None
     controller: str
     weather: str | None = None
     controller_options: dict[str, Any] = field(default_factory=dict)
+    summary_only: bool = False
 
 
 def _run_job(job: SimulationJob, report: Callable[[float], None] | None = None) -> SimulationOutcome:
-    return simulate(job.site, job.site_dir, job.controller, weather=job.weather, progress=report,
-                    controller_options=job.controller_options)
+    outcome = simulate(job.site, job.site_dir, job.controller, weather=job.weather, progress=report,
+                       controller_options=job.controller_options)
+    if job.summary_only:
+        result = outcome.result
+        decisions = result.decisions.iloc[0:0] if result.decisions is not None else None
+        outcome = SimulationOutcome(replace(result, telemetry=result.telemetry.iloc[0:0], decisions=decisions,
+                                            epjson={}), outcome.summary)
+    return outcome
 
 
 def _run_job_reporting(index: int, job: SimulationJob, progress_queue: Any) -> SimulationOutcome:
@@ -158,6 +186,39 @@ def simulate_many(
     return [results[index] for index in range(len(jobs))]
 
 
+def oracle_sweep_jobs(site: Site, site_dir: Path | None, weather: str | None,
+                      grid: SetpointGrid = ORACLE_GRID) -> list[SimulationJob]:
+    """The ``constant`` runs of the oracle's sweep in one climate, over ``grid`` within the site's bounds.
+
+    Raises :class:`OracleError` when no grid point lies within the site's setpoint bounds.
+    """
+    points = sweep_setpoints(site.setpoints, grid, chiller_plant=site.has_chiller_plant)
+    if not points:
+        raise OracleError(f"no point of the oracle's grid {grid.as_dict()} lies within the site's setpoint bounds")
+    return [SimulationJob(site, site_dir, "constant", weather, point, summary_only=True) for point in points]
+
+
+def oracle_record(climate: str, sweep: list[tuple[SimulationJob, SimulationOutcome]], objective: str = "facility"
+                  ) -> dict[str, Any]:
+    """The oracle's benchmark record in one climate from its finished sweep runs.
+
+    It carries every key of :data:`BENCH_KEYS` (energy in kWh summed over the chosen months; ``wall_s`` is
+    the sweep's total run time in s), ``water_m3``, ``energyplus_severe_errors`` (all sweep runs),
+    ``objective``, ``inlet_limit_c``, ``swept_runs`` and ``monthly``: the chosen setpoints and figures.
+    """
+    runs = [{"setpoints": job.controller_options, "monthly": outcome.summary["monthly"]} for job, outcome in sweep]
+    try:
+        oracle = oracle_from_sweep(runs, objective=objective)
+    except OracleError as error:
+        raise OracleError(f"oracle in {climate}: {error}") from None
+    record: dict[str, Any] = {"climate": climate, "controller": ORACLE}
+    record.update({key: oracle[key] for key in BENCH_KEYS if key in oracle})
+    record["wall_s"] = sum(outcome.summary["wall_s"] for _, outcome in sweep)
+    record["energyplus_severe_errors"] = sum(outcome.summary["energyplus_severe_errors"] for _, outcome in sweep)
+    record.update({key: value for key, value in oracle.items() if key not in record})
+    return record
+
+
 def run_bench(
     site: Site,
     site_dir: Path | None,
@@ -167,19 +228,59 @@ def run_bench(
     on_done: Callable[[dict[str, Any]], None] | None = None,
     isolated: bool = True,
     options: dict[str, dict[str, Any]] | None = None,
+    objective: str = "facility",
+    oracle_grid: SetpointGrid = ORACLE_GRID,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every controller in every climate (in parallel processes) and return one record per run.
+    """Run every controller in every climate (in parallel processes) and return one record per pair.
 
     ``options`` maps a controller name to its constructor options (the ai controller's model file...).
+    ``objective`` (``facility`` or ``cooling`` electricity) is the one the ai minimises and the ``oracle``
+    is chosen by. ``oracle`` among the controllers is the hindsight reference: per climate a sweep of
+    ``constant`` runs over ``oracle_grid`` (:func:`oracle_sweep_jobs`), combined month by month into one
+    record (:func:`oracle_record`). All runs of all climates share the ``workers`` processes.
+
+    ``on_done(record)`` is called as each record completes (the oracle's when the last run of its sweep in
+    that climate finishes); ``on_progress(runs_done, runs_total)`` once before the first simulation and
+    after each one, sweep runs included.
     """
-    options = options or {}
-    jobs = [SimulationJob(site, site_dir, controller, climate, options.get(controller, {}))
-            for climate in climates for controller in controllers]
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+    controllers, climates = list(controllers), list(climates)
+    options = {name: dict(value) for name, value in (options or {}).items()}
+    if "ai" in controllers and options.setdefault("ai", {}).setdefault("objective", objective) != objective:
+        raise ValueError(f"the ai's objective {options['ai']['objective']!r} is not the bench's {objective!r}; "
+                         "the ai and the oracle must be judged on the same objective")
+    jobs: list[SimulationJob] = []
+    slots: list[tuple[str, str, range]] = []  # (climate, controller, the jobs that make its record)
+    for weather in climates:
+        for controller in controllers:
+            if controller == ORACLE:
+                new = oracle_sweep_jobs(site, site_dir, weather, oracle_grid)
+            else:
+                new = [SimulationJob(site, site_dir, controller, weather, options.get(controller, {}),
+                                     summary_only=True)]
+            slots.append((climate_name(weather or site.weather), controller, range(len(jobs), len(jobs) + len(new))))
+            jobs += new
+    slot_of = {index: slot for slot, (_, _, indices) in enumerate(slots) for index in indices}
+    outcomes: dict[int, SimulationOutcome] = {}
+    records: dict[int, dict[str, Any]] = {}
 
-    def record(job: SimulationJob, outcome: SimulationOutcome) -> dict[str, Any]:
-        climate = job.weather or site.weather
-        return bench_record(climate if climate in SHIPPED_WEATHER else Path(climate).stem, outcome.summary)
+    def finished(index: int, outcome: SimulationOutcome) -> None:
+        outcomes[index] = outcome
+        slot = slot_of[index]
+        climate, controller, indices = slots[slot]
+        if all(i in outcomes for i in indices):
+            if controller == ORACLE:
+                records[slot] = oracle_record(climate, [(jobs[i], outcomes[i]) for i in indices], objective)
+            else:
+                records[slot] = bench_record(climate, outcome.summary)
+            if on_done:
+                on_done(records[slot])
+        if on_progress:
+            on_progress(len(outcomes), len(jobs))
 
-    outcomes = simulate_many(jobs, workers=workers, isolated=isolated,
-                             on_done=(lambda i, outcome: on_done(record(jobs[i], outcome))) if on_done else None)
-    return [record(job, outcome) for job, outcome in zip(jobs, outcomes, strict=True)]
+    if on_progress:
+        on_progress(0, len(jobs))
+    simulate_many(jobs, workers=workers, isolated=isolated, on_done=finished)
+    return [records[slot] for slot in range(len(slots))]

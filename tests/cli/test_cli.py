@@ -86,6 +86,28 @@ def test_bench_writes_one_record_per_run(short_site_file: Path, tmp_path: Path) 
         assert record["pue"] == pytest.approx(record["facility_kwh"] / record["it_kwh"])
 
 
+def test_bench_oracle_is_one_record_per_climate(tmp_path: Path) -> None:
+    data = example_site_data()
+    # Bounds that leave two points of the oracle's grid (18 + 5 and 20 + 3 C, chilled water 7 C): a short test.
+    data["setpoints"] = {"supply_air_c": {"min": 18, "max": 20}, "zone_cooling_c": {"min": 18, "max": 23},
+                         "chilled_water_c": {"min": 7, "max": 10}}
+    site = tmp_path / "site.yaml"
+    site.write_text(yaml.safe_dump(data))
+    out = tmp_path / "bench.json"
+    result = runner.invoke(app, ["bench", "--site", str(site), "--controllers", "oracle", "--climates", "chicago",
+                                 "--objective", "cooling", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    [record] = json.loads(out.read_text())
+    assert set(BENCH_KEYS) <= set(record)
+    assert (record["climate"], record["controller"], record["objective"]) == ("chicago", "oracle", "cooling")
+    assert record["swept_runs"] == 2 and record["steps_above_27c"] == 0
+    assert [m["setpoints"]["supply_air_c"] + m["setpoints"]["zone_rise_c"] for m in record["monthly"]] == [23.0]
+    assert len([line for line in result.output.splitlines() if "chicago" in line]) == 1  # not a row per run
+    result = runner.invoke(app, ["bench", "--site", str(site), "--controllers", "oracle", "--objective", "water",
+                                 "--json", str(out)])
+    assert result.exit_code == 2 and "--objective: must be facility or cooling" in result.output
+
+
 @pytest.mark.parametrize(
     ("error", "expected"),
     [

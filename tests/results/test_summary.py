@@ -56,6 +56,18 @@ def test_monthly_split_uses_the_step_start() -> None:
     assert months[1]["it_kwh"] == pytest.approx(25.0)
 
 
+def test_monthly_counts_add_up_to_the_year() -> None:
+    summary = summarize(_telemetry(), ["Hall"], 0.25)
+    january, february = summary["monthly"]
+    # January holds the steps with inlets 17, 26 (dew point 16 C) and 28 C (65 % RH); February the 33 C step.
+    assert (january["steps_above_27c"], january["steps_above_32c"], january["steps_below_18c"],
+            january["steps_humid"]) == (1, 0, 1, 2)
+    assert (february["steps_above_27c"], february["steps_above_32c"], february["steps_below_18c"],
+            february["steps_humid"]) == (1, 1, 0, 0)
+    for key in ("steps_above_27c", "steps_above_32c", "steps_below_18c", "steps_humid"):
+        assert january[key] + february[key] == summary[key]
+
+
 def test_failed_write_leaves_no_complete_looking_output(tmp_path: Path) -> None:
     out = tmp_path / "run"
 

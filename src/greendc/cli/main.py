@@ -52,6 +52,7 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from greendc.learning.facility_model import ModelFileError
     from greendc.report.render import ReportError
     from greendc.results.explain import ExplainError
+    from greendc.results.oracle import OracleError
     from greendc.site.loader import SiteFileError
     from greendc.site.weather import WeatherError
     from greendc.telemetry.schema import TelemetryError
@@ -61,7 +62,8 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     from greendc.twin.schema_check import ModelValidationError
 
     return (SiteFileError, WeatherError, SiteInputError, EngineError, EnergyPlusError, ModelValidationError,
-            UsageError, InventoryError, ReportError, TelemetryError, ModelFileError, ExplainError)
+            UsageError, InventoryError, ReportError, TelemetryError, ModelFileError, ExplainError,
+            OracleError)
 
 
 class UsageError(ValueError):
@@ -175,7 +177,8 @@ def _print_severe(summary: dict[str, Any]) -> None:
 
 
 ModelOption = Annotated[Path | None, typer.Option("--model", help="Facility model (.gdm) for the ai controller.")]
-ObjectiveOption = Annotated[str, typer.Option(help="ai objective: facility (IT + cooling) or cooling.")]
+ObjectiveOption = Annotated[str, typer.Option(help="What the ai minimises and bench's oracle is chosen by: "
+                                                   "facility (IT + cooling) or cooling electricity.")]
 AdvisoryOption = Annotated[bool, typer.Option("--advisory", help="ai only logs recommendations; baseline acts.")]
 KillSwitchOption = Annotated[Path | None, typer.Option(help="While this file exists the ai hands control to the "
                                                             "baseline rule.")]
@@ -184,6 +187,10 @@ KillSwitchOption = Annotated[Path | None, typer.Option(help="While this file exi
 def _controller_options(names: list[str], zone_names: list[str], model: Path | None, objective: str,
                         advisory: bool, kill_switch: Path | None) -> dict[str, dict[str, Any]]:
     """Constructor options per controller name; the ai's model is checked here, before any run starts."""
+    from greendc.results.oracle import OBJECTIVES
+
+    if objective not in OBJECTIVES:
+        raise UsageError(f"--objective: must be {' or '.join(OBJECTIVES)}, not {objective!r}")
     options: dict[str, dict[str, Any]] = {name: {} for name in names}
     if "ai" not in names:
         return options
@@ -191,8 +198,6 @@ def _controller_options(names: list[str], zone_names: list[str], model: Path | N
 
     if model is None:
         raise UsageError("--model: the ai controller needs a facility model (greendc explore, then greendc train)")
-    if objective not in ("facility", "cooling"):
-        raise UsageError(f"--objective: must be facility or cooling, not {objective!r}")
     FacilityModel.load(model, zone_names=zone_names)
     options["ai"] = {"model": str(model.resolve()), "objective": objective,
                      "mode": "advisory" if advisory else "closed-loop"}
@@ -205,20 +210,24 @@ def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+CONTROLLERS_HELP = ("Comma-separated controllers; 'oracle' adds the hindsight reference, best constant setpoints "
+                    "per month from up to 28 annual runs per climate.")
+
+
 @app.command()
 def bench(
-    json_path: Annotated[Path, typer.Option("--json", help="Write one record per run to this JSON file.")],
+    json_path: Annotated[Path, typer.Option("--json", help="Write the records (one per controller and climate) here.")],
     site_file: Annotated[Path | None, typer.Option("--site", help="Site file (default: the demo site).")] = None,
-    controllers: Annotated[str, typer.Option(help="Comma-separated controllers.")] = "default,rbc,trim-respond",
+    controllers: Annotated[str, typer.Option(help=CONTROLLERS_HELP)] = "default,rbc,trim-respond",
     climates: Annotated[str, typer.Option(help="Comma-separated shipped climates, or 'all'.")] = "all",
     weather: Annotated[Path | None, typer.Option(help="An extra EPW file to run as one more climate.")] = None,
     workers: Annotated[int, typer.Option(min=1, max=8, help="Parallel EnergyPlus processes.")] = 2,
     model: ModelOption = None,
     objective: ObjectiveOption = "facility",
 ) -> None:
-    """Compare controllers across climates: one table, one JSON record per run."""
+    """Compare controllers across climates: one table, one JSON record per controller and climate."""
     from greendc.control.registry import CONTROLLERS
-    from greendc.experiments import run_bench
+    from greendc.experiments import ORACLE, run_bench
     from greendc.results.store import write_json_atomic
     from greendc.site.loader import load_site
     from greendc.site.weather import SHIPPED_WEATHER, resolve_weather
@@ -226,22 +235,26 @@ def bench(
     with _user_errors():
         site, site_dir = load_site(site_file or demo_site_path())
         names = _split(controllers)
-        unknown = [name for name in names if name not in CONTROLLERS]
+        unknown = [name for name in names if name not in CONTROLLERS and name != ORACLE]
         if unknown or not names:
             raise UsageError(f"--controllers: unknown {', '.join(unknown) or '(none given)'}; "
-                             f"choose from {', '.join(CONTROLLERS)}")
+                             f"choose from {', '.join([*CONTROLLERS, ORACLE])}")
         climate_list = list(SHIPPED_WEATHER) if climates.strip().lower() == "all" else _split(climates)
         bad = [c for c in climate_list if c not in SHIPPED_WEATHER]
         if bad:
             raise UsageError(f"--climates: unknown {', '.join(bad)}; choose from {', '.join(SHIPPED_WEATHER)} or all")
         if weather is not None:
             climate_list.append(str(resolve_weather(str(weather))))
-        total = len(names) * len(climate_list)
+        options = _controller_options(names, [z.name for z in site.zones], model, objective, False, None)
         with _progress() as progress:
-            task = progress.add_task(f"{total} annual runs", total=total)
-            options = _controller_options(names, [z.name for z in site.zones], model, objective, False, None)
+            task = progress.add_task("simulation runs", total=None)
+
+            def advance(done: int, total: int) -> None:
+                # The oracle's sweep makes many runs per row, so the bar counts runs, not rows.
+                progress.update(task, description=f"{total} simulation runs", completed=done, total=total)
+
             records = run_bench(site, site_dir, names, climate_list, workers=workers, options=options,
-                                on_done=lambda record: progress.advance(task))
+                                objective=objective, on_progress=advance)
         write_json_atomic(json_path, records)
     console.print(_summary_table(records, f"{site.name}: controllers x climates"))
     console.print(f"Wrote {len(records)} records to [bold]{json_path}[/]")

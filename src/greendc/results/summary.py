@@ -61,8 +61,22 @@ def _energy_figures(frame: pd.DataFrame, zone_names: list[str], timestep_h: floa
     return figures
 
 
+def _inlet_counts(hottest: pd.Series, coolest: pd.Series, humid: pd.Series) -> dict[str, int]:
+    """Timesteps outside the ASHRAE envelope, judged on the hottest, coolest and most humid inlet of each step."""
+    return {
+        "steps_above_27c": int((hottest > RECOMMENDED_MAX_C).sum()),
+        "steps_above_32c": int((hottest > ALLOWABLE_A1_MAX_C).sum()),
+        "steps_below_18c": int((coolest < RECOMMENDED_MIN_C).sum()),
+        "steps_humid": int(humid.sum()),
+    }
+
+
 def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float) -> dict[str, Any]:
-    """Annual (run-period) summary: energy by end use, PUE, water, and inlet conditions."""
+    """Annual (run-period) summary: energy by end use, PUE, water, and inlet conditions.
+
+    ``monthly`` repeats the energy figures, the hottest inlet and the step counts outside the envelope per
+    calendar month, so that monthly results (the hindsight oracle's) can be summed into a year.
+    """
     inlet = telemetry[_zone_columns(telemetry, zone_names, "inlet_temp_c")]
     dew = telemetry[_zone_columns(telemetry, zone_names, "inlet_dew_point_c")]
     humidity = telemetry[_zone_columns(telemetry, zone_names, "inlet_relative_humidity_pct")]
@@ -81,17 +95,14 @@ def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float)
         inlet_p99_c=float(np.percentile(hottest, 99)),
         inlet_dew_point_max_c=float(dew.to_numpy().max()),
         inlet_dew_point_mean_c=float(dew.to_numpy().mean()),
-        steps_above_27c=int((hottest > RECOMMENDED_MAX_C).sum()),
-        steps_above_32c=int((hottest > ALLOWABLE_A1_MAX_C).sum()),
-        steps_below_18c=int((coolest < RECOMMENDED_MIN_C).sum()),
-        steps_humid=int(humid.sum()),
+        **_inlet_counts(hottest, coolest, humid),
     )
     # Telemetry is stamped at the end of each timestep; the month is that of the step's start.
     months = (telemetry["time"] - pd.Timedelta(hours=timestep_h)).dt.month
     summary["monthly"] = [
         {"month": int(month), **_energy_figures(group, zone_names, timestep_h),
          "inlet_max_c": float(hottest.loc[group.index].max()),
-         "steps_above_27c": int((hottest.loc[group.index] > RECOMMENDED_MAX_C).sum())}
+         **_inlet_counts(hottest.loc[group.index], coolest.loc[group.index], humid.loc[group.index])}
         for month, group in telemetry.groupby(months.to_numpy())
     ]
     return summary

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import greendc.experiments as experiments
+from greendc.experiments import BENCH_KEYS, ORACLE, oracle_sweep_jobs, run_bench
+from greendc.results.oracle import OracleError, SetpointGrid
+from greendc.site.schema import Site
+from tests.conftest import example_site_data
+
+TWO_POINTS = SetpointGrid(supply_air_c=(20.0, 22.0), zone_rise_c=(9.0,), chilled_water_c=(7.0,))
+
+
+def test_oracle_sweep_respects_the_site_bounds() -> None:
+    data = example_site_data()
+    data["setpoints"] = {"supply_air_c": {"min": 17, "max": 21}, "chilled_water_c": {"min": 6, "max": 9},
+                         "zone_cooling_c": {"min": 18, "max": 29}}
+    site = Site.model_validate(data)
+    jobs = oracle_sweep_jobs(site, None, "tampa")
+    assert jobs and all(job.controller == "constant" and job.weather == "tampa" for job in jobs)
+    assert all(job.summary_only for job in jobs)  # the bench reads summaries only
+    points = [job.controller_options for job in jobs]
+    assert {p["supply_air_c"] for p in points} == {18.0, 20.0}
+    assert {p["chilled_water_c"] for p in points} == {7.0}
+    assert all(p["supply_air_c"] + p["zone_rise_c"] <= 29.0 for p in points)
+    assert len(oracle_sweep_jobs(site, None, "tampa", TWO_POINTS)) == 1  # 22 C is above the 21 C limit
+    with pytest.raises(OracleError, match="bounds"):
+        oracle_sweep_jobs(site, None, "tampa", SetpointGrid((24.0,), (5.0,), (7.0,)))
+
+
+def test_bench_objective_is_checked_before_any_run(short_site: Site) -> None:
+    with pytest.raises(ValueError, match="objective"):
+        run_bench(short_site, None, [ORACLE], ["chicago"], objective="water")
+    with pytest.raises(ValueError, match="same objective"):
+        run_bench(short_site, None, ["ai"], ["chicago"], objective="cooling",
+                  options={"ai": {"model": "x.gdm", "objective": "facility"}})
+
+
+def test_bench_with_the_oracle_end_to_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default and a two-point oracle over four days across a month end, in process (about 3 s)."""
+    site = Site.model_validate(example_site_data(begin_month=6, begin_day=29, end_month=7, end_day=2))
+    swept: list[Any] = []
+    simulate_many = experiments.simulate_many
+
+    def spy(jobs, **kwargs):
+        outcomes = simulate_many(jobs, **kwargs)
+        swept.extend(o.summary for job, o in zip(jobs, outcomes, strict=True) if job.controller == "constant")
+        return outcomes
+
+    monkeypatch.setattr(experiments, "simulate_many", spy)
+    done: list[dict[str, Any]] = []
+    progress: list[tuple[int, int]] = []
+    records = run_bench(site, None, ["default", ORACLE], ["chicago"], isolated=False, oracle_grid=TWO_POINTS,
+                        on_done=done.append, on_progress=lambda d, t: progress.append((d, t)))
+    assert [(r["climate"], r["controller"]) for r in records] == [("chicago", "default"), ("chicago", ORACLE)]
+    assert done == records  # one oracle record, emitted with its last sweep run
+    assert progress == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    for record in records:
+        assert set(BENCH_KEYS) <= set(record)
+        assert record["pue"] == pytest.approx(record["facility_kwh"] / record["it_kwh"])
+    oracle = records[1]
+    assert len(swept) == oracle["swept_runs"] == 2
+    assert oracle["facility_kwh"] <= min(s["facility_kwh"] for s in swept if s["inlet_max_c"] <= 27.0) + 1e-9
+    assert oracle["wall_s"] == pytest.approx(sum(s["wall_s"] for s in swept))
+    assert [m["month"] for m in oracle["monthly"]] == [6, 7]
+    assert all(m["setpoints"] in ({"supply_air_c": 20.0, "zone_rise_c": 9.0, "chilled_water_c": 7.0},
+                                  {"supply_air_c": 22.0, "zone_rise_c": 8.0, "chilled_water_c": 7.0})
+               for m in oracle["monthly"])
+    assert oracle["steps_above_27c"] == 0 and oracle["objective"] == "facility"
+    assert oracle["it_kwh"] == pytest.approx(sum(m["it_kwh"] for m in oracle["monthly"]))
