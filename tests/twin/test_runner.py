@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from tests.conftest import example_site_data
 
-from greendc.control.base import Action, ControlContext, Observation
+from greendc.control.base import Action, ControlContext, Observation, frozen
 from greendc.control.registry import CONTROLLERS, make_controller
 from greendc.site.schema import Site
 from greendc.site.servers import it_power_fraction
 from greendc.twin.builder import build_twin
+from greendc.twin.live import ExpiredObservationError
 from greendc.twin.runner import EnergyPlusError, read_err, run_simulation
 
 
@@ -33,7 +34,7 @@ class FixedSupplyAir:
                       zone_cooling_setpoint_c={z: 30.0 for z in self.supply_air_c})
 
     def act(self, observation: Observation) -> Action:
-        self.seen.append(observation)
+        self.seen.append(frozen(observation))
         return self._action()
 
 
@@ -147,3 +148,32 @@ def test_zone_observation_fields_match_the_runner_columns() -> None:
 
     names = list(ZoneObservation._fields)
     assert names == ["it_power_w", *_ZONE_OBSERVATION_FIELDS]
+
+
+@dataclass
+class KeepsLiveObservations:
+    """Keeps the runner's live observations as they are, and reads one zone's inlet during act."""
+
+    name: str = "keeper"
+    kept: list[Observation] = field(default_factory=list)
+    inlets_c: list[float] = field(default_factory=list)
+
+    def reset(self, context: ControlContext) -> Action:
+        return Action()
+
+    def act(self, observation: Observation) -> Action:
+        self.kept.append(observation)
+        self.inlets_c.append(observation.zones["West Hall"].inlet_temp_c)
+        return Action()
+
+
+def test_live_observations_match_telemetry_and_expire(short_site: Site) -> None:
+    controller = KeepsLiveObservations()
+    result = run_simulation(build_twin(short_site), controller)
+    frame = result.telemetry
+    # Zone-timestep sensors read live equal what EnergyPlus writes for the same step.
+    np.testing.assert_allclose(controller.inlets_c, frame["West Hall/inlet_temp_c"], rtol=1e-12)
+    last = controller.kept[-1]
+    assert last.zones["West Hall"].inlet_temp_c == controller.inlets_c[-1]  # read during act: kept
+    with pytest.raises(ExpiredObservationError):
+        _ = last.zones["East Hall"].inlet_temp_c  # never read during act: EnergyPlus has moved on

@@ -58,6 +58,16 @@ class Observation(NamedTuple):
         return sum(zone.zone_air_temp_c for zone in self.zones.values()) / len(self.zones)
 
 
+def frozen(observation: Observation) -> Observation:
+    """A copy of an observation that stays valid after its timestep.
+
+    The runner hands controllers live observations that read EnergyPlus on access (see
+    ``greendc.twin.live``); anyone who keeps an observation beyond ``act`` keeps this instead.
+    """
+    freeze = getattr(observation, "freeze", None)
+    return freeze() if freeze is not None else observation
+
+
 @dataclass(frozen=True)
 class Action:
     """Setpoints to apply from the next timestep; ``None`` leaves the model's own control in charge."""
@@ -67,16 +77,20 @@ class Action:
     chilled_water_setpoint_c: float | None = None
 
     def clipped(self, bounds: Setpoints) -> Action:
-        supply = None
-        if self.supply_air_setpoint_c is not None:
-            supply = {zone: bounds.supply_air_c.clip(value) for zone, value in self.supply_air_setpoint_c.items()}
-        cooling = None
-        if self.zone_cooling_setpoint_c is not None:
-            cooling = {zone: bounds.zone_cooling_c.clip(value) for zone, value in self.zone_cooling_setpoint_c.items()}
-        water = None
-        if self.chilled_water_setpoint_c is not None:
-            water = bounds.chilled_water_c.clip(self.chilled_water_setpoint_c)
-        return Action(supply, cooling, water)
+        """This action with every setpoint inside the site's bounds (the same object when it already is)."""
+        supply, cooling, water = self.supply_air_setpoint_c, self.zone_cooling_setpoint_c, self.chilled_water_setpoint_c
+        changed = False
+        if supply is not None:
+            low, high = bounds.supply_air_c.min, bounds.supply_air_c.max
+            if any(not low <= value <= high for value in supply.values()):
+                supply, changed = {zone: min(max(value, low), high) for zone, value in supply.items()}, True
+        if cooling is not None:
+            low, high = bounds.zone_cooling_c.min, bounds.zone_cooling_c.max
+            if any(not low <= value <= high for value in cooling.values()):
+                cooling, changed = {zone: min(max(value, low), high) for zone, value in cooling.items()}, True
+        if water is not None and not bounds.chilled_water_c.min <= water <= bounds.chilled_water_c.max:
+            water, changed = bounds.chilled_water_c.clip(water), True
+        return Action(supply, cooling, water) if changed else self
 
 
 @dataclass(frozen=True)

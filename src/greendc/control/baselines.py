@@ -25,12 +25,13 @@ class DefaultController:
     """Leave every setpoint to the model's own managers (the legacy control)."""
 
     name = "default"
+    _LEGACY = Action()
 
     def reset(self, context: ControlContext) -> Action:
-        return Action()
+        return self._LEGACY
 
     def act(self, observation: Observation) -> Action:
-        return Action()
+        return self._LEGACY
 
 
 @dataclass
@@ -53,10 +54,15 @@ class RuleBasedController:
         self._zones = list(context.zone_names)
         self._bounds = context.bounds
         self._setpoint_c = context.bounds.zone_cooling_c.clip(self.initial_setpoint_c)
+        self._last: tuple[float | None, Action | None] = (None, None)
         return self._action()
 
     def _action(self) -> Action:
-        return Action(zone_cooling_setpoint_c={zone: self._setpoint_c for zone in self._zones})
+        # The same object while the setpoint holds, so the runner knows at once that nothing changed.
+        if self._last[0] != self._setpoint_c:
+            self._last = (self._setpoint_c,
+                          Action(zone_cooling_setpoint_c={zone: self._setpoint_c for zone in self._zones}))
+        return self._last[1]
 
     def act(self, observation: Observation) -> Action:
         mean_c = observation.mean_zone_air_temp_c
@@ -93,15 +99,21 @@ class TrimRespondController:
     def reset(self, context: ControlContext) -> Action:
         self._zones = list(context.zone_names)
         self._bounds = context.bounds
+        self._low_c, self._high_c = context.bounds.supply_air_c.min, context.bounds.supply_air_c.max
         self._supply_c = context.bounds.supply_air_c.clip(self.initial_supply_air_c)
+        self._last: tuple[float | None, Action | None] = (None, None)
         return self._action()
 
     def _action(self) -> Action:
-        return Action(
-            supply_air_setpoint_c={zone: self._supply_c for zone in self._zones},
-            zone_cooling_setpoint_c={zone: self._supply_c + self.server_delta_t_c for zone in self._zones},
-            chilled_water_setpoint_c=DEFAULT_CHILLED_WATER_SETPOINT_C,
-        )
+        # The same object while the setpoint holds (e.g. at its upper bound), so the runner skips it.
+        if self._last[0] != self._supply_c:
+            self._last = (self._supply_c, Action(
+                supply_air_setpoint_c={zone: self._supply_c for zone in self._zones},
+                zone_cooling_setpoint_c={zone: self._bounds.zone_cooling_c.clip(self._supply_c + self.server_delta_t_c)
+                                         for zone in self._zones},
+                chilled_water_setpoint_c=DEFAULT_CHILLED_WATER_SETPOINT_C,
+            ))
+        return self._last[1]
 
     def continue_from(self, supply_air_c: float) -> None:
         """Carry on trimming and responding from this supply-air setpoint (after another controller set it)."""
@@ -110,15 +122,16 @@ class TrimRespondController:
     def act(self, observation: Observation) -> Action:
         requests = 0
         for zone in observation.zones.values():
-            if zone.inlet_temp_c > self.urgent_above_c:
+            inlet_c = zone.inlet_temp_c
+            if inlet_c > self.urgent_above_c:
                 requests += 2
-            elif zone.inlet_temp_c > self.request_above_c:
+            elif inlet_c > self.request_above_c:
                 requests += 1
         if requests <= self.ignored_requests:
-            self._supply_c += self.trim_c
+            supply_c = self._supply_c + self.trim_c
         else:
-            self._supply_c -= min(self.max_response_c, self.respond_c * (requests - self.ignored_requests))
-        self._supply_c = self._bounds.supply_air_c.clip(self._supply_c)
+            supply_c = self._supply_c - min(self.max_response_c, self.respond_c * (requests - self.ignored_requests))
+        self._supply_c = min(max(supply_c, self._low_c), self._high_c)
         return self._action()
 
 

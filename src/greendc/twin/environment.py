@@ -26,7 +26,7 @@ from typing import Any, ClassVar
 import gymnasium
 import numpy as np
 
-from greendc.control.base import Action, ControlContext, Observation
+from greendc.control.base import Action, ControlContext, Observation, frozen
 from greendc.site.loader import load_site
 from greendc.site.schema import Site
 from greendc.twin.builder import build_twin
@@ -49,7 +49,8 @@ class _QueueController:
         return self.first_action
 
     def act(self, observation: Observation) -> Action:
-        self.observations.put(("observation", observation))
+        # The agent may keep observations past this timestep; the runner's are read live from EnergyPlus.
+        self.observations.put(("observation", frozen(observation)))
         action = self.actions.get()
         if action is None:
             raise _EpisodeStoppedError

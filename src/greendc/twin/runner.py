@@ -1,19 +1,27 @@
 """Co-simulation: run a twin in EnergyPlus and let a controller act at every zone timestep.
 
-Order of events in one zone timestep (EnergyPlus runtime API callbacks):
+Order of events:
 
-1. ``begin_zone_timestep_after_init_heat_balance``: write the pending zone cooling and chilled-water
-   setpoints into their schedules.
-2. ``after_predictor_after_hvac_managers`` (every HVAC iteration): after the setpoint managers ran,
-   overwrite the supply-air setpoint nodes with the controller's value and set the mixed-air node to it
-   minus the measured fan heat, as the mixed-air manager would; otherwise the economizer keeps mixing to
-   the old setpoint and overcools.
-3. ``end_zone_timestep_after_zone_reporting``: read every sensor into the telemetry table, build the
-   observation and ask the controller for the next action.
+1. ``after_new_environment_warmup_complete`` (Python, once per environment): when the weather-file run
+   period starts, write the controller's first action.
+2. ``AfterPredictorAfterHVACManagers`` (an EMS program the runner adds to the model, run by EnergyPlus at
+   every system timestep): after the setpoint managers ran, overwrite each zone's supply-air setpoint nodes
+   with the controller's value (EMS globals ``greendc_supply_air_c_i``, on when ``greendc_override_i`` is 1)
+   and set the mixed-air node to it minus the measured fan heat, as the mixed-air manager would; otherwise
+   the economizer keeps mixing to the old setpoint and overcools. Done in EnergyPlus's own language
+   because a Python callback at every system timestep cost more than a second per simulated year.
+3. ``end_zone_timestep_after_zone_reporting`` (Python, every zone timestep of the run period): hand the
+   controller a live observation (sensors are read through the API only when it looks at them), take its
+   next action and write what changed: zone cooling and chilled-water setpoints into their actuated
+   schedules, supply air into the EMS globals. Both keep their values, so they act from the next timestep.
+
+Telemetry does not go through the API: EnergyPlus writes every sensor at every timestep to its ESO file,
+which the runner reads at the end (``greendc.twin.eso``).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import shutil
@@ -21,15 +29,18 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from greendc.control.base import ControlContext, Controller, Observation, ZoneObservation
+from greendc.control.base import Action, ControlContext, Controller
 from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin
 from greendc.twin.engine import check_engine
+from greendc.twin.eso import read_timestep_variables
+from greendc.twin.live import LiveObservation, LiveZoneObservation, SensorReader
 from greendc.twin.schema_check import validate_epjson
 
 RUN_PERIOD_WEATHER = 3  # EnergyPlus KindOfSim::RunPeriodWeather
@@ -103,6 +114,35 @@ class RunResult:
     decisions: pd.DataFrame | None = field(repr=False, default=None)
 
 
+_C_DECLARATIONS = """
+double getVariableValue(void *state, int handle);
+void setActuatorValue(void *state, int handle, double value);
+void resetActuator(void *state, int handle);
+void setEMSGlobalVariableValue(void *state, int handle, double value);
+int month(void *state);
+int dayOfMonth(void *state);
+int hour(void *state);
+int zoneTimeStepNum(void *state);
+int kindOfSim(void *state);
+"""
+
+
+@lru_cache(maxsize=1)
+def _raw_exchange() -> tuple[Any, Any]:
+    """The few C functions of libenergyplusapi that run at every timestep, bound through cffi.
+
+    pyenergyplus's ctypes wrappers check their arguments on every call and ctypes' own conversion costs
+    more than the read; at about 50 reads per timestep that was a third of a bare run. cffi (ABI mode, no
+    compiler needed) calls the same library, already loaded by pyenergyplus, for about half the cost.
+    """
+    import cffi
+    from pyenergyplus.api import api_path
+
+    ffi = cffi.FFI()
+    ffi.cdef(_C_DECLARATIONS)
+    return ffi, ffi.dlopen(str(api_path()))
+
+
 def _sensors(twin: Twin) -> list[_Sensor]:
     sensors = [
         _Sensor("outdoor_dry_bulb_c", "Site Outdoor Air Drybulb Temperature", "Environment"),
@@ -163,6 +203,20 @@ def cooling_power_columns(columns: list[str]) -> list[str]:
     return [c for c in columns if c in plant or c.endswith(suffixes)]
 
 
+def run_period_calendar(twin: Twin) -> list[tuple[int, int, int, int]]:
+    """(month, day, hour, minute) of every zone timestep in the run period, as EnergyPlus labels them.
+
+    A timestep is labelled with its end: the hour it starts in (0-23) and the minute it ends at (so the
+    step ending at 01:00 is hour 0, minute 60). The runner checks these against EnergyPlus's own output.
+    """
+    sim = twin.site.simulation
+    minutes = 60 // sim.timesteps_per_hour
+    start = pd.Timestamp(2001, sim.begin_month, sim.begin_day)
+    days = pd.date_range(start, pd.Timestamp(2001, sim.end_month, sim.end_day), freq="D")
+    ends = range(minutes, 24 * 60 + 1, minutes)
+    return [(day.month, day.day, (end - 1) // 60, end - (end - 1) // 60 * 60) for day in days for end in ends]
+
+
 class _Session:
     """State of one EnergyPlus run driven from Python."""
 
@@ -175,32 +229,23 @@ class _Session:
         self.progress = progress
         self.sensors = _sensors(twin)
         self.columns = [s.column for s in self.sensors]
-        self.rows: list[list[float]] = []
-        self.times: list[tuple[int, int, int, int]] = []
+        self.steps = 0
         self.ready = False
         self.active = False
         self.failed: BaseException | None = None
         self.zone_names = [z.names.zone for z in twin.zones]
-        self.cooling_index = [self.columns.index(c) for c in cooling_power_columns(self.columns)]
         self.context = ControlContext(
             zone_names=self.zone_names,
             bounds=twin.site.setpoints,
             has_chiller_plant=twin.has_chiller_plant,
             timestep_h=1.0 / twin.site.simulation.timesteps_per_hour,
         )
-        self.action = controller.reset(self.context).clipped(twin.site.setpoints)
+        self._last_action = controller.reset(self.context)
+        self.action = self._last_action.clipped(twin.site.setpoints)
+        self._written: Action | None = None
         for sensor in self.sensors:
             api.exchange.request_variable(state, sensor.variable, sensor.key)
-        # Read only when a controller overrides the supply air (the fan heat), so not part of telemetry.
-        for system in twin.zones:
-            for node in (system.names.mixed_air_node, system.names.fan_outlet_node):
-                api.exchange.request_variable(state, "System Node Temperature", node)
-        sim = twin.site.simulation
-        start = pd.Timestamp(2001, sim.begin_month, sim.begin_day)
-        end = pd.Timestamp(2001, sim.end_month, sim.end_day)
-        self.first_day = start.day_of_year
-        self.minutes_per_step = 60 // sim.timesteps_per_hour
-        self.n_days = (end - start).days + 1
+        self.calendar = run_period_calendar(twin)
 
     def _init_handles(self) -> bool:
         ex = self.api.exchange
@@ -212,26 +257,15 @@ class _Session:
             if sensor.handle < 0:
                 missing.append(f"{sensor.variable} [{sensor.key}]")
         self.cooling_setpoint_handles = {}
-        self.node_handles: dict[str, list[int]] = {}
-        self.mixed_air_handles: dict[str, int] = {}
-        self.node_temp_handles: dict[str, tuple[int, int]] = {}
-        for system in self.twin.zones:
+        self.supply_air_globals: dict[str, tuple[int, int]] = {}
+        for index, system in enumerate(self.twin.zones, start=1):
             n = system.names
             handle = ex.get_actuator_handle(self.state, "Schedule:Constant", "Schedule Value",
                                             n.cooling_setpoint_schedule)
             self.cooling_setpoint_handles[n.zone] = handle
-            self.node_handles[n.zone] = [
-                ex.get_actuator_handle(self.state, "System Node Setpoint", "Temperature Setpoint", node)
-                for node in system.setpoint_nodes
-            ]
-            self.mixed_air_handles[n.zone] = ex.get_actuator_handle(
-                self.state, "System Node Setpoint", "Temperature Setpoint", n.mixed_air_node)
-            self.node_temp_handles[n.zone] = (
-                ex.get_variable_handle(self.state, "System Node Temperature", n.mixed_air_node),
-                ex.get_variable_handle(self.state, "System Node Temperature", n.fan_outlet_node),
-            )
-            if handle < 0 or min(self.node_handles[n.zone]) < 0 or self.mixed_air_handles[n.zone] < 0 \
-                    or min(self.node_temp_handles[n.zone]) < 0:
+            self.supply_air_globals[n.zone] = (ex.get_ems_global_handle(self.state, f"greendc_override_{index}"),
+                                               ex.get_ems_global_handle(self.state, f"greendc_supply_air_c_{index}"))
+            if handle < 0 or min(self.supply_air_globals[n.zone]) < 0:
                 missing.append(f"actuators of zone {n.zone}")
         self.chilled_water_handle = -1
         if self.twin.has_chiller_plant:
@@ -241,32 +275,58 @@ class _Session:
                 missing.append("chilled-water setpoint actuator")
         if missing:
             raise EnergyPlusError("EnergyPlus does not expose: " + ", ".join(missing))
-        # The hot path calls the C functions directly: pyenergyplus's wrappers check their arguments on
-        # every call, which costs more than the read itself at 49 reads per timestep.
-        raw = ex.api
-        self._get, self._set = raw.getVariableValue, raw.setActuatorValue
-        self._calendar = (raw.month, raw.dayOfMonth, raw.hour, raw.zoneTimeStepNum)
-        self._warmup, self._kind = raw.warmupFlag, raw.kindOfSim
-        self._handles = [sensor.handle for sensor in self.sensors]
-        index = {column: i for i, column in enumerate(self.columns)}
-        self._zone_index = [
-            (zone, index[f"{zone}/it_cpu_power_w"], index[f"{zone}/it_fan_power_w"],
-             [index[f"{zone}/{name}"] for name in _ZONE_OBSERVATION_FIELDS])
+        ffi, raw = _raw_exchange()
+        self._state_pointer = ffi.cast("void *", getattr(self.state, "value", self.state))
+        self._set, self._reset = raw.setActuatorValue, raw.resetActuator
+        self._set_global = raw.setEMSGlobalVariableValue
+        self._kind = raw.kindOfSim
+        self._reader = SensorReader(raw.getVariableValue, self._state_pointer)
+        handle = {sensor.column: sensor.handle for sensor in self.sensors}
+        self._zone_handles = [
+            (zone, (handle[f"{zone}/it_cpu_power_w"], handle[f"{zone}/it_fan_power_w"],
+                    *[handle[f"{zone}/{name}"] for name in _ZONE_OBSERVATION_FIELDS]))
             for zone in self.zone_names
         ]
-        self._site_index = [index[c] for c in ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c",
-                                               "outdoor_relative_humidity_pct", "outdoor_dew_point_c",
-                                               "facility_power_w")]
-        self._water_index = index.get("chilled_water_setpoint_c")
+        self._site_handles = tuple(handle[c] for c in ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c",
+                                                       "outdoor_relative_humidity_pct", "outdoor_dew_point_c",
+                                                       "facility_power_w"))
+        self._cooling_handles = {column: handle[column] for column in cooling_power_columns(self.columns)}
+        self._water_handle = handle.get("chilled_water_setpoint_c")
         self.ready = True
         return True
 
-    def _update_run_period(self) -> None:
-        """Decide once per zone timestep whether it belongs to the run period (not sizing or warm-up)."""
+    def _start_run_period(self) -> None:
+        """At the end of an environment's warm-up: if it is the weather-file run period, take control."""
         if not self.ready and not self._init_handles():
-            self.active = False
             return
-        self.active = not self._warmup(self.state) and self._kind(self.state) == RUN_PERIOD_WEATHER
+        if self._kind(self._state_pointer) == RUN_PERIOD_WEATHER:
+            self.active = True
+            self._write_action()
+
+    def _write_action(self) -> None:
+        """Hand the action's changes to EnergyPlus; a setpoint left as None goes back to the model's own control."""
+        pointer, action, written = self._state_pointer, self.action, self._written
+        if written is None or action.zone_cooling_setpoint_c != written.zone_cooling_setpoint_c:
+            for zone, handle in self.cooling_setpoint_handles.items():
+                if action.zone_cooling_setpoint_c is None:
+                    self._reset(pointer, handle)
+                else:
+                    self._set(pointer, handle, action.zone_cooling_setpoint_c[zone])
+        if self.chilled_water_handle >= 0 and (
+                written is None or action.chilled_water_setpoint_c != written.chilled_water_setpoint_c):
+            if action.chilled_water_setpoint_c is None:
+                self._reset(pointer, self.chilled_water_handle)
+            else:
+                self._set(pointer, self.chilled_water_handle, action.chilled_water_setpoint_c)
+        if written is None or action.supply_air_setpoint_c != written.supply_air_setpoint_c:
+            supply = action.supply_air_setpoint_c or {}
+            before = {} if written is None else written.supply_air_setpoint_c or {}
+            for zone, (override, value) in self.supply_air_globals.items():
+                if written is None or (zone in supply) != (zone in before):
+                    self._set_global(pointer, override, 1.0 if zone in supply else 0.0)
+                if zone in supply:
+                    self._set_global(pointer, value, supply[zone])
+        self._written = action
 
     def _guard(self, function: Callable[[], None]) -> None:
         if self.failed is not None:
@@ -278,86 +338,120 @@ class _Session:
             self.api.runtime.stop_simulation(self.state)
 
     # -- callbacks -------------------------------------------------------------------------------
-    def begin_timestep(self, state: Any) -> None:
-        self._guard(self._update_run_period)
-        self._guard(self._apply_schedules)
-
-    def _apply_schedules(self) -> None:
-        if not self.active:
-            return
-        action, state, set_value = self.action, self.state, self._set
-        if action.zone_cooling_setpoint_c is not None:
-            for zone, value in action.zone_cooling_setpoint_c.items():
-                set_value(state, self.cooling_setpoint_handles[zone], value)
-        if action.chilled_water_setpoint_c is not None and self.chilled_water_handle >= 0:
-            set_value(state, self.chilled_water_handle, action.chilled_water_setpoint_c)
-
-    def after_hvac_managers(self, state: Any) -> None:
-        self._guard(self._apply_supply_air)
-
-    def _apply_supply_air(self) -> None:
-        supply = self.action.supply_air_setpoint_c
-        if supply is None or not self.active:
-            return
-        state, set_value, get = self.state, self._set, self._get
-        for zone, value in supply.items():
-            for handle in self.node_handles[zone]:
-                set_value(state, handle, value)
-            mixed, fan_out = self.node_temp_handles[zone]
-            fan_heat_c = max(0.0, get(state, fan_out) - get(state, mixed))
-            set_value(state, self.mixed_air_handles[zone], value - fan_heat_c)
+    def warmup_complete(self, state: Any) -> None:
+        self._guard(self._start_run_period)
 
     def end_timestep(self, state: Any) -> None:
-        self._guard(self._observe_and_act)
+        if self.active:
+            self._guard(self._observe_and_act)
 
     def _observe_and_act(self) -> None:
-        if not self.active:
-            return
-        state, get = self.state, self._get
-        row = [get(state, handle) for handle in self._handles]
-        month, day, hour, step = self._calendar
-        # minutes() can report the end of the last HVAC substep (e.g. 00:07); the zone timestep number
-        # gives the zone step's true end.
-        month, day, hour, minute = month(state), day(state), hour(state), step(state) * self.minutes_per_step
-        self.rows.append(row)
-        self.times.append((month, day, hour, minute))
-        observation = self._observation(row, month, day, hour, minute)
-        self.action = self.controller.act(observation).clipped(self.twin.site.setpoints)
+        reader, step = self._reader, self.steps
+        if step >= len(self.calendar):
+            raise EnergyPlusError(f"EnergyPlus simulated more than the run period's {len(self.calendar)} timesteps")
+        month, day, hour, minute = self.calendar[step]
+        self.steps = step + 1
+        reader.start_step()
+        zones = {zone: LiveZoneObservation(reader, handles) for zone, handles in self._zone_handles}
+        observation = LiveObservation(month, day, hour, minute, zones, reader, self._site_handles,
+                                      self._cooling_handles, self._water_handle)
+        try:
+            action = self.controller.act(observation)
+        finally:
+            reader.open = False
+        if action is not self._last_action:
+            self._last_action = action
+            clipped = action.clipped(self.context.bounds)
+            if clipped != self.action:
+                # Actuated schedules and EMS globals keep their values, so writing now acts from the next
+                # timestep on, exactly as writing at its beginning would.
+                self.action = clipped
+                self._write_action()
         if self.progress is not None and minute == 60 and hour == 23:
-            done = (self.api.exchange.day_of_year(state) - self.first_day + 1) / self.n_days
-            self.progress(min(1.0, max(0.0, done)))
+            self.progress(self.steps / len(self.calendar))
 
-    def _observation(self, row: list[float], month: int, day: int, hour: int, minute: int) -> Observation:
-        zones = {}
-        it_total = 0.0
-        for zone, cpu, fan, fields in self._zone_index:
-            it_power = row[cpu] + row[fan]
-            it_total += it_power
-            zones[zone] = ZoneObservation(it_power, *[row[i] for i in fields])
-        dry, wet, humidity, dew, facility = (row[i] for i in self._site_index)
-        cooling = {self.columns[i]: row[i] for i in self.cooling_index}
-        return Observation(
-            month=month, day=day, hour=hour, minute=minute,
-            outdoor_dry_bulb_c=dry, outdoor_wet_bulb_c=wet, outdoor_relative_humidity_pct=humidity,
-            outdoor_dew_point_c=dew, zones=zones, it_power_w=it_total, cooling_power_w=float(sum(cooling.values())),
-            facility_power_w=facility,
-            chilled_water_setpoint_c=None if self._water_index is None else row[self._water_index],
-            cooling_power_by_component_w=cooling,
-        )
-
-    def telemetry(self) -> pd.DataFrame:
-        frame = pd.DataFrame(np.asarray(self.rows, dtype=float).reshape(len(self.rows), len(self.columns)),
-                             columns=self.columns)
-        # EnergyPlus stamps a timestep with its end; hour 24 / minute 60 roll into the next period.
-        times = np.asarray(self.times, dtype=np.int64).reshape(-1, 4)
-        days = pd.to_datetime(pd.DataFrame({"year": 2001, "month": times[:, 0], "day": times[:, 1]}))
-        stamps = days + pd.to_timedelta(times[:, 2] * 60 + times[:, 3], unit="min")
+    def telemetry(self, eso_path: Path) -> pd.DataFrame:
+        """The run period's telemetry from EnergyPlus's timestep output, checked against the steps seen."""
+        frame = read_timestep_variables(eso_path, {s.column: (s.key, s.variable) for s in self.sensors})
+        seen = np.asarray(self.calendar[:self.steps], dtype=np.int64).reshape(-1, 4)
+        # The ESO stamps a timestep with its end hour 1-24, the calendar (like the API) with 0-23.
+        written = np.column_stack([frame["month"], frame["day"], frame["hour"] - 1, frame["end_minute"]])
+        if self.steps != len(self.calendar) or written.shape != seen.shape or (written != seen).any():
+            raise EnergyPlusError(f"EnergyPlus wrote {len(frame)} timesteps and called the controller at "
+                                  f"{self.steps}, but the run period has {len(self.calendar)}")
+        days = pd.to_datetime(pd.DataFrame({"year": 2001, "month": seen[:, 0], "day": seen[:, 1]}))
+        stamps = days + pd.to_timedelta(seen[:, 2] * 60 + seen[:, 3], unit="min")
+        frame = frame.drop(columns=["month", "day", "hour", "end_minute"])
         frame.insert(0, "time", pd.DatetimeIndex(stamps))
         for zone in self.zone_names:
             frame[f"{zone}/it_power_w"] = frame[f"{zone}/it_cpu_power_w"] + frame[f"{zone}/it_fan_power_w"]
         frame["it_power_w"] = frame[[f"{z}/it_power_w" for z in self.zone_names]].sum(axis=1)
         frame["cooling_power_w"] = frame[cooling_power_columns(self.columns)].sum(axis=1)
         return frame
+
+
+def with_timestep_output(epjson: dict[str, Any], sensors: list[_Sensor]) -> dict[str, Any]:
+    """A copy of the model that writes every telemetry sensor at every timestep to its ESO file."""
+    model = copy.deepcopy(epjson)
+    model["Output:Variable"] = {
+        f"Telemetry {index}": {"key_value": sensor.key, "variable_name": sensor.variable,
+                               "reporting_frequency": "Timestep"}
+        for index, sensor in enumerate(sensors)
+    }
+    for files in model["OutputControl:Files"].values():
+        files["output_eso"] = "Yes"
+    return model
+
+
+def with_supply_air_override(epjson: dict[str, Any], twin: Twin) -> dict[str, Any]:
+    """A copy of the model with the EMS program that applies a controller's supply-air setpoints.
+
+    For zone ``i`` the runner sets the EMS globals ``greendc_override_i`` (1 = the controller sets the
+    supply air, 0 = the model's single-zone reset does) and ``greendc_supply_air_c_i``. At every system
+    timestep, after the setpoint managers, the program writes the setpoint to every setpoint node of the
+    zone's air loop and the mixed-air node's setpoint to it minus the fan heat (fan outlet minus mixed-air
+    temperature), or releases those actuators.
+    """
+    model = copy.deepcopy(epjson)
+    global_names: list[str] = []
+    sensors: dict[str, dict[str, str]] = {}
+    actuators: dict[str, dict[str, str]] = {}
+    lines: list[str] = []
+    for index, system in enumerate(twin.zones, start=1):
+        names = system.names
+        override, supply = f"greendc_override_{index}", f"greendc_supply_air_c_{index}"
+        global_names += [override, supply]
+        mixed_c, fan_outlet_c = f"greendc_mixed_air_c_{index}", f"greendc_fan_outlet_c_{index}"
+        sensors[mixed_c] = {"output_variable_or_output_meter_index_key_name": names.mixed_air_node,
+                            "output_variable_or_output_meter_name": "System Node Temperature"}
+        sensors[fan_outlet_c] = {"output_variable_or_output_meter_index_key_name": names.fan_outlet_node,
+                                 "output_variable_or_output_meter_name": "System Node Temperature"}
+        nodes = [f"greendc_node_{index}_{number}" for number in range(1, len(system.setpoint_nodes) + 1)]
+        mixed_setpoint = f"greendc_mixed_air_setpoint_{index}"
+        for actuator, node in [*zip(nodes, system.setpoint_nodes, strict=True), (mixed_setpoint, names.mixed_air_node)]:
+            actuators[actuator] = {"actuated_component_unique_name": node,
+                                   "actuated_component_type": "System Node Setpoint",
+                                   "actuated_component_control_type": "Temperature Setpoint"}
+        fan_heat = f"greendc_fan_heat_{index}"
+        lines += [f"IF {override} > 0.5", *[f"SET {node} = {supply}" for node in nodes],
+                  f"SET {fan_heat} = {fan_outlet_c} - {mixed_c}", f"IF {fan_heat} < 0", f"SET {fan_heat} = 0",
+                  "ENDIF", f"SET {mixed_setpoint} = {supply} - {fan_heat}", "ELSE",
+                  *[f"SET {node} = Null" for node in [*nodes, mixed_setpoint]], "ENDIF"]
+    model["EnergyManagementSystem:GlobalVariable"] = {
+        "greendc supply air globals": {"variables": [{"erl_variable_name": name} for name in global_names]}}
+    model["EnergyManagementSystem:Sensor"] = sensors
+    model["EnergyManagementSystem:Actuator"] = actuators
+    # Erl globals start uninitialized; until the runner writes them, the model's own control is in charge.
+    start = [f"SET {name} = 0" for name in global_names]
+    model["EnergyManagementSystem:Program"] = {
+        "greendc_supply_air_start": {"lines": [{"program_line": line} for line in start]},
+        "greendc_supply_air_override": {"lines": [{"program_line": line} for line in lines]}}
+    model["EnergyManagementSystem:ProgramCallingManager"] = {
+        "greendc supply air start": {"energyplus_model_calling_point": "BeginNewEnvironment",
+                                     "programs": [{"program_name": "greendc_supply_air_start"}]},
+        "greendc supply air override": {"energyplus_model_calling_point": "AfterPredictorAfterHVACManagers",
+                                        "programs": [{"program_name": "greendc_supply_air_override"}]}}
+    return model
 
 
 def run_simulation(
@@ -374,7 +468,8 @@ def run_simulation(
     ``.err`` file.
     """
     check_engine()
-    validate_epjson(twin.epjson)
+    model = with_supply_air_override(with_timestep_output(twin.epjson, _sensors(twin)), twin)
+    validate_epjson(model)
     from pyenergyplus.api import EnergyPlusAPI
 
     start = time.perf_counter()
@@ -383,7 +478,7 @@ def run_simulation(
     run_dir.mkdir(parents=True, exist_ok=True)
     try:
         model_path = run_dir / "model.epJSON"
-        model_path.write_text(json.dumps(twin.epjson, indent=1))
+        model_path.write_text(json.dumps(model, indent=1))
         for name, text in twin.side_files.items():
             (run_dir / name).write_text(text)
         api = EnergyPlusAPI()
@@ -391,8 +486,7 @@ def run_simulation(
         try:
             api.runtime.set_console_output_status(state, False)
             session = _Session(api, state, twin, controller, progress)
-            api.runtime.callback_begin_zone_timestep_after_init_heat_balance(state, session.begin_timestep)
-            api.runtime.callback_after_predictor_after_hvac_managers(state, session.after_hvac_managers)
+            api.runtime.callback_after_new_environment_warmup_complete(state, session.warmup_complete)
             api.runtime.callback_end_zone_timestep_after_zone_reporting(state, session.end_timestep)
             code = api.runtime.run_energyplus(
                 state, ["-d", str(run_dir), "-w", str(twin.weather_path), str(model_path)]
@@ -405,9 +499,9 @@ def run_simulation(
         if code != 0 or err.fatal_messages:
             quoted = " | ".join((err.fatal_messages + err.severe_messages)[:3]) or "no .err file written"
             raise EnergyPlusError(f"EnergyPlus failed (exit {code}): {quoted}")
-        if not session.rows:
+        if not session.steps:
             raise EnergyPlusError("EnergyPlus finished without simulating a single run-period timestep")
-        telemetry = session.telemetry()
+        telemetry = session.telemetry(run_dir / "eplusout.eso")
         if progress is not None:
             progress(1.0)
         return RunResult(
@@ -418,7 +512,7 @@ def run_simulation(
             controller=controller.name,
             zone_names=session.zone_names,
             has_chiller_plant=twin.has_chiller_plant,
-            epjson=twin.epjson,
+            epjson=model,
             decisions=pd.DataFrame(controller.decision_log) if getattr(controller, "decision_log", None) else None,
         )
     finally:
