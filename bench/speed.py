@@ -4,12 +4,13 @@ For one site (default: the example two-hall site, annual Chicago) it measures th
 
 * ``run_bare``: the EnergyPlus binary on the generated model, no Python in the loop;
 * ``run_simulation`` with the ``default`` controller (callbacks, sensors, telemetry; sets nothing);
-* ``run_simulation`` with ``trim-respond`` (overrides supply-air, zone and chilled-water setpoints every
-  timestep, i.e. every HVAC iteration for the supply air),
+* ``run_simulation`` with ``trim-respond`` (changes supply-air, zone and chilled-water setpoints at almost
+  every timestep), and, with ``--controllers ...,ai``, the ai controller with the shipped model (issue 3's
+  limit for it is 2x),
 
 each ``--repeats`` times, interleaved (bare, default, trim-respond, bare, ...) so that any background load
 hits all of them alike, each run in a fresh process, one run at a time. It reports medians and the ratio
-python-loop / bare; the requirement is a ratio of at most 1.5.
+python-loop / bare; the requirement is a ratio of at most 1.5 (2 for ``ai``).
 
 Usage::
 
@@ -40,13 +41,19 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SITE = REPO / "examples" / "sites" / "two-hall-chicago.yaml"
 DEFAULT_OUT = REPO / "bench" / "results" / "speed.json"
-LIMIT = 1.5
+LIMIT = 1.5  # issue 2: the Python control loop costs at most 50 % on top of a bare run
+#: issue 3: an annual closed-loop run of the ai controller costs at most twice a bare run
+LIMITS = {"ai": 2.0}
+
+
+SHIPPED_MODEL = REPO / "src" / "greendc" / "data" / "models" / "two-hall-chicago.gdm"
 
 
 def _make_controller(name: str) -> Any:
+    """A controller by name; ``ai`` uses the facility model shipped for the example site."""
     from greendc.control.registry import make_controller
 
-    return make_controller(name)
+    return make_controller(name, model=SHIPPED_MODEL) if name == "ai" else make_controller(name)
 
 
 def _twin(site_path: str, weather: str | None) -> Any:
@@ -225,10 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         "median_wall_s": medians,
         "ratio_to_bare": ratios,
         "limit": LIMIT,
+        "limits": {mode: LIMITS.get(mode, LIMIT) for mode in ratios if mode not in API_LEVELS
+                   and mode != "bare+telemetry"},
         "ratio_to_bare_with_telemetry": {mode: medians[mode] / medians["bare+telemetry"] for mode in modes
                                          if mode not in ("bare", "bare+telemetry", *API_LEVELS)},
-        "passed": all(ratio <= LIMIT for mode, ratio in ratios.items()
-                      if mode not in API_LEVELS and mode != "bare+telemetry"),
+        "passed": {mode: ratio <= LIMITS.get(mode, LIMIT) for mode, ratio in ratios.items()
+                   if mode not in API_LEVELS and mode != "bare+telemetry"},
         "runs": runs,
         "total_wall_s": time.perf_counter() - started,
     }
@@ -236,12 +245,13 @@ def main(argv: list[str] | None = None) -> int:
     for mode in modes:
         walls = " ".join(f"{r['wall_s']:.1f}" for r in runs if r["mode"] == mode)
         ratio = "" if mode == "bare" else f"{ratios[mode]:.2f}"
-        print(f"{mode:30s} {medians[mode]:9.1f} {ratio:>14s}   {walls}")
-    print(("within" if report["passed"] else "ABOVE") + f" the limit of {LIMIT:g}x")
+        verdict = "" if mode not in report["passed"] else (
+            f"  {'within' if report['passed'][mode] else 'ABOVE'} {LIMITS.get(mode, LIMIT):g}x")
+        print(f"{mode:30s} {medians[mode]:9.1f} {ratio:>14s}   {walls}{verdict}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.out}")
-    return 0 if report["passed"] else 1
+    return 0 if all(report["passed"].values()) else 1
 
 
 if __name__ == "__main__":

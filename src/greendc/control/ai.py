@@ -28,7 +28,7 @@ import pandas as pd
 from greendc.control.base import Action, ControlContext, Observation
 from greendc.control.baselines import TrimRespondController
 from greendc.learning.facility_model import FacilityModel, Prediction
-from greendc.learning.features import hour_features
+from greendc.learning.features import hour_of_day_features
 
 Guard = Literal["none", "kill-switch", "advisory", "missing-input", "out-of-range", "stuck-sensor", "inlet-over-limit",
                 "no-feasible-action", "model-uncertain"]
@@ -99,7 +99,6 @@ class AIController:
         self._history: dict[str, deque[float]] = {}
         self._step = 0
         self.decision_log = []
-        self._interval = pd.Timedelta(hours=context.timestep_h)
         self._column = {name: index for index, name in enumerate(self.model.feature_names_)}
         return self._action
 
@@ -120,15 +119,30 @@ class AIController:
             low, high = _INPUT_RANGES[name.rsplit("/", 1)[-1]]
             if not low <= value <= high:
                 return "out-of-range", f"{name}={value:.4g} outside {low}-{high}"
-        # Weather files repeat hourly values, so outdoor readings get a longer window than inlet sensors.
-        windows = {"outdoor_dry_bulb_c": 3 * self.stuck_steps, **{f"{z}/inlet_temp_c": self.stuck_steps
-                                                                   for z in observation.zones}}
-        for name, window in windows.items():
-            history = self._history.setdefault(name, deque(maxlen=window))
-            history.append(values[name])
-            if len(history) == window and max(history) - min(history) == 0.0:
-                return "stuck-sensor", f"{name} unchanged for {window} steps"
+        # An inlet may rightly read the same for hours while its supply air and servers hold steady (in a
+        # simulation to the last digit); it is stuck when it stays put while the supply air or IT load moves.
+        # Weather files repeat hourly values, so the outdoor reading gets a longer window.
+        for name, window, drivers in [("outdoor_dry_bulb_c", 3 * self.stuck_steps, ()),
+                                      *[(f"{zone}/inlet_temp_c", self.stuck_steps,
+                                         ((f"{zone}/supply_air_temp_c", state.supply_air_temp_c, 0.2),
+                                          (f"{zone}/it_power_w", state.it_power_w, 0.02 * abs(state.it_power_w))))
+                                        for zone, state in observation.zones.items()]]:
+            flat = self._flat_for(name, values[name], window)
+            moved = [self._range_over(driver, value, window) > threshold for driver, value, threshold in drivers]
+            if flat and (not drivers or any(moved)):
+                return "stuck-sensor", f"{name} unchanged for {window} steps" + (
+                    "" if not drivers else " while its zone's supply air or IT load changed")
         return "none", ""
+
+    def _flat_for(self, name: str, value: float, window: int) -> bool:
+        """Record a reading; True when the last ``window`` readings are all identical."""
+        return self._range_over(name, value, window) == 0.0 and len(self._history[name]) == window
+
+    def _range_over(self, name: str, value: float, window: int) -> float:
+        """Record a reading and return the spread (max - min) of the last ``window`` readings."""
+        history = self._history.setdefault(name, deque(maxlen=window))
+        history.append(value)
+        return max(history) - min(history)
 
     def _kill_switch_engaged(self) -> bool:
         return self.kill_switch is not None and Path(self.kill_switch).exists()
@@ -137,16 +151,16 @@ class AIController:
     def _state_vector(self, observation: Observation) -> np.ndarray:
         """Model inputs that describe the state (actions are filled in per candidate)."""
         assert isinstance(self.model, FacilityModel)
-        when = pd.Timestamp(2001, observation.month, observation.day) + pd.Timedelta(
-            hours=observation.hour, minutes=observation.minute) + self._interval
-        sine, cosine = hour_features([when])
+        # The action applies during the next interval: its time of day is the observation's plus one step.
+        hour_of_day = (observation.hour + observation.minute / 60.0 + self._context.timestep_h) % 24.0
+        sine, cosine = hour_of_day_features(hour_of_day)
         values = {
             "state:outdoor_dry_bulb_c": observation.outdoor_dry_bulb_c,
             "state:outdoor_wet_bulb_c": observation.outdoor_wet_bulb_c,
             "state:outdoor_relative_humidity_pct": observation.outdoor_relative_humidity_pct,
             "state:it_power_w": observation.it_power_w,
-            "hour_sin": float(sine[0]),
-            "hour_cos": float(cosine[0]),
+            "hour_sin": float(sine),
+            "hour_cos": float(cosine),
         }
         for zone, state in observation.zones.items():
             values[f"state:{zone}/it_power_w"] = state.it_power_w
@@ -193,8 +207,9 @@ class AIController:
         Phase 1 moves every zone's supply air by one common step (with each zone-rise and chilled-water
         option); phase 2 lets each zone move on its own around the phase-1 choice. The baseline's own
         action is always among the candidates, so the search never does worse than the rule by its own
-        prediction.
+        prediction. The facts include the predicted outcome of the chosen and of the baseline's row.
         """
+        assert isinstance(self.model, FacilityModel)
         zones = self._context.zone_names
         current = np.array([observation.zones[z].supply_air_setpoint_c for z in zones])
         steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
@@ -208,13 +223,14 @@ class AIController:
         rise = np.repeat(np.array([[g[1]] for g in grid]), len(zones), axis=1)
         water = None if waters == [None] else np.array([g[2] for g in grid], dtype=float)
         matrix = np.vstack([self._matrix(state, supply, rise, water), baseline_row[None, :]])
-        around = self.model.predict(baseline_row[None, :])
-        spread = {z: float(around.inlet_temp_std_c[z][0]) for z in zones}
-        _, objective, feasible = self._evaluate(matrix, spread)
-        evaluated = len(matrix)
+        spread = {z: float(values[0]) for z, values in self.model.inlet_temp_std_c(baseline_row[None, :]).items()}
+        prediction, objective, feasible = self._evaluate(matrix, spread)
+        facts: dict[str, Any] = {"candidates": len(matrix), "spread": spread,
+                                 "baseline": _outcome(prediction, objective, len(matrix) - 1)}
         if not feasible.any():
-            return None, {"candidates": evaluated}
-        chosen = matrix[int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])]
+            return None, facts
+        best = int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])
+        chosen, facts["chosen"] = matrix[best], _outcome(prediction, objective, best)
         if len(zones) > 1:
             rows = [chosen]
             for index, zone in enumerate(zones):
@@ -232,11 +248,12 @@ class AIController:
                 refined[:, column] = np.clip(refined[:, column], bounds.supply_air_c.min, bounds.supply_air_c.max)
                 column = self._column[f"{zone}/zone_cooling_setpoint_c"]
                 refined[:, column] = np.clip(refined[:, column], bounds.zone_cooling_c.min, bounds.zone_cooling_c.max)
-            _, objective, feasible = self._evaluate(refined, spread)
-            evaluated += len(refined)
+            prediction, objective, feasible = self._evaluate(refined, spread)
+            facts["candidates"] += len(refined)
             if feasible.any():
-                chosen = refined[int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])]
-        return chosen, {"candidates": evaluated}
+                best = int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])
+                chosen, facts["chosen"] = refined[best], _outcome(prediction, objective, best)
+        return chosen, facts
 
     # -- decision -------------------------------------------------------------------------------------------
     def _to_action(self, row: np.ndarray) -> Action:
@@ -304,9 +321,11 @@ class AIController:
                       baseline, baseline, None, started)
             return baseline
         action = self._to_action(chosen)
-        prediction, objective, _ = self._evaluate(np.vstack([chosen, baseline_row]))
-        evaluated = (prediction, objective)
-        spread = max(prediction.inlet_temp_std_c[z][0] for z in self._context.zone_names)
+        chosen_std = self.model.inlet_temp_std_c(chosen[None, :])
+        zones = self._context.zone_names
+        evaluated = _two_rows(search["chosen"], search["baseline"], {z: float(chosen_std[z][0]) for z in zones},
+                              search["spread"])
+        spread = max(float(chosen_std[z][0]) for z in zones)
         if spread > self.max_uncertainty_c:
             self._action = baseline
             self._log(observation, "model-uncertain", f"inlet std {spread:.2f} K > {self.max_uncertainty_c} K",
@@ -357,3 +376,22 @@ class AIController:
                 record[f"predicted:{zone}/inlet_temp_std_c"] = float(prediction.inlet_temp_std_c[zone][0])
         record["decision_ms"] = 1000.0 * (time.perf_counter() - started)
         self.decision_log.append(record)
+
+
+def _outcome(prediction: Prediction, objective: np.ndarray, row: int) -> dict[str, Any]:
+    """One candidate row's predicted means: cooling and IT power (W), inlets (C) and objective (W)."""
+    return {"cooling_power_w": float(prediction.cooling_power_w[row]), "it_power_w": float(prediction.it_power_w[row]),
+            "inlet_temp_c": {zone: float(values[row]) for zone, values in prediction.inlet_temp_c.items()},
+            "objective_w": float(objective[row])}
+
+
+def _two_rows(chosen: dict[str, Any], baseline: dict[str, Any], chosen_std_c: dict[str, float],
+              baseline_std_c: dict[str, float]) -> tuple[Prediction, np.ndarray]:
+    """The chosen and the baseline's predicted outcomes as a two-row prediction (chosen first), for the log."""
+    rows = (chosen, baseline)
+    return Prediction(
+        cooling_power_w=np.array([row["cooling_power_w"] for row in rows]),
+        it_power_w=np.array([row["it_power_w"] for row in rows]),
+        inlet_temp_c={zone: np.array([row["inlet_temp_c"][zone] for row in rows]) for zone in chosen["inlet_temp_c"]},
+        inlet_temp_std_c={zone: np.array([chosen_std_c[zone], baseline_std_c[zone]]) for zone in chosen_std_c},
+    ), np.array([row["objective_w"] for row in rows])

@@ -55,25 +55,32 @@ class FacilityModel:
 
     Parameters
     ----------
-    n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings
+    n_estimators, learning_rate, num_leaves, min_child_samples : LightGBM settings. The defaults (100
+        trees of at most 15 leaves) are sized for the optimizer, which evaluates about a hundred candidate
+        rows per decision: 300 trees of 31 leaves cut the held-out cooling CV(RMSE) only from 14.6 % to
+        13.0 % on the example site's exploration data, at three times the prediction cost.
     holdout_fraction : share at the end of every episode held out to measure accuracy
     random_state : seed for repeatable fits
+    n_jobs : threads for fitting and predicting (EnergyPlus waits while a controller decides, so a
+        co-simulation leaves the second core free)
     """
 
-    def __init__(self, n_estimators: int = 300, learning_rate: float = 0.1, num_leaves: int = 31,
-                 min_child_samples: int = 20, holdout_fraction: float = 0.2, random_state: int = 0):
+    def __init__(self, n_estimators: int = 100, learning_rate: float = 0.2, num_leaves: int = 15,
+                 min_child_samples: int = 20, holdout_fraction: float = 0.2, random_state: int = 0,
+                 n_jobs: int = 2):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
         self.holdout_fraction = holdout_fraction
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     # -- fitting ----------------------------------------------------------------------------------------
     def _params(self, objective: str, alpha: float | None = None) -> dict[str, Any]:
         params = {"objective": objective, "learning_rate": self.learning_rate, "num_leaves": self.num_leaves,
                   "min_child_samples": self.min_child_samples, "seed": self.random_state, "deterministic": True,
-                  "num_threads": 2, "verbose": -1, "monotone_constraints_method": "advanced"}
+                  "num_threads": self.n_jobs, "verbose": -1, "monotone_constraints_method": "advanced"}
         if alpha is not None:
             params["alpha"] = alpha
         return params
@@ -152,23 +159,39 @@ class FacilityModel:
             matrix = features[self.feature_names_].to_numpy(dtype=float)
         else:
             matrix = np.asarray(features, dtype=float)
-        boosters = self.boosters_
+        predictors = self._predictors()
 
         def run(name: str) -> np.ndarray:
-            return boosters[name].predict(matrix, num_threads=1)
+            return predictors[name](matrix)
 
-        inlet, spread = {}, {}
+        inlet = {zone: run(f"{zone}/inlet_temp_c") for zone in self.zone_names_}
+        if uncertainty:
+            spread = self.inlet_temp_std_c(matrix)
+        else:
+            spread = {zone: np.full(len(matrix), np.nan) for zone in self.zone_names_}
+        return Prediction(run("cooling_power_w"), run("it_power_w"), inlet, spread)
+
+    def inlet_temp_std_c(self, matrix: np.ndarray) -> dict[str, np.ndarray]:
+        """Each zone's predicted inlet standard deviation (K) for rows of features, from the quantile models."""
+        predictors = self._predictors()
+        spread = {}
         for zone in self.zone_names_:
             target = f"{zone}/inlet_temp_c"
-            inlet[zone] = run(target)
-            if uncertainty:
-                # Quantile trees can agree exactly where data are thin; never claim more certainty than
-                # the held-out error of the mean model shows.
-                floor = self.metrics_.get(target, {}).get("rmse", 0.0)
-                spread[zone] = np.maximum((run(f"{target}@q90") - run(f"{target}@q10")) / (2 * _Z90), floor)
-            else:
-                spread[zone] = np.full(len(matrix), np.nan)
-        return Prediction(run("cooling_power_w"), run("it_power_w"), inlet, spread)
+            # Quantile trees can agree exactly where data are thin; never claim more certainty than the
+            # held-out error of the mean model shows.
+            floor = self.metrics_.get(target, {}).get("rmse", 0.0)
+            width = predictors[f"{target}@q90"](matrix) - predictors[f"{target}@q10"](matrix)
+            spread[zone] = np.maximum(width / (2 * _Z90), floor)
+        return spread
+
+    def _predictors(self) -> dict[str, _DirectPredictor]:
+        """One direct predictor per booster, made on first use (a cache; the boosters are the model)."""
+        cached = getattr(self, "_predictor_cache", None)
+        if cached is None or cached[0] is not self.boosters_:
+            cached = (self.boosters_, {name: _DirectPredictor(booster, self.n_jobs)
+                                       for name, booster in self.boosters_.items()})
+            self._predictor_cache = cached
+        return cached[1]
 
     def feature_importance(self, target: str = "cooling_power_w") -> pd.Series:
         """Total gain of each feature for a target, largest first."""
@@ -194,7 +217,8 @@ class FacilityModel:
             "holdout_rows": self.holdout_rows_,
             "metrics": self.metrics_,
             "params": {k: getattr(self, k) for k in ("n_estimators", "learning_rate", "num_leaves",
-                                                     "min_child_samples", "holdout_fraction", "random_state")},
+                                                     "min_child_samples", "holdout_fraction", "random_state",
+                                                     "n_jobs")},
             "boosters": sorted(self.boosters_),
         }
 
@@ -246,6 +270,46 @@ class FacilityModel:
         model.metrics_ = meta["metrics"]
         model.boosters_ = boosters
         return model
+
+
+class _DirectPredictor:
+    """LightGBM's C predictor called directly on a float64 row-major matrix.
+
+    ``Booster.predict`` checks and converts its input and builds a predictor object on every call, about
+    80 us on a small machine: more than the trees themselves cost for the optimizer's candidate batches,
+    of which a decision evaluates a dozen. The result is identical (a test compares them).
+    """
+
+    _FLOAT64, _ROW_MAJOR, _NORMAL = 1, 1, 0  # C_API_DTYPE_FLOAT64, C_API_IS_ROW_MAJOR, C_API_PREDICT_NORMAL
+
+    def __init__(self, booster: Any, threads: int):
+        from lightgbm.basic import _LIB, _c_str
+
+        self._booster = booster  # keeps the handle alive
+        self._call = _LIB.LGBM_BoosterPredictForMat
+        # A second thread pays only for batches; a single row is faster on one.
+        self._parameters = (_c_str("num_threads=1"), _c_str(f"num_threads={threads}"))
+        self._columns = booster.num_feature()
+
+    def __call__(self, matrix: np.ndarray) -> np.ndarray:
+        import ctypes
+
+        from lightgbm.basic import _safe_call
+
+        matrix = np.ascontiguousarray(matrix, dtype=np.float64)
+        if matrix.ndim != 2 or matrix.shape[1] != self._columns:
+            raise ValueError(f"expected rows of {self._columns} features, got an array of shape {matrix.shape}")
+        out = np.empty(len(matrix), dtype=np.float64)
+        written = ctypes.c_int64(0)
+        _safe_call(self._call(
+            self._booster._handle, matrix.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(self._FLOAT64),
+            ctypes.c_int32(matrix.shape[0]), ctypes.c_int32(matrix.shape[1]), ctypes.c_int(self._ROW_MAJOR),
+            ctypes.c_int(self._NORMAL), ctypes.c_int(0), ctypes.c_int(-1), self._parameters[len(matrix) >= 16],
+            ctypes.byref(written),
+            out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
+        if written.value != len(matrix):
+            raise ValueError(f"LightGBM wrote {written.value} predictions for {len(matrix)} rows")
+        return out
 
 
 def _safe(name: str) -> str:

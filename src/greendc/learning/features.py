@@ -42,9 +42,14 @@ def target_names(zone_names: list[str]) -> list[str]:
 
 
 def hour_features(time: pd.Series | pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Time of day as a point on the unit circle (sine, cosine), so that 23:45 sits next to 00:00."""
     stamps = pd.DatetimeIndex(time)
-    hours = stamps.hour + stamps.minute / 60.0
-    angle = 2 * np.pi * np.asarray(hours, dtype=float) / 24.0
+    return hour_of_day_features(np.asarray(stamps.hour + stamps.minute / 60.0, dtype=float))
+
+
+def hour_of_day_features(hour_of_day: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`hour_features` from the hour of day (0-24, fractional), without building timestamps."""
+    angle = 2 * np.pi * np.asarray(hour_of_day, dtype=float) / 24.0
     return np.sin(angle), np.cos(angle)
 
 
