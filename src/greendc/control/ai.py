@@ -16,6 +16,7 @@ predicted saving and the guard that fired (``decision_log``).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -97,24 +98,32 @@ class AIController:
         self._baseline = TrimRespondController()
         self._action = self._baseline.reset(context)
         self._history: dict[str, deque[float]] = {}
+        self._unchanged: dict[str, tuple[float | None, int]] = {}
         self._step = 0
         self.decision_log = []
         self._column = {name: index for index, name in enumerate(self.model.feature_names_)}
+        # Phase 1's candidates as offsets from the current setpoints: every common supply-air step with
+        # every zone rise and chilled-water step (the same for every decision, so made once).
+        steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
+        water_steps = [-self.max_step_c, 0.0, self.max_step_c] if context.has_chiller_plant else [0.0]
+        grid = np.array([(d, r, w) for d in steps for r in self.zone_rises_c for w in water_steps])
+        self._grid = (steps, grid[:, 0], grid[:, 1], grid[:, 2])
         return self._action
 
     # -- guards -------------------------------------------------------------------------------------------
     def _input_guard(self, observation: Observation) -> tuple[Guard, str]:
-        values = {
-            "outdoor_dry_bulb_c": observation.outdoor_dry_bulb_c,
-            "outdoor_wet_bulb_c": observation.outdoor_wet_bulb_c,
-            "outdoor_relative_humidity_pct": observation.outdoor_relative_humidity_pct,
-        }
-        for zone, state in observation.zones.items():
-            values[f"{zone}/inlet_temp_c"] = state.inlet_temp_c
-            values[f"{zone}/it_power_w"] = state.it_power_w
-            values[f"{zone}/supply_air_setpoint_c"] = state.supply_air_setpoint_c
-        for name, value in values.items():
-            if value is None or not np.isfinite(value):
+        """Missing, out-of-range or stuck inputs (checked every timestep, so kept cheap)."""
+        readings = [("outdoor_dry_bulb_c", observation.outdoor_dry_bulb_c),
+                    ("outdoor_wet_bulb_c", observation.outdoor_wet_bulb_c),
+                    ("outdoor_relative_humidity_pct", observation.outdoor_relative_humidity_pct)]
+        zones = [(zone, observation.zones[zone]) for zone in self._context.zone_names]
+        inlets = {}
+        for zone, state in zones:
+            inlets[zone] = state.inlet_temp_c
+            readings += [(f"{zone}/inlet_temp_c", inlets[zone]), (f"{zone}/it_power_w", state.it_power_w),
+                         (f"{zone}/supply_air_setpoint_c", state.supply_air_setpoint_c)]
+        for name, value in readings:
+            if value is None or not math.isfinite(value):
                 return "missing-input", name
             low, high = _INPUT_RANGES[name.rsplit("/", 1)[-1]]
             if not low <= value <= high:
@@ -122,27 +131,32 @@ class AIController:
         # An inlet may rightly read the same for hours while its supply air and servers hold steady (in a
         # simulation to the last digit); it is stuck when it stays put while the supply air or IT load moves.
         # Weather files repeat hourly values, so the outdoor reading gets a longer window.
-        for name, window, drivers in [("outdoor_dry_bulb_c", 3 * self.stuck_steps, ()),
-                                      *[(f"{zone}/inlet_temp_c", self.stuck_steps,
-                                         ((f"{zone}/supply_air_temp_c", state.supply_air_temp_c, 0.2),
-                                          (f"{zone}/it_power_w", state.it_power_w, 0.02 * abs(state.it_power_w))))
-                                        for zone, state in observation.zones.items()]]:
-            flat = self._flat_for(name, values[name], window)
-            moved = [self._range_over(driver, value, window) > threshold for driver, value, threshold in drivers]
-            if flat and (not drivers or any(moved)):
-                return "stuck-sensor", f"{name} unchanged for {window} steps" + (
-                    "" if not drivers else " while its zone's supply air or IT load changed")
+        window = 3 * self.stuck_steps
+        if self._unchanged_for("outdoor_dry_bulb_c", observation.outdoor_dry_bulb_c) >= window:
+            return "stuck-sensor", f"outdoor_dry_bulb_c unchanged for {window} steps"
+        for zone, state in zones:
+            supply_c = self._recent(f"{zone}/supply_air_temp_c", state.supply_air_temp_c)
+            it_w = self._recent(f"{zone}/it_power_w", state.it_power_w)
+            if self._unchanged_for(f"{zone}/inlet_temp_c", inlets[zone]) >= self.stuck_steps and (
+                    max(supply_c) - min(supply_c) > 0.2 or max(it_w) - min(it_w) > 0.02 * abs(state.it_power_w)):
+                return "stuck-sensor", (f"{zone}/inlet_temp_c unchanged for {self.stuck_steps} steps while its "
+                                        "zone's supply air or IT load changed")
         return "none", ""
 
-    def _flat_for(self, name: str, value: float, window: int) -> bool:
-        """Record a reading; True when the last ``window`` readings are all identical."""
-        return self._range_over(name, value, window) == 0.0 and len(self._history[name]) == window
+    def _unchanged_for(self, name: str, value: float) -> int:
+        """Record a reading; return for how many consecutive readings (this one included) it has not changed."""
+        last, count = self._unchanged.get(name, (None, 0))
+        count = count + 1 if value == last else 1
+        self._unchanged[name] = (value, count)
+        return count
 
-    def _range_over(self, name: str, value: float, window: int) -> float:
-        """Record a reading and return the spread (max - min) of the last ``window`` readings."""
-        history = self._history.setdefault(name, deque(maxlen=window))
+    def _recent(self, name: str, value: float) -> deque[float]:
+        """Record a reading and return the last ``stuck_steps`` readings."""
+        history = self._history.get(name)
+        if history is None:
+            history = self._history[name] = deque(maxlen=self.stuck_steps)
         history.append(value)
-        return max(history) - min(history)
+        return history
 
     def _kill_switch_engaged(self) -> bool:
         return self.kill_switch is not None and Path(self.kill_switch).exists()
@@ -212,16 +226,13 @@ class AIController:
         assert isinstance(self.model, FacilityModel)
         zones = self._context.zone_names
         current = np.array([observation.zones[z].supply_air_setpoint_c for z in zones])
-        steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
-        waters: list[float | None] = [None]
+        steps, supply_steps, rises, water_steps = self._grid
+        supply = current[None, :] + supply_steps[:, None]
+        rise = np.repeat(rises[:, None], len(zones), axis=1)
+        water = None
         if self._context.has_chiller_plant:
             base = observation.chilled_water_setpoint_c
-            base = base if base is not None and np.isfinite(base) else 7.0
-            waters = [base - self.max_step_c, base, base + self.max_step_c]
-        grid = [(d, r, w) for d in steps for r in self.zone_rises_c for w in waters]
-        supply = current[None, :] + np.array([g[0] for g in grid])[:, None]
-        rise = np.repeat(np.array([[g[1]] for g in grid]), len(zones), axis=1)
-        water = None if waters == [None] else np.array([g[2] for g in grid], dtype=float)
+            water = (base if base is not None and math.isfinite(base) else 7.0) + water_steps
         matrix = np.vstack([self._matrix(state, supply, rise, water), baseline_row[None, :]])
         spread = {z: float(values[0]) for z, values in self.model.inlet_temp_std_c(baseline_row[None, :]).items()}
         prediction, objective, feasible = self._evaluate(matrix, spread)
