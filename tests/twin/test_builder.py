@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import copy
 
+import numpy as np
 import pytest
 from tests.conftest import example_site_data
 
+from greendc.control.registry import make_controller
 from greendc.site.schema import Site
 from greendc.twin.builder import build_twin
+from greendc.twin.runner import run_simulation
 from greendc.twin.schema_check import ModelValidationError, validate_epjson
 
 
@@ -79,3 +82,25 @@ def test_validation_catches_unknown_fields_and_wrong_types(short_site: Site) -> 
     model["Coil:Cooling:Imaginary"] = {"x": {}}
     with pytest.raises(ModelValidationError, match="unknown object type"):
         validate_epjson(model)
+
+
+def test_iec_effectiveness_curve_keeps_the_secondary_flow_solvable(short_site: Site) -> None:
+    # EnergyPlus caps the dry secondary outlet 0.2 K under the primary inlet once dry effectiveness * f(r)
+    # reaches r (secondary / primary flow); the primary outlet then jumps and its flow search can fail.
+    epjson = build_twin(short_site).epjson
+    curve = epjson["Curve:Quadratic"]["IEC Effectiveness fFlow"]
+    coolers = epjson["EvaporativeCooler:Indirect:ResearchSpecial"].values()
+    [dry_effectiveness] = {fields["cooler_drybulb_design_effectiveness"] for fields in coolers}
+    r = np.linspace(1e-3, curve["maximum_value_of_x"], 500)
+    f = curve["coefficient1_constant"] + curve["coefficient2_x"] * r + curve["coefficient3_x_2"] * r**2
+    assert curve["coefficient1_constant"] == 0.0
+    assert curve["coefficient1_constant"] + curve["coefficient2_x"] + curve["coefficient3_x_2"] == pytest.approx(1.0)
+    assert (np.diff(f) > 0).all()
+    assert (dry_effectiveness * f < 0.97 * r).all()
+
+
+def test_spring_run_has_no_severe_errors() -> None:
+    # Early April in Chicago puts the indirect evaporative coolers in dry modulated mode (about 1 s).
+    site = Site.model_validate(example_site_data(begin_month=4, begin_day=1, end_month=4, end_day=18))
+    result = run_simulation(build_twin(site), make_controller("default"))
+    assert result.err.severe == 0, result.err.severe_messages
