@@ -360,13 +360,10 @@ class _Session:
         finally:
             reader.open = False
         if action is not self._last_action:
-            self._last_action = action
-            clipped = action.clipped(self.context.bounds)
-            if clipped != self.action:
-                # Actuated schedules and EMS globals keep their values, so writing now acts from the next
-                # timestep on, exactly as writing at its beginning would.
-                self.action = clipped
-                self._write_action()
+            # Actuated schedules and EMS globals keep their values, so writing now acts from the next
+            # timestep on, exactly as writing at its beginning would; only what changed is written.
+            self._last_action, self.action = action, action.clipped(self.context.bounds)
+            self._write_action()
         if self.progress is not None and minute == 60 and hour == 23:
             self.progress(self.steps / len(self.calendar))
 
