@@ -189,3 +189,29 @@ def test_no_overcooling_below_the_recommended_minimum(facility_model: FacilityMo
     assert record["guard"] == "none"
     for zone in ZONES:
         assert record[f"predicted:{zone}/inlet_temp_c"] >= 18.0 - 1e-9
+
+
+@pytest.mark.parametrize(("outdoor_c", "supply_c", "inlet_c"), [(29.0, 21.0, 22.0), (10.0, 18.0, 19.0),
+                                                                 (32.0, 24.0, 25.5)])
+def test_a_finer_search_finds_nothing_clearly_better(facility_model: FacilityModel, outdoor_c: float,
+                                                     supply_c: float, inlet_c: float) -> None:
+    controller = _controller(facility_model)
+    observation = _observation(inlet_c=inlet_c, supply_c=supply_c, outdoor_dry_bulb_c=outdoor_c,
+                               outdoor_wet_bulb_c=min(outdoor_c, 21.0) - 2.0)
+    controller.act(observation)
+    record = controller.decision_log[-1]
+    assert record["guard"] == "none"
+    # Every zone on its own 0.125 K grid, every zone rise 4-10 K by 1 K, chilled water by 0.25 K: about
+    # 127,000 candidates under the same constraints, against the controller's hundred or so.
+    state = controller._state_vector(observation)
+    steps = np.arange(-1.0, 1.0 + 1e-9, 0.125)
+    rises = np.arange(4.0, 10.0 + 1e-9, 1.0)
+    waters = 7.0 + np.arange(-1.0, 1.0 + 1e-9, 0.25)
+    grid = np.array(np.meshgrid(steps, steps, rises, rises, waters, indexing="ij")).reshape(5, -1).T
+    matrix = controller._matrix(state, supply_c + grid[:, :2], grid[:, 2:4], grid[:, 4])
+    baseline = controller._baseline.act(observation).clipped(CONTEXT.bounds)
+    spread = {zone: float(values[0]) for zone, values in facility_model.inlet_temp_std_c(
+        controller._row_of(baseline, observation, state)[None, :]).items()}
+    _, objective, feasible = controller._evaluate(matrix, spread)
+    assert feasible.any()
+    assert objective[feasible].min() >= record["predicted_objective_w"] * (1 - 0.005)
