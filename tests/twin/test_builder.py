@@ -84,19 +84,32 @@ def test_validation_catches_unknown_fields_and_wrong_types(short_site: Site) -> 
         validate_epjson(model)
 
 
-def test_iec_effectiveness_curve_keeps_the_secondary_flow_solvable(short_site: Site) -> None:
+@pytest.mark.parametrize("dry_effectiveness", [None, 0.9])
+def test_iec_effectiveness_curve_keeps_the_secondary_flow_solvable(dry_effectiveness: float | None) -> None:
     # EnergyPlus caps the dry secondary outlet 0.2 K under the primary inlet once dry effectiveness * f(r)
     # reaches r (secondary / primary flow); the primary outlet then jumps and its flow search can fail.
-    epjson = build_twin(short_site).epjson
-    curve = epjson["Curve:Quadratic"]["IEC Effectiveness fFlow"]
-    coolers = epjson["EvaporativeCooler:Indirect:ResearchSpecial"].values()
-    [dry_effectiveness] = {fields["cooler_drybulb_design_effectiveness"] for fields in coolers}
-    r = np.linspace(1e-3, curve["maximum_value_of_x"], 500)
-    f = curve["coefficient1_constant"] + curve["coefficient2_x"] * r + curve["coefficient3_x_2"] * r**2
-    assert curve["coefficient1_constant"] == 0.0
-    assert curve["coefficient1_constant"] + curve["coefficient2_x"] + curve["coefficient3_x_2"] == pytest.approx(1.0)
-    assert (np.diff(f) > 0).all()
-    assert (dry_effectiveness * f < 0.97 * r).all()
+    data = example_site_data()
+    if dry_effectiveness is not None:
+        data["cooling"]["indirect_evaporative"]["dry_bulb_effectiveness"] = dry_effectiveness
+    epjson = build_twin(Site.model_validate(data)).epjson
+    coolers = list(epjson["EvaporativeCooler:Indirect:ResearchSpecial"].values())
+    assert coolers
+    for fields in coolers:
+        curve = epjson["Curve:Quadratic"][fields["drybulb_effectiveness_flow_ratio_modifier_curve_name"]]
+        r = np.linspace(1e-3, curve["maximum_value_of_x"], 500)
+        f = curve["coefficient1_constant"] + curve["coefficient2_x"] * r + curve["coefficient3_x_2"] * r**2
+        assert curve["coefficient1_constant"] == 0.0
+        assert f[np.argmin(abs(r - 1.0))] == pytest.approx(1.0, abs=0.01)  # design effectiveness at design flow
+        assert (np.diff(f) > 0).all()
+        assert (fields["cooler_drybulb_design_effectiveness"] * f < 0.97 * r).all()
+    validate_epjson(epjson)
+
+
+def test_dry_effectiveness_above_what_energyplus_can_solve_is_rejected() -> None:
+    data = example_site_data()
+    data["cooling"]["indirect_evaporative"]["dry_bulb_effectiveness"] = 0.97
+    with pytest.raises(ValueError, match="dry_bulb_effectiveness"):
+        Site.model_validate(data)
 
 
 def test_spring_run_has_no_severe_errors() -> None:

@@ -109,7 +109,8 @@ class DirectEvaporative(_Strict):
 class IndirectEvaporative(_Strict):
     enabled: bool = True
     wet_bulb_effectiveness: Annotated[float, Field(gt=0, le=1.2)] = 0.7
-    dry_bulb_effectiveness: Annotated[float, Field(gt=0, le=1)] = 0.72
+    # Above 0.94 EnergyPlus's dry-mode model cannot be given a flow modifier it can solve (twin/builder.py).
+    dry_bulb_effectiveness: Annotated[float, Field(gt=0, le=0.94)] = 0.72
     secondary_fan_specific_power_w_per_m3s: Annotated[float, Field(gt=0, le=2000)] = 200.0
     max_outdoor_wet_bulb_c: Annotated[float, Field(ge=0, le=35)] = 24.0
 

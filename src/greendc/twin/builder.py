@@ -345,6 +345,26 @@ def _schedules(model: _Model, site: Site, site_dir: Path | None, side_files: dic
                   data=_fractions_to_compact([load.fraction] * 24, [load.fraction] * 24))
 
 
+#: Largest dry effectiveness * f(r) / r the IEC's dry-mode modifier may reach (see _fan_and_dx_curves).
+IEC_DRY_CAP_MARGIN = 0.94
+
+
+def _iec_dry_curve(model: _Model, zone: str, dry_bulb_effectiveness: float) -> str:
+    """The dry-mode effectiveness modifier for this cooler: the shared one, or a flatter one when needed.
+
+    f(r) = a r + (1 - a) r^2 is 1 at design flow and rises with r; dry effectiveness * f(r) stays below r
+    (no jump, see _fan_and_dx_curves) when dry effectiveness * a <= IEC_DRY_CAP_MARGIN. The shared curve has
+    a = 1.3, enough up to a dry effectiveness of 0.72; a more effective cooler gets its own, flatter curve.
+    """
+    slope = min(1.3, IEC_DRY_CAP_MARGIN / dry_bulb_effectiveness)
+    if slope >= 1.3:
+        return "IEC Effectiveness fFlow"
+    name = f"{zone} IEC Dry Effectiveness fFlow"
+    model.add("Curve:Quadratic", name, coefficient1_constant=0.0, coefficient2_x=slope, coefficient3_x_2=1.0 - slope,
+              minimum_value_of_x=0.0, maximum_value_of_x=1.5)
+    return name
+
+
 def _fan_and_dx_curves(model: _Model) -> None:
     # Performance curves of a generic packaged DX unit from the EnergyPlus example files (rated at
     # 19.4 C entering wet-bulb and 35 C outdoor dry-bulb).
@@ -508,6 +528,7 @@ def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSy
     if iec.enabled:
         outlet = f"{z} IEC Outlet Node"
         secondary_in, secondary_out = f"{z} IEC Secondary Inlet Node", f"{z} IEC Secondary Outlet Node"
+        dry_curve = _iec_dry_curve(model, z, iec.dry_bulb_effectiveness)
         model.add("EvaporativeCooler:Indirect:ResearchSpecial", names.iec, availability_schedule_name=ALWAYS_ON,
                   cooler_wetbulb_design_effectiveness=iec.wet_bulb_effectiveness,
                   cooler_drybulb_design_effectiveness=iec.dry_bulb_effectiveness,
@@ -523,7 +544,7 @@ def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSy
                   evaporative_operation_maximum_limit_outdoor_wetbulb_temperature=iec.max_outdoor_wet_bulb_c,
                   dry_operation_maximum_limit_outdoor_drybulb_temperature=50.0,
                   wetbulb_effectiveness_flow_ratio_modifier_curve_name="IEC Effectiveness fFlow",
-                  drybulb_effectiveness_flow_ratio_modifier_curve_name="IEC Effectiveness fFlow",
+                  drybulb_effectiveness_flow_ratio_modifier_curve_name=dry_curve,
                   secondary_air_fan_power_modifier_curve_name="IEC Fan Power fFlow")
         components.append(("EvaporativeCooler:Indirect:ResearchSpecial", names.iec, inlet, outlet))
         setpoint_nodes.append(outlet)
