@@ -29,11 +29,12 @@ def test_reads_the_last_environment_by_key_and_name(tmp_path: Path) -> None:
     run = ("1,RUN PERIOD,  41.98, -87.92,  -6.00, 201.00\n"
            "2,1, 7, 1, 0, 1, 0.00,15.00,Sunday\n7,17.15\n8,1234.5\n"
            "2,1, 7, 1, 0, 1,15.00,30.00,Sunday\n7,17.1\n8,1200.25\n")
-    frame = read_timestep_variables(_write(tmp_path, design_day + run), VARIABLES)
-    assert list(frame.columns) == ["month", "day", "hour", "end_minute", *VARIABLES]
+    output = read_timestep_variables(_write(tmp_path, design_day + run), VARIABLES)
+    frame = output.values
+    assert list(frame.columns) == list(VARIABLES)
     assert frame["outdoor_dry_bulb_c"].tolist() == [17.15, 17.1]
     assert frame["West Hall/supply_fan_power_w"].tolist() == [1234.5, 1200.25]
-    assert frame[["month", "day", "hour", "end_minute"]].values.tolist() == [[7, 1, 1, 15], [7, 1, 1, 30]]
+    assert (output.first_step, output.last_step) == ((7, 1, 1, 15), (7, 1, 1, 30))
 
 
 def test_missing_variable_is_named(tmp_path: Path) -> None:

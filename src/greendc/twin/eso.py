@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,13 +32,30 @@ class EsoError(ValueError):
     """The ESO file lacks a variable or is not laid out as expected."""
 
 
-def read_timestep_variables(path: Path, variables: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    """Timestep values of the last environment (the weather-file run period) as a table.
+@dataclass(frozen=True)
+class TimestepOutput:
+    """The run period's timestep values, with the stamps of its first and last timestep.
 
-    ``variables`` maps each output column to ``(key, variable name)`` as in ``Output:Variable``
-    (keys compare case-insensitively, as EnergyPlus upper-cases them). The table has ``month``, ``day``,
-    ``hour`` (1-24, the hour the timestep ends in) and ``end_minute`` first, then one column per entry.
-    Every variable must be reported at ``Timestep`` frequency.
+    ``values`` has one column per requested variable and one row per timestep; ``first_step`` and
+    ``last_step`` are (month, day, hour 1-24, end minute) as EnergyPlus wrote them, or None without steps.
+    """
+
+    values: pd.DataFrame
+    first_step: tuple[int, int, int, int] | None
+    last_step: tuple[int, int, int, int] | None
+
+
+def _stamp(line: bytes) -> tuple[int, int, int, int]:
+    fields = line.split(b",")
+    return int(fields[2]), int(fields[3]), int(fields[5]), round(float(fields[7]))
+
+
+def read_timestep_variables(path: Path, variables: dict[str, tuple[str, str]]) -> TimestepOutput:
+    """Timestep values of the last environment (the weather-file run period).
+
+    ``variables`` maps each output column to ``(key, variable name)`` as in ``Output:Variable`` (keys
+    compare case-insensitively, as EnergyPlus upper-cases them). Every variable must be reported at
+    ``Timestep`` frequency, so that the data is a time line followed by the same value lines, repeated.
     """
     raw = Path(path).read_bytes()
     dictionary, found, data = raw.partition(_DICTIONARY_END)
@@ -53,32 +72,24 @@ def read_timestep_variables(path: Path, variables: dict[str, tuple[str, str]]) -
         wanted.append(identifier)
     # The weather-file run period is the last environment; design days, if simulated, come before it.
     environment = data.rfind(b"\n1,") + 1
-    lines = data[environment:].split(b"\n")
-    start = 1 if lines[0].startswith(b"1,") else 0
-    clock_rows = [index for index in range(start, min(len(lines), start + 10_000)) if lines[index].startswith(b"2,")]
-    if not clock_rows:
-        return pd.DataFrame(columns=["month", "day", "hour", "end_minute", *variables])
-    start = clock_rows[0]
-    # Every variable reports every timestep, so the data is a time line and the same value lines, repeated.
-    block = clock_rows[1] - start if len(clock_rows) > 1 else next(
-        (index - start for index in range(start + 1, len(lines)) if not lines[index][:1].isdigit()), 1)
-    end = start
-    while end < len(lines) and lines[end].startswith(b"2,"):
-        end += block
-    body = lines[start:end]
-    times = body[::block]
-    del body[::block]
-    n_steps = len(times)
-    clock = pd.read_csv(io.BytesIO(b"\n".join(times)), header=None, usecols=[2, 3, 5, 7],
-                        names=["record", "day_of_simulation", "month", "day", "dst", "hour", "start_minute",
-                               "end_minute", "day_type"])
-    try:
-        values = pd.read_csv(io.BytesIO(b"\n".join(body)), header=None, names=["id", "value"],
-                             dtype={"id": np.int64, "value": np.float64}, engine="c")
-    except (ValueError, pd.errors.ParserError) as error:
-        raise EsoError(f"{path}: not all variables report every timestep ({error})") from error
-    if len(values) != n_steps * (block - 1) or any(not line.startswith(b"2,") for line in times):
-        raise EsoError(f"{path}: not all variables report every timestep")
+    start = data.find(b"\n", environment) + 1 if data.startswith(b"1,", environment) else environment
+    end = data.rfind(_DATA_END)
+    body = data[start:end if end >= 0 else len(data)]
+    n_steps = body.count(b"\n2,") + body.startswith(b"2,")
+    if n_steps == 0:
+        return TimestepOutput(pd.DataFrame(columns=list(variables), dtype=float), None, None)
+    last = body.rfind(b"\n2,") + 1
+    first_step, last_step = _stamp(body[:body.find(b"\n")]), _stamp(body[last:body.find(b"\n", last)])
+    # One C-parser pass over the value lines: time lines have more fields and are skipped as malformed
+    # (a leading two-field line fixes the column count); the checks below catch any other skipped line.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        values = pd.read_csv(io.BytesIO(b"0,0\n" + body), header=None, names=["id", "value"], index_col=False,
+                             on_bad_lines="skip", dtype={"id": np.int64, "value": np.float64}, engine="c")
+    values = values.iloc[1:]
+    if len(values) % n_steps:
+        raise EsoError(f"{path}: {len(values)} values for {n_steps} timesteps; not all variables report every "
+                       "timestep")
     order = values["id"].to_numpy().reshape(n_steps, -1)
     if (order != order[0]).any():
         raise EsoError(f"{path}: variables are not reported in the same order at every timestep")
@@ -88,8 +99,4 @@ def read_timestep_variables(path: Path, variables: dict[str, tuple[str, str]]) -
         raise EsoError(f"{path}: variables {missing} have no values")
     table = values["value"].to_numpy().reshape(n_steps, -1)
     frame = pd.DataFrame(table[:, [position[identifier] for identifier in wanted]], columns=list(variables))
-    frame.insert(0, "end_minute", clock["end_minute"].to_numpy().round().astype(int))
-    frame.insert(0, "hour", clock["hour"].to_numpy())
-    frame.insert(0, "day", clock["day"].to_numpy())
-    frame.insert(0, "month", clock["month"].to_numpy())
-    return frame
+    return TimestepOutput(frame, first_step, last_step)

@@ -369,16 +369,22 @@ class _Session:
 
     def telemetry(self, eso_path: Path) -> pd.DataFrame:
         """The run period's telemetry from EnergyPlus's timestep output, checked against the steps seen."""
-        frame = read_timestep_variables(eso_path, {s.column: (s.key, s.variable) for s in self.sensors})
+        output = read_timestep_variables(eso_path, {s.column: (s.key, s.variable) for s in self.sensors})
+        frame = output.values
         seen = np.asarray(self.calendar[:self.steps], dtype=np.int64).reshape(-1, 4)
-        # The ESO stamps a timestep with its end hour 1-24, the calendar (like the API) with 0-23.
-        written = np.column_stack([frame["month"], frame["day"], frame["hour"] - 1, frame["end_minute"]])
-        if self.steps != len(self.calendar) or written.shape != seen.shape or (written != seen).any():
-            raise EnergyPlusError(f"EnergyPlus wrote {len(frame)} timesteps and called the controller at "
-                                  f"{self.steps}, but the run period has {len(self.calendar)}")
+
+        def labelled(step: tuple[int, int, int, int] | None) -> tuple[int, int, int, int] | None:
+            # The ESO labels a timestep with the hour it ends in (1-24); the calendar, like the API, 0-23.
+            return None if step is None else (step[0], step[1], step[2] - 1, step[3])
+
+        expected = (self.calendar[0], self.calendar[-1])
+        if self.steps != len(self.calendar) or len(frame) != self.steps or \
+                (labelled(output.first_step), labelled(output.last_step)) != expected:
+            raise EnergyPlusError(f"EnergyPlus wrote {len(frame)} timesteps ({output.first_step} to "
+                                  f"{output.last_step}) and called the controller at {self.steps}, but the run "
+                                  f"period has {len(self.calendar)} ({expected[0]} to {expected[1]})")
         days = pd.to_datetime(pd.DataFrame({"year": 2001, "month": seen[:, 0], "day": seen[:, 1]}))
         stamps = days + pd.to_timedelta(seen[:, 2] * 60 + seen[:, 3], unit="min")
-        frame = frame.drop(columns=["month", "day", "hour", "end_minute"])
         frame.insert(0, "time", pd.DatetimeIndex(stamps))
         for zone in self.zone_names:
             frame[f"{zone}/it_power_w"] = frame[f"{zone}/it_cpu_power_w"] + frame[f"{zone}/it_fan_power_w"]
