@@ -27,7 +27,9 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
     interval_h = float(summary["timestep_h"])
     guards = decisions["guard"].value_counts()
     applied = decisions["applied"] == "ai"
-    saving_kwh = decisions["predicted_saving_w"].where(applied, 0.0).fillna(0.0) * interval_h / 1000.0
+    # A decision holds until the next record (the next decision, or a guard taking over), not one timestep.
+    held_h = ((decisions["time"].shift(-1) - decisions["time"]).dt.total_seconds() / 3600.0).fillna(interval_h)
+    saving_kwh = decisions["predicted_saving_w"].where(applied, 0.0).fillna(0.0) * held_h / 1000.0
     months = decisions["time"].dt.month
     supply_columns = [c for c in decisions.columns if c.startswith("chosen:") and c.endswith("supply_air_setpoint_c")]
     monthly = pd.DataFrame({

@@ -1,0 +1,38 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from greendc.results.explain import ExplainError, explain_run
+
+
+def _run(tmp_path: Path, records: list[dict]) -> Path:
+    (tmp_path / "summary.json").write_text(json.dumps({"timestep_h": 0.25, "controller": "ai",
+                                                       "controller_options": {"objective": "facility"}}))
+    pd.DataFrame(records).to_parquet(tmp_path / "decisions.parquet")
+    return tmp_path
+
+
+def _record(time: str, guard: str, saving_w: float | None) -> dict:
+    return {"time": pd.Timestamp(time), "guard": guard, "applied": "ai" if guard == "none" else "baseline",
+            "detail": "", "predicted_saving_w": saving_w, "decision_ms": 3.0, "hottest_inlet_c": 25.0,
+            "chosen:West Hall/supply_air_setpoint_c": 20.0}
+
+
+def test_predicted_saving_counts_each_decision_for_as_long_as_it_held(tmp_path: Path) -> None:
+    run = _run(tmp_path, [
+        _record("2001-07-01 01:00", "none", 1000.0),           # held 1 h: 1 kWh
+        _record("2001-07-01 02:00", "none", 2000.0),           # held 30 min, then a guard took over: 1 kWh
+        _record("2001-07-01 02:30", "inlet-over-limit", None),  # the rule or recovery in charge: no saving
+        _record("2001-07-01 03:00", "none", 400.0),            # the last record: one 15-minute step, 0.1 kWh
+    ])
+    explanation = explain_run(run)
+    assert explanation["predicted_saving_kwh"] == pytest.approx(2.1)
+    assert explanation["guards"] == {"none": 3, "inlet-over-limit": 1}
+
+
+def test_a_run_without_decisions_is_explained_as_such(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text("{}")
+    with pytest.raises(ExplainError, match="only ai runs log decisions"):
+        explain_run(tmp_path)
