@@ -80,13 +80,13 @@ class Action:
         """This action with every setpoint inside the site's bounds (the same object when it already is)."""
         supply, cooling, water = self.supply_air_setpoint_c, self.zone_cooling_setpoint_c, self.chilled_water_setpoint_c
         changed = False
-        if supply is not None:
+        if supply:
             low, high = bounds.supply_air_c.min, bounds.supply_air_c.max
-            if any(not low <= value <= high for value in supply.values()):
+            if min(supply.values()) < low or max(supply.values()) > high:
                 supply, changed = {zone: min(max(value, low), high) for zone, value in supply.items()}, True
-        if cooling is not None:
+        if cooling:
             low, high = bounds.zone_cooling_c.min, bounds.zone_cooling_c.max
-            if any(not low <= value <= high for value in cooling.values()):
+            if min(cooling.values()) < low or max(cooling.values()) > high:
                 cooling, changed = {zone: min(max(value, low), high) for zone, value in cooling.items()}, True
         if water is not None and not bounds.chilled_water_c.min <= water <= bounds.chilled_water_c.max:
             water, changed = bounds.chilled_water_c.clip(water), True

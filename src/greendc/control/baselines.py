@@ -107,10 +107,10 @@ class TrimRespondController:
     def _action(self) -> Action:
         # The same object while the setpoint holds (e.g. at its upper bound), so the runner skips it.
         if self._last[0] != self._supply_c:
+            cooling_c = self._bounds.zone_cooling_c.clip(self._supply_c + self.server_delta_t_c)
             self._last = (self._supply_c, Action(
-                supply_air_setpoint_c={zone: self._supply_c for zone in self._zones},
-                zone_cooling_setpoint_c={zone: self._bounds.zone_cooling_c.clip(self._supply_c + self.server_delta_t_c)
-                                         for zone in self._zones},
+                supply_air_setpoint_c=dict.fromkeys(self._zones, self._supply_c),
+                zone_cooling_setpoint_c=dict.fromkeys(self._zones, cooling_c),
                 chilled_water_setpoint_c=DEFAULT_CHILLED_WATER_SETPOINT_C,
             ))
         return self._last[1]
