@@ -110,3 +110,17 @@ def test_bad_model_files(model: FacilityModel, tmp_path: Path) -> None:
         FacilityModel.load(old)
     with pytest.raises(ModelFileError, match="not found"):
         FacilityModel.load(tmp_path / "absent.gdm")
+
+
+def test_direct_predictor_matches_lightgbm(model: FacilityModel, exploration: Telemetry) -> None:
+    # The model calls LightGBM's C predictor directly; it must give exactly what Booster.predict gives,
+    # for one row (one thread) and for a batch (two threads).
+    matrix = training_table(exploration, True).features.iloc[:40].to_numpy(dtype=float)
+    for rows in (matrix[:1], matrix):
+        prediction = model.predict(rows)
+        np.testing.assert_array_equal(prediction.cooling_power_w, model.boosters_["cooling_power_w"].predict(rows))
+        for zone in ZONES:
+            np.testing.assert_array_equal(prediction.inlet_temp_c[zone],
+                                          model.boosters_[f"{zone}/inlet_temp_c"].predict(rows))
+    with pytest.raises(ValueError, match="expected rows of 13 features"):
+        model.predict(matrix[:, :5])

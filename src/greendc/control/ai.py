@@ -197,20 +197,18 @@ class AIController:
                 water, bounds.chilled_water_c.min, bounds.chilled_water_c.max)
         return matrix
 
-    def _evaluate(self, matrix: np.ndarray, spread_c: dict[str, float] | None = None
+    def _evaluate(self, matrix: np.ndarray, spread_c: dict[str, float]
                   ) -> tuple[Prediction, np.ndarray, np.ndarray]:
-        """Predictions, objective and feasibility of candidate rows.
+        """Predictions (means), objective and feasibility of candidate rows.
 
-        ``spread_c`` gives each zone's inlet standard deviation to use for every row (measured once per
-        decision around the current setpoints, since it varies little over one rate-limited step);
-        without it the quantile models are evaluated for each row.
+        ``spread_c`` gives each zone's inlet standard deviation to use for every row: measured once per
+        decision around the current setpoints, since it varies little over one rate-limited step.
         """
         assert isinstance(self.model, FacilityModel)
-        prediction = self.model.predict(matrix, uncertainty=spread_c is None)
-        spread = prediction.inlet_temp_std_c if spread_c is None else spread_c
+        prediction = self.model.predict(matrix, uncertainty=False)
         objective = prediction.cooling_power_w if self.objective == "cooling" else prediction.facility_power_w
         zones = self._context.zone_names
-        upper = np.max([prediction.inlet_temp_c[z] + self.k_sigma * spread[z] for z in zones], axis=0)
+        upper = np.max([prediction.inlet_temp_c[z] + self.k_sigma * spread_c[z] for z in zones], axis=0)
         lowest = np.min([prediction.inlet_temp_c[z] for z in zones], axis=0)
         return prediction, objective, (upper <= self.inlet_limit_c - self.margin_c) & (lowest >= self.inlet_min_c)
 

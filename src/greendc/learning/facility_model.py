@@ -12,6 +12,7 @@ period, held-out accuracy) and one LightGBM text model per target.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import zipfile
 from dataclasses import dataclass
@@ -283,25 +284,22 @@ class _DirectPredictor:
     _FLOAT64, _ROW_MAJOR, _NORMAL = 1, 1, 0  # C_API_DTYPE_FLOAT64, C_API_IS_ROW_MAJOR, C_API_PREDICT_NORMAL
 
     def __init__(self, booster: Any, threads: int):
-        from lightgbm.basic import _LIB, _c_str
+        from lightgbm.basic import _LIB, _c_str, _safe_call
 
         self._booster = booster  # keeps the handle alive
         self._call = _LIB.LGBM_BoosterPredictForMat
+        self._check = _safe_call
         # A second thread pays only for batches; a single row is faster on one.
         self._parameters = (_c_str("num_threads=1"), _c_str(f"num_threads={threads}"))
         self._columns = booster.num_feature()
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        import ctypes
-
-        from lightgbm.basic import _safe_call
-
         matrix = np.ascontiguousarray(matrix, dtype=np.float64)
         if matrix.ndim != 2 or matrix.shape[1] != self._columns:
             raise ValueError(f"expected rows of {self._columns} features, got an array of shape {matrix.shape}")
         out = np.empty(len(matrix), dtype=np.float64)
         written = ctypes.c_int64(0)
-        _safe_call(self._call(
+        self._check(self._call(
             self._booster._handle, matrix.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(self._FLOAT64),
             ctypes.c_int32(matrix.shape[0]), ctypes.c_int32(matrix.shape[1]), ctypes.c_int(self._ROW_MAJOR),
             ctypes.c_int(self._NORMAL), ctypes.c_int(0), ctypes.c_int(-1), self._parameters[len(matrix) >= 16],
