@@ -67,8 +67,9 @@ def _twin(site_path: str, weather: str | None) -> Any:
 def _with_telemetry_outputs(twin: Any) -> Any:
     """The same model asked to write the runner's telemetry itself (every sensor, every timestep, to ESO).
 
-    This is exactly the model the co-simulation runs (its telemetry comes from that output), so the
-    difference between the two is the cost of the Python control loop alone.
+    The co-simulation takes its telemetry from that same output; it also adds a small EMS program for the
+    supply-air override, which this model leaves out. The difference between the two is the cost of the
+    Python control loop and that program.
     """
     from greendc.twin.runner import _sensors, with_timestep_output
 
