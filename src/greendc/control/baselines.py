@@ -101,19 +101,19 @@ class TrimRespondController:
         self._bounds = context.bounds
         self._low_c, self._high_c = context.bounds.supply_air_c.min, context.bounds.supply_air_c.max
         self._supply_c = context.bounds.supply_air_c.clip(self.initial_supply_air_c)
-        self._last: tuple[float | None, Action | None] = (None, None)
+        self._last: tuple[float | None, Action] = (None, Action())
         return self._action()
 
     def _action(self) -> Action:
         # The same object while the setpoint holds (e.g. at its upper bound), so the runner skips it.
-        if self._last[0] != self._supply_c:
-            cooling_c = self._bounds.zone_cooling_c.clip(self._supply_c + self.server_delta_t_c)
-            self._last = (self._supply_c, Action(
-                supply_air_setpoint_c=dict.fromkeys(self._zones, self._supply_c),
-                zone_cooling_setpoint_c=dict.fromkeys(self._zones, cooling_c),
-                chilled_water_setpoint_c=DEFAULT_CHILLED_WATER_SETPOINT_C,
-            ))
-        return self._last[1]
+        supply_c = self._supply_c
+        last_c, action = self._last
+        if last_c != supply_c:
+            cooling_c = self._bounds.zone_cooling_c.clip(supply_c + self.server_delta_t_c)
+            action = Action(dict.fromkeys(self._zones, supply_c), dict.fromkeys(self._zones, cooling_c),
+                            DEFAULT_CHILLED_WATER_SETPOINT_C)
+            self._last = (supply_c, action)
+        return action
 
     def continue_from(self, supply_air_c: float) -> None:
         """Carry on trimming and responding from this supply-air setpoint (after another controller set it)."""

@@ -302,21 +302,23 @@ class _Session:
     def _write_action(self) -> None:
         """Hand the action's changes to EnergyPlus; a setpoint left as None goes back to the model's own control."""
         pointer, action, written = self._state_pointer, self.action, self._written
-        if written is None or action.zone_cooling_setpoint_c != written.zone_cooling_setpoint_c:
+        supply, cooling, water = action
+        # Before the first write nothing is known to be in place, so everything counts as changed.
+        before_supply, before_cooling, before_water = written if written is not None else (False, False, False)
+        if cooling != before_cooling:
             for zone, handle in self.cooling_setpoint_handles.items():
-                if action.zone_cooling_setpoint_c is None:
+                if cooling is None:
                     self._reset(pointer, handle)
                 else:
-                    self._set(pointer, handle, action.zone_cooling_setpoint_c[zone])
-        if self.chilled_water_handle >= 0 and (
-                written is None or action.chilled_water_setpoint_c != written.chilled_water_setpoint_c):
-            if action.chilled_water_setpoint_c is None:
+                    self._set(pointer, handle, cooling[zone])
+        if self.chilled_water_handle >= 0 and water != before_water:
+            if water is None:
                 self._reset(pointer, self.chilled_water_handle)
             else:
-                self._set(pointer, self.chilled_water_handle, action.chilled_water_setpoint_c)
-        if written is None or action.supply_air_setpoint_c != written.supply_air_setpoint_c:
-            supply = action.supply_air_setpoint_c or {}
-            before = {} if written is None else written.supply_air_setpoint_c or {}
+                self._set(pointer, self.chilled_water_handle, water)
+        if supply != before_supply:
+            supply = supply or {}
+            before = before_supply or {}
             for zone, (override, value) in self.supply_air_globals.items():
                 if written is None or (zone in supply) != (zone in before):
                     self._set_global(pointer, override, 1.0 if zone in supply else 0.0)
@@ -324,44 +326,46 @@ class _Session:
                     self._set_global(pointer, value, supply[zone])
         self._written = action
 
-    def _guard(self, function: Callable[[], None]) -> None:
-        if self.failed is not None:
-            return
-        try:
-            function()
-        except BaseException as error:  # an exception must not unwind through the C library
-            self.failed = error
-            self.api.runtime.stop_simulation(self.state)
+    def _stop(self, error: BaseException) -> None:
+        # An exception must not unwind through the C library: keep it, stop EnergyPlus, raise it afterwards.
+        self.failed = error
+        self.api.runtime.stop_simulation(self.state)
 
     # -- callbacks -------------------------------------------------------------------------------
     def warmup_complete(self, state: Any) -> None:
-        self._guard(self._start_run_period)
+        if self.failed is None:
+            try:
+                self._start_run_period()
+            except BaseException as error:
+                self._stop(error)
 
     def end_timestep(self, state: Any) -> None:
-        if self.active:
-            self._guard(self._observe_and_act)
-
-    def _observe_and_act(self) -> None:
-        reader, step, calendar = self._reader, self.steps, self.calendar
-        if step >= len(calendar):
-            raise EnergyPlusError(f"EnergyPlus simulated more than the run period's {len(calendar)} timesteps")
-        month, day, hour, minute = calendar[step]
-        self.steps = step + 1
-        reader.start_step()
-        zones = {zone: LiveZoneObservation(reader, handles) for zone, handles in self._zone_handles}
-        observation = LiveObservation(month, day, hour, minute, zones, reader, self._site_handles,
-                                      self._cooling_handles, self._water_handle)
+        """Hand the controller a live observation and write what its action changed (every zone timestep)."""
+        if not self.active or self.failed is not None:
+            return
         try:
-            action = self.controller.act(observation)
-        finally:
-            reader.open = False
-        if action is not self._last_action:
-            # Actuated schedules and EMS globals keep their values, so writing now acts from the next
-            # timestep on, exactly as writing at its beginning would; only what changed is written.
-            self._last_action, self.action = action, action.clipped(self.context.bounds)
-            self._write_action()
-        if self.progress is not None and minute == 60 and hour == 23:
-            self.progress(self.steps / len(self.calendar))
+            reader, step, calendar = self._reader, self.steps, self.calendar
+            if step >= len(calendar):
+                raise EnergyPlusError(f"EnergyPlus simulated more than the run period's {len(calendar)} timesteps")
+            month, day, hour, minute = calendar[step]
+            self.steps = step + 1
+            reader.start_step()
+            zones = {zone: LiveZoneObservation(reader, handles) for zone, handles in self._zone_handles}
+            try:
+                action = self.controller.act(LiveObservation(month, day, hour, minute, zones, reader,
+                                                             self._site_handles, self._cooling_handles,
+                                                             self._water_handle))
+            finally:
+                reader.open = False
+            if action is not self._last_action:
+                # Actuated schedules and EMS globals keep their values, so writing now acts from the next
+                # timestep on, exactly as writing at its beginning would; only what changed is written.
+                self._last_action, self.action = action, action.clipped(self.context.bounds)
+                self._write_action()
+            if self.progress is not None and minute == 60 and hour == 23:
+                self.progress(self.steps / len(calendar))
+        except BaseException as error:
+            self._stop(error)
 
     def telemetry(self, eso_path: Path) -> pd.DataFrame:
         """The run period's telemetry from EnergyPlus's timestep output, checked against the steps seen."""
