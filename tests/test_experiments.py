@@ -70,3 +70,15 @@ def test_bench_with_the_oracle_end_to_end(monkeypatch: pytest.MonkeyPatch) -> No
                for m in oracle["monthly"])
     assert oracle["steps_above_27c"] == 0 and oracle["objective"] == "facility"
     assert oracle["it_kwh"] == pytest.approx(sum(m["it_kwh"] for m in oracle["monthly"]))
+
+
+def test_a_climate_without_an_oracle_keeps_the_other_records() -> None:
+    """A grid whose only point overheats the servers gives no oracle; the bench still returns default's row."""
+    data = example_site_data(begin_month=7, begin_day=1, end_month=7, end_day=2)
+    data["setpoints"] = {"supply_air_c": {"min": 12, "max": 30}, "zone_cooling_c": {"min": 18, "max": 34}}
+    site = Site.model_validate(data)
+    too_warm = SetpointGrid(supply_air_c=(30.0,), zone_rise_c=(4.0,), chilled_water_c=(7.0,))
+    records = run_bench(site, None, ["default", ORACLE], ["chicago"], isolated=False, oracle_grid=too_warm)
+    assert [(r["climate"], r["controller"]) for r in records] == [("chicago", "default"), ("chicago", ORACLE)]
+    assert set(BENCH_KEYS) <= set(records[0])
+    assert set(records[1]) == {"climate", "controller", "error"} and "chicago" in records[1]["error"]

@@ -240,6 +240,9 @@ def run_bench(
     ``constant`` runs over ``oracle_grid`` (:func:`oracle_sweep_jobs`), combined month by month into one
     record (:func:`oracle_record`). All runs of all climates share the ``workers`` processes.
 
+    A climate whose sweep has no safe point in some month gets an oracle record with only ``climate``,
+    ``controller`` and ``error`` (why), instead of failing the whole benchmark.
+
     ``on_done(record)`` is called as each record completes (the oracle's when the last run of its sweep in
     that climate finishes); ``on_progress(runs_done, runs_total)`` once before the first simulation and
     after each one, sweep runs included.
@@ -272,7 +275,12 @@ def run_bench(
         climate, controller, indices = slots[slot]
         if all(i in outcomes for i in indices):
             if controller == ORACLE:
-                records[slot] = oracle_record(climate, [(jobs[i], outcomes[i]) for i in indices], objective)
+                try:
+                    records[slot] = oracle_record(climate, [(jobs[i], outcomes[i]) for i in indices], objective)
+                except OracleError as error:
+                    # A climate with no safe constant setpoint in some month has no oracle; that must not
+                    # throw away every other record of a long benchmark.
+                    records[slot] = {"climate": climate, "controller": ORACLE, "error": str(error)}
             else:
                 records[slot] = bench_record(climate, outcome.summary)
             if on_done:

@@ -138,6 +138,25 @@ def test_benchmark_record_missing(tmp_path: Path, bench_file: Path) -> None:
     assert info.value.field == "verified_savings[0].from_bench.improved_controller"
 
 
+def test_the_oracle_cannot_be_a_verified_saving(tmp_path: Path, bench_file: Path) -> None:
+    data = minimal()
+    data["verified_savings"] = [
+        {
+            "name": "x",
+            "site": "DC1",
+            "from_bench": {
+                "path": "bench.json",
+                "climate": "chicago",
+                "baseline_controller": "baseline",
+                "improved_controller": "oracle",
+            },
+        }
+    ]
+    with pytest.raises(InventoryError, match="hindsight reference") as info:
+        compute(tmp_path, data)
+    assert info.value.field == "verified_savings[0].from_bench.improved_controller"
+
+
 def test_organization_totals_and_year_over_year(tmp_path: Path) -> None:
     # Two sites: 1,000 MWh in East China (0.5500) and 500 MWh in South China (0.4042) in 2023.
     # Location total = 550 + 202.1 = 752.1 t. Last year 800 t -> -47.9 t, -5.9875 %.

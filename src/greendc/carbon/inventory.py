@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from greendc.carbon.errors import InventoryError
 from greendc.carbon.factors import FactorKind
@@ -232,6 +232,16 @@ class BenchSaving(_Strict):
     climate: Annotated[str, Field(min_length=1)]
     baseline_controller: Annotated[str, Field(min_length=1)]
     improved_controller: Annotated[str, Field(min_length=1)]
+
+    @field_validator("baseline_controller", "improved_controller")
+    @classmethod
+    def _ran(cls, name: str) -> str:
+        # The bench's oracle is the best constant setpoints per month chosen after the year: a yardstick,
+        # not a control that ran, so a saving measured against it or by it cannot be verified.
+        if name.strip().lower() == "oracle":
+            raise ValueError("the oracle is a hindsight reference, not a controller that ran; compare two "
+                             "controllers, e.g. default and ai")
+        return name
 
 
 class Saving(_Strict):

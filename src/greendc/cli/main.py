@@ -105,6 +105,8 @@ def _summary_table(rows: list[dict[str, Any]], title: str) -> Table:
         (">32 C", "steps_above_32c", "{}"), ("<18 C", "steps_below_18c", "{}"), ("humid", "steps_humid", "{}"),
     ]
     columns = [c for c in columns if any(c[1] in row for row in rows)]
+    if any("error" in row for row in rows):  # e.g. a climate without an oracle
+        columns.append(("note", "error", "{}"))
     for header, _, _ in columns:
         table.add_column(header, justify="left" if header in ("climate", "controller") else "right")
     for row in rows:
@@ -124,6 +126,10 @@ def _run_with_progress(description: str, run: Callable[[Callable[[float], None]]
         result = run(lambda fraction: progress.update(task, completed=fraction))
         progress.update(task, completed=1.0)
     return result
+
+
+def _lower_or_higher(reduction: float) -> str:
+    return "lower" if reduction >= 0 else "higher"
 
 
 def _slug(text: str) -> str:
@@ -429,8 +435,9 @@ def demo(
         better = by_name[name].summary
         saved = base["facility_kwh"] - better["facility_kwh"]
         cooling_cut_pct = 100 * (1 - better["cooling_kwh"] / base["cooling_kwh"])
-        console.print(f"{name} vs default: facility electricity {saved / 1000:+.1f} MWh saved "
-                      f"({100 * saved / base['facility_kwh']:.1f} %), cooling {cooling_cut_pct:.1f} % lower, "
+        console.print(f"{name} vs default: facility electricity {abs(saved) / 1000:.1f} MWh "
+                      f"({100 * abs(saved) / base['facility_kwh']:.1f} %) {_lower_or_higher(saved)}, cooling "
+                      f"{abs(cooling_cut_pct):.1f} % {_lower_or_higher(cooling_cut_pct)}, "
                       f"IT {(better['it_kwh'] - base['it_kwh']) / 1000:+.1f} MWh (server fans)")
     console.print(f"Plot: [bold]{plot}[/]; results per controller in [bold]{out}[/]; why the ai did what it did: "
                   f"greendc explain {out / 'ai'}")
