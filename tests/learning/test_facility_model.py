@@ -114,9 +114,9 @@ def test_bad_model_files(model: FacilityModel, tmp_path: Path) -> None:
 
 def test_direct_predictor_matches_lightgbm(model: FacilityModel, exploration: Telemetry) -> None:
     # The model calls LightGBM's C predictor directly; it must give exactly what Booster.predict gives,
-    # for one row (one thread) and for a batch (two threads).
+    # row by row (LightGBM's single-row predictor, made once and reused) and for a batch (two threads).
     matrix = training_table(exploration, True).features.iloc[:40].to_numpy(dtype=float)
-    for rows in (matrix[:1], matrix):
+    for rows in (matrix[:1], matrix[7:8], matrix[39:40], matrix):
         prediction = model.predict(rows)
         np.testing.assert_array_equal(prediction.cooling_power_w, model.boosters_["cooling_power_w"].predict(rows))
         for zone in ZONES:

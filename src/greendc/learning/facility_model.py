@@ -278,7 +278,8 @@ class _DirectPredictor:
 
     ``Booster.predict`` checks and converts its input and builds a predictor object on every call, about
     80 us on a small machine: more than the trees themselves cost for the optimizer's candidate batches,
-    of which a decision evaluates a dozen. The result is identical (a test compares them).
+    of which a decision evaluates a dozen. A single row goes through LightGBM's "fast" single-row predictor,
+    made once (about 3 us a call instead of 45). The result is identical (a test compares them).
     """
 
     _FLOAT64, _ROW_MAJOR, _NORMAL = 1, 1, 0  # C_API_DTYPE_FLOAT64, C_API_IS_ROW_MAJOR, C_API_PREDICT_NORMAL
@@ -287,11 +288,22 @@ class _DirectPredictor:
         from lightgbm.basic import _LIB, _c_str, _safe_call
 
         self._booster = booster  # keeps the handle alive
+        self._library = _LIB
         self._call = _LIB.LGBM_BoosterPredictForMat
         self._check = _safe_call
         # A second thread pays only for batches; a single row is faster on one.
         self._parameters = (_c_str("num_threads=1"), _c_str(f"num_threads={threads}"))
         self._columns = booster.num_feature()
+        self._single_row = ctypes.c_void_p()
+        _safe_call(_LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
+            booster._handle, ctypes.c_int(self._NORMAL), ctypes.c_int(0), ctypes.c_int(-1),
+            ctypes.c_int(self._FLOAT64), ctypes.c_int32(self._columns), self._parameters[0],
+            ctypes.byref(self._single_row)))
+        self._predict_single_row = _LIB.LGBM_BoosterPredictForMatSingleRowFast
+
+    def __del__(self) -> None:
+        if getattr(self, "_single_row", None):
+            self._library.LGBM_FastConfigFree(self._single_row)
 
     def __call__(self, matrix: np.ndarray) -> np.ndarray:
         matrix = np.ascontiguousarray(matrix, dtype=np.float64)
@@ -299,12 +311,17 @@ class _DirectPredictor:
             raise ValueError(f"expected rows of {self._columns} features, got an array of shape {matrix.shape}")
         out = np.empty(len(matrix), dtype=np.float64)
         written = ctypes.c_int64(0)
-        self._check(self._call(
-            self._booster._handle, matrix.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(self._FLOAT64),
-            ctypes.c_int32(matrix.shape[0]), ctypes.c_int32(matrix.shape[1]), ctypes.c_int(self._ROW_MAJOR),
-            ctypes.c_int(self._NORMAL), ctypes.c_int(0), ctypes.c_int(-1), self._parameters[len(matrix) >= 16],
-            ctypes.byref(written),
-            out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
+        if len(matrix) == 1:
+            self._check(self._predict_single_row(self._single_row, matrix.ctypes.data_as(ctypes.c_void_p),
+                                                 ctypes.byref(written),
+                                                 out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
+        else:
+            self._check(self._call(
+                self._booster._handle, matrix.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(self._FLOAT64),
+                ctypes.c_int32(matrix.shape[0]), ctypes.c_int32(matrix.shape[1]), ctypes.c_int(self._ROW_MAJOR),
+                ctypes.c_int(self._NORMAL), ctypes.c_int(0), ctypes.c_int(-1), self._parameters[len(matrix) >= 16],
+                ctypes.byref(written),
+                out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
         if written.value != len(matrix):
             raise ValueError(f"LightGBM wrote {written.value} predictions for {len(matrix)} rows")
         return out
