@@ -102,6 +102,10 @@ def test_a_steady_inlet_is_not_a_stuck_sensor(facility_model: FacilityModel) -> 
     controller = _controller(facility_model, stuck_steps=4)
     for _ in range(6):  # supply air and servers hold steady, so the inlet rightly reads the same
         controller.act(_observation(inlet_c=22.0, supply_c=21.0))
+    # A change of IT load alone moves the return air, not the inlet (in the twin not by a digit).
+    for it_w in (30_000.0, 30_000.0, 45_000.0, 45_000.0, 45_000.0):
+        zone = _observation().zones[ZONES[0]]._replace(it_power_w=it_w, inlet_temp_c=22.0)
+        controller.act(_observation(zones=dict.fromkeys(ZONES, zone), it_power_w=2 * it_w))
     assert "stuck-sensor" not in {r["guard"] for r in controller.decision_log}
 
 
