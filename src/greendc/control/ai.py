@@ -135,6 +135,8 @@ class AIController:
         # An inlet may rightly read the same for hours while its supply air holds steady (in a simulation to
         # the last digit, whatever the IT load: servers draw the air they are given, and a change of load moves
         # the return air, not the inlet); it is stuck when it stays put while the measured supply air moves.
+        # A reading frozen while the supply air holds steady goes unnoticed; with steady supply air the inlet
+        # it froze at stays close to the truth.
         # Weather files repeat hourly values, so the outdoor reading gets a longer window.
         window = 3 * self.stuck_steps
         if self._unchanged_for("outdoor_dry_bulb_c", observation.outdoor_dry_bulb_c) >= window:

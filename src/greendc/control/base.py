@@ -7,6 +7,7 @@ clips every setpoint to the site's safe bounds before EnergyPlus sees it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -80,26 +81,37 @@ class Action(NamedTuple):
     chilled_water_setpoint_c: float | None = None
 
     def clipped(self, bounds: Setpoints) -> Action:
-        """This action with every setpoint inside the site's bounds (the same object when it already is)."""
+        """This action with every setpoint inside the site's bounds (the same object when it already is).
+
+        A setpoint that is not a finite number (NaN from an agent, say) raises ValueError: there is no safe
+        value to clip it to.
+        """
         supply, cooling, water = self
         changed = False
         if supply and _outside(supply, bounds.supply_air_c):
-            supply, changed = {zone: bounds.supply_air_c.clip(value) for zone, value in supply.items()}, True
+            supply, changed = {z: _clip(v, bounds.supply_air_c, f"supply air of {z}") for z, v in supply.items()}, True
         if cooling and _outside(cooling, bounds.zone_cooling_c):
-            cooling, changed = {zone: bounds.zone_cooling_c.clip(value) for zone, value in cooling.items()}, True
+            cooling = {z: _clip(v, bounds.zone_cooling_c, f"zone cooling of {z}") for z, v in cooling.items()}
+            changed = True
         if water is not None and not bounds.chilled_water_c.min <= water <= bounds.chilled_water_c.max:
-            water, changed = bounds.chilled_water_c.clip(water), True
+            water, changed = _clip(water, bounds.chilled_water_c, "chilled water"), True
         return Action(supply, cooling, water) if changed else self
 
 
 def _outside(setpoints: dict[str, float], bounds: Bounds) -> bool:
     # A plain loop: the runner checks every action at every timestep, and any() over a generator or
-    # min()/max() cost two to three times as much.
+    # min()/max() cost two to three times as much. NaN fails the comparison and counts as outside.
     low, high = bounds.min, bounds.max
     for value in setpoints.values():  # noqa: SIM110
-        if value < low or value > high:
+        if not low <= value <= high:
             return True
     return False
+
+
+def _clip(value: float, bounds: Bounds, what: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"the controller set the {what} setpoint to {value}; setpoints must be finite numbers")
+    return bounds.clip(value)
 
 
 @dataclass(frozen=True)

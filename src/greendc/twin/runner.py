@@ -44,6 +44,7 @@ from greendc.twin.live import LiveObservation, LiveZoneObservation, SensorReader
 from greendc.twin.schema_check import validate_epjson
 
 RUN_PERIOD_WEATHER = 3  # EnergyPlus KindOfSim::RunPeriodWeather
+_NOTHING = object()  # a setpoint not yet written: unequal to every value, None included
 
 
 class EnergyPlusError(RuntimeError):
@@ -304,7 +305,7 @@ class _Session:
         pointer, action, written = self._state_pointer, self.action, self._written
         supply, cooling, water = action
         # Before the first write nothing is known to be in place, so everything counts as changed.
-        before_supply, before_cooling, before_water = written if written is not None else (False, False, False)
+        before_supply, before_cooling, before_water = written if written is not None else (_NOTHING,) * 3
         if cooling != before_cooling:
             for zone, handle in self.cooling_setpoint_handles.items():
                 if cooling is None:
@@ -318,7 +319,7 @@ class _Session:
                 self._set(pointer, self.chilled_water_handle, water)
         if supply != before_supply:
             supply = supply or {}
-            before = before_supply or {}
+            before = {} if written is None else before_supply or {}
             for zone, (override, value) in self.supply_air_globals.items():
                 if written is None or (zone in supply) != (zone in before):
                     self._set_global(pointer, override, 1.0 if zone in supply else 0.0)
