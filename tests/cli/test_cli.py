@@ -166,3 +166,16 @@ def test_train_then_explain_an_ai_run(short_site_file: Path, tmp_path: Path, exp
     result = runner.invoke(app, ["explain", str(out)])
     assert result.exit_code == 0, result.output
     assert "Who was in charge" in result.output and "What drives cooling_power_w" in result.output
+
+
+def test_bench_without_an_oracle_keeps_the_rest_and_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import greendc.experiments
+
+    kept = {"climate": "tampa", "controller": "default", **dict.fromkeys(BENCH_KEYS, 1.0)}
+    missing = {"climate": "tampa", "controller": "oracle", "error": "oracle in tampa: month 7: no safe setpoints"}
+    monkeypatch.setattr(greendc.experiments, "run_bench", lambda *args, **kwargs: [kept, missing])
+    out = tmp_path / "bench.json"
+    result = runner.invoke(app, ["bench", "--controllers", "default,oracle", "--climates", "tampa", "--json", str(out)])
+    assert result.exit_code == 1
+    assert json.loads(out.read_text()) == [kept, missing]
+    assert "no oracle in tampa" in result.output and "month 7: no safe setpoints" in result.output

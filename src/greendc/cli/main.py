@@ -264,6 +264,12 @@ def bench(
         write_json_atomic(json_path, records)
     console.print(_summary_table(records, f"{site.name}: controllers x climates"))
     console.print(f"Wrote {len(records)} records to [bold]{json_path}[/]")
+    failed = [record for record in records if "error" in record]
+    if failed:
+        # The other records are kept, but a benchmark with a missing row must not pass as complete.
+        for record in failed:
+            console.print(f"[red]no {record['controller']} in {record['climate']}[/]: {record['error']}")
+        raise typer.Exit(1)
 
 
 @app.command()
