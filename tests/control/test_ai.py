@@ -109,6 +109,15 @@ def test_a_steady_inlet_is_not_a_stuck_sensor(facility_model: FacilityModel) -> 
     assert "stuck-sensor" not in {r["guard"] for r in controller.decision_log}
 
 
+def test_an_inlet_gets_one_step_to_follow_its_supply_air(facility_model: FacilityModel) -> None:
+    controller = _controller(facility_model, stuck_steps=4)
+    for supply_c in (21.0, 21.0, 21.0, 20.5):  # supply air reaches the racks a step later
+        controller.act(_observation(inlet_c=22.0, supply_c=supply_c))
+    assert "stuck-sensor" not in {r["guard"] for r in controller.decision_log}
+    controller.act(_observation(inlet_c=22.0, supply_c=20.5))  # a step later it should have moved
+    assert controller.decision_log[-1]["guard"] == "stuck-sensor"
+
+
 def test_inlet_over_limit_recovers_at_once(facility_model: FacilityModel) -> None:
     controller = _controller(facility_model)
     action = controller.act(_observation(inlet_c=27.4, supply_c=25.0))

@@ -143,10 +143,12 @@ class AIController:
             return "stuck-sensor", f"outdoor_dry_bulb_c unchanged for {window} steps"
         for (inlet, _, _, supply_air), state in zones:
             supply_c = self._recent(supply_air, state.supply_air_temp_c)
-            unchanged = self._unchanged_for(inlet, state.inlet_temp_c)
-            if unchanged >= self.stuck_steps and max(supply_c) - min(supply_c) > 0.2:
-                return "stuck-sensor", (f"{inlet} unchanged for {self.stuck_steps} steps while its zone's supply "
-                                        "air changed")
+            if self._unchanged_for(inlet, state.inlet_temp_c) >= self.stuck_steps:
+                # Supply air reaches the racks a step later, so a change in this very step does not count.
+                earlier = list(supply_c)[:-1]
+                if earlier and max(earlier) - min(earlier) > 0.2:
+                    return "stuck-sensor", (f"{inlet} unchanged for {self.stuck_steps} steps while its zone's "
+                                            "supply air changed")
         return "none", ""
 
     def _unchanged_for(self, name: str, value: float) -> int:
