@@ -12,6 +12,13 @@ from greendc.carbon.errors import InventoryError
 from .conftest import compute, minimal, run_summary
 
 
+def _bench_saving(data: dict, climate: str, baseline: str, improved: str, name: str = "x") -> dict:
+    """The inventory ``data`` with one verified saving taken from the benchmark file ``bench.json``."""
+    data["verified_savings"] = [{"name": name, "site": "DC1", "from_bench": {
+        "path": "bench.json", "climate": climate, "baseline_controller": baseline, "improved_controller": improved}}]
+    return data
+
+
 def test_site_from_a_run_gets_electricity_it_water_and_kpis(tmp_path: Path, run_dir: Path) -> None:
     # 12 x 130 MWh = 1,560 MWh facility; IT 1,200 MWh; water 600 m3.
     # US-RFCW 2020: location = 1,560 x 0.4468 = 697.008 t; CUE = 697.008 / 1,200 = 0.58084 kg/kWh;
@@ -53,19 +60,7 @@ def test_broken_run_summary_names_the_json_field(tmp_path: Path) -> None:
 
 def test_avoided_emissions_worked_example_from_a_benchmark(tmp_path: Path, bench_file: Path) -> None:
     # baseline 1,400,000 kWh - ai 1,280,000 kWh = 120 MWh saved; x CN-North 2023 0.6361 = 76.332 t.
-    data = minimal(grid_region="CN-North")
-    data["verified_savings"] = [
-        {
-            "name": "AI cooling",
-            "site": "DC1",
-            "from_bench": {
-                "path": "bench.json",
-                "climate": "chicago",
-                "baseline_controller": "baseline",
-                "improved_controller": "ai",
-            },
-        }
-    ]
+    data = _bench_saving(minimal(grid_region="CN-North"), "chicago", "baseline", "ai", name="AI cooling")
     result = compute(tmp_path, data)
     saving = result.savings[0]
     assert saving.saved_mwh == pytest.approx(120.0)
@@ -102,56 +97,20 @@ def test_avoided_emissions_with_an_entered_non_baseload_factor(tmp_path: Path) -
 
 
 def test_benchmark_without_a_saving_is_an_error(tmp_path: Path, bench_file: Path) -> None:
-    data = minimal()
-    data["verified_savings"] = [
-        {
-            "name": "x",
-            "site": "DC1",
-            "from_bench": {
-                "path": "bench.json",
-                "climate": "chicago",
-                "baseline_controller": "ai",
-                "improved_controller": "baseline",
-            },
-        }
-    ]
+    data = _bench_saving(minimal(), "chicago", "ai", "baseline")
     with pytest.raises(InventoryError, match="not a saving"):
         compute(tmp_path, data)
 
 
 def test_benchmark_record_missing(tmp_path: Path, bench_file: Path) -> None:
-    data = minimal()
-    data["verified_savings"] = [
-        {
-            "name": "x",
-            "site": "DC1",
-            "from_bench": {
-                "path": "bench.json",
-                "climate": "tampa",
-                "baseline_controller": "baseline",
-                "improved_controller": "ai",
-            },
-        }
-    ]
+    data = _bench_saving(minimal(), "tampa", "baseline", "ai")
     with pytest.raises(InventoryError) as info:
         compute(tmp_path, data)
     assert info.value.field == "verified_savings[0].from_bench.improved_controller"
 
 
 def test_the_oracle_cannot_be_a_verified_saving(tmp_path: Path, bench_file: Path) -> None:
-    data = minimal()
-    data["verified_savings"] = [
-        {
-            "name": "x",
-            "site": "DC1",
-            "from_bench": {
-                "path": "bench.json",
-                "climate": "chicago",
-                "baseline_controller": "baseline",
-                "improved_controller": "oracle",
-            },
-        }
-    ]
+    data = _bench_saving(minimal(), "chicago", "baseline", "oracle")
     with pytest.raises(InventoryError, match="hindsight reference") as info:
         compute(tmp_path, data)
     assert info.value.field == "verified_savings[0].from_bench.improved_controller"
