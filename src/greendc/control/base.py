@@ -8,6 +8,7 @@ clips every setpoint to the site's safe bounds before EnergyPlus sees it.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
@@ -88,21 +89,21 @@ class Action(NamedTuple):
         """
         supply, cooling, water = self
         changed = False
-        if supply and _outside(supply, bounds.supply_air_c):
+        if supply and _outside(supply.values(), bounds.supply_air_c):
             supply, changed = {z: _clip(v, bounds.supply_air_c, f"supply air of {z}") for z, v in supply.items()}, True
-        if cooling and _outside(cooling, bounds.zone_cooling_c):
+        if cooling and _outside(cooling.values(), bounds.zone_cooling_c):
             cooling = {z: _clip(v, bounds.zone_cooling_c, f"zone cooling of {z}") for z, v in cooling.items()}
             changed = True
-        if water is not None and not bounds.chilled_water_c.min <= water <= bounds.chilled_water_c.max:
+        if water is not None and _outside((water,), bounds.chilled_water_c):
             water, changed = _clip(water, bounds.chilled_water_c, "chilled water"), True
         return Action(supply, cooling, water) if changed else self
 
 
-def _outside(setpoints: dict[str, float], bounds: Bounds) -> bool:
+def _outside(setpoints: Iterable[float], bounds: Bounds) -> bool:
     # A plain loop: the runner checks every action at every timestep, and any() over a generator or
     # min()/max() cost two to three times as much. NaN fails the comparison and counts as outside.
     low, high = bounds.min, bounds.max
-    for value in setpoints.values():  # noqa: SIM110
+    for value in setpoints:  # noqa: SIM110
         if not low <= value <= high:
             return True
     return False
