@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,11 +59,12 @@ def read_timestep_variables(path: Path, variables: dict[str, tuple[str, str]]) -
     ``Timestep`` frequency, so that the data is a time line followed by the same value lines, repeated.
     """
     raw = Path(path).read_bytes()
-    dictionary, found, data = raw.partition(_DICTIONARY_END)
-    if not found:
+    # Offsets into the file rather than slices of it: the file is about 30 MB a year and every copy shows.
+    dictionary_end = raw.find(_DICTIONARY_END)
+    if dictionary_end < 0:
         raise EsoError(f"{path}: no data dictionary (EnergyPlus did not finish writing it)")
     ids: dict[tuple[str, str], int] = {}
-    for match in _ENTRY.finditer(dictionary):
+    for match in _ENTRY.finditer(raw, 0, dictionary_end):
         ids[(match.group(2).decode().upper(), match.group(3).decode())] = int(match.group(1))
     wanted = []
     for column, (key, name) in variables.items():
@@ -71,22 +73,17 @@ def read_timestep_variables(path: Path, variables: dict[str, tuple[str, str]]) -
             raise EsoError(f"{path}: no timestep output for {name} [{key}] ({column})")
         wanted.append(identifier)
     # The weather-file run period is the last environment; design days, if simulated, come before it.
-    environment = data.rfind(b"\n1,") + 1
-    start = data.find(b"\n", environment) + 1 if data.startswith(b"1,", environment) else environment
-    end = data.rfind(_DATA_END)
-    body = data[start:end if end >= 0 else len(data)]
-    n_steps = body.count(b"\n2,") + body.startswith(b"2,")
+    data = dictionary_end + len(_DICTIONARY_END)
+    environment = raw.rfind(b"\n1,", data - 1) + 1 or data
+    start = raw.find(b"\n", environment) + 1 if raw.startswith(b"1,", environment) else environment
+    end = raw.rfind(_DATA_END, start)
+    end = end if end >= 0 else len(raw)
+    n_steps = raw.count(b"\n2,", start - 1, end)
     if n_steps == 0:
         return TimestepOutput(pd.DataFrame(columns=list(variables), dtype=float), None, None)
-    last = body.rfind(b"\n2,") + 1
-    first_step, last_step = _stamp(body[:body.find(b"\n")]), _stamp(body[last:body.find(b"\n", last)])
-    # One C-parser pass over the value lines: time lines have more fields and are skipped as malformed
-    # (a leading two-field line fixes the column count); the checks below catch any other skipped line.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        values = pd.read_csv(io.BytesIO(b"0,0\n" + body), header=None, names=["id", "value"], index_col=False,
-                             on_bad_lines="skip", dtype={"id": np.int64, "value": np.float64}, engine="c")
-    values = values.iloc[1:]
+    last = raw.rfind(b"\n2,", start - 1, end) + 1
+    first_step, last_step = _stamp(raw[start:raw.find(b"\n", start)]), _stamp(raw[last:raw.find(b"\n", last)])
+    values = _value_lines(raw, raw.find(b"\n", start) + 1, end)
     if len(values) % n_steps:
         raise EsoError(f"{path}: {len(values)} values for {n_steps} timesteps; not all variables report every "
                        "timestep")
@@ -100,3 +97,26 @@ def read_timestep_variables(path: Path, variables: dict[str, tuple[str, str]]) -
     table = values["value"].to_numpy().reshape(n_steps, -1)
     frame = pd.DataFrame(table[:, [position[identifier] for identifier in wanted]], columns=list(variables))
     return TimestepOutput(frame, first_step, last_step)
+
+
+def _value_lines(raw: bytes, start: int, end: int) -> pd.DataFrame:
+    """The ``id,value`` lines of ``raw[start:end]`` (which starts with one), time lines left out.
+
+    One C-parser pass per half, the halves in two threads: the parser lets go of the GIL for most of its
+    work, so a second core cuts the time by about a third.
+    """
+    middle = raw.find(b"\n2,", (start + end) // 2, end)
+    middle = raw.find(b"\n", middle + 1) + 1 if middle >= 0 and end - start > 1_000_000 else end
+    pieces = [(start, middle)] + ([(middle, end)] if middle < end else [])
+    with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
+        parts = list(pool.map(lambda piece: _parse(raw[piece[0]:piece[1]]), pieces))
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
+def _parse(lines: bytes) -> pd.DataFrame:
+    # Time lines have more fields and are skipped as malformed (the first line, a value line, fixes the
+    # column count); the caller's checks catch any other skipped line.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pd.read_csv(io.BytesIO(lines), header=None, names=["id", "value"], index_col=False,
+                           on_bad_lines="skip", dtype={"id": np.int64, "value": np.float64}, engine="c")

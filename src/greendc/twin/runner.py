@@ -210,8 +210,11 @@ def run_period_calendar(twin: Twin) -> list[tuple[int, int, int, int]]:
     minutes = 60 // sim.timesteps_per_hour
     start = pd.Timestamp(2001, sim.begin_month, sim.begin_day)
     days = pd.date_range(start, pd.Timestamp(2001, sim.end_month, sim.end_day), freq="D")
-    ends = range(minutes, 24 * 60 + 1, minutes)
-    return [(day.month, day.day, (end - 1) // 60, end - (end - 1) // 60 * 60) for day in days for end in ends]
+    ends = np.arange(minutes, 24 * 60 + 1, minutes)
+    hours = (ends - 1) // 60
+    # Whole columns at once: a tuple per step built in a Python loop costs 0.1 s a year, paid by every run.
+    return list(zip(np.repeat(days.month, len(ends)).tolist(), np.repeat(days.day, len(ends)).tolist(),
+                    np.tile(hours, len(days)).tolist(), np.tile(ends - 60 * hours, len(days)).tolist(), strict=True))
 
 
 class _Session:
