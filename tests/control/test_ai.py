@@ -12,6 +12,7 @@ from greendc.control.base import ControlContext, Observation, ZoneObservation
 from greendc.control.baselines import TrimRespondController
 from greendc.learning.facility_model import FacilityModel
 from greendc.site.schema import Setpoints, Site
+from greendc.site.weather import dry_bulb_at_relative_humidity_c
 from greendc.twin.builder import build_twin
 from greendc.twin.runner import run_simulation
 from tests.conftest import example_site_data
@@ -70,7 +71,7 @@ def test_search_is_as_good_as_a_fine_grid(facility_model: FacilityModel) -> None
         for water in (6.0, 7.0, 8.0):
             matrix = controller._matrix(state, supply, np.full_like(supply, rise), np.full(len(supply), water))
             spread = {z: record[f"predicted:{z}/inlet_temp_std_c"] for z in ZONES}
-            _, objective, feasible = controller._evaluate(matrix, spread)
+            _, objective, feasible = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
             if feasible.any():
                 best = min(best, float(objective[feasible].min()))
     assert action.supply_air_setpoint_c
@@ -225,6 +226,46 @@ def test_a_finer_search_finds_nothing_clearly_better(facility_model: FacilityMod
     baseline = controller._baseline.act(observation).clipped(CONTEXT.bounds)
     spread = {zone: float(values[0]) for zone, values in facility_model.inlet_temp_std_c(
         controller._row_of(baseline, observation, state)[None, :]).items()}
-    _, objective, feasible = controller._evaluate(matrix, spread)
+    _, objective, feasible = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
     assert feasible.any()
     assert objective[feasible].min() >= record["predicted_objective_w"] * (1 - 0.005)
+
+
+def _humid(observation: Observation, dew_point_c: float) -> Observation:
+    zones = {zone: state._replace(inlet_dew_point_c=dew_point_c) for zone, state in observation.zones.items()}
+    return observation._replace(zones=zones)
+
+
+def test_humid_inlet_air_is_not_cooled_above_the_humidity_limit(facility_model: FacilityModel) -> None:
+    # A cool day with humid air: without the humidity limit the optimizer cools the inlets below the dry bulb
+    # at which their dew point reaches 60 % relative humidity (about 22.7 C at a 14 C dew point).
+    observation = _humid(_observation(supply_c=20.0, inlet_c=21.0, outdoor_dry_bulb_c=16.0, outdoor_wet_bulb_c=15.0),
+                         14.0)
+    floor_c = 0.5 + dry_bulb_at_relative_humidity_c(14.0, 60.0)
+    free = _controller(facility_model, max_inlet_relative_humidity_pct=None)
+    free.act(observation)
+    assert min(free.decision_log[-1][f"predicted:{z}/inlet_temp_c"] for z in ZONES) < floor_c
+    limited = _controller(facility_model, max_step_c=3.0)
+    limited.act(observation)
+    record = limited.decision_log[-1]
+    assert record["guard"] == "none" and "for relative humidity at most 60 %" in record["detail"]
+    assert min(record[f"predicted:{z}/inlet_temp_c"] for z in ZONES) >= floor_c
+    assert record["humid_air_floor_c"] == pytest.approx(floor_c)
+
+
+def test_humidity_limit_yields_to_the_temperature_limit(facility_model: FacilityModel) -> None:
+    # At a 20 C dew point the inlets would have to be above 29 C: no safe candidate meets that, so the
+    # humidity limit is ignored and the decision is the one made without it.
+    observation = _humid(_observation(supply_c=21.0), 20.0)
+    limited, free = _controller(facility_model), _controller(facility_model, max_inlet_relative_humidity_pct=None)
+    assert limited.act(observation) == free.act(observation)
+    assert limited.decision_log[-1]["guard"] == "none"
+    assert "relative humidity" not in limited.decision_log[-1]["detail"]
+    assert limited.decision_log[-1]["humid_air_floor_c"] is None
+
+
+def test_missing_inlet_dew_point_falls_back(facility_model: FacilityModel) -> None:
+    controller = _controller(facility_model)
+    controller.act(_humid(_observation(), float("nan")))
+    assert controller.decision_log[-1]["guard"] == "missing-input"
+    assert "inlet_dew_point_c" in controller.decision_log[-1]["detail"]

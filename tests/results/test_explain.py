@@ -30,6 +30,13 @@ def test_predicted_saving_counts_each_decision_for_as_long_as_it_held(tmp_path: 
     explanation = explain_run(run)
     assert explanation["predicted_saving_kwh"] == pytest.approx(2.1)
     assert explanation["guards"] == {"none": 3, "inlet-over-limit": 1}
+    assert explanation["humid_air_floor_decisions"] == 0
+
+
+def test_decisions_shaped_by_the_humidity_limit_are_counted(tmp_path: Path) -> None:
+    records = [_record("2001-07-01 01:00", "none", 100.0), _record("2001-07-01 02:00", "none", 100.0)]
+    records[1]["humid_air_floor_c"] = 22.4
+    assert explain_run(_run(tmp_path, records))["humid_air_floor_decisions"] == 1
 
 
 def test_a_run_without_decisions_is_explained_as_such(tmp_path: Path) -> None:

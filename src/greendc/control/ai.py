@@ -30,6 +30,7 @@ from greendc.control.base import Action, ControlContext, Observation
 from greendc.control.baselines import TrimRespondController
 from greendc.learning.facility_model import FacilityModel, Prediction
 from greendc.learning.features import hour_of_day_features
+from greendc.site.weather import dry_bulb_at_relative_humidity_c
 
 Guard = Literal["none", "kill-switch", "advisory", "missing-input", "out-of-range", "stuck-sensor", "inlet-over-limit",
                 "no-feasible-action", "model-uncertain"]
@@ -40,6 +41,7 @@ _INPUT_RANGES = {
     "outdoor_wet_bulb_c": (-60.0, 45.0),
     "outdoor_relative_humidity_pct": (0.0, 100.5),
     "inlet_temp_c": (0.0, 50.0),
+    "inlet_dew_point_c": (-60.0, 45.0),
     "it_power_w": (0.0, 1e9),
     "supply_air_setpoint_c": (0.0, 45.0),
 }
@@ -54,8 +56,13 @@ class AIController:
     model : a fitted FacilityModel or the path of a ``.gdm`` file
     objective : ``facility`` (IT + cooling electricity) or ``cooling``
     inlet_limit_c : ASHRAE recommended maximum inlet temperature, C
-    inlet_min_c : ASHRAE recommended minimum inlet temperature, C (predicted inlets must stay at or above it)
-    margin_c : safety margin below the limit, K
+    inlet_min_c : ASHRAE recommended minimum inlet temperature, C (predicted inlets must stay the margin above it)
+    max_inlet_relative_humidity_pct : ASHRAE recommended maximum inlet relative humidity, %. Among the
+        candidates that meet the temperature limits, those that keep every inlet at or above the dry bulb at
+        which its measured dew point reaches this humidity are preferred (cooling humid air further raises
+        its relative humidity). It yields to the temperature limits: when no safe candidate meets it, the
+        search ignores it. None turns it off.
+    margin_c : safety margin inside the inlet limits, K (also kept above the humid-air floor)
     k_sigma : standard deviations of model uncertainty added to the predicted inlet
     max_step_c : largest setpoint change per control step, K
     grid_step_c : resolution of the setpoint search, K
@@ -71,6 +78,7 @@ class AIController:
     objective: Literal["facility", "cooling"] = "facility"
     inlet_limit_c: float = 27.0
     inlet_min_c: float = 18.0
+    max_inlet_relative_humidity_pct: float | None = 60.0
     margin_c: float = 0.5
     k_sigma: float = 2.0
     max_step_c: float = 1.0
@@ -103,9 +111,9 @@ class AIController:
         self.decision_log = []
         self._column = {name: index for index, name in enumerate(self.model.feature_names_)}
         # The names under which each zone's guarded readings are reported and remembered.
-        self._reading_names = {zone: tuple(f"{zone}/{name}" for name in ("inlet_temp_c", "it_power_w",
-                                                                        "supply_air_setpoint_c", "supply_air_temp_c"))
-                               for zone in context.zone_names}
+        self._reading_names = {zone: tuple(f"{zone}/{name}" for name in (
+            "inlet_temp_c", "it_power_w", "supply_air_setpoint_c", "supply_air_temp_c", "inlet_dew_point_c"))
+            for zone in context.zone_names}
         # Phase 1's candidates as offsets from the current setpoints: every common supply-air step with
         # every zone rise and chilled-water step (the same for every decision, so made once).
         steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
@@ -122,9 +130,10 @@ class AIController:
                     (observation.outdoor_relative_humidity_pct, "outdoor_relative_humidity_pct",
                      "outdoor_relative_humidity_pct")]
         zones = [(names, observation.zones[zone]) for zone, names in self._reading_names.items()]
-        for (inlet, it_power, supply_setpoint, _), state in zones:
+        for (inlet, it_power, supply_setpoint, _, dew_point), state in zones:
             readings += [(state.inlet_temp_c, inlet, "inlet_temp_c"), (state.it_power_w, it_power, "it_power_w"),
-                         (state.supply_air_setpoint_c, supply_setpoint, "supply_air_setpoint_c")]
+                         (state.supply_air_setpoint_c, supply_setpoint, "supply_air_setpoint_c"),
+                         (state.inlet_dew_point_c, dew_point, "inlet_dew_point_c")]
         for value, name, kind in readings:
             low, high = _INPUT_RANGES[kind]
             # NaN fails both comparisons; None (a sensor that gave nothing) is told apart below.
@@ -141,7 +150,7 @@ class AIController:
         window = 3 * self.stuck_steps
         if self._unchanged_for("outdoor_dry_bulb_c", observation.outdoor_dry_bulb_c) >= window:
             return "stuck-sensor", f"outdoor_dry_bulb_c unchanged for {window} steps"
-        for (inlet, _, _, supply_air), state in zones:
+        for (inlet, _, _, supply_air, _), state in zones:
             supply_c = self._recent(supply_air, state.supply_air_temp_c)
             if self._unchanged_for(inlet, state.inlet_temp_c) >= self.stuck_steps:
                 # Supply air reaches the racks a step later, so a change in this very step does not count.
@@ -205,12 +214,14 @@ class AIController:
                 water, bounds.chilled_water_c.min, bounds.chilled_water_c.max)
         return matrix
 
-    def _evaluate(self, matrix: np.ndarray, spread_c: dict[str, float]
+    def _evaluate(self, matrix: np.ndarray, spread_c: dict[str, float], humid_below_c: dict[str, float]
                   ) -> tuple[Prediction, np.ndarray, np.ndarray]:
         """Predictions (means), objective and feasibility of candidate rows.
 
         ``spread_c`` gives each zone's inlet standard deviation to use for every row: measured once per
-        decision around the current setpoints, since it varies little over one rate-limited step.
+        decision around the current setpoints, since it varies little over one rate-limited step. Rows that
+        keep each zone's inlet at or above ``humid_below_c`` are the only feasible ones if any of them meets
+        the temperature limits.
         """
         assert isinstance(self.model, FacilityModel)
         prediction = self.model.predict(matrix, uncertainty=False)
@@ -218,7 +229,25 @@ class AIController:
         zones = self._context.zone_names
         upper = np.max([prediction.inlet_temp_c[z] + self.k_sigma * spread_c[z] for z in zones], axis=0)
         lowest = np.min([prediction.inlet_temp_c[z] for z in zones], axis=0)
-        return prediction, objective, (upper <= self.inlet_limit_c - self.margin_c) & (lowest >= self.inlet_min_c)
+        feasible = (upper <= self.inlet_limit_c - self.margin_c) & (lowest >= self.inlet_min_c + self.margin_c)
+        if humid_below_c:
+            dry = np.all([prediction.inlet_temp_c[z] >= humid_below_c[z] for z in zones], axis=0)
+            if (feasible & dry).any():
+                feasible &= dry
+        return prediction, objective, feasible
+
+    def _humid_below_c(self, observation: Observation) -> dict[str, float]:
+        """Each zone's humid-air floor, C: the margin above the dry bulb at which its inlet dew point reaches
+        the humidity limit (none when the limit is off).
+
+        The next interval's inlet dew point is taken as the measured one: it follows the outdoor air through
+        the economizer, and the setpoints move it only where the coil condenses water.
+        """
+        if self.max_inlet_relative_humidity_pct is None:
+            return {}
+        return {zone: self.margin_c + dry_bulb_at_relative_humidity_c(state.inlet_dew_point_c,
+                                                                       self.max_inlet_relative_humidity_pct)
+                for zone, state in observation.zones.items()}
 
     def _search(self, observation: Observation, state: np.ndarray, baseline_row: np.ndarray
                 ) -> tuple[np.ndarray | None, dict[str, Any]]:
@@ -241,8 +270,9 @@ class AIController:
             water = (base if base is not None and math.isfinite(base) else 7.0) + water_steps
         matrix = np.vstack([self._matrix(state, supply, rise, water), baseline_row[None, :]])
         spread = {z: float(values[0]) for z, values in self.model.inlet_temp_std_c(baseline_row[None, :]).items()}
-        prediction, objective, feasible = self._evaluate(matrix, spread)
-        facts: dict[str, Any] = {"candidates": len(matrix), "spread": spread,
+        humid_below = self._humid_below_c(observation)
+        prediction, objective, feasible = self._evaluate(matrix, spread, humid_below)
+        facts: dict[str, Any] = {"candidates": len(matrix), "spread": spread, "humid_below_c": humid_below,
                                  "baseline": _outcome(prediction, objective, len(matrix) - 1)}
         if not feasible.any():
             return None, facts
@@ -265,7 +295,7 @@ class AIController:
                 refined[:, column] = np.clip(refined[:, column], bounds.supply_air_c.min, bounds.supply_air_c.max)
                 column = self._column[f"{zone}/zone_cooling_setpoint_c"]
                 refined[:, column] = np.clip(refined[:, column], bounds.zone_cooling_c.min, bounds.zone_cooling_c.max)
-            prediction, objective, feasible = self._evaluate(refined, spread)
+            prediction, objective, feasible = self._evaluate(refined, spread, humid_below)
             facts["candidates"] += len(refined)
             if feasible.any():
                 best = int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])
@@ -357,12 +387,18 @@ class AIController:
         # The rule continues from the optimizer's setpoint if it has to take over, instead of jumping back
         # to wherever its own state had drifted.
         self._baseline.continue_from(min(action.supply_air_setpoint_c.values()))
-        self._log(observation, "none", f"{search['candidates']} candidates searched", action, baseline, evaluated,
-                  started)
+        detail, floor_c = f"{search['candidates']} candidates searched", None
+        humid_below = search["humid_below_c"]
+        if humid_below and all(search["chosen"]["inlet_temp_c"][z] >= humid_below[z] for z in zones):
+            floor_c = max(humid_below.values())
+            detail += (f"; inlets kept at or above {floor_c:.1f} C for relative humidity at most "
+                       f"{self.max_inlet_relative_humidity_pct:g} %")
+        self._log(observation, "none", detail, action, baseline, evaluated, started, floor_c)
         return action
 
     def _log(self, observation: Observation, guard: Guard, detail: str, chosen: Action, baseline: Action,
-             evaluated: tuple[Prediction, np.ndarray] | None, started: float) -> None:
+             evaluated: tuple[Prediction, np.ndarray] | None, started: float,
+             humid_air_floor_c: float | None = None) -> None:
         record: dict[str, Any] = {
             # datetime, not pandas.Timestamp: a tenth of the cost, and the log's DataFrame stores it the same way.
             "time": datetime(2001, observation.month, observation.day) + timedelta(
@@ -374,6 +410,8 @@ class AIController:
             "it_power_w": observation.it_power_w,
             "hottest_inlet_c": max(z.inlet_temp_c for z in observation.zones.values()),
             "applied": "ai" if guard == "none" else ("recovery" if guard == "inlet-over-limit" else "baseline"),
+            # The humid-air floor (C) the chosen setpoints keep the inlets above, when humidity shaped the choice.
+            "humid_air_floor_c": humid_air_floor_c,
         }
         for label, action in (("chosen", chosen), ("baseline", baseline)):
             for zone, value in (action.supply_air_setpoint_c or {}).items():

@@ -47,6 +47,9 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
         "decisions": len(decisions),
         "decision_ms_median": float(decisions["decision_ms"].median()),
         "guards": {str(k): int(v) for k, v in guards.items()},
+        # Decisions whose inlets were held above the dry bulb at which humid inlet air passes the humidity limit.
+        "humid_air_floor_decisions": int(decisions["humid_air_floor_c"].notna().sum())
+        if "humid_air_floor_c" in decisions else 0,
         "predicted_saving_kwh": float(saving_kwh.sum()),
         "monthly": monthly.reset_index(names="month").to_dict(orient="records"),
         "examples": _examples(decisions),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +125,16 @@ def design_conditions(data: pd.DataFrame) -> DesignConditions:
 def _saturation_vapour_pressure_pa(temp_c: np.ndarray) -> np.ndarray:
     """Over water, Magnus form with Alduchov & Eskridge (1996) coefficients."""
     return 610.94 * np.exp(17.625 * temp_c / (temp_c + 243.04))
+
+
+def dry_bulb_at_relative_humidity_c(dew_point_c: float, relative_humidity_pct: float) -> float:
+    """The dry-bulb temperature (C) at which air of this dew point (C) has this relative humidity (%).
+
+    Air cooled below it, with its moisture unchanged, is more humid than ``relative_humidity_pct``. Inverts
+    the Magnus form of :func:`_saturation_vapour_pressure_pa`.
+    """
+    gamma = 17.625 * dew_point_c / (dew_point_c + 243.04) - math.log(relative_humidity_pct / 100.0)
+    return 243.04 * gamma / (17.625 - gamma)
 
 
 def shifted_weather(source: Path, out: Path, dry_bulb_k: float = 3.0, dew_point_k: float = 2.0) -> Path:
