@@ -108,7 +108,9 @@ def _value_lines(raw: bytes, start: int, end: int) -> pd.DataFrame:
     middle = raw.find(b"\n2,", (start + end) // 2, end)
     middle = raw.find(b"\n", middle + 1) + 1 if middle >= 0 and end - start > 1_000_000 else end
     pieces = [(start, middle)] + ([(middle, end)] if middle < end else [])
-    with ThreadPoolExecutor(max_workers=len(pieces)) as pool:
+    # The warning filters are one list for the whole process: set them here, around both threads, not in each.
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=len(pieces)) as pool:
+        warnings.simplefilter("ignore")
         parts = list(pool.map(lambda piece: _parse(raw[piece[0]:piece[1]]), pieces))
     return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
@@ -116,7 +118,5 @@ def _value_lines(raw: bytes, start: int, end: int) -> pd.DataFrame:
 def _parse(lines: bytes) -> pd.DataFrame:
     # Time lines have more fields and are skipped as malformed (the first line, a value line, fixes the
     # column count); the caller's checks catch any other skipped line.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return pd.read_csv(io.BytesIO(lines), header=None, names=["id", "value"], index_col=False,
-                           on_bad_lines="skip", dtype={"id": np.int64, "value": np.float64}, engine="c")
+    return pd.read_csv(io.BytesIO(lines), header=None, names=["id", "value"], index_col=False, on_bad_lines="skip",
+                       dtype={"id": np.int64, "value": np.float64}, engine="c")
