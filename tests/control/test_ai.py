@@ -71,7 +71,7 @@ def test_search_is_as_good_as_a_fine_grid(facility_model: FacilityModel) -> None
         for water in (6.0, 7.0, 8.0):
             matrix = controller._matrix(state, supply, np.full_like(supply, rise), np.full(len(supply), water))
             spread = {z: record[f"predicted:{z}/inlet_temp_std_c"] for z in ZONES}
-            _, objective, feasible = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
+            _, objective, feasible, _ = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
             if feasible.any():
                 best = min(best, float(objective[feasible].min()))
     assert action.supply_air_setpoint_c
@@ -226,7 +226,7 @@ def test_a_finer_search_finds_nothing_clearly_better(facility_model: FacilityMod
     baseline = controller._baseline.act(observation).clipped(CONTEXT.bounds)
     spread = {zone: float(values[0]) for zone, values in facility_model.inlet_temp_std_c(
         controller._row_of(baseline, observation, state)[None, :]).items()}
-    _, objective, feasible = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
+    _, objective, feasible, _ = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
     assert feasible.any()
     assert objective[feasible].min() >= record["predicted_objective_w"] * (1 - 0.005)
 
@@ -238,7 +238,7 @@ def _humid(observation: Observation, dew_point_c: float) -> Observation:
 
 def test_humid_inlet_air_is_not_cooled_above_the_humidity_limit(facility_model: FacilityModel) -> None:
     # A cool day with humid air: without the humidity limit the optimizer cools the inlets below the dry bulb
-    # at which their dew point reaches 60 % relative humidity (about 22.7 C at a 14 C dew point).
+    # at which their dew point reaches 60 % relative humidity (about 22.1 C at a 14 C dew point).
     observation = _humid(_observation(supply_c=20.0, inlet_c=21.0, outdoor_dry_bulb_c=16.0, outdoor_wet_bulb_c=15.0),
                          14.0)
     floor_c = 0.5 + dry_bulb_at_relative_humidity_c(14.0, 60.0)
@@ -264,8 +264,26 @@ def test_humidity_limit_yields_to_the_temperature_limit(facility_model: Facility
     assert limited.decision_log[-1]["humid_air_floor_c"] is None
 
 
-def test_missing_inlet_dew_point_falls_back(facility_model: FacilityModel) -> None:
+def test_dry_air_leaves_the_choice_to_the_temperature_limits(facility_model: FacilityModel) -> None:
+    # At a 10 C dew point the humid-air floor (17.8 C) lies below the 18.5 C the lower limit keeps anyway.
+    limited, free = _controller(facility_model), _controller(facility_model, max_inlet_relative_humidity_pct=None)
+    observation = _observation(supply_c=18.5, inlet_c=19.5, outdoor_dry_bulb_c=5.0, outdoor_wet_bulb_c=3.0)
+    assert limited.act(observation) == free.act(observation)
+    assert limited.decision_log[-1]["humid_air_floor_c"] is None
+
+
+def test_missing_inlet_dew_point_falls_back_only_when_humidity_is_limited(facility_model: FacilityModel) -> None:
+    observation = _humid(_observation(), float("nan"))
     controller = _controller(facility_model)
-    controller.act(_humid(_observation(), float("nan")))
+    controller.act(observation)
     assert controller.decision_log[-1]["guard"] == "missing-input"
     assert "inlet_dew_point_c" in controller.decision_log[-1]["detail"]
+    unlimited = _controller(facility_model, max_inlet_relative_humidity_pct=None)
+    unlimited.act(observation)
+    assert unlimited.decision_log[-1]["guard"] == "none"
+
+
+@pytest.mark.parametrize("humidity_pct", [0.0, 120.0])
+def test_humidity_limit_out_of_range_is_refused(facility_model: FacilityModel, humidity_pct: float) -> None:
+    with pytest.raises(ValueError, match=r"max_inlet_relative_humidity_pct must be above 0 and at most 100"):
+        _controller(facility_model, max_inlet_relative_humidity_pct=humidity_pct)

@@ -17,3 +17,9 @@ def test_dry_bulb_at_relative_humidity_inverts_the_saturation_pressure(dew_point
 def test_the_ashrae_recommended_envelope_corner() -> None:
     # ASHRAE TC 9.9: the 15 C dew point and 60 % relative humidity limits meet at about 23.2 C dry bulb.
     assert dry_bulb_at_relative_humidity_c(15.0, 60.0) == pytest.approx(23.2, abs=0.1)
+
+
+@pytest.mark.parametrize("relative_humidity_pct", [0.0, -5.0, 100.5])
+def test_relative_humidity_outside_0_to_100_is_refused(relative_humidity_pct: float) -> None:
+    with pytest.raises(ValueError, match="relative humidity must be above 0 and at most 100 %"):
+        dry_bulb_at_relative_humidity_c(10.0, relative_humidity_pct)

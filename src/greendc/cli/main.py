@@ -361,8 +361,8 @@ def explain(
         guards.add_row("optimizer (no guard fired)" if guard == "none" else guard, str(count))
     console.print(guards)
     if explanation["humid_air_floor_decisions"]:
-        console.print(f"{explanation['humid_air_floor_decisions']} optimizer decisions kept the inlets warm enough for "
-                      "humid inlet air to stay within the relative-humidity limit")
+        console.print(f"{explanation['humid_air_floor_decisions']} optimizer decisions passed over cheaper safe "
+                      "setpoints to keep humid inlet air within the relative-humidity limit")
     months = Table(title="By month", title_justify="left")
     for header in ("month", "decisions", "ai applied %", "predicted saving kWh", "mean supply air C",
                    "hottest inlet C"):

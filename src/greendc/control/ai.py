@@ -57,7 +57,8 @@ class AIController:
     objective : ``facility`` (IT + cooling electricity) or ``cooling``
     inlet_limit_c : ASHRAE recommended maximum inlet temperature, C
     inlet_min_c : ASHRAE recommended minimum inlet temperature, C (predicted inlets must stay the margin above it)
-    max_inlet_relative_humidity_pct : ASHRAE recommended maximum inlet relative humidity, %. Among the
+    max_inlet_relative_humidity_pct : maximum inlet relative humidity, % (60: the recommended envelope the
+        results count, ``greendc.results.summary``). Among the
         candidates that meet the temperature limits, those that keep every inlet at or above the dry bulb at
         which its measured dew point reaches this humidity are preferred (cooling humid air further raises
         its relative humidity). It yields to the temperature limits: when no safe candidate meets it, the
@@ -102,6 +103,10 @@ class AIController:
             raise ValueError("the model and the site disagree on whether there is a chiller plant")
         if self.objective not in ("facility", "cooling"):
             raise ValueError(f"objective must be facility or cooling, not {self.objective!r}")
+        humidity = self.max_inlet_relative_humidity_pct
+        if humidity is not None and not 0.0 < humidity <= 100.0:
+            raise ValueError(f"max_inlet_relative_humidity_pct must be above 0 and at most 100 (or None), "
+                             f"not {humidity}")
         self._context = context
         self._baseline = TrimRespondController()
         self._action = self._baseline.reset(context)
@@ -130,10 +135,12 @@ class AIController:
                     (observation.outdoor_relative_humidity_pct, "outdoor_relative_humidity_pct",
                      "outdoor_relative_humidity_pct")]
         zones = [(names, observation.zones[zone]) for zone, names in self._reading_names.items()]
+        humidity_limited = self.max_inlet_relative_humidity_pct is not None
         for (inlet, it_power, supply_setpoint, _, dew_point), state in zones:
             readings += [(state.inlet_temp_c, inlet, "inlet_temp_c"), (state.it_power_w, it_power, "it_power_w"),
-                         (state.supply_air_setpoint_c, supply_setpoint, "supply_air_setpoint_c"),
-                         (state.inlet_dew_point_c, dew_point, "inlet_dew_point_c")]
+                         (state.supply_air_setpoint_c, supply_setpoint, "supply_air_setpoint_c")]
+            if humidity_limited:
+                readings.append((state.inlet_dew_point_c, dew_point, "inlet_dew_point_c"))
         for value, name, kind in readings:
             low, high = _INPUT_RANGES[kind]
             # NaN fails both comparisons; None (a sensor that gave nothing) is told apart below.
@@ -215,13 +222,13 @@ class AIController:
         return matrix
 
     def _evaluate(self, matrix: np.ndarray, spread_c: dict[str, float], humid_below_c: dict[str, float]
-                  ) -> tuple[Prediction, np.ndarray, np.ndarray]:
-        """Predictions (means), objective and feasibility of candidate rows.
+                  ) -> tuple[Prediction, np.ndarray, np.ndarray, bool]:
+        """Predictions (means), objective and feasibility of candidate rows, and whether humidity mattered.
 
         ``spread_c`` gives each zone's inlet standard deviation to use for every row: measured once per
         decision around the current setpoints, since it varies little over one rate-limited step. Rows that
         keep each zone's inlet at or above ``humid_below_c`` are the only feasible ones if any of them meets
-        the temperature limits.
+        the temperature limits; the flag says that this ruled out the cheapest row that meets them.
         """
         assert isinstance(self.model, FacilityModel)
         prediction = self.model.predict(matrix, uncertainty=False)
@@ -230,11 +237,14 @@ class AIController:
         upper = np.max([prediction.inlet_temp_c[z] + self.k_sigma * spread_c[z] for z in zones], axis=0)
         lowest = np.min([prediction.inlet_temp_c[z] for z in zones], axis=0)
         feasible = (upper <= self.inlet_limit_c - self.margin_c) & (lowest >= self.inlet_min_c + self.margin_c)
+        humidity_mattered = False
         if humid_below_c:
             dry = np.all([prediction.inlet_temp_c[z] >= humid_below_c[z] for z in zones], axis=0)
             if (feasible & dry).any():
+                cheapest = np.flatnonzero(feasible)[np.argmin(objective[feasible])]
+                humidity_mattered = not dry[cheapest]
                 feasible &= dry
-        return prediction, objective, feasible
+        return prediction, objective, feasible, humidity_mattered
 
     def _humid_below_c(self, observation: Observation) -> dict[str, float]:
         """Each zone's humid-air floor, C: the margin above the dry bulb at which its inlet dew point reaches
@@ -271,8 +281,9 @@ class AIController:
         matrix = np.vstack([self._matrix(state, supply, rise, water), baseline_row[None, :]])
         spread = {z: float(values[0]) for z, values in self.model.inlet_temp_std_c(baseline_row[None, :]).items()}
         humid_below = self._humid_below_c(observation)
-        prediction, objective, feasible = self._evaluate(matrix, spread, humid_below)
+        prediction, objective, feasible, humidity_mattered = self._evaluate(matrix, spread, humid_below)
         facts: dict[str, Any] = {"candidates": len(matrix), "spread": spread, "humid_below_c": humid_below,
+                                 "humidity_mattered": humidity_mattered,
                                  "baseline": _outcome(prediction, objective, len(matrix) - 1)}
         if not feasible.any():
             return None, facts
@@ -295,8 +306,9 @@ class AIController:
                 refined[:, column] = np.clip(refined[:, column], bounds.supply_air_c.min, bounds.supply_air_c.max)
                 column = self._column[f"{zone}/zone_cooling_setpoint_c"]
                 refined[:, column] = np.clip(refined[:, column], bounds.zone_cooling_c.min, bounds.zone_cooling_c.max)
-            prediction, objective, feasible = self._evaluate(refined, spread, humid_below)
+            prediction, objective, feasible, humidity_mattered = self._evaluate(refined, spread, humid_below)
             facts["candidates"] += len(refined)
+            facts["humidity_mattered"] |= humidity_mattered
             if feasible.any():
                 best = int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])
                 chosen, facts["chosen"] = refined[best], _outcome(prediction, objective, best)
@@ -388,11 +400,10 @@ class AIController:
         # to wherever its own state had drifted.
         self._baseline.continue_from(min(action.supply_air_setpoint_c.values()))
         detail, floor_c = f"{search['candidates']} candidates searched", None
-        humid_below = search["humid_below_c"]
-        if humid_below and all(search["chosen"]["inlet_temp_c"][z] >= humid_below[z] for z in zones):
-            floor_c = max(humid_below.values())
-            detail += (f"; inlets kept at or above {floor_c:.1f} C for relative humidity at most "
-                       f"{self.max_inlet_relative_humidity_pct:g} %")
+        if search["humidity_mattered"]:
+            floor_c = max(search["humid_below_c"].values())
+            detail += (f"; inlets kept at or above {floor_c:.1f} C (not the cheapest safe choice) for relative "
+                       f"humidity at most {self.max_inlet_relative_humidity_pct:g} %")
         self._log(observation, "none", detail, action, baseline, evaluated, started, floor_c)
         return action
 
@@ -410,7 +421,7 @@ class AIController:
             "it_power_w": observation.it_power_w,
             "hottest_inlet_c": max(z.inlet_temp_c for z in observation.zones.values()),
             "applied": "ai" if guard == "none" else ("recovery" if guard == "inlet-over-limit" else "baseline"),
-            # The humid-air floor (C) the chosen setpoints keep the inlets above, when humidity shaped the choice.
+            # The humid-air floor (C) the chosen setpoints keep the inlets above, when it ruled out a cheaper choice.
             "humid_air_floor_c": humid_air_floor_c,
         }
         for label, action in (("chosen", chosen), ("baseline", baseline)):

@@ -47,7 +47,7 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
         "decisions": len(decisions),
         "decision_ms_median": float(decisions["decision_ms"].median()),
         "guards": {str(k): int(v) for k, v in guards.items()},
-        # Decisions whose inlets were held above the dry bulb at which humid inlet air passes the humidity limit.
+        # Decisions that passed over a cheaper safe choice to keep humid inlet air within the humidity limit.
         "humid_air_floor_decisions": int(decisions["humid_air_floor_c"].notna().sum())
         if "humid_air_floor_c" in decisions else 0,
         "predicted_saving_kwh": float(saving_kwh.sum()),

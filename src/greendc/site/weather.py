@@ -133,6 +133,8 @@ def dry_bulb_at_relative_humidity_c(dew_point_c: float, relative_humidity_pct: f
     Air cooled below it, with its moisture unchanged, is more humid than ``relative_humidity_pct``. Inverts
     the Magnus form of :func:`_saturation_vapour_pressure_pa`.
     """
+    if not 0.0 < relative_humidity_pct <= 100.0:
+        raise ValueError(f"relative humidity must be above 0 and at most 100 %, not {relative_humidity_pct}")
     gamma = 17.625 * dew_point_c / (dew_point_c + 243.04) - math.log(relative_humidity_pct / 100.0)
     return 243.04 * gamma / (17.625 - gamma)
 
