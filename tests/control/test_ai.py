@@ -249,19 +249,27 @@ def test_humid_inlet_air_is_not_cooled_above_the_humidity_limit(facility_model: 
     limited.act(observation)
     record = limited.decision_log[-1]
     assert record["guard"] == "none" and "for relative humidity at most 60 %" in record["detail"]
-    assert min(record[f"predicted:{z}/inlet_temp_c"] for z in ZONES) >= floor_c
+    assert min(record[f"predicted:{z}/inlet_temp_c"] for z in ZONES) >= floor_c - 0.1
     assert record["humid_air_floor_c"] == pytest.approx(floor_c)
 
 
 def test_humidity_limit_yields_to_the_temperature_limit(facility_model: FacilityModel) -> None:
-    # At a 20 C dew point the inlets would have to be above 29 C: no safe candidate meets that, so the
-    # humidity limit is ignored and the decision is the one made without it.
-    observation = _humid(_observation(supply_c=21.0), 20.0)
+    # At an 18 C dew point the inlets would have to be above 26.9 C: no safe candidate gets there, so the search
+    # takes the safe ones that come closest: warmer inlets than without the limit, inside the same limits.
+    observation = _humid(_observation(supply_c=22.0, inlet_c=23.0, outdoor_dry_bulb_c=16.0, outdoor_wet_bulb_c=15.0),
+                         18.0)
     limited, free = _controller(facility_model), _controller(facility_model, max_inlet_relative_humidity_pct=None)
-    assert limited.act(observation) == free.act(observation)
-    assert limited.decision_log[-1]["guard"] == "none"
-    assert "relative humidity" not in limited.decision_log[-1]["detail"]
-    assert limited.decision_log[-1]["humid_air_floor_c"] is None
+    limited.act(observation)
+    free.act(observation)
+    record, unlimited = limited.decision_log[-1], free.decision_log[-1]
+    assert record["guard"] == "none"
+    for zone in ZONES:
+        upper_c = record[f"predicted:{zone}/inlet_temp_c"] + 2 * record[f"predicted:{zone}/inlet_temp_std_c"]
+        assert upper_c <= 26.5 + 1e-9
+    coolest = min(record[f"predicted:{z}/inlet_temp_c"] for z in ZONES)
+    assert coolest > min(unlimited[f"predicted:{z}/inlet_temp_c"] for z in ZONES)
+    assert coolest < dry_bulb_at_relative_humidity_c(18.0, 60.0)
+    assert record["humid_air_floor_c"] == pytest.approx(0.5 + dry_bulb_at_relative_humidity_c(18.0, 60.0))
 
 
 def test_dry_air_leaves_the_choice_to_the_temperature_limits(facility_model: FacilityModel) -> None:

@@ -46,6 +46,9 @@ _INPUT_RANGES = {
     "supply_air_setpoint_c": (0.0, 45.0),
 }
 
+#: Rows whose humid-air shortfall is within this of the smallest any safe row reaches count as closest, K.
+_HUMID_FLOOR_TOLERANCE_K = 0.1
+
 
 @dataclass
 class AIController:
@@ -62,7 +65,7 @@ class AIController:
         candidates that meet the temperature limits, those that keep every inlet at or above the dry bulb at
         which its measured dew point reaches this humidity are preferred (cooling humid air further raises
         its relative humidity). It yields to the temperature limits: when no safe candidate meets it, the
-        search ignores it. None turns it off.
+        search takes those that come closest. None turns it off.
     margin_c : safety margin inside the inlet limits, K (also kept above the humid-air floor)
     k_sigma : standard deviations of model uncertainty added to the predicted inlet
     max_step_c : largest setpoint change per control step, K
@@ -227,8 +230,9 @@ class AIController:
 
         ``spread_c`` gives each zone's inlet standard deviation to use for every row: measured once per
         decision around the current setpoints, since it varies little over one rate-limited step. Rows that
-        keep each zone's inlet at or above ``humid_below_c`` are the only feasible ones if any of them meets
-        the temperature limits; the flag says that this ruled out the cheapest row that meets them.
+        keep each zone's inlet at or above ``humid_below_c`` (to 0.1 K) are the only feasible ones if any meets
+        the temperature limits, else those that come closest; the flag says that this ruled out the cheapest
+        row that meets the temperature limits.
         """
         assert isinstance(self.model, FacilityModel)
         prediction = self.model.predict(matrix, uncertainty=False)
@@ -238,12 +242,15 @@ class AIController:
         lowest = np.min([prediction.inlet_temp_c[z] for z in zones], axis=0)
         feasible = (upper <= self.inlet_limit_c - self.margin_c) & (lowest >= self.inlet_min_c + self.margin_c)
         humidity_mattered = False
-        if humid_below_c:
-            dry = np.all([prediction.inlet_temp_c[z] >= humid_below_c[z] for z in zones], axis=0)
-            if (feasible & dry).any():
-                cheapest = np.flatnonzero(feasible)[np.argmin(objective[feasible])]
-                humidity_mattered = not dry[cheapest]
-                feasible &= dry
+        if humid_below_c and feasible.any():
+            # How far the coolest zone's inlet stays below its floor (K; 0 or less: the air is dry enough).
+            shortfall = np.max([humid_below_c[z] - prediction.inlet_temp_c[z] for z in zones], axis=0)
+            # The rows within a tenth of a kelvin of the floor or, when no safe row gets there in one
+            # rate-limited step, of the closest any safe row comes: the next steps keep closing the gap.
+            closest = shortfall <= max(float(shortfall[feasible].min()), 0.0) + _HUMID_FLOOR_TOLERANCE_K
+            cheapest = np.flatnonzero(feasible)[np.argmin(objective[feasible])]
+            humidity_mattered = not closest[cheapest]
+            feasible &= closest
         return prediction, objective, feasible, humidity_mattered
 
     def _humid_below_c(self, observation: Observation) -> dict[str, float]:
