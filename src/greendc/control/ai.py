@@ -61,11 +61,11 @@ class AIController:
     inlet_limit_c : ASHRAE recommended maximum inlet temperature, C
     inlet_min_c : ASHRAE recommended minimum inlet temperature, C (predicted inlets must stay the margin above it)
     max_inlet_relative_humidity_pct : maximum inlet relative humidity, % (60: the recommended envelope the
-        results count, ``greendc.results.summary``). Among the
-        candidates that meet the temperature limits, those that keep every inlet at or above the dry bulb at
-        which its measured dew point reaches this humidity are preferred (cooling humid air further raises
-        its relative humidity). It yields to the temperature limits: when no safe candidate meets it, the
-        search takes those that come closest. None turns it off.
+        results count, ``greendc.results.summary``). Among the candidates that meet the temperature limits,
+        those that keep every inlet at or above the dry bulb at which its measured dew point reaches this
+        humidity are preferred (cooling humid air further raises its relative humidity). It yields to the
+        temperature limits: when no safe candidate meets it, the search takes those that come closest. None
+        turns it off.
     margin_c : safety margin inside the inlet limits, K (also kept above the humid-air floor)
     k_sigma : standard deviations of model uncertainty added to the predicted inlet
     max_step_c : largest setpoint change per control step, K
@@ -248,7 +248,7 @@ class AIController:
             # The rows within a tenth of a kelvin of the floor or, when no safe row gets there in one
             # rate-limited step, of the closest any safe row comes: the next steps keep closing the gap.
             closest = shortfall <= max(float(shortfall[feasible].min()), 0.0) + _HUMID_FLOOR_TOLERANCE_K
-            cheapest = np.flatnonzero(feasible)[np.argmin(objective[feasible])]
+            cheapest = _cheapest(objective, feasible)
             humidity_mattered = not closest[cheapest]
             feasible &= closest
         return prediction, objective, feasible, humidity_mattered
@@ -294,7 +294,7 @@ class AIController:
                                  "baseline": _outcome(prediction, objective, len(matrix) - 1)}
         if not feasible.any():
             return None, facts
-        best = int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])
+        best = _cheapest(objective, feasible)
         chosen, facts["chosen"] = matrix[best], _outcome(prediction, objective, best)
         if len(zones) > 1:
             rows = [chosen]
@@ -317,7 +317,7 @@ class AIController:
             facts["candidates"] += len(refined)
             facts["humidity_mattered"] |= humidity_mattered
             if feasible.any():
-                best = int(np.flatnonzero(feasible)[np.argmin(objective[feasible])])
+                best = _cheapest(objective, feasible)
                 chosen, facts["chosen"] = refined[best], _outcome(prediction, objective, best)
         return chosen, facts
 
@@ -450,6 +450,11 @@ class AIController:
                 record[f"predicted:{zone}/inlet_temp_std_c"] = float(prediction.inlet_temp_std_c[zone][0])
         record["decision_ms"] = 1000.0 * (time.perf_counter() - started)
         self.decision_log.append(record)
+
+
+def _cheapest(objective: np.ndarray, allowed: np.ndarray) -> int:
+    """Index of the row with the lowest objective among the allowed ones (at least one must be)."""
+    return int(np.flatnonzero(allowed)[np.argmin(objective[allowed])])
 
 
 def _outcome(prediction: Prediction, objective: np.ndarray, row: int) -> dict[str, Any]:

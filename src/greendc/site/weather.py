@@ -122,9 +122,13 @@ def design_conditions(data: pd.DataFrame) -> DesignConditions:
     )
 
 
+#: Magnus coefficients over water (Alduchov & Eskridge 1996): Pa, dimensionless, C.
+_MAGNUS_PA, _MAGNUS_B, _MAGNUS_C = 610.94, 17.625, 243.04
+
+
 def _saturation_vapour_pressure_pa(temp_c: np.ndarray) -> np.ndarray:
     """Over water, Magnus form with Alduchov & Eskridge (1996) coefficients."""
-    return 610.94 * np.exp(17.625 * temp_c / (temp_c + 243.04))
+    return _MAGNUS_PA * np.exp(_MAGNUS_B * temp_c / (temp_c + _MAGNUS_C))
 
 
 def dry_bulb_at_relative_humidity_c(dew_point_c: float, relative_humidity_pct: float) -> float:
@@ -135,8 +139,8 @@ def dry_bulb_at_relative_humidity_c(dew_point_c: float, relative_humidity_pct: f
     """
     if not 0.0 < relative_humidity_pct <= 100.0:
         raise ValueError(f"relative humidity must be above 0 and at most 100 %, not {relative_humidity_pct}")
-    gamma = 17.625 * dew_point_c / (dew_point_c + 243.04) - math.log(relative_humidity_pct / 100.0)
-    return 243.04 * gamma / (17.625 - gamma)
+    gamma = _MAGNUS_B * dew_point_c / (dew_point_c + _MAGNUS_C) - math.log(relative_humidity_pct / 100.0)
+    return _MAGNUS_C * gamma / (_MAGNUS_B - gamma)
 
 
 def shifted_weather(source: Path, out: Path, dry_bulb_k: float = 3.0, dew_point_k: float = 2.0) -> Path:
