@@ -112,9 +112,9 @@ def test_bad_model_files(model: FacilityModel, tmp_path: Path) -> None:
         FacilityModel.load(tmp_path / "absent.gdm")
 
 
-def test_direct_predictor_matches_lightgbm(model: FacilityModel, exploration: Telemetry) -> None:
-    # The model calls LightGBM's C predictor directly; it must give exactly what Booster.predict gives,
-    # row by row (LightGBM's single-row predictor, made once and reused) and for a batch (two threads).
+def test_compiled_trees_match_lightgbm(model: FacilityModel, exploration: Telemetry) -> None:
+    # The model predicts through its trees compiled (greendc.learning.trees); it must give exactly what
+    # Booster.predict gives, for single rows and for a batch, means and quantiles alike.
     matrix = training_table(exploration, True).features.iloc[:40].to_numpy(dtype=float)
     for rows in (matrix[:1], matrix[7:8], matrix[39:40], matrix):
         prediction = model.predict(rows)
@@ -122,5 +122,9 @@ def test_direct_predictor_matches_lightgbm(model: FacilityModel, exploration: Te
         for zone in ZONES:
             np.testing.assert_array_equal(prediction.inlet_temp_c[zone],
                                           model.boosters_[f"{zone}/inlet_temp_c"].predict(rows))
+            width = (model.boosters_[f"{zone}/inlet_temp_c@q90"].predict(rows)
+                     - model.boosters_[f"{zone}/inlet_temp_c@q10"].predict(rows))
+            floor = model.metrics_[f"{zone}/inlet_temp_c"]["rmse"]
+            np.testing.assert_array_equal(prediction.inlet_temp_std_c[zone], np.maximum(width / (2 * 1.2816), floor))
     with pytest.raises(ValueError, match="expected rows of 13 features"):
         model.predict(matrix[:, :5])

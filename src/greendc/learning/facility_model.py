@@ -12,7 +12,6 @@ period, held-out accuracy) and one LightGBM text model per target.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import zipfile
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ import pandas as pd
 
 from greendc.learning.features import PLANT_ACTION_COLUMN, feature_names, target_names, training_table
 from greendc.learning.metrics import accuracy
+from greendc.learning.trees import TreeEnsemble
 from greendc.telemetry.schema import Telemetry
 
 FORMAT_VERSION = 1
@@ -62,8 +62,7 @@ class FacilityModel:
         13.0 % on the example site's exploration data, at three times the prediction cost.
     holdout_fraction : share at the end of every episode held out to measure accuracy
     random_state : seed for repeatable fits
-    n_jobs : threads for fitting and predicting (EnergyPlus waits while a controller decides, so a
-        co-simulation leaves the second core free)
+    n_jobs : threads for fitting (prediction runs on one, compiled: ``greendc.learning.trees``)
     """
 
     def __init__(self, n_estimators: int = 100, learning_rate: float = 0.2, num_leaves: int = 15,
@@ -160,38 +159,42 @@ class FacilityModel:
             matrix = features[self.feature_names_].to_numpy(dtype=float)
         else:
             matrix = np.asarray(features, dtype=float)
-        predictors = self._predictors()
-
-        def run(name: str) -> np.ndarray:
-            return predictors[name](matrix)
-
-        inlet = {zone: run(f"{zone}/inlet_temp_c") for zone in self.zone_names_}
+        means, _ = self._ensembles()
+        values = means.predict(matrix)
+        inlet = {zone: values[2 + index] for index, zone in enumerate(self.zone_names_)}
         if uncertainty:
             spread = self.inlet_temp_std_c(matrix)
         else:
             spread = {zone: np.full(len(matrix), np.nan) for zone in self.zone_names_}
-        return Prediction(run("cooling_power_w"), run("it_power_w"), inlet, spread)
+        return Prediction(values[0], values[1], inlet, spread)
 
     def inlet_temp_std_c(self, matrix: np.ndarray) -> dict[str, np.ndarray]:
         """Each zone's predicted inlet standard deviation (K) for rows of features, from the quantile models."""
-        predictors = self._predictors()
+        _, quantiles = self._ensembles()
+        values = quantiles.predict(matrix)
         spread = {}
-        for zone in self.zone_names_:
-            target = f"{zone}/inlet_temp_c"
+        for index, zone in enumerate(self.zone_names_):
             # Quantile trees can agree exactly where data are thin; never claim more certainty than the
             # held-out error of the mean model shows.
-            floor = self.metrics_.get(target, {}).get("rmse", 0.0)
-            width = predictors[f"{target}@q90"](matrix) - predictors[f"{target}@q10"](matrix)
+            floor = self.metrics_.get(f"{zone}/inlet_temp_c", {}).get("rmse", 0.0)
+            width = values[2 * index + 1] - values[2 * index]
             spread[zone] = np.maximum(width / (2 * _Z90), floor)
         return spread
 
-    def _predictors(self) -> dict[str, _DirectPredictor]:
-        """One direct predictor per booster, made on first use (a cache; the boosters are the model)."""
-        cached = getattr(self, "_predictor_cache", None)
+    def _ensembles(self) -> tuple[TreeEnsemble, TreeEnsemble]:
+        """The boosters compiled for prediction, made on first use (a cache; the boosters are the model).
+
+        The first holds the means (cooling power, IT power, then each zone's inlet), the second each zone's
+        10 % and 90 % inlet quantiles.
+        """
+        cached = getattr(self, "_ensemble_cache", None)
         if cached is None or cached[0] is not self.boosters_:
-            cached = (self.boosters_, {name: _DirectPredictor(booster, self.n_jobs)
-                                       for name, booster in self.boosters_.items()})
-            self._predictor_cache = cached
+            inlets = [f"{zone}/inlet_temp_c" for zone in self.zone_names_]
+            means = ["cooling_power_w", "it_power_w", *inlets]
+            quantiles = [f"{inlet}@q{level}" for inlet in inlets for level in (10, 90)]
+            cached = (self.boosters_, tuple(TreeEnsemble.from_boosters({name: self.boosters_[name] for name in names})
+                                            for names in (means, quantiles)))
+            self._ensemble_cache = cached
         return cached[1]
 
     def feature_importance(self, target: str = "cooling_power_w") -> pd.Series:
@@ -271,60 +274,6 @@ class FacilityModel:
         model.metrics_ = meta["metrics"]
         model.boosters_ = boosters
         return model
-
-
-class _DirectPredictor:
-    """LightGBM's C predictor called directly on a float64 row-major matrix.
-
-    ``Booster.predict`` checks and converts its input and builds a predictor object on every call, about
-    80 us on a small machine: more than the trees themselves cost for the optimizer's candidate batches,
-    of which a decision evaluates a dozen. A single row goes through LightGBM's "fast" single-row predictor,
-    made once (about 3 us a call instead of 45). The result is identical (a test compares them).
-    """
-
-    _FLOAT64, _ROW_MAJOR, _NORMAL = 1, 1, 0  # C_API_DTYPE_FLOAT64, C_API_IS_ROW_MAJOR, C_API_PREDICT_NORMAL
-
-    def __init__(self, booster: Any, threads: int):
-        from lightgbm.basic import _LIB, _c_str, _safe_call
-
-        self._booster = booster  # keeps the handle alive
-        self._library = _LIB
-        self._call = _LIB.LGBM_BoosterPredictForMat
-        self._check = _safe_call
-        # A second thread pays only for batches; a single row is faster on one.
-        self._parameters = (_c_str("num_threads=1"), _c_str(f"num_threads={threads}"))
-        self._columns = booster.num_feature()
-        self._single_row = ctypes.c_void_p()
-        _safe_call(_LIB.LGBM_BoosterPredictForMatSingleRowFastInit(
-            booster._handle, ctypes.c_int(self._NORMAL), ctypes.c_int(0), ctypes.c_int(-1),
-            ctypes.c_int(self._FLOAT64), ctypes.c_int32(self._columns), self._parameters[0],
-            ctypes.byref(self._single_row)))
-        self._predict_single_row = _LIB.LGBM_BoosterPredictForMatSingleRowFast
-
-    def __del__(self) -> None:
-        if getattr(self, "_single_row", None):
-            self._library.LGBM_FastConfigFree(self._single_row)
-
-    def __call__(self, matrix: np.ndarray) -> np.ndarray:
-        matrix = np.ascontiguousarray(matrix, dtype=np.float64)
-        if matrix.ndim != 2 or matrix.shape[1] != self._columns:
-            raise ValueError(f"expected rows of {self._columns} features, got an array of shape {matrix.shape}")
-        out = np.empty(len(matrix), dtype=np.float64)
-        written = ctypes.c_int64(0)
-        if len(matrix) == 1:
-            self._check(self._predict_single_row(self._single_row, matrix.ctypes.data_as(ctypes.c_void_p),
-                                                 ctypes.byref(written),
-                                                 out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
-        else:
-            self._check(self._call(
-                self._booster._handle, matrix.ctypes.data_as(ctypes.c_void_p), ctypes.c_int(self._FLOAT64),
-                ctypes.c_int32(matrix.shape[0]), ctypes.c_int32(matrix.shape[1]), ctypes.c_int(self._ROW_MAJOR),
-                ctypes.c_int(self._NORMAL), ctypes.c_int(0), ctypes.c_int(-1), self._parameters[len(matrix) >= 16],
-                ctypes.byref(written),
-                out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))))
-        if written.value != len(matrix):
-            raise ValueError(f"LightGBM wrote {written.value} predictions for {len(matrix)} rows")
-        return out
 
 
 def _safe(name: str) -> str:

@@ -1,0 +1,82 @@
+"""The compiled tree ensemble gives exactly what LightGBM gives."""
+
+from __future__ import annotations
+
+import lightgbm
+import numpy as np
+import pytest
+
+from greendc.learning.trees import TreeEnsemble
+
+
+def _booster(features: np.ndarray, target: np.ndarray, **params: object) -> lightgbm.Booster:
+    settings = {"objective": "regression", "num_leaves": 15, "learning_rate": 0.2, "verbose": -1, "seed": 0,
+                "deterministic": True, "num_threads": 1, **params}
+    return lightgbm.train(settings, lightgbm.Dataset(features, label=target), num_boost_round=30)
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(4)
+    features = rng.normal(0.0, 3.0, size=(2000, 6))
+    target = features[:, 0] ** 2 + 3 * np.sin(features[:, 1]) - features[:, 2] * features[:, 3] + features[:, 5]
+    return features, target
+
+
+def _batches(features: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
+    """Batches like the optimizer's (all rows share the first three columns), single rows and mixed rows."""
+    shared = np.tile(features[3], (40, 1))
+    shared[:, 3:] = rng.normal(0.0, 3.0, size=(40, 3))
+    return [features[:1], features[1:3], features[:500], shared, shared[:8], shared[:7]]
+
+
+def test_matches_lightgbm_bit_for_bit(data: tuple[np.ndarray, np.ndarray]) -> None:
+    features, target = data
+    boosters = {"a": _booster(features, target), "b": _booster(features, -target, objective="quantile", alpha=0.9)}
+    ensemble = TreeEnsemble.from_boosters(boosters)
+    assert ensemble.plain and ensemble.targets == ("a", "b")
+    rng = np.random.default_rng(5)
+    for batch in _batches(features, rng):
+        predicted = ensemble.predict(batch)
+        assert predicted.shape == (2, len(batch))
+        for index, booster in enumerate(boosters.values()):
+            np.testing.assert_array_equal(predicted[index], booster.predict(batch))
+
+
+def test_missing_value_rules_match_lightgbm(data: tuple[np.ndarray, np.ndarray]) -> None:
+    # Training data with NaN gives splits with the NaN rule; zero_as_missing gives the Zero rule.
+    features, target = data
+    holed = features.copy()
+    holed[::5, 0] = np.nan
+    holed[::7, 1] = 0.0
+    rng = np.random.default_rng(6)
+    for params in ({}, {"zero_as_missing": True}):
+        booster = _booster(holed, target, **params)
+        ensemble = TreeEnsemble.from_boosters({"y": booster})
+        assert not ensemble.plain
+        for batch in [*_batches(holed, rng), np.array([[np.nan, 0.0, 1e-40, -0.0, np.nan, 2.0]] * 9)]:
+            np.testing.assert_array_equal(ensemble.predict(batch)[0], booster.predict(batch))
+    # Without missing-value rules LightGBM reads NaN as 0 (the plain path).
+    plain = _booster(features, target)
+    batch = np.array([[np.nan, 0.5, np.nan, 1.0, 2.0, np.nan]] * 9)
+    np.testing.assert_array_equal(TreeEnsemble.from_boosters({"y": plain}).predict(batch)[0], plain.predict(batch))
+
+
+def test_single_leaf_trees_and_shape_errors(data: tuple[np.ndarray, np.ndarray]) -> None:
+    features, _ = data
+    constant = _booster(features, np.full(len(features), 4.0))
+    ensemble = TreeEnsemble.from_boosters({"y": constant})
+    np.testing.assert_array_equal(ensemble.predict(features[:20])[0], constant.predict(features[:20]))
+    with pytest.raises(ValueError, match="expected rows of 6 features"):
+        ensemble.predict(features[:, :4])
+
+
+def test_refuses_categorical_splits() -> None:
+    rng = np.random.default_rng(7)
+    category = rng.integers(0, 6, size=1000).astype(float)
+    target = np.where(np.isin(category, [1, 4]), 10.0, 0.0) + rng.normal(0, 0.1, size=1000)
+    booster = lightgbm.train({"objective": "regression", "verbose": -1, "min_data_per_group": 5, "cat_smooth": 1},
+                             lightgbm.Dataset(category[:, None], label=target, categorical_feature=[0]),
+                             num_boost_round=3)
+    with pytest.raises(ValueError, match="only numerical splits"):
+        TreeEnsemble.from_boosters({"y": booster})
