@@ -118,6 +118,8 @@ class AIController:
         self._step = 0
         self.decision_log = []
         self._column = {name: index for index, name in enumerate(self.model.feature_names_)}
+        self._supply_columns = np.array([self._column[f"{z}/supply_air_setpoint_c"] for z in context.zone_names])
+        self._cooling_columns = np.array([self._column[f"{z}/zone_cooling_setpoint_c"] for z in context.zone_names])
         # The names under which each zone's guarded readings are reported and remembered.
         self._reading_names = {zone: tuple(f"{zone}/{name}" for name in (
             "inlet_temp_c", "it_power_w", "supply_air_setpoint_c", "supply_air_temp_c", "inlet_dew_point_c"))
@@ -213,12 +215,11 @@ class AIController:
     def _matrix(self, state: np.ndarray, supply: np.ndarray, rise: np.ndarray, water: np.ndarray | None) -> np.ndarray:
         """Candidate rows: ``supply`` is (n, zones), ``rise`` (n, zones), ``water`` (n,) or None."""
         bounds = self._context.bounds
-        matrix = np.tile(state, (len(supply), 1))
+        matrix = np.empty((len(supply), len(state)))
+        matrix[:] = state
         supply = np.clip(supply, bounds.supply_air_c.min, bounds.supply_air_c.max)
-        for index, zone in enumerate(self._context.zone_names):
-            matrix[:, self._column[f"{zone}/supply_air_setpoint_c"]] = supply[:, index]
-            matrix[:, self._column[f"{zone}/zone_cooling_setpoint_c"]] = np.clip(
-                supply[:, index] + rise[:, index], bounds.zone_cooling_c.min, bounds.zone_cooling_c.max)
+        matrix[:, self._supply_columns] = supply
+        matrix[:, self._cooling_columns] = np.clip(supply + rise, bounds.zone_cooling_c.min, bounds.zone_cooling_c.max)
         if water is not None:
             matrix[:, self._column["chilled_water_setpoint_c"]] = np.clip(
                 water, bounds.chilled_water_c.min, bounds.chilled_water_c.max)
@@ -297,22 +298,19 @@ class AIController:
         best = _cheapest(objective, feasible)
         chosen, facts["chosen"] = matrix[best], _outcome(prediction, objective, best)
         if len(zones) > 1:
-            rows = [chosen]
-            for index, zone in enumerate(zones):
-                supply_column = self._column[f"{zone}/supply_air_setpoint_c"]
-                rise_now = chosen[self._column[f"{zone}/zone_cooling_setpoint_c"]] - chosen[supply_column]
-                for delta in steps:
-                    row = chosen.copy()
-                    row[supply_column] = current[index] + delta
-                    row[self._column[f"{zone}/zone_cooling_setpoint_c"]] = current[index] + delta + rise_now
-                    rows.append(row)
-            refined = np.array(rows)
+            # Phase 2: the phase-1 choice, then each zone's supply air alone at every step (its rise kept).
+            refined = np.tile(chosen, (1 + len(zones) * len(steps), 1))
+            for index, (supply_column, cooling_column) in enumerate(zip(self._supply_columns, self._cooling_columns,
+                                                                        strict=True)):
+                rise_now = chosen[cooling_column] - chosen[supply_column]
+                block = slice(1 + index * len(steps), 1 + (index + 1) * len(steps))
+                refined[block, supply_column] = current[index] + steps
+                refined[block, cooling_column] = current[index] + steps + rise_now
             bounds = self._context.bounds
-            for zone in zones:
-                column = self._column[f"{zone}/supply_air_setpoint_c"]
-                refined[:, column] = np.clip(refined[:, column], bounds.supply_air_c.min, bounds.supply_air_c.max)
-                column = self._column[f"{zone}/zone_cooling_setpoint_c"]
-                refined[:, column] = np.clip(refined[:, column], bounds.zone_cooling_c.min, bounds.zone_cooling_c.max)
+            refined[:, self._supply_columns] = np.clip(refined[:, self._supply_columns], bounds.supply_air_c.min,
+                                                       bounds.supply_air_c.max)
+            refined[:, self._cooling_columns] = np.clip(refined[:, self._cooling_columns], bounds.zone_cooling_c.min,
+                                                        bounds.zone_cooling_c.max)
             prediction, objective, feasible, humidity_mattered = self._evaluate(refined, spread, humid_below)
             facts["candidates"] += len(refined)
             facts["humidity_mattered"] |= humidity_mattered
