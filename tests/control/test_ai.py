@@ -238,10 +238,11 @@ def _humid(observation: Observation, dew_point_c: float) -> Observation:
 
 def test_humid_inlet_air_is_not_cooled_above_the_humidity_limit(facility_model: FacilityModel) -> None:
     # A cool day with humid air: without the humidity limit the optimizer cools the inlets below the dry bulb
-    # at which their dew point reaches 60 % relative humidity (about 22.1 C at a 14 C dew point).
+    # at which their dew point, plus the 1 K allowed for its rise, reaches 60 % relative humidity (about 23.2 C
+    # at a 14 C dew point).
     observation = _humid(_observation(supply_c=20.0, inlet_c=21.0, outdoor_dry_bulb_c=16.0, outdoor_wet_bulb_c=15.0),
                          14.0)
-    floor_c = 0.5 + dry_bulb_at_relative_humidity_c(14.0, 60.0)
+    floor_c = 0.5 + dry_bulb_at_relative_humidity_c(15.0, 60.0)
     free = _controller(facility_model, max_inlet_relative_humidity_pct=None)
     free.act(observation)
     assert min(free.decision_log[-1][f"predicted:{z}/inlet_temp_c"] for z in ZONES) < floor_c
@@ -254,7 +255,7 @@ def test_humid_inlet_air_is_not_cooled_above_the_humidity_limit(facility_model: 
 
 
 def test_humidity_limit_yields_to_the_temperature_limit(facility_model: FacilityModel) -> None:
-    # At an 18 C dew point the inlets would have to be above 26.9 C: no safe candidate gets there, so the search
+    # At an 18 C dew point the inlets would have to be above 28 C: no safe candidate gets there, so the search
     # takes the safe ones that come closest: warmer inlets than without the limit, inside the same limits.
     observation = _humid(_observation(supply_c=22.0, inlet_c=23.0, outdoor_dry_bulb_c=16.0, outdoor_wet_bulb_c=15.0),
                          18.0)
@@ -268,14 +269,16 @@ def test_humidity_limit_yields_to_the_temperature_limit(facility_model: Facility
         assert upper_c <= 26.5 + 1e-9
     coolest = min(record[f"predicted:{z}/inlet_temp_c"] for z in ZONES)
     assert coolest > min(unlimited[f"predicted:{z}/inlet_temp_c"] for z in ZONES)
-    assert coolest < dry_bulb_at_relative_humidity_c(18.0, 60.0)
-    assert record["humid_air_floor_c"] == pytest.approx(0.5 + dry_bulb_at_relative_humidity_c(18.0, 60.0))
+    assert coolest < dry_bulb_at_relative_humidity_c(19.0, 60.0)
+    assert record["humid_air_floor_c"] == pytest.approx(0.5 + dry_bulb_at_relative_humidity_c(19.0, 60.0))
 
 
 def test_dry_air_leaves_the_choice_to_the_temperature_limits(facility_model: FacilityModel) -> None:
-    # At a 10 C dew point the humid-air floor (17.8 C) lies below the 18.5 C the lower limit keeps anyway.
+    # At an 8 C dew point the humid-air floor (0.5 K above 16.8 C, where 9 C reaches 60 %) lies below the 18.5 C
+    # the lower limit keeps anyway.
     limited, free = _controller(facility_model), _controller(facility_model, max_inlet_relative_humidity_pct=None)
-    observation = _observation(supply_c=18.5, inlet_c=19.5, outdoor_dry_bulb_c=5.0, outdoor_wet_bulb_c=3.0)
+    observation = _humid(_observation(supply_c=18.5, inlet_c=19.5, outdoor_dry_bulb_c=5.0, outdoor_wet_bulb_c=3.0),
+                         8.0)
     assert limited.act(observation) == free.act(observation)
     assert limited.decision_log[-1]["humid_air_floor_c"] is None
 
@@ -289,6 +292,19 @@ def test_missing_inlet_dew_point_falls_back_only_when_humidity_is_limited(facili
     unlimited = _controller(facility_model, max_inlet_relative_humidity_pct=None)
     unlimited.act(observation)
     assert unlimited.decision_log[-1]["guard"] == "none"
+
+
+def test_the_dew_point_rise_allowance_raises_the_floor(facility_model: FacilityModel) -> None:
+    observation = _humid(_observation(supply_c=20.0, inlet_c=21.0, outdoor_dry_bulb_c=16.0, outdoor_wet_bulb_c=15.0),
+                         14.0)
+    floors = {}
+    for rise_c in (0.0, 2.0):
+        controller = _controller(facility_model, max_step_c=3.0, dew_point_rise_c=rise_c)
+        controller.act(observation)
+        floors[rise_c] = controller.decision_log[-1]["humid_air_floor_c"]
+        assert floors[rise_c] == pytest.approx(0.5 + dry_bulb_at_relative_humidity_c(14.0 + rise_c, 60.0))
+    with pytest.raises(ValueError, match="dew_point_rise_c must be 0-10 K"):
+        _controller(facility_model, dew_point_rise_c=-1.0)
 
 
 @pytest.mark.parametrize("humidity_pct", [0.0, 120.0])

@@ -66,6 +66,10 @@ class AIController:
         humidity are preferred (cooling humid air further raises its relative humidity). It yields to the
         temperature limits: when no safe candidate meets it, the search takes those that come closest. None
         turns it off.
+    dew_point_rise_c : allowance for the rise of an inlet's dew point while the setpoints hold, K: the humid-air
+        floor is the dry bulb at which the measured dew point plus this reaches the humidity limit. 1 K is the
+        95th percentile of the rise within the next hour over an annual ai run in Chicago (bench/README.md,
+        section 4); without it the ai had 2.5 times as many humid steps in Chicago and 3 times in Tampa.
     margin_c : safety margin inside the inlet limits, K (also kept above the humid-air floor)
     k_sigma : standard deviations of model uncertainty added to the predicted inlet
     max_step_c : largest setpoint change per control step, K
@@ -83,6 +87,7 @@ class AIController:
     inlet_limit_c: float = 27.0
     inlet_min_c: float = 18.0
     max_inlet_relative_humidity_pct: float | None = 60.0
+    dew_point_rise_c: float = 1.0
     margin_c: float = 0.5
     k_sigma: float = 2.0
     max_step_c: float = 1.0
@@ -110,6 +115,8 @@ class AIController:
         if humidity is not None and not 0.0 < humidity <= 100.0:
             raise ValueError(f"max_inlet_relative_humidity_pct must be above 0 and at most 100 (or None), "
                              f"not {humidity}")
+        if not 0.0 <= self.dew_point_rise_c <= 10.0:
+            raise ValueError(f"dew_point_rise_c must be 0-10 K, not {self.dew_point_rise_c}")
         self._context = context
         self._baseline = TrimRespondController()
         self._action = self._baseline.reset(context)
@@ -255,15 +262,16 @@ class AIController:
         return prediction, objective, feasible, humidity_mattered
 
     def _humid_below_c(self, observation: Observation) -> dict[str, float]:
-        """Each zone's humid-air floor, C: the margin above the dry bulb at which its inlet dew point reaches
-        the humidity limit (none when the limit is off).
+        """Each zone's humid-air floor, C: the margin above the dry bulb at which its inlet dew point, plus
+        the allowance for its rise, reaches the humidity limit (none when the limit is off).
 
-        The next interval's inlet dew point is taken as the measured one: it follows the outdoor air through
-        the economizer, and the setpoints move it only where the coil condenses water.
+        The next interval's inlet dew point is taken from the measured one: it follows the outdoor air through
+        the economizer, and the setpoints move it only where the coil condenses water or an evaporative stage
+        humidifies. A learned dew point did worse (bench/README.md, section 4).
         """
         if self.max_inlet_relative_humidity_pct is None:
             return {}
-        return {zone: self.margin_c + dry_bulb_at_relative_humidity_c(state.inlet_dew_point_c,
+        return {zone: self.margin_c + dry_bulb_at_relative_humidity_c(state.inlet_dew_point_c + self.dew_point_rise_c,
                                                                        self.max_inlet_relative_humidity_pct)
                 for zone, state in observation.zones.items()}
 
