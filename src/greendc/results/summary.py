@@ -2,8 +2,10 @@
 
 PUE follows ISO/IEC 30134-2: total facility energy divided by IT equipment energy, where IT energy is
 measured at the IT equipment's input (servers' CPU and fans, after the UPS). Inlet conditions are
-judged against the ASHRAE TC 9.9 (2021) recommended envelope for classes A1-A4: 18-27 C dry-bulb, dew
-point at most 15 C and relative humidity at most 60 %, and against the A1 allowable maximum of 32 C.
+judged against the ASHRAE TC 9.9 recommended envelope for classes A1-A4 as the 2011 thermal-guidelines
+white paper gives it: 18-27 C dry-bulb, dew point at most 15 C and relative humidity at most 60 %, and
+against the A1 allowable maximum of 32 C. (The fifth edition of the Thermal Guidelines, 2021, made the
+upper humidity limit depend on the room's gaseous pollutants; these counts keep the fixed 2011 limits.)
 """
 
 from __future__ import annotations
