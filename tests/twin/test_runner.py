@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,6 +111,28 @@ def test_fatal_error_quotes_the_err_file(short_site: Site) -> None:
     twin.epjson = broken
     with pytest.raises(EnergyPlusError, match=r"Fatal.*NO SUCH ZONE"):
         run_simulation(twin, make_controller("default"))
+
+
+def test_invalid_model_is_refused_before_anything_runs(short_site: Site, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    # The EnergyPlus state is built while the model is validated; a model that fails gets it deleted again,
+    # and no run directory.
+    from pyenergyplus.api import EnergyPlusAPI
+
+    from greendc.twin.schema_check import ModelValidationError
+
+    twin = build_twin(short_site)
+    bad = dataclasses.replace(twin, epjson={**twin.epjson, "Coil:Cooling:Imaginary": {"x": {}}})
+    created, deleted = [], []
+    api = EnergyPlusAPI()
+    manager = type(api.state_manager)
+    new_state, delete_state = manager.new_state, manager.delete_state
+    monkeypatch.setattr(manager, "new_state", lambda self: created.append(new_state(self)) or created[-1])
+    monkeypatch.setattr(manager, "delete_state", lambda self, state: deleted.append(state) or delete_state(self, state))
+    with pytest.raises(ModelValidationError, match="unknown object type"):
+        run_simulation(bad, make_controller("default"), workdir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+    assert len(created) == 1 and deleted == created
 
 
 def test_controller_exception_is_raised_not_swallowed(short_site: Site) -> None:

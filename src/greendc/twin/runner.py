@@ -28,6 +28,8 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -476,30 +478,27 @@ def run_simulation(
     """
     check_engine()
     model = with_supply_air_override(with_timestep_output(twin.epjson, _sensors(twin)), twin)
-    validate_epjson(model)
     from pyenergyplus.api import EnergyPlusAPI
 
+    api = EnergyPlusAPI()
     start = time.perf_counter()
+    state = _new_state_while(api, lambda: validate_epjson(model))
     own_dir = workdir is None
-    run_dir = Path(tempfile.mkdtemp(prefix="greendc-run-")) if workdir is None else Path(workdir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    try:
+    with ExitStack() as cleanup:
+        cleanup.callback(api.state_manager.delete_state, state)
+        run_dir = Path(tempfile.mkdtemp(prefix="greendc-run-")) if own_dir else Path(workdir)
+        if own_dir and not keep_files:
+            cleanup.callback(shutil.rmtree, run_dir, ignore_errors=True)
+        run_dir.mkdir(parents=True, exist_ok=True)
         model_path = run_dir / "model.epJSON"
         model_path.write_text(json.dumps(model, indent=1))
         for name, text in twin.side_files.items():
             (run_dir / name).write_text(text)
-        api = EnergyPlusAPI()
-        state = api.state_manager.new_state()
-        try:
-            api.runtime.set_console_output_status(state, False)
-            session = _Session(api, state, twin, controller, progress)
-            api.runtime.callback_after_new_environment_warmup_complete(state, session.warmup_complete)
-            api.runtime.callback_end_zone_timestep_after_zone_reporting(state, session.end_timestep)
-            code = api.runtime.run_energyplus(
-                state, ["-d", str(run_dir), "-w", str(twin.weather_path), str(model_path)]
-            )
-        finally:
-            api.state_manager.delete_state(state)
+        api.runtime.set_console_output_status(state, False)
+        session = _Session(api, state, twin, controller, progress)
+        api.runtime.callback_after_new_environment_warmup_complete(state, session.warmup_complete)
+        api.runtime.callback_end_zone_timestep_after_zone_reporting(state, session.end_timestep)
+        code = api.runtime.run_energyplus(state, ["-d", str(run_dir), "-w", str(twin.weather_path), str(model_path)])
         err = read_err(run_dir / "eplusout.err")
         if session.failed is not None:
             raise session.failed
@@ -522,9 +521,22 @@ def run_simulation(
             epjson=model,
             decisions=pd.DataFrame(controller.decision_log) if getattr(controller, "decision_log", None) else None,
         )
-    finally:
-        if own_dir and not keep_files:
-            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _new_state_while(api: Any, meanwhile: Callable[[], None]) -> Any:
+    """A new EnergyPlus state, built in C while ``meanwhile`` runs in Python; deleted again if that fails.
+
+    Building the state takes EnergyPlus a few tenths of a second without the GIL, about as long as the
+    schema validation of the model that runs meanwhile (a model that fails validation never runs).
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        building = pool.submit(api.state_manager.new_state)
+        try:
+            meanwhile()
+        except BaseException:
+            api.state_manager.delete_state(building.result())
+            raise
+        return building.result()
 
 
 def run_bare(twin: Twin, workdir: Path) -> float:
