@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import lightgbm
+import numba
 import numpy as np
 import pytest
 
-from greendc.learning.trees import TreeEnsemble
+from greendc.learning.trees import TreeEnsemble, compiled
 
 
 def _booster(features: np.ndarray, target: np.ndarray, **params: object) -> lightgbm.Booster:
@@ -80,3 +81,12 @@ def test_refuses_categorical_splits() -> None:
                              num_boost_round=3)
     with pytest.raises(ValueError, match="only numerical splits"):
         TreeEnsemble.from_boosters({"y": booster})
+
+
+def test_compiles_without_a_cache_where_none_can_be_written() -> None:
+    # A function numba cannot place a cache for (here: one without a source file) is compiled all the same.
+    namespace: dict = {}
+    exec("def add_one(x):\n    return x + 1.0\n", namespace)
+    with pytest.raises(RuntimeError, match="no locator available"):
+        numba.njit(cache=True)(namespace["add_one"])
+    assert compiled(namespace["add_one"])(1.5) == 2.5

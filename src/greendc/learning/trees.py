@@ -100,6 +100,16 @@ class TreeEnsemble:
         return out
 
 
+def compiled(function: Any) -> Any:
+    """``function`` compiled by numba, cached on disk where numba finds a writable place for the cache (beside
+    this module or in the user's cache directory); where it finds none, such as a read-only install without a
+    home directory, it compiles in every process instead of failing to import."""
+    try:
+        return numba.njit(cache=True)(function)
+    except RuntimeError:  # numba: "cannot cache function ...: no locator available"
+        return numba.njit(function)
+
+
 def _add_tree(node: dict[str, Any], splits: dict[str, list[Any]], leaf_value: list[float], target: str) -> int:
     """Append one dumped tree's splits and leaves, each at its own index in the tree; return the root's code."""
     first_split, first_leaf = len(splits["feature"]), len(leaf_value)
@@ -132,7 +142,7 @@ def _add_tree(node: dict[str, Any], splits: dict[str, list[Any]], leaf_value: li
     return code(node)
 
 
-@numba.njit(cache=True)
+@compiled
 def _goes_left(value: float, threshold: float, missing: int, default_left: bool) -> bool:
     if abs(value) <= _ZERO_THRESHOLD:
         value = 0.0
@@ -145,7 +155,7 @@ def _goes_left(value: float, threshold: float, missing: int, default_left: bool)
     return value <= threshold
 
 
-@numba.njit(cache=True)
+@compiled
 def _descend(node: int, row: np.ndarray, shared: np.ndarray, feature: np.ndarray, threshold: np.ndarray,
              missing: np.ndarray, default_left: np.ndarray, left: np.ndarray, right: np.ndarray) -> int:
     """Follow the splits on shared columns from ``node``; return the first other split, or a leaf code."""
@@ -155,7 +165,7 @@ def _descend(node: int, row: np.ndarray, shared: np.ndarray, feature: np.ndarray
     return node
 
 
-@numba.njit(cache=True)
+@compiled
 def _predict(matrix: np.ndarray, feature: np.ndarray, threshold: np.ndarray, missing: np.ndarray,
              default_left: np.ndarray, left: np.ndarray, right: np.ndarray, leaf_value: np.ndarray,
              root: np.ndarray, tree_target: np.ndarray, plain: bool, out: np.ndarray) -> None:
