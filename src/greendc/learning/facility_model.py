@@ -189,9 +189,8 @@ class FacilityModel:
         """
         cached = getattr(self, "_ensemble_cache", None)
         if cached is None or cached[0] is not self.boosters_:
-            inlets = [f"{zone}/inlet_temp_c" for zone in self.zone_names_]
-            means = ["cooling_power_w", "it_power_w", *inlets]
-            quantiles = [f"{inlet}@q{level}" for inlet in inlets for level in (10, 90)]
+            means = target_names(self.zone_names_)
+            quantiles = [f"{inlet}@q{level}" for inlet in means[2:] for level in (10, 90)]
             cached = (self.boosters_, tuple(TreeEnsemble.from_boosters({name: self.boosters_[name] for name in names})
                                             for names in (means, quantiles)))
             self._ensemble_cache = cached

@@ -29,7 +29,7 @@ _MISSING_TYPES = {"None": _MISSING_NONE, "Zero": _MISSING_ZERO, "NaN": _MISSING_
 #: type sends them the default way.
 _ZERO_THRESHOLD = 1e-35
 #: From this many rows on, resolving the shared columns' splits once is cheaper than walking every tree
-#: to its leaves for every row (resolving visits every split of every tree once).
+#: to its leaves for every row (resolving visits the reachable part of every tree once).
 _RESOLVE_MIN_ROWS = 8
 
 
@@ -166,6 +166,16 @@ def _descend(node: int, row: np.ndarray, shared: np.ndarray, feature: np.ndarray
 
 
 @compiled
+def _zeros_read_as_lightgbm_reads_them(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` with NaN and values within _ZERO_THRESHOLD of zero set to 0, as LightGBM reads them where a
+    split has no missing-value rule (a copy only when there is one)."""
+    for value in matrix.ravel():
+        if np.isnan(value) or abs(value) <= _ZERO_THRESHOLD:
+            return np.where(np.isnan(matrix) | (np.abs(matrix) <= _ZERO_THRESHOLD), 0.0, matrix)
+    return matrix
+
+
+@compiled
 def _predict(matrix: np.ndarray, feature: np.ndarray, threshold: np.ndarray, missing: np.ndarray,
              default_left: np.ndarray, left: np.ndarray, right: np.ndarray, leaf_value: np.ndarray,
              root: np.ndarray, tree_target: np.ndarray, plain: bool, out: np.ndarray) -> None:
@@ -216,17 +226,9 @@ def _predict(matrix: np.ndarray, feature: np.ndarray, threshold: np.ndarray, mis
         feature, threshold, missing, default_left = sub_feature, sub_threshold, sub_missing, sub_default_left
         left, right, root = sub_left, sub_right, sub_root
     if plain:
-        # Where no split has a missing-value rule LightGBM reads NaN, and values within _ZERO_THRESHOLD of
-        # zero, as 0; doing that once here makes every split one comparison.
-        for row in range(rows):
-            for column in range(columns):
-                value = matrix[row, column]
-                if np.isnan(value) or abs(value) <= _ZERO_THRESHOLD:
-                    matrix = np.where(np.isnan(matrix) | (np.abs(matrix) <= _ZERO_THRESHOLD), 0.0, matrix)
-                    break
-            else:
-                continue
-            break
+        # Doing once what LightGBM does at each split that has no missing-value rule makes every split one
+        # comparison.
+        matrix = _zeros_read_as_lightgbm_reads_them(matrix)
     for tree in range(len(root)):
         target = tree_target[tree]
         start = root[tree]
