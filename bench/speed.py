@@ -67,9 +67,8 @@ def _twin(site_path: str, weather: str | None) -> Any:
 def _with_telemetry_outputs(twin: Any) -> Any:
     """The same model asked to write the runner's telemetry itself (every sensor, every timestep, to ESO).
 
-    The co-simulation takes its telemetry from that same output; it also adds a small EMS program for the
-    supply-air override, which this model leaves out. The difference between the two is the cost of the
-    Python control loop and that program.
+    This is how the co-simulation took its telemetry until it recorded it through the API
+    (``greendc.twin.recorder``): what EnergyPlus spends writing the same values as text, without Python.
     """
     from greendc.twin.runner import _sensors, with_timestep_output
 

@@ -1,10 +1,10 @@
 """Read EnergyPlus's own timestep output (the ``.eso`` file) fast.
 
-The co-simulation takes its telemetry from here rather than reading every sensor through the API at
-every timestep: EnergyPlus writes these values almost for free (about 0.2 s for 45 variables over a
-year), while 45 API reads per timestep cost about 1.7 s. The ESO also holds what a meter would record:
-for HVAC variables the average over the timestep's system substeps (the API gives the last substep's
-value), and for volumes (water) the sum over them.
+The runner records its telemetry through the API (``greendc.twin.recorder``). EnergyPlus's text record of
+the same variables, written when a model asks for it (``greendc.twin.runner.with_timestep_output``), is the
+reference the recorder is checked against, and this reads it: for HVAC variables the average over the
+timestep's system substeps, for volumes (water) the sum over them, for zone variables the value at the end
+of the timestep.
 
 Format (EnergyPlus Output Details and Examples, "eplusout.eso"): a data dictionary of lines
 ``id,count,key,name [unit] !frequency`` ending with ``End of Data Dictionary``; then, per environment, a

@@ -10,13 +10,15 @@ Order of events:
    and set the mixed-air node to it minus the measured fan heat, as the mixed-air manager would; otherwise
    the economizer keeps mixing to the old setpoint and overcools. Done in EnergyPlus's own language
    because a Python callback at every system timestep cost more than a second per simulated year.
-3. ``end_zone_timestep_after_zone_reporting`` (Python, every zone timestep of the run period): hand the
+3. ``end_system_timestep_after_hvac_reporting`` and ``end_zone_timestep_after_zone_reporting`` (compiled
+   code, no Python; ``greendc.twin.recorder``): record every sensor, the HVAC ones at every system timestep.
+4. ``end_zone_timestep_after_zone_reporting`` (Python, every zone timestep of the run period): hand the
    controller a live observation (sensors are read through the API only when it looks at them), take its
    next action and write what changed: zone cooling and chilled-water setpoints into their actuated
    schedules, supply air into the EMS globals. Both keep their values, so they act from the next timestep.
 
-Telemetry does not go through the API: EnergyPlus writes every sensor at every timestep to its ESO file,
-which the runner reads at the end (``greendc.twin.eso``).
+The telemetry holds every sensor at every zone timestep as EnergyPlus's own timestep output would report it:
+HVAC values averaged over the system timesteps (water volumes summed), zone values at the end of the step.
 """
 
 from __future__ import annotations
@@ -41,8 +43,8 @@ import pandas as pd
 from greendc.control.base import Action, ControlContext, Controller
 from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin
 from greendc.twin.engine import check_engine
-from greendc.twin.eso import read_timestep_variables
 from greendc.twin.live import LiveObservation, LiveZoneObservation, SensorReader
+from greendc.twin.recorder import Recorder
 from greendc.twin.schema_check import validate_epjson
 
 RUN_PERIOD_WEATHER = 3  # EnergyPlus KindOfSim::RunPeriodWeather
@@ -123,6 +125,11 @@ void setActuatorValue(void *state, int handle, double value);
 void resetActuator(void *state, int handle);
 void setEMSGlobalVariableValue(void *state, int handle, double value);
 int kindOfSim(void *state);
+int month(void *state);
+int dayOfMonth(void *state);
+int hour(void *state);
+void callbackEndOfSystemTimeStepAfterHVACReporting(void *state, void (*f)(void *));
+void callbackEndOfZoneTimeStepAfterZoneReporting(void *state, void (*f)(void *));
 """
 
 
@@ -206,7 +213,8 @@ def run_period_calendar(twin: Twin) -> list[tuple[int, int, int, int]]:
     """(month, day, hour, minute) of every zone timestep in the run period, as EnergyPlus labels them.
 
     A timestep is labelled with its end: the hour it starts in (0-23) and the minute it ends at (so the
-    step ending at 01:00 is hour 0, minute 60). The runner checks these against EnergyPlus's own output.
+    step ending at 01:00 is hour 0, minute 60). The runner checks the first and last step's month, day and
+    hour against EnergyPlus's clock and the number of steps against EnergyPlus's.
     """
     sim = twin.site.simulation
     minutes = 60 // sim.timesteps_per_hour
@@ -248,6 +256,14 @@ class _Session:
         for sensor in self.sensors:
             api.exchange.request_variable(state, sensor.variable, sensor.key)
         self.calendar = run_period_calendar(twin)
+        self.recorder = Recorder([sensor.variable for sensor in self.sensors], len(self.calendar))
+        ffi, raw = _raw_exchange()
+        pointer = ffi.cast("void *", getattr(state, "value", state))
+        # Registered before the Python callback, so a zone timestep is recorded before the controller acts on it.
+        raw.callbackEndOfSystemTimeStepAfterHVACReporting(
+            pointer, ffi.cast("void (*)(void *)", self.recorder.end_system_timestep))
+        raw.callbackEndOfZoneTimeStepAfterZoneReporting(
+            pointer, ffi.cast("void (*)(void *)", self.recorder.end_zone_timestep))
 
     def _init_handles(self) -> bool:
         ex = self.api.exchange
@@ -294,6 +310,7 @@ class _Session:
                                                        "facility_power_w"))
         self._cooling_handles = {column: handle[column] for column in cooling_power_columns(self.columns)}
         self._water_handle = handle.get("chilled_water_setpoint_c")
+        self._clock = (raw.month, raw.dayOfMonth, raw.hour)
         self.ready = True
         return True
 
@@ -303,6 +320,7 @@ class _Session:
             return
         if self._kind(self._state_pointer) == RUN_PERIOD_WEATHER:
             self.active = True
+            self.recorder.start([sensor.handle for sensor in self.sensors])
             self._write_action()
 
     def _write_action(self) -> None:
@@ -354,6 +372,8 @@ class _Session:
             if step >= len(calendar):
                 raise EnergyPlusError(f"EnergyPlus simulated more than the run period's {len(calendar)} timesteps")
             month, day, hour, minute = calendar[step]
+            if step == 0 or step == len(calendar) - 1:
+                self._check_clock(step)
             self.steps = step + 1
             reader.start_step()
             zones = {zone: LiveZoneObservation(reader, handles) for zone, handles in self._zone_handles}
@@ -373,22 +393,23 @@ class _Session:
         except BaseException as error:
             self._stop(error)
 
-    def telemetry(self, eso_path: Path) -> pd.DataFrame:
-        """The run period's telemetry from EnergyPlus's timestep output, checked against the steps seen."""
-        output = read_timestep_variables(eso_path, {s.column: (s.key, s.variable) for s in self.sensors})
-        frame = output.values
-        seen = np.asarray(self.calendar[:self.steps], dtype=np.int64).reshape(-1, 4)
+    def _check_clock(self, step: int) -> None:
+        # The API's minute and time of day count system timesteps, which may be shorter than the zone timestep;
+        # month, day and hour at the first and last step, with the number of steps, pin the calendar down.
+        clock = tuple(function(self._state_pointer) for function in self._clock)
+        if clock != self.calendar[step][:3]:
+            raise EnergyPlusError(f"EnergyPlus's clock reads (month, day, hour) {clock} at timestep {step} of the "
+                                  f"run period, which should be {self.calendar[step][:3]}")
 
-        def labelled(step: tuple[int, int, int, int] | None) -> tuple[int, int, int, int] | None:
-            # The ESO labels a timestep with the hour it ends in (1-24); the calendar, like the API, 0-23.
-            return None if step is None else (step[0], step[1], step[2] - 1, step[3])
-
-        expected = (self.calendar[0], self.calendar[-1])
-        if self.steps != len(self.calendar) or len(frame) != self.steps or \
-                (labelled(output.first_step), labelled(output.last_step)) != expected:
-            raise EnergyPlusError(f"EnergyPlus wrote {len(frame)} timesteps ({output.first_step} to "
-                                  f"{output.last_step}) and called the controller at {self.steps}, but the run "
-                                  f"period has {len(self.calendar)} ({expected[0]} to {expected[1]})")
+    def telemetry(self) -> pd.DataFrame:
+        """The run period's recorded telemetry, one row per zone timestep."""
+        recorded = self.recorder.recorded_steps
+        if self.steps != len(self.calendar) or recorded != self.steps:
+            raise EnergyPlusError(f"EnergyPlus called the controller at {self.steps} timesteps and the recorder at "
+                                  f"{recorded}, but the run period has {len(self.calendar)} ({self.calendar[0]} to "
+                                  f"{self.calendar[-1]})")
+        frame = pd.DataFrame(self.recorder.values(), columns=self.columns)
+        seen = np.asarray(self.calendar, dtype=np.int64).reshape(-1, 4)
         days = pd.to_datetime(pd.DataFrame({"year": 2001, "month": seen[:, 0], "day": seen[:, 1]}))
         stamps = days + pd.to_timedelta(seen[:, 2] * 60 + seen[:, 3], unit="min")
         frame.insert(0, "time", pd.DatetimeIndex(stamps))
@@ -400,7 +421,11 @@ class _Session:
 
 
 def with_timestep_output(epjson: dict[str, Any], sensors: list[_Sensor]) -> dict[str, Any]:
-    """A copy of the model that writes every telemetry sensor at every timestep to its ESO file."""
+    """A copy of the model that writes every telemetry sensor at every timestep to its ESO file.
+
+    The runner records the telemetry itself; this is EnergyPlus's own record of the same values, against
+    which tests check the recorder and benchmarks measure what writing it costs.
+    """
     model = copy.deepcopy(epjson)
     model["Output:Variable"] = {
         f"Telemetry {index}": {"key_value": sensor.key, "variable_name": sensor.variable,
@@ -477,7 +502,7 @@ def run_simulation(
     ``.err`` file.
     """
     check_engine()
-    model = with_supply_air_override(with_timestep_output(twin.epjson, _sensors(twin)), twin)
+    model = with_supply_air_override(twin.epjson, twin)
     from pyenergyplus.api import EnergyPlusAPI
 
     api = EnergyPlusAPI()
@@ -507,7 +532,7 @@ def run_simulation(
             raise EnergyPlusError(f"EnergyPlus failed (exit {code}): {quoted}")
         if not session.steps:
             raise EnergyPlusError("EnergyPlus finished without simulating a single run-period timestep")
-        telemetry = session.telemetry(run_dir / "eplusout.eso")
+        telemetry = session.telemetry()
         if progress is not None:
             progress(1.0)
         return RunResult(

@@ -1,0 +1,248 @@
+"""Record the telemetry through the EnergyPlus API, exactly as EnergyPlus reports it at Timestep frequency.
+
+EnergyPlus reports an output variable at ``Timestep`` frequency according to its kind (the "Var Type" and
+"Var Report Type" columns of ``eplusout.rdd``; EnergyPlus Input Output Reference, ``Output:Variable``):
+
+- a *zone* variable (outdoor air, ITE, schedules) once per zone timestep, with its value at the end of it;
+- an *HVAC average* (powers, node temperatures and flows, zone air temperature) as the mean over the
+  zone timestep's system timesteps, each weighted by its length;
+- an *HVAC sum* (water volumes) as the sum over the system timesteps.
+
+The recorder reads the API at the same moments and adds up the same way: at the end of every system timestep
+for HVAC variables, at the end of every zone timestep for zone variables. Reading the 45 values of the
+example site from Python (cffi) would cost about 36 us a timestep; instead EnergyPlus calls two small
+functions compiled by LLVM, which read ``libenergyplusapi`` directly, without Python. Before, EnergyPlus
+wrote every value to its ESO file as text and the runner parsed it back at the end;
+``tests/twin/test_recorder.py`` checks that both give the same numbers.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from enum import Enum
+from functools import lru_cache
+from typing import Any
+
+import cffi
+import numpy as np
+
+
+class Reporting(Enum):
+    """How EnergyPlus reports a variable at Timestep frequency."""
+
+    ZONE = "zone"
+    HVAC_AVERAGE = "hvac average"
+    HVAC_SUM = "hvac sum"
+
+
+#: How EnergyPlus 25.2 reports each output variable the runner records (from ``eplusout.rdd``).
+REPORTING: dict[str, Reporting] = {
+    **dict.fromkeys([
+        "Site Outdoor Air Drybulb Temperature", "Site Outdoor Air Wetbulb Temperature",
+        "Site Outdoor Air Relative Humidity", "Site Outdoor Air Dewpoint Temperature", "ITE CPU Electricity Rate",
+        "ITE Fan Electricity Rate", "ITE UPS Electricity Rate", "ITE Air Inlet Dry-Bulb Temperature",
+        "ITE Air Inlet Dewpoint Temperature", "ITE Air Inlet Relative Humidity", "Schedule Value",
+    ], Reporting.ZONE),
+    **dict.fromkeys([
+        "Facility Total Electricity Demand Rate", "Zone Air Temperature", "System Node Temperature",
+        "System Node Setpoint Temperature", "System Node Mass Flow Rate", "Fan Electricity Rate",
+        "Cooling Coil Electricity Rate", "Evaporative Cooler Electricity Rate", "Chiller Electricity Rate",
+        "Cooling Tower Fan Electricity Rate", "Cooling Tower Basin Heater Electricity Rate", "Pump Electricity Rate",
+    ], Reporting.HVAC_AVERAGE),
+    **dict.fromkeys(["Evaporative Cooler Water Volume", "Cooling Tower Make Up Water Volume"], Reporting.HVAC_SUM),
+}
+
+# What the recorder runs at every timestep, in LLVM's assembly language: two callbacks that EnergyPlus calls
+# itself, with no Python in between, and the globals through which Python sets them up. They call the
+# EnergyPlus API by name, so LLVM links them against the library pyenergyplus loaded. (numba would write
+# the same code from Python, but setting up its compiler costs more than half a second per process; LLVM
+# compiles this in a few milliseconds.) Typed pointers (``i32*``) rather than ``ptr`` so that every LLVM
+# from 15 on reads them.
+_RECORDER_IR = r"""
+declare double @getVariableValue(i8*, i32)
+declare double @systemTimeStep(i8*)
+declare double @zoneTimeStep(i8*)
+
+@handles = global i32* null          ; zone variables first, then HVAC averages, then HVAC sums
+@zone_count = global i64 0
+@average_count = global i64 0
+@hvac_count = global i64 0           ; averages and sums
+@row = global double* null           ; the current zone timestep's row: its zone variables, then HVAC
+@end = global double* null           ; one past the last row: nothing is written there or beyond
+@width = global i64 0
+@recording = global i64 0            ; 1 from the start of the run period
+@system_timesteps = global i64 0
+
+; The current zone timestep's row, or null before the run period and past the last row.
+define double* @row_to_record() {
+  %recording = load i64, i64* @recording
+  %row = load double*, double** @row
+  %end = load double*, double** @end
+  %on = icmp ne i64 %recording, 0
+  %inside = icmp ult double* %row, %end
+  %record = and i1 %on, %inside
+  %result = select i1 %record, double* %row, double* null
+  ret double* %result
+}
+
+define void @end_system_timestep(i8* %state) {
+entry:
+  %row = call double* @row_to_record()
+  %record = icmp ne double* %row, null
+  br i1 %record, label %start, label %done
+start:
+  %count = load i64, i64* @system_timesteps
+  %counted = add i64 %count, 1
+  store i64 %counted, i64* @system_timesteps
+  %system = call double @systemTimeStep(i8* %state)
+  %zone = call double @zoneTimeStep(i8* %state)
+  %share = fdiv double %system, %zone
+  %all_handles = load i32*, i32** @handles
+  %first = load i64, i64* @zone_count
+  %averages = load i64, i64* @average_count
+  %n = load i64, i64* @hvac_count
+  %handles = getelementptr i32, i32* %all_handles, i64 %first
+  %cells = getelementptr double, double* %row, i64 %first
+  %empty = icmp sle i64 %n, 0
+  br i1 %empty, label %done, label %loop
+loop:                                ; cells[i] += value x (i < averages ? share : 1)
+  %i = phi i64 [0, %start], [%next, %loop]
+  %handle_at = getelementptr i32, i32* %handles, i64 %i
+  %handle = load i32, i32* %handle_at
+  %value = call double @getVariableValue(i8* %state, i32 %handle)
+  %is_average = icmp slt i64 %i, %averages
+  %weight = select i1 %is_average, double %share, double 1.0
+  %weighted = fmul double %value, %weight
+  %cell = getelementptr double, double* %cells, i64 %i
+  %before = load double, double* %cell
+  %after = fadd double %before, %weighted
+  store double %after, double* %cell
+  %next = add i64 %i, 1
+  %more = icmp slt i64 %next, %n
+  br i1 %more, label %loop, label %done
+done:
+  ret void
+}
+
+define void @end_zone_timestep(i8* %state) {
+entry:
+  %row = call double* @row_to_record()
+  %record = icmp ne double* %row, null
+  br i1 %record, label %start, label %done
+start:
+  %handles = load i32*, i32** @handles
+  %n = load i64, i64* @zone_count
+  %empty = icmp sle i64 %n, 0
+  br i1 %empty, label %advance, label %loop
+loop:                                ; row[i] = value
+  %i = phi i64 [0, %start], [%next, %loop]
+  %handle_at = getelementptr i32, i32* %handles, i64 %i
+  %handle = load i32, i32* %handle_at
+  %value = call double @getVariableValue(i8* %state, i32 %handle)
+  %cell = getelementptr double, double* %row, i64 %i
+  store double %value, double* %cell
+  %next = add i64 %i, 1
+  %more = icmp slt i64 %next, %n
+  br i1 %more, label %loop, label %advance
+advance:
+  %width = load i64, i64* @width
+  %next_row = getelementptr double, double* %row, i64 %width
+  store double* %next_row, double** @row
+  br label %done
+done:
+  ret void
+}
+"""
+
+
+@lru_cache(maxsize=1)
+def _llvm() -> Any:
+    """LLVM, set up to compile for this machine, with the EnergyPlus API library's symbols in reach."""
+    import llvmlite.binding as llvm
+    from pyenergyplus.api import api_path
+
+    with suppress(RuntimeError):  # needed up to llvmlite 0.44; later versions do it themselves and refuse it
+        llvm.initialize()
+    llvm.initialize_native_target()
+    llvm.initialize_native_asmprinter()
+    llvm.load_library_permanently(str(api_path()))
+    return llvm
+
+
+class Recorder:
+    """One value per variable and zone timestep, recorded by code EnergyPlus calls while it runs.
+
+    Every recorder compiles its own copy of the callbacks (a few milliseconds), so that simulations running
+    side by side in one process each write to their own table. The callbacks live as long as the recorder:
+    keep it until the EnergyPlus state they were registered with is deleted.
+
+    Parameters
+    ----------
+    variables : output variable name of each column (its :data:`REPORTING` decides how it is recorded)
+    steps : zone timesteps of the run period (rows)
+    """
+
+    def __init__(self, variables: list[str], steps: int):
+        kinds = [REPORTING[name] for name in variables]
+        zone = [i for i, kind in enumerate(kinds) if kind is Reporting.ZONE]
+        averages = [i for i, kind in enumerate(kinds) if kind is Reporting.HVAC_AVERAGE]
+        sums = [i for i, kind in enumerate(kinds) if kind is Reporting.HVAC_SUM]
+        # The recorder's own column order puts each kind together, so that one loop covers it.
+        self._order = np.array(zone + averages + sums, dtype=np.int64)
+        self._handles = np.full(len(variables), -1, dtype=np.int32)
+        self._values = np.zeros((steps, len(variables)))
+        self.steps = steps
+
+        llvm = _llvm()
+        module = llvm.parse_assembly(_RECORDER_IR)
+        module.verify()
+        self._engine = llvm.create_mcjit_compiler(module, llvm.Target.from_default_triple().create_target_machine())
+        self._engine.finalize_object()
+        ffi = self._ffi = cffi.FFI()
+
+        def global_value(name: str, c_type: str) -> Any:
+            return ffi.cast(c_type + " *", self._engine.get_global_value_address(name))
+
+        self._recording = global_value("recording", "int64_t")
+        self._system_timesteps = global_value("system_timesteps", "int64_t")
+        self._row = global_value("row", "double *")
+        global_value("handles", "int32_t *")[0] = ffi.cast("int32_t *", self._handles.ctypes.data)
+        global_value("zone_count", "int64_t")[0] = len(zone)
+        global_value("average_count", "int64_t")[0] = len(averages)
+        global_value("hvac_count", "int64_t")[0] = len(averages) + len(sums)
+        global_value("width", "int64_t")[0] = len(variables)
+        self._first_row = ffi.cast("double *", self._values.ctypes.data)
+        self._row[0] = self._first_row
+        global_value("end", "double *")[0] = self._first_row + steps * len(variables)
+
+    @property
+    def end_system_timestep(self) -> int:
+        """Address of the C callback ``void (void *state)`` for EnergyPlus's end of every system timestep."""
+        return self._engine.get_function_address("end_system_timestep")
+
+    @property
+    def end_zone_timestep(self) -> int:
+        """Address of the C callback ``void (void *state)`` for EnergyPlus's end of every zone timestep."""
+        return self._engine.get_function_address("end_zone_timestep")
+
+    def start(self, handles: list[int]) -> None:
+        """Record from now on, reading variable ``handles[i]`` into column ``i``."""
+        self._handles[:] = [handles[i] for i in self._order]
+        self._recording[0] = 1
+
+    @property
+    def recorded_steps(self) -> int:
+        """Zone timesteps recorded so far."""
+        return (self._row[0] - self._first_row) // len(self._handles)
+
+    @property
+    def system_timesteps(self) -> int:
+        """System timesteps recorded so far (as many as zone timesteps where EnergyPlus did not subdivide)."""
+        return int(self._system_timesteps[0])
+
+    def values(self) -> np.ndarray:
+        """The recorded rows, columns in the order the variables were given."""
+        steps = self.recorded_steps
+        out = np.empty((steps, len(self._handles)))
+        out[:, self._order] = self._values[:steps]
+        return out

@@ -1,0 +1,73 @@
+"""The recorder gives, for every sensor and timestep, the value EnergyPlus itself reports."""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import greendc.twin.runner as runner_module
+from greendc.control.registry import make_controller
+from greendc.site.schema import Site
+from greendc.twin.builder import build_twin
+from greendc.twin.eso import read_timestep_variables
+from greendc.twin.recorder import REPORTING, Recorder, Reporting
+from greendc.twin.runner import _sensors, run_simulation, with_timestep_output
+
+
+def test_recorded_telemetry_is_what_energyplus_writes_to_its_timestep_output(
+        short_site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    twin = build_twin(short_site)
+    sensors = _sensors(twin)
+    # The same model, also asked to write every sensor to its ESO file and the variable dictionary (.rdd).
+    model = with_timestep_output(twin.epjson, sensors)
+    model["Output:VariableDictionary"] = {"Output:VariableDictionary 1": {"key_field": "regular"}}
+    for files in model["OutputControl:Files"].values():
+        files["output_rdd"] = "Yes"
+    recorders: list[Recorder] = []
+
+    class KeptRecorder(Recorder):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            recorders.append(self)
+
+    monkeypatch.setattr(runner_module, "Recorder", KeptRecorder)
+    # trim-respond moves the setpoints every step, so EnergyPlus splits some steps into system timesteps.
+    result = run_simulation(dataclasses.replace(twin, epjson=model), make_controller("trim-respond"),
+                            workdir=tmp_path)
+
+    [recorder] = recorders
+    steps = len(result.telemetry)
+    assert steps == 3 * 24 * 4
+    assert recorder.system_timesteps > steps, "no step had system timesteps: the averaging was not exercised"
+    written = read_timestep_variables(tmp_path / "eplusout.eso",
+                                      {s.column: (s.key, s.variable) for s in sensors}).values
+    for sensor in sensors:
+        np.testing.assert_allclose(result.telemetry[sensor.column].to_numpy(), written[sensor.column].to_numpy(),
+                                   rtol=1e-9, atol=1e-9, err_msg=sensor.column)
+
+    # How EnergyPlus says it reports each variable ("Var Type,Var Report Type,Name [unit]").
+    reported = {}
+    for line in (tmp_path / "eplusout.rdd").read_text().splitlines():
+        fields = line.split(",")
+        if len(fields) == 3 and fields[0] in ("Zone", "HVAC"):
+            reported[fields[2].rsplit(" [", 1)[0]] = (fields[0], fields[1])
+    expected = {Reporting.ZONE: ("Zone", "Average"), Reporting.HVAC_AVERAGE: ("HVAC", "Average"),
+                Reporting.HVAC_SUM: ("HVAC", "Sum")}
+    for sensor in sensors:
+        assert reported[sensor.variable] == expected[REPORTING[sensor.variable]], sensor.variable
+
+
+def test_recorder_never_writes_past_its_last_row() -> None:
+    # Its callbacks check the row before anything else, so with no row left they never touch the (here null)
+    # EnergyPlus state; nor do they record before the run period starts.
+    recorder = Recorder(["Zone Air Temperature", "Schedule Value"], steps=0)
+    recorder.start([1, 2])
+    for callback in (recorder.end_system_timestep, recorder.end_zone_timestep):
+        ctypes.CFUNCTYPE(None, ctypes.c_void_p)(callback)(None)
+    assert recorder.recorded_steps == 0
+    assert recorder.system_timesteps == 0
+    assert recorder.values().shape == (0, 2)
