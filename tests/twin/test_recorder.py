@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -71,3 +72,12 @@ def test_recorder_never_writes_past_its_last_row() -> None:
     assert recorder.recorded_steps == 0
     assert recorder.system_timesteps == 0
     assert recorder.values().shape == (0, 2)
+
+
+def test_recorders_made_side_by_side_each_get_their_own_callbacks() -> None:
+    # Simulations in threads of one process (the Gymnasium wrapper runs EnergyPlus in one) each compile a
+    # recorder; they must not share the tables their callbacks write to.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        recorders = list(pool.map(lambda steps: Recorder(["Zone Air Temperature"], steps=steps), range(1, 9)))
+    assert len({recorder.end_zone_timestep for recorder in recorders}) == len(recorders)
+    assert [recorder.steps for recorder in recorders] == list(range(1, 9))

@@ -18,6 +18,7 @@ wrote every value to its ESO file as text and the runner parsed it back at the e
 
 from __future__ import annotations
 
+import threading
 from contextlib import suppress
 from enum import Enum
 from functools import lru_cache
@@ -155,6 +156,9 @@ done:
 """
 
 
+_COMPILING = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _llvm() -> Any:
     """LLVM, set up to compile for this machine, with the EnergyPlus API library's symbols in reach."""
@@ -193,11 +197,14 @@ class Recorder:
         self._values = np.zeros((steps, len(variables)))
         self.steps = steps
 
-        llvm = _llvm()
-        module = llvm.parse_assembly(_RECORDER_IR)
-        module.verify()
-        self._engine = llvm.create_mcjit_compiler(module, llvm.Target.from_default_triple().create_target_machine())
-        self._engine.finalize_object()
+        # llvmlite parses into LLVM's global context, which is not safe to use from two threads at once.
+        with _COMPILING:
+            llvm = _llvm()
+            module = llvm.parse_assembly(_RECORDER_IR)
+            module.verify()
+            target = llvm.Target.from_default_triple().create_target_machine()
+            self._engine = llvm.create_mcjit_compiler(module, target)
+            self._engine.finalize_object()
         ffi = self._ffi = cffi.FFI()
 
         def global_value(name: str, c_type: str) -> Any:
