@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import gc
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -62,16 +64,46 @@ def test_recorded_telemetry_is_what_energyplus_writes_to_its_timestep_output(
         assert reported[sensor.variable] == expected[REPORTING[sensor.variable]], sensor.variable
 
 
-def test_recorder_never_writes_past_its_last_row() -> None:
-    # Its callbacks check the row before anything else, so with no row left they never touch the (here null)
-    # EnergyPlus state; nor do they record before the run period starts.
-    recorder = Recorder(["Zone Air Temperature", "Schedule Value"], steps=0)
-    recorder.start([1, 2])
-    for callback in (recorder.end_system_timestep, recorder.end_zone_timestep):
-        ctypes.CFUNCTYPE(None, ctypes.c_void_p)(callback)(None)
-    assert recorder.recorded_steps == 0
-    assert recorder.system_timesteps == 0
-    assert recorder.values().shape == (0, 2)
+def _call(address: int) -> None:
+    """Call a recorder callback as EnergyPlus would, here with a null state."""
+    ctypes.CFUNCTYPE(None, ctypes.c_void_p)(address)(None)
+
+
+def test_recorder_writes_nothing_before_the_run_period_or_past_its_last_row() -> None:
+    # Its callbacks check first whether to record at all, so they never touch the (here null) EnergyPlus state.
+    before_start = Recorder(["Zone Air Temperature", "Schedule Value"], steps=1)
+    no_row_left = Recorder(["Zone Air Temperature", "Schedule Value"], steps=0)
+    no_row_left.start([1, 2])
+    for recorder in (before_start, no_row_left):
+        _call(recorder.end_system_timestep_address)
+        _call(recorder.end_zone_timestep_address)
+        assert recorder.recorded_steps == 0
+        assert recorder.system_timesteps == 0
+        assert recorder.values().shape == (0, 2)
+
+
+def test_a_variable_without_known_reporting_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="Zone Mean Air Temperature"):
+        Recorder(["Zone Air Temperature", "Zone Mean Air Temperature"], steps=1)
+
+
+def test_a_finished_run_leaves_no_recorder_behind(short_site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each recorder holds its compiled callbacks and the run's whole table; a process that runs many
+    # simulations (Gymnasium episodes, in-process benchmarks) must get them back.
+    alive: weakref.WeakSet[Recorder] = weakref.WeakSet()
+
+    class TrackedRecorder(Recorder):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            alive.add(self)
+
+    monkeypatch.setattr(runner_module, "Recorder", TrackedRecorder)
+    site = Site.model_validate({**short_site.model_dump(), "simulation": {
+        **short_site.simulation.model_dump(), "end_day": short_site.simulation.begin_day}})
+    for _ in range(2):
+        run_simulation(build_twin(site), make_controller("default"))
+    gc.collect()
+    assert len(alive) == 0
 
 
 def test_recorders_made_side_by_side_each_get_their_own_callbacks() -> None:
@@ -79,5 +111,5 @@ def test_recorders_made_side_by_side_each_get_their_own_callbacks() -> None:
     # recorder; they must not share the tables their callbacks write to.
     with ThreadPoolExecutor(max_workers=4) as pool:
         recorders = list(pool.map(lambda steps: Recorder(["Zone Air Temperature"], steps=steps), range(1, 9)))
-    assert len({recorder.end_zone_timestep for recorder in recorders}) == len(recorders)
+    assert len({recorder.end_zone_timestep_address for recorder in recorders}) == len(recorders)
     assert [recorder.steps for recorder in recorders] == list(range(1, 9))

@@ -18,6 +18,7 @@ wrote every value to its ESO file as text and the runner parsed it back at the e
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from contextlib import suppress
 from enum import Enum
@@ -54,16 +55,14 @@ REPORTING: dict[str, Reporting] = {
 }
 
 # What the recorder runs at every timestep, in LLVM's assembly language: two callbacks that EnergyPlus calls
-# itself, with no Python in between, and the globals through which Python sets them up. They call the
-# EnergyPlus API by name, so LLVM links them against the library pyenergyplus loaded. (numba would write
-# the same code from Python, but setting up its compiler costs more than half a second per process; LLVM
-# compiles this in a few milliseconds.) Typed pointers (``i32*``) rather than ``ptr`` so that every LLVM
-# from 15 on reads them.
+# itself, with no Python in between, and the globals through which Python sets them up, the addresses of
+# the three EnergyPlus API functions they call among them. (numba would write the same code from Python, but
+# setting up its compiler costs more than half a second per process; LLVM compiles this in about 10 ms.)
+# Typed pointers (``i32*``) rather than ``ptr`` so that every LLVM from 15 on reads them.
 _RECORDER_IR = r"""
-declare double @getVariableValue(i8*, i32)
-declare double @systemTimeStep(i8*)
-declare double @zoneTimeStep(i8*)
-
+@get_variable_value = global double (i8*, i32)* null   ; getVariableValue(state, handle)
+@system_timestep_h = global double (i8*)* null          ; systemTimeStep(state)
+@zone_timestep_h = global double (i8*)* null            ; zoneTimeStep(state)
 @handles = global i32* null          ; zone variables first, then HVAC averages, then HVAC sums
 @zone_count = global i64 0
 @average_count = global i64 0
@@ -95,8 +94,11 @@ start:
   %count = load i64, i64* @system_timesteps
   %counted = add i64 %count, 1
   store i64 %counted, i64* @system_timesteps
-  %system = call double @systemTimeStep(i8* %state)
-  %zone = call double @zoneTimeStep(i8* %state)
+  %system_timestep_h = load double (i8*)*, double (i8*)** @system_timestep_h
+  %zone_timestep_h = load double (i8*)*, double (i8*)** @zone_timestep_h
+  %get_variable_value = load double (i8*, i32)*, double (i8*, i32)** @get_variable_value
+  %system = call double %system_timestep_h(i8* %state)
+  %zone = call double %zone_timestep_h(i8* %state)
   %share = fdiv double %system, %zone
   %all_handles = load i32*, i32** @handles
   %first = load i64, i64* @zone_count
@@ -110,7 +112,7 @@ loop:                                ; cells[i] += value x (i < averages ? share
   %i = phi i64 [0, %start], [%next, %loop]
   %handle_at = getelementptr i32, i32* %handles, i64 %i
   %handle = load i32, i32* %handle_at
-  %value = call double @getVariableValue(i8* %state, i32 %handle)
+  %value = call double %get_variable_value(i8* %state, i32 %handle)
   %is_average = icmp slt i64 %i, %averages
   %weight = select i1 %is_average, double %share, double 1.0
   %weighted = fmul double %value, %weight
@@ -131,6 +133,7 @@ entry:
   %record = icmp ne double* %row, null
   br i1 %record, label %start, label %done
 start:
+  %get_variable_value = load double (i8*, i32)*, double (i8*, i32)** @get_variable_value
   %handles = load i32*, i32** @handles
   %n = load i64, i64* @zone_count
   %empty = icmp sle i64 %n, 0
@@ -139,7 +142,7 @@ loop:                                ; row[i] = value
   %i = phi i64 [0, %start], [%next, %loop]
   %handle_at = getelementptr i32, i32* %handles, i64 %i
   %handle = load i32, i32* %handle_at
-  %value = call double @getVariableValue(i8* %state, i32 %handle)
+  %value = call double %get_variable_value(i8* %state, i32 %handle)
   %cell = getelementptr double, double* %row, i64 %i
   store double %value, double* %cell
   %next = add i64 %i, 1
@@ -156,29 +159,43 @@ done:
 """
 
 
-_COMPILING = threading.Lock()
+_SETTING_UP = threading.Lock()
 
 
 @lru_cache(maxsize=1)
 def _llvm() -> Any:
-    """LLVM, set up to compile for this machine, with the EnergyPlus API library's symbols in reach."""
+    """LLVM, set up to compile for this machine."""
     import llvmlite.binding as llvm
-    from pyenergyplus.api import api_path
 
     with suppress(RuntimeError):  # needed up to llvmlite 0.44; later versions do it themselves and refuse it
         llvm.initialize()
     llvm.initialize_native_target()
     llvm.initialize_native_asmprinter()
-    llvm.load_library_permanently(str(api_path()))
     return llvm
+
+
+@lru_cache(maxsize=1)
+def _api_function_addresses() -> dict[str, int]:
+    """Addresses of the EnergyPlus API functions the callbacks call, in the library pyenergyplus loads.
+
+    Taken from a private handle (ctypes opens it ``RTLD_LOCAL``, as pyenergyplus does) rather than by loading
+    the library for LLVM to link against: that would make the library's 1,400 exported symbols, among them
+    its own SQLite, zlib and expat, global to the process and to every library loaded after it.
+    """
+    from pyenergyplus.api import api_path
+
+    library = ctypes.CDLL(str(api_path()))
+    return {name: ctypes.cast(getattr(library, symbol), ctypes.c_void_p).value or 0 for name, symbol in (
+        ("get_variable_value", "getVariableValue"), ("system_timestep_h", "systemTimeStep"),
+        ("zone_timestep_h", "zoneTimeStep"))}
 
 
 class Recorder:
     """One value per variable and zone timestep, recorded by code EnergyPlus calls while it runs.
 
-    Every recorder compiles its own copy of the callbacks (a few milliseconds), so that simulations running
-    side by side in one process each write to their own table. The callbacks live as long as the recorder:
-    keep it until the EnergyPlus state they were registered with is deleted.
+    Every recorder compiles its own copy of the callbacks (about 10 ms), so that simulations running side
+    by side in one process each write to their own table. The callbacks live as long as the recorder: keep
+    it until the EnergyPlus state they were registered with is deleted (the runner's session does).
 
     Parameters
     ----------
@@ -187,6 +204,10 @@ class Recorder:
     """
 
     def __init__(self, variables: list[str], steps: int):
+        unknown = sorted(set(variables) - set(REPORTING))
+        if unknown:
+            raise ValueError(f"no known Timestep reporting for {unknown}: add each to greendc.twin.recorder.REPORTING "
+                             "as eplusout.rdd lists it")
         kinds = [REPORTING[name] for name in variables]
         zone = [i for i, kind in enumerate(kinds) if kind is Reporting.ZONE]
         averages = [i for i, kind in enumerate(kinds) if kind is Reporting.HVAC_AVERAGE]
@@ -197,38 +218,40 @@ class Recorder:
         self._values = np.zeros((steps, len(variables)))
         self.steps = steps
 
-        # llvmlite parses into LLVM's global context, which is not safe to use from two threads at once.
-        with _COMPILING:
+        with _SETTING_UP:  # lru_cache does not lock: two simulations starting together set LLVM up once
             llvm = _llvm()
-            module = llvm.parse_assembly(_RECORDER_IR)
-            module.verify()
-            target = llvm.Target.from_default_triple().create_target_machine()
-            self._engine = llvm.create_mcjit_compiler(module, target)
-            self._engine.finalize_object()
+            addresses = _api_function_addresses()
+        module = llvm.parse_assembly(_RECORDER_IR)
+        module.verify()
+        self._engine = llvm.create_mcjit_compiler(module, llvm.Target.from_default_triple().create_target_machine())
+        self._engine.finalize_object()
         ffi = self._ffi = cffi.FFI()
 
-        def global_value(name: str, c_type: str) -> Any:
+        def pointer_to(name: str, c_type: str) -> Any:
+            """A pointer to the callbacks' global ``name``, which holds a ``c_type``."""
             return ffi.cast(c_type + " *", self._engine.get_global_value_address(name))
 
-        self._recording = global_value("recording", "int64_t")
-        self._system_timesteps = global_value("system_timesteps", "int64_t")
-        self._row = global_value("row", "double *")
-        global_value("handles", "int32_t *")[0] = ffi.cast("int32_t *", self._handles.ctypes.data)
-        global_value("zone_count", "int64_t")[0] = len(zone)
-        global_value("average_count", "int64_t")[0] = len(averages)
-        global_value("hvac_count", "int64_t")[0] = len(averages) + len(sums)
-        global_value("width", "int64_t")[0] = len(variables)
+        for name, address in addresses.items():
+            pointer_to(name, "uintptr_t")[0] = address
+        self._recording = pointer_to("recording", "int64_t")
+        self._system_timesteps = pointer_to("system_timesteps", "int64_t")
+        self._row = pointer_to("row", "double *")
+        pointer_to("handles", "int32_t *")[0] = ffi.cast("int32_t *", self._handles.ctypes.data)
+        pointer_to("zone_count", "int64_t")[0] = len(zone)
+        pointer_to("average_count", "int64_t")[0] = len(averages)
+        pointer_to("hvac_count", "int64_t")[0] = len(averages) + len(sums)
+        pointer_to("width", "int64_t")[0] = len(variables)
         self._first_row = ffi.cast("double *", self._values.ctypes.data)
         self._row[0] = self._first_row
-        global_value("end", "double *")[0] = self._first_row + steps * len(variables)
+        pointer_to("end", "double *")[0] = self._first_row + steps * len(variables)
 
     @property
-    def end_system_timestep(self) -> int:
+    def end_system_timestep_address(self) -> int:
         """Address of the C callback ``void (void *state)`` for EnergyPlus's end of every system timestep."""
         return self._engine.get_function_address("end_system_timestep")
 
     @property
-    def end_zone_timestep(self) -> int:
+    def end_zone_timestep_address(self) -> int:
         """Address of the C callback ``void (void *state)`` for EnergyPlus's end of every zone timestep."""
         return self._engine.get_function_address("end_zone_timestep")
 

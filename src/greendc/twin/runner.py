@@ -128,6 +128,8 @@ int kindOfSim(void *state);
 int month(void *state);
 int dayOfMonth(void *state);
 int hour(void *state);
+int apiErrorFlag(void *state);
+void callbackAfterNewEnvironmentWarmupComplete(void *state, void (*f)(void *));
 void callbackEndOfSystemTimeStepAfterHVACReporting(void *state, void (*f)(void *));
 void callbackEndOfZoneTimeStepAfterZoneReporting(void *state, void (*f)(void *));
 """
@@ -257,13 +259,26 @@ class _Session:
             api.exchange.request_variable(state, sensor.variable, sensor.key)
         self.calendar = run_period_calendar(twin)
         self.recorder = Recorder([sensor.variable for sensor in self.sensors], len(self.calendar))
+        self._register_callbacks()
+
+    def _register_callbacks(self) -> None:
+        """Hand EnergyPlus the recorder's compiled callbacks and this session's Python ones.
+
+        Through cffi, with the Python callbacks owned by the session: pyenergyplus's own registration keeps
+        every callback in a module-level list for the life of the process, and with it every finished run's
+        session and telemetry.
+        """
         ffi, raw = _raw_exchange()
-        pointer = ffi.cast("void *", getattr(state, "value", state))
-        # Registered before the Python callback, so a zone timestep is recorded before the controller acts on it.
+        pointer = ffi.cast("void *", getattr(self.state, "value", self.state))
+        self._callbacks = [ffi.callback("void (void *)", self.warmup_complete),
+                           ffi.callback("void (void *)", self.end_timestep)]
+        raw.callbackAfterNewEnvironmentWarmupComplete(pointer, self._callbacks[0])
         raw.callbackEndOfSystemTimeStepAfterHVACReporting(
-            pointer, ffi.cast("void (*)(void *)", self.recorder.end_system_timestep))
+            pointer, ffi.cast("void (*)(void *)", self.recorder.end_system_timestep_address))
+        # The recorder's first, so a zone timestep is recorded before the controller acts on it.
         raw.callbackEndOfZoneTimeStepAfterZoneReporting(
-            pointer, ffi.cast("void (*)(void *)", self.recorder.end_zone_timestep))
+            pointer, ffi.cast("void (*)(void *)", self.recorder.end_zone_timestep_address))
+        raw.callbackEndOfZoneTimeStepAfterZoneReporting(pointer, self._callbacks[1])
 
     def _init_handles(self) -> bool:
         ex = self.api.exchange
@@ -403,6 +418,11 @@ class _Session:
 
     def telemetry(self) -> pd.DataFrame:
         """The run period's recorded telemetry, one row per zone timestep."""
+        _, raw = _raw_exchange()
+        if raw.apiErrorFlag(self._state_pointer):
+            # A read or write through an unknown handle returns 0 or does nothing and only raises this flag.
+            raise EnergyPlusError("EnergyPlus flagged an API error during the run: a sensor was read or a "
+                                  "setpoint written through a handle it did not know")
         recorded = self.recorder.recorded_steps
         if self.steps != len(self.calendar) or recorded != self.steps:
             raise EnergyPlusError(f"EnergyPlus called the controller at {self.steps} timesteps and the recorder at "
@@ -521,8 +541,6 @@ def run_simulation(
             (run_dir / name).write_text(text)
         api.runtime.set_console_output_status(state, False)
         session = _Session(api, state, twin, controller, progress)
-        api.runtime.callback_after_new_environment_warmup_complete(state, session.warmup_complete)
-        api.runtime.callback_end_zone_timestep_after_zone_reporting(state, session.end_timestep)
         code = api.runtime.run_energyplus(state, ["-d", str(run_dir), "-w", str(twin.weather_path), str(model_path)])
         err = read_err(run_dir / "eplusout.err")
         if session.failed is not None:
