@@ -259,6 +259,8 @@ class _Session:
             api.exchange.request_variable(state, sensor.variable, sensor.key)
         self.calendar = run_period_calendar(twin)
         self.recorder = Recorder([sensor.variable for sensor in self.sensors], len(self.calendar))
+        ffi, _ = _raw_exchange()
+        self._state_pointer = ffi.cast("void *", getattr(state, "value", state))
         self._register_callbacks()
 
     def _register_callbacks(self) -> None:
@@ -269,7 +271,7 @@ class _Session:
         session and telemetry.
         """
         ffi, raw = _raw_exchange()
-        pointer = ffi.cast("void *", getattr(self.state, "value", self.state))
+        pointer = self._state_pointer
         self._callbacks = [ffi.callback("void (void *)", self.warmup_complete),
                            ffi.callback("void (void *)", self.end_timestep)]
         raw.callbackAfterNewEnvironmentWarmupComplete(pointer, self._callbacks[0])
@@ -308,8 +310,7 @@ class _Session:
                 missing.append("chilled-water setpoint actuator")
         if missing:
             raise EnergyPlusError("EnergyPlus does not expose: " + ", ".join(missing))
-        ffi, raw = _raw_exchange()
-        self._state_pointer = ffi.cast("void *", getattr(self.state, "value", self.state))
+        _, raw = _raw_exchange()
         self._set, self._reset = raw.setActuatorValue, raw.resetActuator
         self._set_global = raw.setEMSGlobalVariableValue
         self._kind = raw.kindOfSim
