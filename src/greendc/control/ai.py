@@ -334,8 +334,8 @@ class AIController:
         if self._context.has_chiller_plant:
             water = float(row[self._column["chilled_water_setpoint_c"]])
         return Action(
-            supply_air_setpoint_c={z: float(row[self._column[f"{z}/supply_air_setpoint_c"]]) for z in zones},
-            zone_cooling_setpoint_c={z: float(row[self._column[f"{z}/zone_cooling_setpoint_c"]]) for z in zones},
+            supply_air_setpoint_c={z: float(row[c]) for z, c in zip(zones, self._supply_columns, strict=True)},
+            zone_cooling_setpoint_c={z: float(row[c]) for z, c in zip(zones, self._cooling_columns, strict=True)},
             chilled_water_setpoint_c=water,
         )
 
