@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from greendc.learning.trees import TreeEnsemble, compiled
+from greendc.learning.trees import TreeEnsemble, compiled, resolve, walk
 
 
 def _booster(features: np.ndarray, target: np.ndarray, **params: object) -> lightgbm.Booster:
@@ -42,6 +42,22 @@ def test_matches_lightgbm_bit_for_bit(data: tuple[np.ndarray, np.ndarray]) -> No
         assert predicted.shape == (2, len(batch))
         for index, booster in enumerate(boosters.values()):
             np.testing.assert_array_equal(predicted[index], booster.predict(batch))
+
+
+def test_trees_resolved_once_for_shared_columns_give_lightgbms_leaves(data: tuple[np.ndarray, np.ndarray]) -> None:
+    # The optimizer resolves the splits on the state once per decision and walks both search phases through
+    # what is left: every row that agrees with the resolved row on those columns gets LightGBM's prediction.
+    features, target = data
+    booster = _booster(features, target)
+    ensemble = TreeEnsemble.from_boosters({"y": booster})
+    shared = np.array([True, True, True, False, False, False])
+    rows = np.tile(features[11], (5, 1))
+    rows[:, 3:] = np.random.default_rng(8).normal(0.0, 3.0, size=(5, 3))
+    part = resolve(ensemble.arrays, features[11], shared)
+    assert len(part[0]) < len(ensemble.feature)  # fewer splits left to walk
+    out = np.zeros((1, len(rows)))
+    walk(rows, part, out)
+    np.testing.assert_array_equal(out[0], booster.predict(rows))
 
 
 def test_missing_value_rules_match_lightgbm(data: tuple[np.ndarray, np.ndarray]) -> None:

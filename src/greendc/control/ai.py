@@ -22,13 +22,14 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
 from greendc.control.base import Action, ControlContext, Observation
 from greendc.control.baselines import TrimRespondController
-from greendc.learning.facility_model import FacilityModel, Prediction
+from greendc.control.search import candidate_rows, evaluate_rows, search_setpoints
+from greendc.learning.facility_model import FacilityModel
 from greendc.learning.features import hour_of_day_features
 from greendc.site.weather import dry_bulb_at_relative_humidity_c
 
@@ -45,9 +46,6 @@ _INPUT_RANGES = {
     "it_power_w": (0.0, 1e9),
     "supply_air_setpoint_c": (0.0, 45.0),
 }
-
-#: Rows whose humid-air shortfall is within this of the smallest any safe row reaches count as closest, K.
-_HUMID_FLOOR_TOLERANCE_K = 0.1
 
 
 @dataclass
@@ -124,9 +122,20 @@ class AIController:
         self._unchanged: dict[str, tuple[float | None, int]] = {}
         self._step = 0
         self.decision_log = []
-        self._column = {name: index for index, name in enumerate(self.model.feature_names_)}
-        self._supply_columns = np.array([self._column[f"{z}/supply_air_setpoint_c"] for z in context.zone_names])
-        self._cooling_columns = np.array([self._column[f"{z}/zone_cooling_setpoint_c"] for z in context.zone_names])
+        column = {name: index for index, name in enumerate(self.model.feature_names_)}
+        self._supply_columns = np.array([column[f"{z}/supply_air_setpoint_c"] for z in context.zone_names])
+        self._cooling_columns = np.array([column[f"{z}/zone_cooling_setpoint_c"] for z in context.zone_names])
+        self._water_column = column["chilled_water_setpoint_c"] if context.has_chiller_plant else -1
+        self._columns = (self._supply_columns, self._cooling_columns, self._water_column)
+        bounds = context.bounds
+        self._bounds_c = np.array([bounds.supply_air_c.min, bounds.supply_air_c.max, bounds.zone_cooling_c.min,
+                                   bounds.zone_cooling_c.max, bounds.chilled_water_c.min, bounds.chilled_water_c.max])
+        # The state's columns in the order _state_vector fills them; the rest are actions, set per candidate.
+        self._state_columns = np.array([column[name] for name in (
+            "state:outdoor_dry_bulb_c", "state:outdoor_wet_bulb_c", "state:outdoor_relative_humidity_pct",
+            "state:it_power_w", "hour_sin", "hour_cos", *[f"state:{z}/it_power_w" for z in context.zone_names])])
+        means, quantiles = self.model.ensembles()
+        self._trees = (means.arrays, quantiles.arrays, self.model.inlet_std_floor_c())
         # The names under which each zone's guarded readings are reported and remembered.
         self._reading_names = {zone: tuple(f"{zone}/{name}" for name in (
             "inlet_temp_c", "it_power_w", "supply_air_setpoint_c", "supply_air_temp_c", "inlet_dew_point_c"))
@@ -135,8 +144,7 @@ class AIController:
         # every zone rise and chilled-water step (the same for every decision, so made once).
         steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
         water_steps = [-self.max_step_c, 0.0, self.max_step_c] if context.has_chiller_plant else [0.0]
-        grid = np.array([(d, r, w) for d in steps for r in self.zone_rises_c for w in water_steps])
-        self._grid = (steps, grid[:, 0], grid[:, 1], grid[:, 2])
+        self._grid = (steps, np.array([(d, r, w) for d in steps for r in self.zone_rises_c for w in water_steps]))
         return self._action
 
     # -- guards -------------------------------------------------------------------------------------------
@@ -204,62 +212,29 @@ class AIController:
         # The action applies during the next interval: its time of day is the observation's plus one step.
         hour_of_day = (observation.hour + observation.minute / 60.0 + self._context.timestep_h) % 24.0
         sine, cosine = hour_of_day_features(hour_of_day)
-        values = {
-            "state:outdoor_dry_bulb_c": observation.outdoor_dry_bulb_c,
-            "state:outdoor_wet_bulb_c": observation.outdoor_wet_bulb_c,
-            "state:outdoor_relative_humidity_pct": observation.outdoor_relative_humidity_pct,
-            "state:it_power_w": observation.it_power_w,
-            "hour_sin": float(sine),
-            "hour_cos": float(cosine),
-        }
-        for zone, state in observation.zones.items():
-            values[f"state:{zone}/it_power_w"] = state.it_power_w
         vector = np.full(len(self.model.feature_names_), np.nan)
-        for name, value in values.items():
-            vector[self._column[name]] = value
+        vector[self._state_columns] = [
+            observation.outdoor_dry_bulb_c, observation.outdoor_wet_bulb_c,
+            observation.outdoor_relative_humidity_pct, observation.it_power_w, float(sine), float(cosine),
+            *[state.it_power_w for state in observation.zones.values()]]
         return vector
 
     def _matrix(self, state: np.ndarray, supply: np.ndarray, rise: np.ndarray, water: np.ndarray | None) -> np.ndarray:
         """Candidate rows: ``supply`` is (n, zones), ``rise`` (n, zones), ``water`` (n,) or None."""
-        bounds = self._context.bounds
-        matrix = np.empty((len(supply), len(state)))
-        matrix[:] = state
-        supply = np.clip(supply, bounds.supply_air_c.min, bounds.supply_air_c.max)
-        matrix[:, self._supply_columns] = supply
-        matrix[:, self._cooling_columns] = np.clip(supply + rise, bounds.zone_cooling_c.min, bounds.zone_cooling_c.max)
-        if water is not None:
-            matrix[:, self._column["chilled_water_setpoint_c"]] = np.clip(
-                water, bounds.chilled_water_c.min, bounds.chilled_water_c.max)
-        return matrix
+        water = np.zeros(len(supply)) if water is None else np.asarray(water, dtype=float)
+        return candidate_rows(state, np.asarray(supply, dtype=float), np.asarray(rise, dtype=float), water,
+                              self._columns, self._bounds_c)
 
     def _evaluate(self, matrix: np.ndarray, spread_c: dict[str, float], humid_below_c: dict[str, float]
-                  ) -> tuple[Prediction, np.ndarray, np.ndarray, bool]:
-        """Predictions (means), objective and feasibility of candidate rows, and whether humidity mattered.
-
-        ``spread_c`` gives each zone's inlet standard deviation to use for every row: measured once per
-        decision around the current setpoints, since it varies little over one rate-limited step. Rows that
-        keep each zone's inlet at or above ``humid_below_c`` (to 0.1 K) are the only feasible ones if any meets
-        the temperature limits, else those that come closest; the flag says that this ruled out the cheapest
-        row that meets the temperature limits.
-        """
-        assert isinstance(self.model, FacilityModel)
-        prediction = self.model.predict(matrix, uncertainty=False)
-        objective = prediction.cooling_power_w if self.objective == "cooling" else prediction.facility_power_w
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+        """Raw mean predictions (targets, rows), objective (W) and feasibility of candidate rows, and whether
+        humidity ruled out the cheapest row that meets the temperature limits (``search.evaluate_rows``)."""
         zones = self._context.zone_names
-        upper = np.max([prediction.inlet_temp_c[z] + self.k_sigma * spread_c[z] for z in zones], axis=0)
-        lowest = np.min([prediction.inlet_temp_c[z] for z in zones], axis=0)
-        feasible = (upper <= self.inlet_limit_c - self.margin_c) & (lowest >= self.inlet_min_c + self.margin_c)
-        humidity_mattered = False
-        if humid_below_c and feasible.any():
-            # How far the coolest zone's inlet stays below its floor (K; 0 or less: the air is dry enough).
-            shortfall = np.max([humid_below_c[z] - prediction.inlet_temp_c[z] for z in zones], axis=0)
-            # The rows within a tenth of a kelvin of the floor or, when no safe row gets there in one
-            # rate-limited step, of the closest any safe row comes: the next steps keep closing the gap.
-            closest = shortfall <= max(float(shortfall[feasible].min()), 0.0) + _HUMID_FLOOR_TOLERANCE_K
-            cheapest = _cheapest(objective, feasible)
-            humidity_mattered = not closest[cheapest]
-            feasible &= closest
-        return prediction, objective, feasible, humidity_mattered
+        return evaluate_rows(np.ascontiguousarray(matrix, dtype=float), self._trees[0],
+                             np.array([spread_c[z] for z in zones]),
+                             np.array([humid_below_c[z] for z in zones]) if humid_below_c else np.empty(0),
+                             self.k_sigma, self.inlet_limit_c - self.margin_c, self.inlet_min_c + self.margin_c,
+                             self.objective == "cooling")
 
     def _humid_below_c(self, observation: Observation) -> dict[str, float]:
         """Each zone's humid-air floor, C: the margin above the dry bulb at which its inlet dew point, plus
@@ -275,64 +250,28 @@ class AIController:
                                                                        self.max_inlet_relative_humidity_pct)
                 for zone, state in observation.zones.items()}
 
-    def _search(self, observation: Observation, state: np.ndarray, baseline_row: np.ndarray
-                ) -> tuple[np.ndarray | None, dict[str, Any]]:
-        """Best feasible candidate row (or None) and facts about the search.
-
-        Phase 1 moves every zone's supply air by one common step (with each zone-rise and chilled-water
-        option); phase 2 lets each zone move on its own around the phase-1 choice. The baseline's own
-        action is always among the candidates, so the search never does worse than the rule by its own
-        prediction. The facts include the predicted outcome of the chosen and of the baseline's row.
-        """
-        assert isinstance(self.model, FacilityModel)
+    def _search(self, observation: Observation, state: np.ndarray, baseline_row: np.ndarray,
+                humid_below_c: dict[str, float]) -> _Search:
+        """The compiled search (``greendc.control.search.search_setpoints``) around the current setpoints."""
         zones = self._context.zone_names
         current = np.array([observation.zones[z].supply_air_setpoint_c for z in zones])
-        steps, supply_steps, rises, water_steps = self._grid
-        supply = current[None, :] + supply_steps[:, None]
-        rise = np.repeat(rises[:, None], len(zones), axis=1)
-        water = None
+        water_now_c = 0.0
         if self._context.has_chiller_plant:
             base = observation.chilled_water_setpoint_c
-            water = (base if base is not None and math.isfinite(base) else 7.0) + water_steps
-        matrix = np.vstack([self._matrix(state, supply, rise, water), baseline_row[None, :]])
-        spread = {z: float(values[0]) for z, values in self.model.inlet_temp_std_c(baseline_row[None, :]).items()}
-        humid_below = self._humid_below_c(observation)
-        prediction, objective, feasible, humidity_mattered = self._evaluate(matrix, spread, humid_below)
-        facts: dict[str, Any] = {"candidates": len(matrix), "spread": spread, "humid_below_c": humid_below,
-                                 "humidity_mattered": humidity_mattered,
-                                 "baseline": _outcome(prediction, objective, len(matrix) - 1)}
-        if not feasible.any():
-            return None, facts
-        best = _cheapest(objective, feasible)
-        chosen, facts["chosen"] = matrix[best], _outcome(prediction, objective, best)
-        if len(zones) > 1:
-            # Phase 2: the phase-1 choice, then each zone's supply air alone at every step (its rise kept).
-            refined = np.tile(chosen, (1 + len(zones) * len(steps), 1))
-            for index, (supply_column, cooling_column) in enumerate(zip(self._supply_columns, self._cooling_columns,
-                                                                        strict=True)):
-                rise_now = chosen[cooling_column] - chosen[supply_column]
-                block = slice(1 + index * len(steps), 1 + (index + 1) * len(steps))
-                refined[block, supply_column] = current[index] + steps
-                refined[block, cooling_column] = current[index] + steps + rise_now
-            bounds = self._context.bounds
-            refined[:, self._supply_columns] = np.clip(refined[:, self._supply_columns], bounds.supply_air_c.min,
-                                                       bounds.supply_air_c.max)
-            refined[:, self._cooling_columns] = np.clip(refined[:, self._cooling_columns], bounds.zone_cooling_c.min,
-                                                        bounds.zone_cooling_c.max)
-            prediction, objective, feasible, humidity_mattered = self._evaluate(refined, spread, humid_below)
-            facts["candidates"] += len(refined)
-            facts["humidity_mattered"] |= humidity_mattered
-            if feasible.any():
-                best = _cheapest(objective, feasible)
-                chosen, facts["chosen"] = refined[best], _outcome(prediction, objective, best)
-        return chosen, facts
+            water_now_c = base if base is not None and math.isfinite(base) else 7.0
+        steps, grid = self._grid
+        means, quantiles, floor_c = self._trees
+        return _Search(*search_setpoints(
+            state, current, baseline_row, water_now_c, steps, grid, self._columns, self._bounds_c, means, quantiles,
+            floor_c, np.array([humid_below_c[z] for z in zones]) if humid_below_c else np.empty(0), self.k_sigma,
+            self.inlet_limit_c - self.margin_c, self.inlet_min_c + self.margin_c, self.objective == "cooling"))
 
     # -- decision -------------------------------------------------------------------------------------------
     def _to_action(self, row: np.ndarray) -> Action:
         zones = self._context.zone_names
         water = None
         if self._context.has_chiller_plant:
-            water = float(row[self._column["chilled_water_setpoint_c"]])
+            water = float(row[self._water_column])
         return Action(
             supply_air_setpoint_c={z: float(row[c]) for z, c in zip(zones, self._supply_columns, strict=True)},
             zone_cooling_setpoint_c={z: float(row[c]) for z, c in zip(zones, self._cooling_columns, strict=True)},
@@ -385,43 +324,39 @@ class AIController:
         if (self._step - 1) % self.decide_every_steps != 0:
             return self._action if self.mode == "closed-loop" else baseline
         state = self._state_vector(observation)
-        baseline_row = self._row_of(baseline, observation, state)
-        chosen, search = self._search(observation, state, baseline_row)
-        if chosen is None:
+        humid_below = self._humid_below_c(observation)
+        search = self._search(observation, state, self._row_of(baseline, observation, state), humid_below)
+        if not search.found:
             self._action = baseline
-            self._log(observation, "no-feasible-action", f"none of {search['candidates']} candidates is safe",
+            self._log(observation, "no-feasible-action", f"none of {search.candidates} candidates is safe",
                       baseline, baseline, None, started)
             return baseline
-        action = self._to_action(chosen)
-        chosen_std = self.model.inlet_temp_std_c(chosen[None, :])
-        zones = self._context.zone_names
-        evaluated = _two_rows(search["chosen"], search["baseline"], {z: float(chosen_std[z][0]) for z in zones},
-                              search["spread"])
-        spread = max(float(chosen_std[z][0]) for z in zones)
+        action = self._to_action(search.chosen_row)
+        spread = float(search.chosen_std_c.max())
         if spread > self.max_uncertainty_c:
             self._action = baseline
             self._log(observation, "model-uncertain", f"inlet std {spread:.2f} K > {self.max_uncertainty_c} K",
-                      baseline, baseline, evaluated, started)
+                      baseline, baseline, search, started)
             return baseline
         if self.mode == "advisory":
             self._action = baseline
             self._log(observation, "advisory", "recommendation logged, baseline in charge", action, baseline,
-                      evaluated, started)
+                      search, started)
             return baseline
         self._action = action
         # The rule continues from the optimizer's setpoint if it has to take over, instead of jumping back
         # to wherever its own state had drifted.
         self._baseline.continue_from(min(action.supply_air_setpoint_c.values()))
-        detail, floor_c = f"{search['candidates']} candidates searched", None
-        if search["humidity_mattered"]:
-            floor_c = max(search["humid_below_c"].values())
+        detail, floor_c = f"{search.candidates} candidates searched", None
+        if search.humidity_mattered:
+            floor_c = max(humid_below.values())
             detail += (f"; inlets kept at or above {floor_c:.1f} C (not the cheapest safe choice) for relative "
                        f"humidity at most {self.max_inlet_relative_humidity_pct:g} %")
-        self._log(observation, "none", detail, action, baseline, evaluated, started, floor_c)
+        self._log(observation, "none", detail, action, baseline, search, started, floor_c)
         return action
 
     def _log(self, observation: Observation, guard: Guard, detail: str, chosen: Action, baseline: Action,
-             evaluated: tuple[Prediction, np.ndarray] | None, started: float,
+             search: _Search | None, started: float,
              humid_air_floor_c: float | None = None) -> None:
         record: dict[str, Any] = {
             # datetime, not pandas.Timestamp: a tenth of the cost, and the log's DataFrame stores it the same way.
@@ -444,39 +379,29 @@ class AIController:
                 record[f"{label}:{zone}/zone_cooling_setpoint_c"] = value
             if action.chilled_water_setpoint_c is not None:
                 record[f"{label}:chilled_water_setpoint_c"] = action.chilled_water_setpoint_c
-        if evaluated is not None:
-            prediction, objective = evaluated
-            record["predicted_cooling_power_w"] = float(prediction.cooling_power_w[0])
-            record["predicted_it_power_w"] = float(prediction.it_power_w[0])
-            record["predicted_objective_w"] = float(objective[0])
-            record["predicted_baseline_objective_w"] = float(objective[1])
-            record["predicted_saving_w"] = float(objective[1] - objective[0])
-            for zone in self._context.zone_names:
-                record[f"predicted:{zone}/inlet_temp_c"] = float(prediction.inlet_temp_c[zone][0])
-                record[f"predicted:{zone}/inlet_temp_std_c"] = float(prediction.inlet_temp_std_c[zone][0])
+        if search is not None:
+            (cooling_w, it_w, objective_w, *inlets_c), baseline_outcome = search.outcomes.tolist()
+            record["predicted_cooling_power_w"] = cooling_w
+            record["predicted_it_power_w"] = it_w
+            record["predicted_objective_w"] = objective_w
+            record["predicted_baseline_objective_w"] = baseline_outcome[2]
+            record["predicted_saving_w"] = baseline_outcome[2] - objective_w
+            for zone, inlet_c, std_c in zip(self._context.zone_names, inlets_c, search.chosen_std_c.tolist(),
+                                            strict=True):
+                record[f"predicted:{zone}/inlet_temp_c"] = inlet_c
+                record[f"predicted:{zone}/inlet_temp_std_c"] = std_c
         record["decision_ms"] = 1000.0 * (time.perf_counter() - started)
         self.decision_log.append(record)
 
 
-def _cheapest(objective: np.ndarray, allowed: np.ndarray) -> int:
-    """Index of the row with the lowest objective among the allowed ones (at least one must be)."""
-    return int(np.flatnonzero(allowed)[np.argmin(objective[allowed])])
+class _Search(NamedTuple):
+    """What ``search.search_setpoints`` found for one decision (see there)."""
 
-
-def _outcome(prediction: Prediction, objective: np.ndarray, row: int) -> dict[str, Any]:
-    """One candidate row's predicted means: cooling and IT power (W), inlets (C) and objective (W)."""
-    return {"cooling_power_w": float(prediction.cooling_power_w[row]), "it_power_w": float(prediction.it_power_w[row]),
-            "inlet_temp_c": {zone: float(values[row]) for zone, values in prediction.inlet_temp_c.items()},
-            "objective_w": float(objective[row])}
-
-
-def _two_rows(chosen: dict[str, Any], baseline: dict[str, Any], chosen_std_c: dict[str, float],
-              baseline_std_c: dict[str, float]) -> tuple[Prediction, np.ndarray]:
-    """The chosen and the baseline's predicted outcomes as a two-row prediction (chosen first), for the log."""
-    rows = (chosen, baseline)
-    return Prediction(
-        cooling_power_w=np.array([row["cooling_power_w"] for row in rows]),
-        it_power_w=np.array([row["it_power_w"] for row in rows]),
-        inlet_temp_c={zone: np.array([row["inlet_temp_c"][zone] for row in rows]) for zone in chosen["inlet_temp_c"]},
-        inlet_temp_std_c={zone: np.array([chosen_std_c[zone], baseline_std_c[zone]]) for zone in chosen_std_c},
-    ), np.array([row["objective_w"] for row in rows])
+    found: bool
+    chosen_row: np.ndarray
+    #: Predicted cooling power, IT power, objective (W) and each zone's inlet (C): the chosen row, then the baseline's.
+    outcomes: np.ndarray
+    spread_c: np.ndarray
+    chosen_std_c: np.ndarray
+    humidity_mattered: bool
+    candidates: int

@@ -23,7 +23,7 @@ import pandas as pd
 
 from greendc.learning.features import PLANT_ACTION_COLUMN, feature_names, target_names, training_table
 from greendc.learning.metrics import accuracy
-from greendc.learning.trees import TreeEnsemble
+from greendc.learning.trees import TreeEnsemble, compiled
 from greendc.telemetry.schema import Telemetry
 
 FORMAT_VERSION = 1
@@ -159,7 +159,7 @@ class FacilityModel:
             matrix = features[self.feature_names_].to_numpy(dtype=float)
         else:
             matrix = np.asarray(features, dtype=float)
-        means, _ = self._ensembles()
+        means, _ = self.ensembles()
         values = means.predict(matrix)
         inlet = {zone: values[2 + index] for index, zone in enumerate(self.zone_names_)}
         if uncertainty:
@@ -170,18 +170,19 @@ class FacilityModel:
 
     def inlet_temp_std_c(self, matrix: np.ndarray) -> dict[str, np.ndarray]:
         """Each zone's predicted inlet standard deviation (K) for rows of features, from the quantile models."""
-        _, quantiles = self._ensembles()
-        values = quantiles.predict(matrix)
-        spread = {}
-        for index, zone in enumerate(self.zone_names_):
-            # Quantile trees can agree exactly where data are thin; never claim more certainty than the
-            # held-out error of the mean model shows.
-            floor = self.metrics_.get(f"{zone}/inlet_temp_c", {}).get("rmse", 0.0)
-            width = values[2 * index + 1] - values[2 * index]
-            spread[zone] = np.maximum(width / (2 * _Z90), floor)
-        return spread
+        _, quantiles = self.ensembles()
+        spread = inlet_std_from_quantiles_c(quantiles.predict(matrix), self.inlet_std_floor_c())
+        return dict(zip(self.zone_names_, spread, strict=True))
 
-    def _ensembles(self) -> tuple[TreeEnsemble, TreeEnsemble]:
+    def inlet_std_floor_c(self) -> np.ndarray:
+        """Each zone's smallest inlet standard deviation, K: the held-out RMSE of its mean model.
+
+        Quantile trees can agree exactly where data are thin; the model never claims more certainty than
+        the held-out error of the mean model shows.
+        """
+        return np.array([self.metrics_.get(f"{zone}/inlet_temp_c", {}).get("rmse", 0.0) for zone in self.zone_names_])
+
+    def ensembles(self) -> tuple[TreeEnsemble, TreeEnsemble]:
         """The boosters compiled for prediction, made on first use (a cache; the boosters are the model).
 
         The first holds the means (cooling power, IT power, then each zone's inlet), the second each zone's
@@ -278,6 +279,16 @@ class FacilityModel:
 def _safe(name: str) -> str:
     """LightGBM feature and file names without spaces, slashes or colons."""
     return "".join(c if c.isalnum() or c in "_-@." else "_" for c in name)
+
+
+@compiled
+def inlet_std_from_quantiles_c(quantiles: np.ndarray, floor_c: np.ndarray) -> np.ndarray:
+    """Inlet standard deviations, K, shape (zones, rows), from the raw 10 % and 90 % quantile predictions of
+    each zone in turn, shape (2 x zones, rows): (q90 - q10) / (2 x 1.2816), at least ``floor_c`` (zones,)."""
+    spread = np.empty((len(floor_c), quantiles.shape[1]))
+    for zone in range(len(floor_c)):
+        spread[zone] = np.maximum((quantiles[2 * zone + 1] - quantiles[2 * zone]) / (2 * _Z90), floor_c[zone])
+    return spread
 
 
 def holdout_mask(episode: np.ndarray, fraction: float) -> np.ndarray:

@@ -95,9 +95,14 @@ class TreeEnsemble:
         if matrix.ndim != 2 or matrix.shape[1] != self.n_features:
             raise ValueError(f"expected rows of {self.n_features} features, got an array of shape {matrix.shape}")
         out = np.zeros((len(self.targets), len(matrix)))
-        _predict(matrix, self.feature, self.threshold, self.missing, self.default_left, self.left, self.right,
-                 self.leaf_value, self.root, self.tree_target, self.plain, out)
+        predict_raw(matrix, self.arrays, out)
         return out
+
+    @property
+    def arrays(self) -> tuple[Any, ...]:
+        """The ensemble as :func:`predict_raw` takes it, for compiled callers."""
+        return (self.feature, self.threshold, self.missing, self.default_left, self.left, self.right,
+                self.leaf_value, self.root, self.tree_target, self.plain)
 
 
 def compiled(function: Any) -> Any:
@@ -176,13 +181,11 @@ def _zeros_read_as_lightgbm_reads_them(matrix: np.ndarray) -> np.ndarray:
 
 
 @compiled
-def _predict(matrix: np.ndarray, feature: np.ndarray, threshold: np.ndarray, missing: np.ndarray,
-             default_left: np.ndarray, left: np.ndarray, right: np.ndarray, leaf_value: np.ndarray,
-             root: np.ndarray, tree_target: np.ndarray, plain: bool, out: np.ndarray) -> None:
+def predict_raw(matrix: np.ndarray, trees: tuple[Any, ...], out: np.ndarray) -> None:
+    """Add each row's raw prediction of every target to ``out`` (targets, rows), for an ensemble's ``arrays``
+    and a C-contiguous float matrix with the ensemble's columns (callable from compiled code)."""
     rows, columns = matrix.shape
     if rows >= _RESOLVE_MIN_ROWS:
-        # Copy, for this batch, only the part of each tree its rows can reach, leaving out the splits on
-        # columns that every row shares (they all go the same way).
         shared = np.ones(columns, dtype=np.bool_)
         for column in range(columns):
             first = matrix[0, column]
@@ -190,41 +193,60 @@ def _predict(matrix: np.ndarray, feature: np.ndarray, threshold: np.ndarray, mis
                 if matrix[row, column] != first:  # NaN is never shared
                     shared[column] = False
                     break
-        splits = len(feature)
-        sub_feature, sub_threshold = np.empty(splits, np.int64), np.empty(splits, np.float64)
-        sub_missing, sub_default_left = np.empty(splits, np.int8), np.empty(splits, np.bool_)
-        sub_left, sub_right = np.empty(splits, np.int64), np.empty(splits, np.int64)
-        sub_root = np.empty(len(root), np.int64)
-        stack_from, stack_to = np.empty(splits, np.int64), np.empty(splits, np.int64)
-        first_row = matrix[0]
-        count = 0
-        for tree in range(len(root)):
-            node = _descend(root[tree], first_row, shared, feature, threshold, missing, default_left, left, right)
-            if node < 0:
-                sub_root[tree] = node
-                continue
-            sub_root[tree] = count
-            stack_from[0], stack_to[0], top = node, count, 1
-            count += 1
-            while top > 0:
-                top -= 1
-                node, copy = stack_from[top], stack_to[top]
-                sub_feature[copy], sub_threshold[copy] = feature[node], threshold[node]
-                sub_missing[copy], sub_default_left[copy] = missing[node], default_left[node]
-                for side in range(2):
-                    child = _descend(left[node] if side == 0 else right[node], first_row, shared, feature,
-                                     threshold, missing, default_left, left, right)
-                    if child >= 0:
-                        stack_from[top], stack_to[top] = child, count
-                        top += 1
-                        child = count
-                        count += 1
-                    if side == 0:
-                        sub_left[copy] = child
-                    else:
-                        sub_right[copy] = child
-        feature, threshold, missing, default_left = sub_feature, sub_threshold, sub_missing, sub_default_left
-        left, right, root = sub_left, sub_right, sub_root
+        trees = resolve(trees, matrix[0], shared)
+    walk(matrix, trees, out)
+
+
+@compiled
+def resolve(trees: tuple[Any, ...], row: np.ndarray, shared: np.ndarray) -> tuple[Any, ...]:
+    """The part of each tree that rows agreeing with ``row`` on every ``shared`` column can reach, as
+    ensemble arrays: the splits on shared columns are resolved once (they all go the same way) and left out.
+
+    Walking the result gives every such row the leaves the whole trees give it.
+    """
+    feature, threshold, missing, default_left, left, right, leaf_value, root, tree_target, plain = trees
+    splits = len(feature)
+    sub_feature, sub_threshold = np.empty(splits, np.int64), np.empty(splits, np.float64)
+    sub_missing, sub_default_left = np.empty(splits, np.int8), np.empty(splits, np.bool_)
+    sub_left, sub_right = np.empty(splits, np.int64), np.empty(splits, np.int64)
+    sub_root = np.empty(len(root), np.int64)
+    stack_from, stack_to = np.empty(splits, np.int64), np.empty(splits, np.int64)
+    count = 0
+    for tree in range(len(root)):
+        node = _descend(root[tree], row, shared, feature, threshold, missing, default_left, left, right)
+        if node < 0:
+            sub_root[tree] = node
+            continue
+        sub_root[tree] = count
+        stack_from[0], stack_to[0], top = node, count, 1
+        count += 1
+        while top > 0:
+            top -= 1
+            node, copy = stack_from[top], stack_to[top]
+            sub_feature[copy], sub_threshold[copy] = feature[node], threshold[node]
+            sub_missing[copy], sub_default_left[copy] = missing[node], default_left[node]
+            for side in range(2):
+                child = _descend(left[node] if side == 0 else right[node], row, shared, feature, threshold,
+                                 missing, default_left, left, right)
+                if child >= 0:
+                    stack_from[top], stack_to[top] = child, count
+                    top += 1
+                    child = count
+                    count += 1
+                if side == 0:
+                    sub_left[copy] = child
+                else:
+                    sub_right[copy] = child
+    return (sub_feature[:count], sub_threshold[:count], sub_missing[:count], sub_default_left[:count],
+            sub_left[:count], sub_right[:count], leaf_value, sub_root, tree_target, plain)
+
+
+@compiled
+def walk(matrix: np.ndarray, trees: tuple[Any, ...], out: np.ndarray) -> None:
+    """Add each row's leaf values, tree by tree, to ``out`` (targets, rows): :func:`predict_raw` without
+    resolving shared columns first."""
+    feature, threshold, missing, default_left, left, right, leaf_value, root, tree_target, plain = trees
+    rows = matrix.shape[0]
     if plain:
         # Doing once what LightGBM does at each split that has no missing-value rule makes every split one
         # comparison.
