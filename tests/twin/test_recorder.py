@@ -38,6 +38,21 @@ def test_recorded_telemetry_is_what_energyplus_writes_to_its_timestep_output(
             recorders.append(self)
 
     monkeypatch.setattr(runner_module, "Recorder", KeptRecorder)
+    # What controllers observe is the recorder's copy of every variable at the end of each zone timestep:
+    # it must be what the API itself gives at that moment (for HVAC variables, the last system timestep's).
+    differences: list[str] = []
+
+    class CheckedSession(runner_module._Session):
+        def end_timestep(self, state: object) -> None:
+            if self.active:
+                for index, sensor in enumerate(self.sensors):
+                    from_api = self.api.exchange.get_variable_value(self.state, sensor.handle)
+                    copied = self.recorder.latest[self.recorder.latest_position(index)]
+                    if copied != from_api:
+                        differences.append(f"step {self.steps}: {sensor.column} {copied} != {from_api}")
+            super().end_timestep(state)
+
+    monkeypatch.setattr(runner_module, "_Session", CheckedSession)
     # trim-respond moves the setpoints every step, so EnergyPlus splits some steps into system timesteps.
     result = run_simulation(dataclasses.replace(twin, epjson=model), make_controller("trim-respond"),
                             workdir=tmp_path)
@@ -46,6 +61,7 @@ def test_recorded_telemetry_is_what_energyplus_writes_to_its_timestep_output(
     steps = len(result.telemetry)
     assert steps == 3 * 24 * 4
     assert recorder.system_timesteps > steps, "no step had system timesteps: the averaging was not exercised"
+    assert differences == []
     written = read_timestep_variables(tmp_path / "eplusout.eso",
                                       {s.column: (s.key, s.variable) for s in sensors}).values
     for sensor in sensors:

@@ -175,7 +175,7 @@ def test_zone_observation_fields_match_the_runner_columns() -> None:
 
 @dataclass
 class KeepsLiveObservations:
-    """Keeps the runner's live observations as they are, and reads one zone's inlet during act."""
+    """Keeps the runner's live observations as they are; reads one zone's inlet during every other act."""
 
     name: str = "keeper"
     kept: list[Observation] = field(default_factory=list)
@@ -186,7 +186,8 @@ class KeepsLiveObservations:
 
     def act(self, observation: Observation) -> Action:
         self.kept.append(observation)
-        self.inlets_c.append(observation.zones["West Hall"].inlet_temp_c)
+        if len(self.kept) % 2:
+            self.inlets_c.append(observation.zones["West Hall"].inlet_temp_c)
         return Action()
 
 
@@ -194,9 +195,13 @@ def test_live_observations_match_telemetry_and_expire(short_site: Site) -> None:
     controller = KeepsLiveObservations()
     result = run_simulation(build_twin(short_site), controller)
     frame = result.telemetry
-    # Zone-timestep sensors read live equal what EnergyPlus writes for the same step.
-    np.testing.assert_allclose(controller.inlets_c, frame["West Hall/inlet_temp_c"], rtol=1e-12)
-    last = controller.kept[-1]
-    assert last.zones["West Hall"].inlet_temp_c == controller.inlets_c[-1]  # read during act: kept
+    # Zone-timestep sensors read live equal what EnergyPlus reports for the same step.
+    np.testing.assert_allclose(controller.inlets_c, frame["West Hall/inlet_temp_c"][::2], rtol=1e-12)
+    # An observation read during act keeps its own step's values, every one of them, after the run...
+    read, unread = controller.kept[-2], controller.kept[-1]
+    assert len(controller.kept) % 2 == 0 and read.zones["West Hall"].inlet_temp_c == controller.inlets_c[-1]
+    assert read.zones["East Hall"].inlet_temp_c == frame["East Hall/inlet_temp_c"].iloc[-2]
+    assert controller.kept[0].zones["West Hall"].inlet_temp_c == controller.inlets_c[0]
+    # ...and one not read during act cannot be read afterwards: EnergyPlus has moved on.
     with pytest.raises(ExpiredObservationError):
-        _ = last.zones["East Hall"].inlet_temp_c  # never read during act: EnergyPlus has moved on
+        _ = unread.zones["East Hall"].inlet_temp_c

@@ -135,11 +135,21 @@ class AIController:
             "state:outdoor_dry_bulb_c", "state:outdoor_wet_bulb_c", "state:outdoor_relative_humidity_pct",
             "state:it_power_w", "hour_sin", "hour_cos", *[f"state:{z}/it_power_w" for z in context.zone_names])])
         means, quantiles = self.model.ensembles()
+        self._empty_row = np.full(len(self.model.feature_names_), np.nan)
         self._trees = (means.arrays, quantiles.arrays, self.model.inlet_std_floor_c())
         # The names under which each zone's guarded readings are reported and remembered.
         self._reading_names = {zone: tuple(f"{zone}/{name}" for name in (
             "inlet_temp_c", "it_power_w", "supply_air_setpoint_c", "supply_air_temp_c", "inlet_dew_point_c"))
             for zone in context.zone_names}
+        self._outdoor_checks = [(name, *_INPUT_RANGES[name]) for name in (
+            "outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct")]
+        kinds = ["inlet_temp_c", "it_power_w", "supply_air_setpoint_c"]
+        if humidity is not None:
+            kinds.append("inlet_dew_point_c")
+        self._zone_checks = [(zone, [(f"{zone}/{kind}", *_INPUT_RANGES[kind]) for kind in kinds])
+                             for zone in context.zone_names]
+        # Time of day as the model sees it (sine, cosine), by hour of day: it takes one of a few values.
+        self._hour_features: dict[float, tuple[float, float]] = {}
         # Phase 1's candidates as offsets from the current setpoints: every common supply-air step with
         # every zone rise and chilled-water step (the same for every decision, so made once).
         steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
@@ -150,24 +160,20 @@ class AIController:
     # -- guards -------------------------------------------------------------------------------------------
     def _input_guard(self, observation: Observation) -> tuple[Guard, str]:
         """Missing, out-of-range or stuck inputs (checked every timestep, so kept cheap)."""
-        readings = [(observation.outdoor_dry_bulb_c, "outdoor_dry_bulb_c", "outdoor_dry_bulb_c"),
-                    (observation.outdoor_wet_bulb_c, "outdoor_wet_bulb_c", "outdoor_wet_bulb_c"),
-                    (observation.outdoor_relative_humidity_pct, "outdoor_relative_humidity_pct",
-                     "outdoor_relative_humidity_pct")]
-        zones = [(names, observation.zones[zone]) for zone, names in self._reading_names.items()]
-        humidity_limited = self.max_inlet_relative_humidity_pct is not None
-        for (inlet, it_power, supply_setpoint, _, dew_point), state in zones:
-            readings += [(state.inlet_temp_c, inlet, "inlet_temp_c"), (state.it_power_w, it_power, "it_power_w"),
-                         (state.supply_air_setpoint_c, supply_setpoint, "supply_air_setpoint_c")]
-            if humidity_limited:
-                readings.append((state.inlet_dew_point_c, dew_point, "inlet_dew_point_c"))
-        for value, name, kind in readings:
-            low, high = _INPUT_RANGES[kind]
-            # NaN fails both comparisons; None (a sensor that gave nothing) is told apart below.
+        outdoor = (observation.outdoor_dry_bulb_c, observation.outdoor_wet_bulb_c,
+                   observation.outdoor_relative_humidity_pct)
+        for value, (name, low, high) in zip(outdoor, self._outdoor_checks, strict=True):
+            # NaN fails both comparisons; None (a sensor that gave nothing) is told apart in _bad_input.
             if value is None or not low <= value <= high:
-                if value is None or not math.isfinite(value):
-                    return "missing-input", name
-                return "out-of-range", f"{name}={value:.4g} outside {low}-{high}"
+                return _bad_input(name, value, low, high)
+        zones = observation.zones
+        for zone, checks in self._zone_checks:
+            state = zones[zone]
+            # The dew point's check is left out (zip stops early) when the humidity limit is off.
+            readings = (state.inlet_temp_c, state.it_power_w, state.supply_air_setpoint_c, state.inlet_dew_point_c)
+            for value, (name, low, high) in zip(readings, checks, strict=False):
+                if value is None or not low <= value <= high:
+                    return _bad_input(name, value, low, high)
         # An inlet may rightly read the same for hours while its supply air holds steady (in a simulation to
         # the last digit, whatever the IT load: servers draw the air they are given, and a change of load moves
         # the return air, not the inlet); it is stuck when it stays put while the measured supply air moves.
@@ -177,7 +183,9 @@ class AIController:
         window = 3 * self.stuck_steps
         if self._unchanged_for("outdoor_dry_bulb_c", observation.outdoor_dry_bulb_c) >= window:
             return "stuck-sensor", f"outdoor_dry_bulb_c unchanged for {window} steps"
-        for (inlet, _, _, supply_air, _), state in zones:
+        for zone, names in self._reading_names.items():
+            inlet, _, _, supply_air, _ = names
+            state = zones[zone]
             supply_c = self._recent(supply_air, state.supply_air_temp_c)
             if self._unchanged_for(inlet, state.inlet_temp_c) >= self.stuck_steps:
                 # Supply air reaches the racks a step later, so a change in this very step does not count.
@@ -211,11 +219,14 @@ class AIController:
         assert isinstance(self.model, FacilityModel)
         # The action applies during the next interval: its time of day is the observation's plus one step.
         hour_of_day = (observation.hour + observation.minute / 60.0 + self._context.timestep_h) % 24.0
-        sine, cosine = hour_of_day_features(hour_of_day)
-        vector = np.full(len(self.model.feature_names_), np.nan)
+        hour_features = self._hour_features.get(hour_of_day)
+        if hour_features is None:
+            sine, cosine = hour_of_day_features(hour_of_day)
+            hour_features = self._hour_features[hour_of_day] = (float(sine), float(cosine))
+        vector = self._empty_row.copy()
         vector[self._state_columns] = [
             observation.outdoor_dry_bulb_c, observation.outdoor_wet_bulb_c,
-            observation.outdoor_relative_humidity_pct, observation.it_power_w, float(sine), float(cosine),
+            observation.outdoor_relative_humidity_pct, observation.it_power_w, *hour_features,
             *[state.it_power_w for state in observation.zones.values()]]
         return vector
 
@@ -273,8 +284,8 @@ class AIController:
         if self._context.has_chiller_plant:
             water = float(row[self._water_column])
         return Action(
-            supply_air_setpoint_c={z: float(row[c]) for z, c in zip(zones, self._supply_columns, strict=True)},
-            zone_cooling_setpoint_c={z: float(row[c]) for z, c in zip(zones, self._cooling_columns, strict=True)},
+            supply_air_setpoint_c=dict(zip(zones, row[self._supply_columns].tolist(), strict=True)),
+            zone_cooling_setpoint_c=dict(zip(zones, row[self._cooling_columns].tolist(), strict=True)),
             chilled_water_setpoint_c=water,
         )
 
@@ -307,22 +318,25 @@ class AIController:
     def act(self, observation: Observation) -> Action:
         started = time.perf_counter()
         bounds = self._context.bounds
-        baseline = self._baseline.act(observation).clipped(bounds)
+        # The rule runs at every step, so that it is ready to take over; its action is made only when needed.
+        self._baseline.follow(observation)
         self._step += 1
         guard, detail = self._input_guard(observation)
         if guard == "none" and self._kill_switch_engaged():
             guard, detail = "kill-switch", str(self.kill_switch)
         if guard != "none":
-            self._action = baseline
+            self._action = baseline = self._baseline.action().clipped(bounds)
             self._log(observation, guard, detail, baseline, baseline, None, started)
             return baseline
         if max(z.inlet_temp_c for z in observation.zones.values()) >= self.inlet_limit_c:
+            baseline = self._baseline.action().clipped(bounds)
             self._action = self._recovery(baseline, observation).clipped(bounds)
             self._log(observation, "inlet-over-limit", "measured inlet at or over the limit", self._action,
                       baseline, None, started)
             return self._action
         if (self._step - 1) % self.decide_every_steps != 0:
-            return self._action if self.mode == "closed-loop" else baseline
+            return self._action if self.mode == "closed-loop" else self._baseline.action().clipped(bounds)
+        baseline = self._baseline.action().clipped(bounds)
         state = self._state_vector(observation)
         humid_below = self._humid_below_c(observation)
         search = self._search(observation, state, self._row_of(baseline, observation, state), humid_below)
@@ -332,7 +346,7 @@ class AIController:
                       baseline, baseline, None, started)
             return baseline
         action = self._to_action(search.chosen_row)
-        spread = float(search.chosen_std_c.max())
+        spread = max(search.chosen_std_c.tolist())
         if spread > self.max_uncertainty_c:
             self._action = baseline
             self._log(observation, "model-uncertain", f"inlet std {spread:.2f} K > {self.max_uncertainty_c} K",
@@ -392,6 +406,13 @@ class AIController:
                 record[f"predicted:{zone}/inlet_temp_std_c"] = std_c
         record["decision_ms"] = 1000.0 * (time.perf_counter() - started)
         self.decision_log.append(record)
+
+
+def _bad_input(name: str, value: float | None, low: float, high: float) -> tuple[Guard, str]:
+    """The guard and detail for a reading that failed its range check."""
+    if value is None or not math.isfinite(value):
+        return "missing-input", name
+    return "out-of-range", f"{name}={value:.4g} outside {low}-{high}"
 
 
 class _Search(NamedTuple):

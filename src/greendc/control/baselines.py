@@ -102,9 +102,10 @@ class TrimRespondController:
         self._low_c, self._high_c = context.bounds.supply_air_c.min, context.bounds.supply_air_c.max
         self._supply_c = context.bounds.supply_air_c.clip(self.initial_supply_air_c)
         self._last: tuple[float | None, Action] = (None, Action())
-        return self._action()
+        return self.action()
 
-    def _action(self) -> Action:
+    def action(self) -> Action:
+        """The setpoints the rule holds now: its supply air, and the zones at that plus the servers' rise."""
         # The same object while the setpoint holds (e.g. at its upper bound), so the runner skips it.
         supply_c = self._supply_c
         last_c, action = self._last
@@ -120,6 +121,12 @@ class TrimRespondController:
         self._supply_c = self._bounds.supply_air_c.clip(supply_air_c)
 
     def act(self, observation: Observation) -> Action:
+        self.follow(observation)
+        return self.action()
+
+    def follow(self, observation: Observation) -> None:
+        """Trim or respond to this timestep's requests: ``act`` without making the action, for a controller
+        that keeps this rule running as its fallback and needs its action only now and then."""
         requests = 0
         for zone in observation.zones.values():
             inlet_c = zone.inlet_temp_c
@@ -132,7 +139,6 @@ class TrimRespondController:
         else:
             supply_c = self._supply_c - min(self.max_response_c, self.respond_c * (requests - self.ignored_requests))
         self._supply_c = min(max(supply_c, self._low_c), self._high_c)
-        return self._action()
 
 
 @dataclass

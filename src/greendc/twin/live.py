@@ -1,18 +1,20 @@
-"""Observations that read EnergyPlus's sensors only when a controller looks at them.
+"""Observations that hand a controller EnergyPlus's sensor values as it looks at them.
 
-A read through the EnergyPlus API costs about a microsecond on a small machine, and a full observation
-holds about 35 values; at 35,040 timesteps a year, reading them all for a controller that looks at two
-(trim-and-respond reads the inlets) would cost more than a second per run. These objects have the same
-attributes as :class:`~greendc.control.base.Observation` and :class:`~greendc.control.base.ZoneObservation`
-and read each value once, on first access, during the controller's ``act``. Afterwards EnergyPlus has
-moved on: reading a value not yet read raises, and :meth:`LiveObservation.freeze` makes a plain copy for
-anyone who keeps observations (the Gymnasium wrapper does).
+The telemetry recorder (``greendc.twin.recorder``) copies every sensor's current value at the end of each
+zone timestep, in compiled code, just before the controller is called; these objects read from that copy.
+A read through the EnergyPlus API from Python instead costs one to three microseconds inside a run, where
+every timestep starts with cold caches, and the ai's guards look at about fifteen values a step. Building a
+full observation object at every step would cost the controllers that look at two (trim-and-respond reads
+the inlets) or none (``default``) more than it saves, so these objects have the same attributes as
+:class:`~greendc.control.base.Observation` and :class:`~greendc.control.base.ZoneObservation` and look a
+value up only when it is read, during the controller's ``act`` (see :class:`SensorReader` for afterwards);
+:meth:`LiveObservation.freeze` makes a plain copy for anyone who keeps observations (the Gymnasium wrapper
+does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import numpy as np
 
 from greendc.control.base import Observation, ZoneObservation
 
@@ -22,50 +24,51 @@ class ExpiredObservationError(RuntimeError):
 
 
 class SensorReader:
-    """Reads and caches sensor values of the current timestep through one C function."""
+    """One timestep's sensor values, copied from the recorder's (``Recorder.latest``) on the first read.
 
-    __slots__ = ("_cache", "_get", "_pointer", "open")
+    The runner makes one per timestep and closes it when the controller's ``act`` returns. An observation
+    read during ``act`` keeps its own timestep's values afterwards; one that was not raises, since the
+    recorder's copy has moved on by then.
+    """
 
-    def __init__(self, get: Callable[[Any, int], float], pointer: Any):
-        self._get = get
-        self._pointer = pointer
-        self._cache: dict[int, float] = {}
-        self.open = False
+    __slots__ = ("_latest", "_values", "open")
 
-    def start_step(self) -> None:
-        self._cache = {}
+    def __init__(self, latest: np.ndarray):
+        self._latest = latest
+        self._values: list[float] | None = None
         self.open = True
 
-    def value(self, handle: int) -> float:
-        cached = self._cache.get(handle)
-        if cached is not None:
-            return cached
-        if not self.open:
-            raise ExpiredObservationError("this observation's timestep has ended; keep observation.freeze() instead")
-        value = self._cache[handle] = self._get(self._pointer, handle)
-        return value
+    def value(self, position: int) -> float:
+        values = self._values
+        if values is None:
+            if not self.open:
+                raise ExpiredObservationError("this observation's timestep has ended and it was not read during it; "
+                                              "keep observation.freeze() instead")
+            # Python floats, made once per step on the first read (a controller that looks at none pays none).
+            values = self._values = self._latest.tolist()
+        return values[position]
 
 
 def _sensor(index: int) -> property:
-    return property(lambda self: self._reader.value(self._handles[index]))
+    return property(lambda self: self._reader.value(self._positions[index]))
 
 
 class LiveZoneObservation:
     """A zone's sensors, read on first access (see :class:`~greendc.control.base.ZoneObservation`).
 
-    ``handles`` holds, in order, CPU power, server fan power and then the handles of
+    ``positions`` holds the reader's positions of, in order, CPU power, server fan power and then
     ``ZoneObservation``'s fields after ``it_power_w``.
     """
 
-    __slots__ = ("_handles", "_reader")
+    __slots__ = ("_positions", "_reader")
 
-    def __init__(self, reader: SensorReader, handles: tuple[int, ...]):
+    def __init__(self, reader: SensorReader, positions: tuple[int, ...]):
         self._reader = reader
-        self._handles = handles
+        self._positions = positions
 
     @property
     def it_power_w(self) -> float:
-        return self._reader.value(self._handles[0]) + self._reader.value(self._handles[1])
+        return self._reader.value(self._positions[0]) + self._reader.value(self._positions[1])
 
     zone_air_temp_c = _sensor(2)
     inlet_temp_c = _sensor(3)
@@ -83,22 +86,22 @@ class LiveZoneObservation:
 class LiveObservation:
     """The facility's sensors at the end of a timestep, read on first access.
 
-    ``site_handles``: outdoor dry-bulb, wet-bulb, relative humidity, dew point, facility power;
-    ``cooling_handles``: column name -> handle of each cooling power component; ``water_handle``: the
+    The reader's positions of: ``site_positions``: outdoor dry-bulb, wet-bulb, relative humidity, dew point,
+    facility power; ``cooling_positions``: column name -> each cooling power component; ``water_position``: the
     chilled-water setpoint schedule (None without a plant).
     """
 
-    __slots__ = ("_cooling", "_handles", "_reader", "_water", "day", "hour", "minute", "month", "zones")
+    __slots__ = ("_cooling", "_positions", "_reader", "_water", "day", "hour", "minute", "month", "zones")
 
     def __init__(self, month: int, day: int, hour: int, minute: int, zones: dict[str, LiveZoneObservation],
-                 reader: SensorReader, site_handles: tuple[int, ...], cooling_handles: dict[str, int],
-                 water_handle: int | None):
+                 reader: SensorReader, site_positions: tuple[int, ...], cooling_positions: dict[str, int],
+                 water_position: int | None):
         self.month, self.day, self.hour, self.minute = month, day, hour, minute
         self.zones = zones
         self._reader = reader
-        self._handles = site_handles
-        self._cooling = cooling_handles
-        self._water = water_handle
+        self._positions = site_positions
+        self._cooling = cooling_positions
+        self._water = water_position
 
     outdoor_dry_bulb_c = _sensor(0)
     outdoor_wet_bulb_c = _sensor(1)
@@ -113,12 +116,12 @@ class LiveObservation:
     @property
     def cooling_power_by_component_w(self) -> dict[str, float]:
         value = self._reader.value
-        return {column: value(handle) for column, handle in self._cooling.items()}
+        return {column: value(position) for column, position in self._cooling.items()}
 
     @property
     def cooling_power_w(self) -> float:
         value = self._reader.value
-        return float(sum(value(handle) for handle in self._cooling.values()))
+        return float(sum(value(position) for position in self._cooling.values()))
 
     @property
     def chilled_water_setpoint_c(self) -> float | None:

@@ -9,11 +9,12 @@ EnergyPlus reports an output variable at ``Timestep`` frequency according to its
 - an *HVAC sum* (water volumes) as the sum over the system timesteps.
 
 The recorder reads the API at the same moments and adds up the same way: at the end of every system timestep
-for HVAC variables, at the end of every zone timestep for zone variables. Reading the 45 values of the
-example site from Python (cffi) would cost about 36 us a timestep; instead EnergyPlus calls two small
-functions compiled by LLVM, which read ``libenergyplusapi`` directly, without Python. Before, EnergyPlus
-wrote every value to its ESO file as text and the runner parsed it back at the end;
-``tests/twin/test_recorder.py`` checks that both give the same numbers.
+for HVAC variables, at the end of every zone timestep for zone variables. At the end of every zone timestep
+it also keeps every variable's current value (``Recorder.latest``): what a controller observes then.
+Reading the 45 values of the example site from Python (cffi) would cost about 36 us a timestep; instead
+EnergyPlus calls two small functions compiled by LLVM, which read ``libenergyplusapi`` directly, without
+Python. Before, EnergyPlus wrote every value to its ESO file as text and the runner parsed it back at the
+end; ``tests/twin/test_recorder.py`` checks that both give the same numbers.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ _RECORDER_IR = r"""
 @row = global double* null           ; the current zone timestep's row: its zone variables, then HVAC
 @end = global double* null           ; one past the last row: nothing is written there or beyond
 @width = global i64 0
+@latest = global double* null        ; every variable's value at the end of the last zone timestep (width)
 @recording = global i64 0            ; 1 from the start of the run period
 @system_timesteps = global i64 0
 
@@ -135,21 +137,29 @@ entry:
 start:
   %get_variable_value = load double (i8*, i32)*, double (i8*, i32)** @get_variable_value
   %handles = load i32*, i32** @handles
-  %n = load i64, i64* @zone_count
-  %empty = icmp sle i64 %n, 0
+  %zone_variables = load i64, i64* @zone_count
+  %latest = load double*, double** @latest
+  %width = load i64, i64* @width
+  %empty = icmp sle i64 %width, 0
   br i1 %empty, label %advance, label %loop
-loop:                                ; row[i] = value
-  %i = phi i64 [0, %start], [%next, %loop]
+loop:                                ; latest[i] = value, and row[i] = value for a zone variable
+  %i = phi i64 [0, %start], [%next, %keep]
   %handle_at = getelementptr i32, i32* %handles, i64 %i
   %handle = load i32, i32* %handle_at
   %value = call double %get_variable_value(i8* %state, i32 %handle)
+  %latest_cell = getelementptr double, double* %latest, i64 %i
+  store double %value, double* %latest_cell
+  %is_zone = icmp slt i64 %i, %zone_variables
+  br i1 %is_zone, label %record_zone, label %keep
+record_zone:
   %cell = getelementptr double, double* %row, i64 %i
   store double %value, double* %cell
+  br label %keep
+keep:
   %next = add i64 %i, 1
-  %more = icmp slt i64 %next, %n
+  %more = icmp slt i64 %next, %width
   br i1 %more, label %loop, label %advance
 advance:
-  %width = load i64, i64* @width
   %next_row = getelementptr double, double* %row, i64 %width
   store double* %next_row, double** @row
   br label %done
@@ -216,6 +226,9 @@ class Recorder:
         self._order = np.array(zone + averages + sums, dtype=np.int64)
         self._handles = np.full(len(variables), -1, dtype=np.int32)
         self._values = np.zeros((steps, len(variables)))
+        self._latest = np.full(len(variables), np.nan)
+        # Where each variable (in the order given) sits in the recorder's own order, which _latest follows.
+        self._position = np.argsort(self._order)
         self.steps = steps
 
         with _SETTING_UP:  # lru_cache does not lock: two simulations starting together set LLVM up once
@@ -241,6 +254,7 @@ class Recorder:
         pointer_to("average_count", "int64_t")[0] = len(averages)
         pointer_to("hvac_count", "int64_t")[0] = len(averages) + len(sums)
         pointer_to("width", "int64_t")[0] = len(variables)
+        pointer_to("latest", "double *")[0] = ffi.cast("double *", self._latest.ctypes.data)
         self._first_row = ffi.cast("double *", self._values.ctypes.data)
         self._row[0] = self._first_row
         pointer_to("end", "double *")[0] = self._first_row + steps * len(variables)
@@ -259,6 +273,17 @@ class Recorder:
         """Record from now on, reading variable ``handles[i]`` into column ``i``."""
         self._handles[:] = [handles[i] for i in self._order]
         self._recording[0] = 1
+
+    @property
+    def latest(self) -> np.ndarray:
+        """Every variable's value at the end of the last zone timestep, as the API gives it there (for HVAC
+        variables: the last system timestep's), in the recorder's order: variable ``i`` is at
+        ``latest_position(i)``. A view that the next zone timestep overwrites."""
+        return self._latest
+
+    def latest_position(self, variable: int) -> int:
+        """Where variable ``variable`` (its index in the list given) sits in :attr:`latest`."""
+        return int(self._position[variable])
 
     @property
     def recorded_steps(self) -> int:

@@ -314,18 +314,19 @@ class _Session:
         self._set, self._reset = raw.setActuatorValue, raw.resetActuator
         self._set_global = raw.setEMSGlobalVariableValue
         self._kind = raw.kindOfSim
-        self._reader = SensorReader(raw.getVariableValue, self._state_pointer)
-        handle = {sensor.column: sensor.handle for sensor in self.sensors}
-        self._zone_handles = [
-            (zone, (handle[f"{zone}/it_cpu_power_w"], handle[f"{zone}/it_fan_power_w"],
-                    *[handle[f"{zone}/{name}"] for name in _ZONE_OBSERVATION_FIELDS]))
+        self._latest = self.recorder.latest
+        # Observations read the recorder's copy of each sensor's current value, by its position there.
+        position = {sensor.column: self.recorder.latest_position(index) for index, sensor in enumerate(self.sensors)}
+        self._zone_positions = [
+            (zone, (position[f"{zone}/it_cpu_power_w"], position[f"{zone}/it_fan_power_w"],
+                    *[position[f"{zone}/{name}"] for name in _ZONE_OBSERVATION_FIELDS]))
             for zone in self.zone_names
         ]
-        self._site_handles = tuple(handle[c] for c in ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c",
-                                                       "outdoor_relative_humidity_pct", "outdoor_dew_point_c",
-                                                       "facility_power_w"))
-        self._cooling_handles = {column: handle[column] for column in cooling_power_columns(self.columns)}
-        self._water_handle = handle.get("chilled_water_setpoint_c")
+        self._site_positions = tuple(position[c] for c in ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c",
+                                                         "outdoor_relative_humidity_pct", "outdoor_dew_point_c",
+                                                         "facility_power_w"))
+        self._cooling_positions = {column: position[column] for column in cooling_power_columns(self.columns)}
+        self._water_position = position.get("chilled_water_setpoint_c")
         self._clock = (raw.month, raw.dayOfMonth, raw.hour)
         self.ready = True
         return True
@@ -384,19 +385,19 @@ class _Session:
         if not self.active or self.failed is not None:
             return
         try:
-            reader, step, calendar = self._reader, self.steps, self.calendar
+            step, calendar = self.steps, self.calendar
             if step >= len(calendar):
                 raise EnergyPlusError(f"EnergyPlus simulated more than the run period's {len(calendar)} timesteps")
             month, day, hour, minute = calendar[step]
             if step == 0 or step == len(calendar) - 1:
                 self._check_clock(step)
             self.steps = step + 1
-            reader.start_step()
-            zones = {zone: LiveZoneObservation(reader, handles) for zone, handles in self._zone_handles}
+            reader = SensorReader(self._latest)
+            zones = {zone: LiveZoneObservation(reader, positions) for zone, positions in self._zone_positions}
             try:
                 action = self.controller.act(LiveObservation(month, day, hour, minute, zones, reader,
-                                                             self._site_handles, self._cooling_handles,
-                                                             self._water_handle))
+                                                             self._site_positions, self._cooling_positions,
+                                                             self._water_position))
             finally:
                 reader.open = False
             if action is not self._last_action:
