@@ -224,8 +224,11 @@ def test_a_finer_search_finds_nothing_clearly_better(facility_model: FacilityMod
     grid = np.array(np.meshgrid(steps, steps, rises, rises, waters, indexing="ij")).reshape(5, -1).T
     matrix = controller._matrix(state, supply_c + grid[:, :2], grid[:, 2:4], grid[:, 4])
     baseline = controller._baseline.act(observation).clipped(CONTEXT.bounds)
-    spread = {zone: float(values[0]) for zone, values in facility_model.inlet_temp_std_c(
-        controller._row_of(baseline, observation, state)[None, :]).items()}
+    supply_west, supply_east, cooling_west, cooling_east, water = controller._setpoints_of(baseline, observation)
+    baseline_row = controller._matrix(state, np.array([[supply_west, supply_east]]),
+                                      np.array([[cooling_west - supply_west, cooling_east - supply_east]]),
+                                      np.array([water]))
+    spread = {zone: float(values[0]) for zone, values in facility_model.inlet_temp_std_c(baseline_row).items()}
     _, objective, feasible, _ = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
     assert feasible.any()
     assert objective[feasible].min() >= record["predicted_objective_w"] * (1 - 0.005)

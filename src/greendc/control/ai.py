@@ -28,9 +28,9 @@ import numpy as np
 
 from greendc.control.base import Action, ControlContext, Observation
 from greendc.control.baselines import TrimRespondController
-from greendc.control.search import candidate_rows, evaluate_rows, search_setpoints
+from greendc.control.search import candidate_rows, evaluate_rows, phase_one_sharing, search_setpoints
 from greendc.learning.facility_model import FacilityModel
-from greendc.learning.features import hour_of_day_features
+from greendc.learning.features import action_columns, feature_names, hour_of_day_features
 from greendc.site.weather import dry_bulb_at_relative_humidity_c
 
 Guard = Literal["none", "kill-switch", "advisory", "missing-input", "out-of-range", "stuck-sensor", "inlet-over-limit",
@@ -130,12 +130,12 @@ class AIController:
         bounds = context.bounds
         self._bounds_c = np.array([bounds.supply_air_c.min, bounds.supply_air_c.max, bounds.zone_cooling_c.min,
                                    bounds.zone_cooling_c.max, bounds.chilled_water_c.min, bounds.chilled_water_c.max])
-        # The state's columns in the order _state_vector fills them; the rest are actions, set per candidate.
-        self._state_columns = np.array([column[name] for name in (
-            "state:outdoor_dry_bulb_c", "state:outdoor_wet_bulb_c", "state:outdoor_relative_humidity_pct",
-            "state:it_power_w", "hour_sin", "hour_cos", *[f"state:{z}/it_power_w" for z in context.zone_names])])
+        expected = feature_names(list(context.zone_names), context.has_chiller_plant)
+        if self.model.feature_names_ != expected:
+            raise ValueError(f"the model's features {self.model.feature_names_} are not the ones greendc builds for "
+                             f"this site: {expected}")
+        self._unknown_actions = [math.nan] * len(action_columns(list(context.zone_names), context.has_chiller_plant))
         means, quantiles = self.model.ensembles()
-        self._empty_row = np.full(len(self.model.feature_names_), np.nan)
         self._trees = (means.arrays, quantiles.arrays, self.model.inlet_std_floor_c())
         # The names under which each zone's guarded readings are reported and remembered.
         self._reading_names = {zone: tuple(f"{zone}/{name}" for name in (
@@ -148,13 +148,20 @@ class AIController:
             kinds.append("inlet_dew_point_c")
         self._zone_checks = [(zone, [(f"{zone}/{kind}", *_INPUT_RANGES[kind]) for kind in kinds])
                              for zone in context.zone_names]
+        # The decision log's column names, made once.
+        self._setpoint_keys = [({zone: f"{label}:{zone}/supply_air_setpoint_c" for zone in context.zone_names},
+                                {zone: f"{label}:{zone}/zone_cooling_setpoint_c" for zone in context.zone_names},
+                                f"{label}:chilled_water_setpoint_c") for label in ("chosen", "baseline")]
+        self._predicted_keys = [(f"predicted:{zone}/inlet_temp_c", f"predicted:{zone}/inlet_temp_std_c")
+                                for zone in context.zone_names]
         # Time of day as the model sees it (sine, cosine), by hour of day: it takes one of a few values.
         self._hour_features: dict[float, tuple[float, float]] = {}
         # Phase 1's candidates as offsets from the current setpoints: every common supply-air step with
         # every zone rise and chilled-water step (the same for every decision, so made once).
         steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
         water_steps = [-self.max_step_c, 0.0, self.max_step_c] if context.has_chiller_plant else [0.0]
-        self._grid = (steps, np.array([(d, r, w) for d in steps for r in self.zone_rises_c for w in water_steps]))
+        grid = np.array([(d, r, w) for d in steps for r in self.zone_rises_c for w in water_steps])
+        self._grid = (steps, grid, phase_one_sharing(grid))
         return self._action
 
     # -- guards -------------------------------------------------------------------------------------------
@@ -223,12 +230,11 @@ class AIController:
         if hour_features is None:
             sine, cosine = hour_of_day_features(hour_of_day)
             hour_features = self._hour_features[hour_of_day] = (float(sine), float(cosine))
-        vector = self._empty_row.copy()
-        vector[self._state_columns] = [
-            observation.outdoor_dry_bulb_c, observation.outdoor_wet_bulb_c,
-            observation.outdoor_relative_humidity_pct, observation.it_power_w, *hour_features,
-            *[state.it_power_w for state in observation.zones.values()]]
-        return vector
+        # In the model's feature order (checked in reset): state, time of day, then the actions, unknown here.
+        return np.array([observation.outdoor_dry_bulb_c, observation.outdoor_wet_bulb_c,
+                         observation.outdoor_relative_humidity_pct, observation.it_power_w,
+                         *[state.it_power_w for state in observation.zones.values()], *hour_features,
+                         *self._unknown_actions])
 
     def _matrix(self, state: np.ndarray, supply: np.ndarray, rise: np.ndarray, water: np.ndarray | None) -> np.ndarray:
         """Candidate rows: ``supply`` is (n, zones), ``rise`` (n, zones), ``water`` (n,) or None."""
@@ -241,8 +247,9 @@ class AIController:
         """Raw mean predictions (targets, rows), objective (W) and feasibility of candidate rows, and whether
         humidity ruled out the cheapest row that meets the temperature limits (``search.evaluate_rows``)."""
         zones = self._context.zone_names
-        return evaluate_rows(np.ascontiguousarray(matrix, dtype=float), self._trees[0],
-                             np.array([spread_c[z] for z in zones]),
+        means = self._trees[0]
+        return evaluate_rows(np.ascontiguousarray(matrix, dtype=float), means, np.zeros(len(means[7]), np.int64),
+                             np.arange(len(matrix)).reshape(1, -1), np.array([spread_c[z] for z in zones]),
                              np.array([humid_below_c[z] for z in zones]) if humid_below_c else np.empty(0),
                              self.k_sigma, self.inlet_limit_c - self.margin_c, self.inlet_min_c + self.margin_c,
                              self.objective == "cooling")
@@ -261,21 +268,22 @@ class AIController:
                                                                        self.max_inlet_relative_humidity_pct)
                 for zone, state in observation.zones.items()}
 
-    def _search(self, observation: Observation, state: np.ndarray, baseline_row: np.ndarray,
-                humid_below_c: dict[str, float]) -> _Search:
+    def _search(self, observation: Observation, baseline: Action, humid_below_c: dict[str, float]) -> _Search:
         """The compiled search (``greendc.control.search.search_setpoints``) around the current setpoints."""
         zones = self._context.zone_names
-        current = np.array([observation.zones[z].supply_air_setpoint_c for z in zones])
         water_now_c = 0.0
         if self._context.has_chiller_plant:
             base = observation.chilled_water_setpoint_c
             water_now_c = base if base is not None and math.isfinite(base) else 7.0
-        steps, grid = self._grid
+        setpoints_c = np.array([*[observation.zones[z].supply_air_setpoint_c for z in zones],
+                                *self._setpoints_of(baseline, observation), water_now_c])
+        steps, grid, grid_sharing = self._grid
         means, quantiles, floor_c = self._trees
         return _Search(*search_setpoints(
-            state, current, baseline_row, water_now_c, steps, grid, self._columns, self._bounds_c, means, quantiles,
-            floor_c, np.array([humid_below_c[z] for z in zones]) if humid_below_c else np.empty(0), self.k_sigma,
-            self.inlet_limit_c - self.margin_c, self.inlet_min_c + self.margin_c, self.objective == "cooling"))
+            self._state_vector(observation), setpoints_c, steps, grid, grid_sharing, self._columns, self._bounds_c,
+            means, quantiles, floor_c, np.array([humid_below_c[z] for z in zones]) if humid_below_c else np.empty(0),
+            self.k_sigma, self.inlet_limit_c - self.margin_c, self.inlet_min_c + self.margin_c,
+            self.objective == "cooling"))
 
     # -- decision -------------------------------------------------------------------------------------------
     def _to_action(self, row: np.ndarray) -> Action:
@@ -289,18 +297,18 @@ class AIController:
             chilled_water_setpoint_c=water,
         )
 
-    def _row_of(self, action: Action, observation: Observation, state: np.ndarray) -> np.ndarray:
+    def _setpoints_of(self, action: Action, observation: Observation) -> list[float]:
+        """An action's setpoints, those it leaves to the model's own control as observed: each zone's supply
+        air, each zone's cooling setpoint, then chilled water (NaN without a plant), C."""
         zones = self._context.zone_names
         supply = action.supply_air_setpoint_c or {z: observation.zones[z].supply_air_setpoint_c for z in zones}
         cooling = action.zone_cooling_setpoint_c or {z: observation.zones[z].zone_cooling_setpoint_c for z in zones}
-        water = None
+        water = math.nan
         if self._context.has_chiller_plant:
             water = action.chilled_water_setpoint_c
             if water is None:
                 water = observation.chilled_water_setpoint_c if observation.chilled_water_setpoint_c else 7.0
-            water = np.array([water])
-        return self._matrix(state, np.array([[supply[z] for z in zones]]),
-                            np.array([[cooling[z] - supply[z] for z in zones]]), water)[0]
+        return [*[supply[z] for z in zones], *[cooling[z] for z in zones], water]
 
     def _recovery(self, baseline: Action, observation: Observation) -> Action:
         """Cool every zone at or over the limit at once: supply air 2 K plus the excess below its current value."""
@@ -337,9 +345,8 @@ class AIController:
         if (self._step - 1) % self.decide_every_steps != 0:
             return self._action if self.mode == "closed-loop" else self._baseline.action().clipped(bounds)
         baseline = self._baseline.action().clipped(bounds)
-        state = self._state_vector(observation)
         humid_below = self._humid_below_c(observation)
-        search = self._search(observation, state, self._row_of(baseline, observation, state), humid_below)
+        search = self._search(observation, baseline, humid_below)
         if not search.found:
             self._action = baseline
             self._log(observation, "no-feasible-action", f"none of {search.candidates} candidates is safe",
@@ -386,13 +393,14 @@ class AIController:
             # The humid-air floor (C) the chosen setpoints keep the inlets above, when it ruled out a cheaper choice.
             "humid_air_floor_c": humid_air_floor_c,
         }
-        for label, action in (("chosen", chosen), ("baseline", baseline)):
+        for action, (supply_keys, cooling_keys, water_key) in zip((chosen, baseline), self._setpoint_keys,
+                                                                  strict=True):
             for zone, value in (action.supply_air_setpoint_c or {}).items():
-                record[f"{label}:{zone}/supply_air_setpoint_c"] = value
+                record[supply_keys[zone]] = value
             for zone, value in (action.zone_cooling_setpoint_c or {}).items():
-                record[f"{label}:{zone}/zone_cooling_setpoint_c"] = value
+                record[cooling_keys[zone]] = value
             if action.chilled_water_setpoint_c is not None:
-                record[f"{label}:chilled_water_setpoint_c"] = action.chilled_water_setpoint_c
+                record[water_key] = action.chilled_water_setpoint_c
         if search is not None:
             (cooling_w, it_w, objective_w, *inlets_c), baseline_outcome = search.outcomes.tolist()
             record["predicted_cooling_power_w"] = cooling_w
@@ -400,10 +408,10 @@ class AIController:
             record["predicted_objective_w"] = objective_w
             record["predicted_baseline_objective_w"] = baseline_outcome[2]
             record["predicted_saving_w"] = baseline_outcome[2] - objective_w
-            for zone, inlet_c, std_c in zip(self._context.zone_names, inlets_c, search.chosen_std_c.tolist(),
-                                            strict=True):
-                record[f"predicted:{zone}/inlet_temp_c"] = inlet_c
-                record[f"predicted:{zone}/inlet_temp_std_c"] = std_c
+            for (inlet_key, std_key), inlet_c, std_c in zip(self._predicted_keys, inlets_c,
+                                                            search.chosen_std_c.tolist(), strict=True):
+                record[inlet_key] = inlet_c
+                record[std_key] = std_c
         record["decision_ms"] = 1000.0 * (time.perf_counter() - started)
         self.decision_log.append(record)
 

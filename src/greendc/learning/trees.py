@@ -245,12 +245,48 @@ def resolve(trees: tuple[Any, ...], row: np.ndarray, shared: np.ndarray) -> tupl
 def walk(matrix: np.ndarray, trees: tuple[Any, ...], out: np.ndarray) -> None:
     """Add each row's leaf values, tree by tree, to ``out`` (targets, rows): :func:`predict_raw` without
     resolving shared columns first."""
+    walk_grouped(matrix, trees, np.zeros(len(trees[7]), np.int64), np.arange(matrix.shape[0]).reshape(1, -1), out)
+
+
+@compiled
+def columns_used(trees: tuple[Any, ...], column_bits: np.ndarray) -> np.ndarray:
+    """For each tree, the OR of ``column_bits[column]`` over the columns its splits test (0 for a leaf).
+
+    Relies on each tree's splits being stored together, from its root on, as :func:`resolve` and
+    :meth:`TreeEnsemble.from_boosters` store them.
+    """
+    feature, root = trees[0], trees[7]
+    used = np.zeros(len(root), np.int64)
+    for tree in range(len(root)):
+        if root[tree] < 0:
+            continue
+        end = len(feature)
+        for later in range(tree + 1, len(root)):
+            if root[later] >= 0:
+                end = root[later]
+                break
+        for node in range(root[tree], end):
+            used[tree] |= column_bits[feature[node]]
+    return used
+
+
+@compiled
+def walk_grouped(matrix: np.ndarray, trees: tuple[Any, ...], group: np.ndarray, first_row: np.ndarray,
+                 out: np.ndarray) -> None:
+    """:func:`walk`, walking each tree only for the rows that can reach a leaf of their own.
+
+    Tree ``t`` belongs to group ``group[t]``; ``first_row[g, row]`` is the earliest row that agrees with
+    ``row`` on every column the trees of group ``g`` test (``row`` itself if none does), so it reaches the
+    same leaf. A batch whose rows vary a few columns in a regular pattern (the optimizer's candidate grid)
+    walks most trees for a fraction of its rows. The sums are the same, in the same order, as :func:`walk`'s.
+    """
     feature, threshold, missing, default_left, left, right, leaf_value, root, tree_target, plain = trees
     rows = matrix.shape[0]
     if plain:
         # Doing once what LightGBM does at each split that has no missing-value rule makes every split one
         # comparison.
         matrix = _zeros_read_as_lightgbm_reads_them(matrix)
+    leaf = np.empty(rows)
     for tree in range(len(root)):
         target = tree_target[tree]
         start = root[tree]
@@ -259,14 +295,20 @@ def walk(matrix: np.ndarray, trees: tuple[Any, ...], out: np.ndarray) -> None:
             for row in range(rows):
                 out[target, row] += value
             continue
+        first = first_row[group[tree]]
         for row in range(rows):
-            node = start
-            if plain:
-                while node >= 0:
-                    node = left[node] if matrix[row, feature[node]] <= threshold[node] else right[node]
+            if first[row] != row:
+                value = leaf[first[row]]
             else:
-                while node >= 0:
-                    goes_left = _goes_left(matrix[row, feature[node]], threshold[node], missing[node],
-                                           default_left[node])
-                    node = left[node] if goes_left else right[node]
-            out[target, row] += leaf_value[~node]
+                node = start
+                if plain:
+                    while node >= 0:
+                        node = left[node] if matrix[row, feature[node]] <= threshold[node] else right[node]
+                else:
+                    while node >= 0:
+                        goes_left = _goes_left(matrix[row, feature[node]], threshold[node], missing[node],
+                                               default_left[node])
+                        node = left[node] if goes_left else right[node]
+                value = leaf_value[~node]
+            leaf[row] = value
+            out[target, row] += value
