@@ -86,6 +86,10 @@ def test_save_load_round_trip(model: FacilityModel, exploration: Telemetry, tmp_
     features = training_table(exploration, True).features.iloc[:20]
     np.testing.assert_array_equal(model.predict(features).cooling_power_w, loaded.predict(features).cooling_power_w)
     assert loaded.feature_names_ == model.feature_names_ and loaded.training_period_ == model.training_period_
+    # The loaded model predicts from the file's text without LightGBM; its boosters, made on demand, agree.
+    rows = features.to_numpy(dtype=float)
+    np.testing.assert_array_equal(loaded.predict(rows).cooling_power_w,
+                                  loaded.boosters_["cooling_power_w"].predict(rows))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.gdm"]
 
 
@@ -108,6 +112,19 @@ def test_bad_model_files(model: FacilityModel, tmp_path: Path) -> None:
             target.writestr(item, data)
     with pytest.raises(ModelFileError, match="format version 0"):
         FacilityModel.load(old)
+    # A readable archive with a damaged tree (a threshold missing) fails when loaded, not mid-run.
+    damaged = tmp_path / "damaged.gdm"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(damaged, "w") as target:
+        for item in source.namelist():
+            data = source.read(item)
+            if item == "boosters/cooling_power_w.txt":
+                lines = data.decode().splitlines()
+                first = next(i for i, line in enumerate(lines) if line.startswith("threshold="))
+                lines[first] = lines[first].rsplit(" ", 1)[0]
+                data = "\n".join(lines).encode()
+            target.writestr(item, data)
+    with pytest.raises(ModelFileError, match=r"corrupt or unreadable.*cooling_power_w"):
+        FacilityModel.load(damaged)
     with pytest.raises(ModelFileError, match="not found"):
         FacilityModel.load(tmp_path / "absent.gdm")
 

@@ -22,9 +22,10 @@ from typing import Any
 import numba
 import numpy as np
 
-# LightGBM's missing-value handling of a numerical split (decision_type bits 2-3).
+# LightGBM's decision_type bits (``LightGBM/include/LightGBM/tree.h``): categorical split, default left,
+# and in bits 2-3 the missing-value handling of a numerical split.
+_CATEGORICAL_MASK, _DEFAULT_LEFT_MASK = 1, 2
 _MISSING_NONE, _MISSING_ZERO, _MISSING_NAN = 0, 1, 2
-_MISSING_TYPES = {"None": _MISSING_NONE, "Zero": _MISSING_ZERO, "NaN": _MISSING_NAN}
 #: LightGBM's kZeroThreshold: its dense-row reader drops values this close to zero, and a "Zero" missing
 #: type sends them the default way.
 _ZERO_THRESHOLD = 1e-35
@@ -60,25 +61,43 @@ class TreeEnsemble:
     @classmethod
     def from_boosters(cls, boosters: Mapping[str, Any]) -> TreeEnsemble:
         """Flatten LightGBM boosters (``{target: Booster}``, all on the same features) into one ensemble."""
+        return cls.from_model_texts({target: booster.model_to_string() for target, booster in boosters.items()})
+
+    @classmethod
+    def from_model_texts(cls, texts: Mapping[str, str]) -> TreeEnsemble:
+        """Flatten LightGBM models in their text format (``{target: Booster.model_to_string()}``, all on the
+        same features) into one ensemble, without LightGBM (importing it and dumping 1,200 trees through its
+        JSON took half a second of every ai run). Malformed text raises ValueError.
+
+        The text holds, per tree, its splits' features, thresholds (17 significant digits, so the doubles
+        come back exactly), decision types and children (a leaf as ``~index``), and its leaf values
+        (LightGBM's ``Tree::ToString``).
+        """
         splits: dict[str, list[Any]] = {name: [] for name in
                                         ("feature", "threshold", "missing", "default_left", "left", "right")}
         leaf_value: list[float] = []
         root: list[int] = []
         tree_target: list[int] = []
         n_features = None
-        for target_index, (target, booster) in enumerate(boosters.items()):
-            dump = booster.dump_model()
+        for target_index, (target, text) in enumerate(texts.items()):
+            try:
+                header, trees = _model_sections(text)
+                features = int(header["max_feature_idx"]) + 1
+                if header.get("num_tree_per_iteration", "1") != "1" or "average_output" in header:
+                    raise ValueError("not a single-output boosted regression model")
+                for tree in trees:
+                    first_split, first_leaf = len(splits["feature"]), len(leaf_value)
+                    _add_tree(tree, splits, leaf_value)
+                    root.append(first_split if len(leaf_value) - first_leaf > 1 else ~first_leaf)
+                    tree_target.append(target_index)
+            except (KeyError, ValueError, IndexError) as error:
+                raise ValueError(f"model {target!r}: {error}") from error
             if n_features is None:
-                n_features = dump["max_feature_idx"] + 1
-            elif dump["max_feature_idx"] + 1 != n_features:
-                raise ValueError(f"booster {target!r} has {dump['max_feature_idx'] + 1} features, not {n_features}")
-            if dump.get("num_tree_per_iteration", 1) != 1 or dump.get("average_output", False):
-                raise ValueError(f"booster {target!r} is not a single-output boosted regression model")
-            for tree in dump["tree_info"]:
-                root.append(_add_tree(tree["tree_structure"], splits, leaf_value, target))
-                tree_target.append(target_index)
+                n_features = features
+            elif features != n_features:
+                raise ValueError(f"model {target!r} has {features} features, not {n_features}")
         return cls(
-            targets=tuple(boosters), n_features=int(n_features or 0),
+            targets=tuple(texts), n_features=int(n_features or 0),
             feature=np.asarray(splits["feature"], dtype=np.int64),
             threshold=np.asarray(splits["threshold"], dtype=np.float64),
             missing=np.asarray(splits["missing"], dtype=np.int8),
@@ -115,36 +134,49 @@ def compiled(function: Any) -> Any:
         return numba.njit(function)
 
 
-def _add_tree(node: dict[str, Any], splits: dict[str, list[Any]], leaf_value: list[float], target: str) -> int:
-    """Append one dumped tree's splits and leaves, each at its own index in the tree; return the root's code."""
+def _model_sections(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """A LightGBM model text's header and its trees, each as ``key=value`` fields."""
+    header: dict[str, str] = {}
+    trees: list[dict[str, str]] = []
+    fields = header
+    for line in text.splitlines():
+        if line.startswith("Tree="):
+            fields = {}
+            trees.append(fields)
+        elif line == "end of trees":
+            break
+        elif "=" in line:
+            key, value = line.split("=", 1)
+            fields[key] = value
+    if not trees:
+        raise ValueError("no trees in the model text")
+    return header, trees
+
+
+def _add_tree(tree: dict[str, str], splits: dict[str, list[Any]], leaf_value: list[float]) -> None:
+    """Append one tree's splits and leaves (split ``i`` and leaf ``j`` of the tree after those already there)."""
     first_split, first_leaf = len(splits["feature"]), len(leaf_value)
+    leaves = [float(value) for value in tree["leaf_value"].split()]
+    if len(leaves) != int(tree["num_leaves"]):
+        raise ValueError(f"a tree has {len(leaves)} leaf values for {tree['num_leaves']} leaves")
+    leaf_value.extend(leaves)
+    if len(leaves) == 1:
+        return
+    decision_type = [int(value) for value in tree["decision_type"].split()]
+    if any(kind & _CATEGORICAL_MASK for kind in decision_type):
+        raise ValueError("a tree has a categorical split; only numerical splits are supported")
 
-    def code(current: dict[str, Any]) -> int:
-        if "split_index" in current:
-            return first_split + current["split_index"]
-        return ~(first_leaf + current.get("leaf_index", 0))
+    def code(child: int) -> int:
+        return first_split + child if child >= 0 else ~(first_leaf + ~child)
 
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        index = code(current)
-        if index < 0:
-            leaf_value.extend([0.0] * (~index + 1 - len(leaf_value)))
-            leaf_value[~index] = float(current["leaf_value"])
-            continue
-        if current.get("decision_type") != "<=":
-            raise ValueError(f"booster {target!r} has a {current.get('decision_type')!r} split; only numerical "
-                             "splits are supported")
-        for values in splits.values():
-            values.extend([0] * (index + 1 - len(values)))
-        splits["feature"][index] = current["split_feature"]
-        splits["threshold"][index] = float(current["threshold"])
-        splits["missing"][index] = _MISSING_TYPES[current.get("missing_type", "None")]
-        splits["default_left"][index] = bool(current.get("default_left", True))
-        splits["left"][index] = code(current["left_child"])
-        splits["right"][index] = code(current["right_child"])
-        stack += [current["left_child"], current["right_child"]]
-    return code(node)
+    splits["feature"] += [int(value) for value in tree["split_feature"].split()]
+    splits["threshold"] += [float(value) for value in tree["threshold"].split()]
+    splits["missing"] += [(kind >> 2) & 3 for kind in decision_type]
+    splits["default_left"] += [bool(kind & _DEFAULT_LEFT_MASK) for kind in decision_type]
+    splits["left"] += [code(int(value)) for value in tree["left_child"].split()]
+    splits["right"] += [code(int(value)) for value in tree["right_child"].split()]
+    if any(len(values) != first_split + len(leaves) - 1 for values in splits.values()):
+        raise ValueError(f"a tree of {len(leaves)} leaves does not have {len(leaves) - 1} splits in every field")
 
 
 @compiled
