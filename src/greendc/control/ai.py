@@ -107,6 +107,10 @@ class AIController:
                              f"{list(context.zone_names)}")
         if self.model.has_chiller_plant_ != context.has_chiller_plant:
             raise ValueError("the model and the site disagree on whether there is a chiller plant")
+        expected = feature_names(list(context.zone_names), context.has_chiller_plant)
+        if self.model.feature_names_ != expected:
+            raise ValueError(f"the model's features {self.model.feature_names_} are not the ones greendc builds for "
+                             f"this site: {expected}")
         if self.objective not in ("facility", "cooling"):
             raise ValueError(f"objective must be facility or cooling, not {self.objective!r}")
         humidity = self.max_inlet_relative_humidity_pct
@@ -130,10 +134,6 @@ class AIController:
         bounds = context.bounds
         self._bounds_c = np.array([bounds.supply_air_c.min, bounds.supply_air_c.max, bounds.zone_cooling_c.min,
                                    bounds.zone_cooling_c.max, bounds.chilled_water_c.min, bounds.chilled_water_c.max])
-        expected = feature_names(list(context.zone_names), context.has_chiller_plant)
-        if self.model.feature_names_ != expected:
-            raise ValueError(f"the model's features {self.model.feature_names_} are not the ones greendc builds for "
-                             f"this site: {expected}")
         self._unknown_actions = [math.nan] * len(action_columns(list(context.zone_names), context.has_chiller_plant))
         means, quantiles = self.model.ensembles()
         self._trees = (means.arrays, quantiles.arrays, self.model.inlet_std_floor_c())

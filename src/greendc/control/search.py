@@ -1,11 +1,12 @@
 """The ai's setpoint search, compiled: candidate rows, their predicted outcomes, and the choice.
 
-One call per decision (:func:`search_setpoints`) does what :class:`~greendc.control.ai.AIController`'s search
-needs: the baseline rule's row and the model's spread there, phase 1 (one common supply-air step for every zone with
-each zone-rise and chilled-water option), phase 2 (each zone's supply air alone around the phase-1 choice),
-and the spread at the chosen row. Written with numpy, the same search made about forty small array calls
-per decision, whose overhead cost four times what the trees themselves do inside an EnergyPlus run
-(bench/README.md, section 5); compiled (numba, like the trees), it is one call.
+One call per decision (:func:`search_setpoints`) does what :class:`~greendc.control.ai.AIController`'s
+search needs: the baseline rule's row and the model's spread there, phase 1 (one common supply-air step for
+every zone with each zone-rise and chilled-water option), phase 2 (each zone's supply air alone around the
+phase-1 choice), and the spread at the chosen row. Written with numpy, the same search made about forty
+small array calls per decision, which inside an EnergyPlus run (every decision starting with cold caches)
+cost more than the trees themselves; compiled (numba, like the trees), it is one call (bench/README.md,
+section 5).
 
 Every number is computed with the same operations in the same order as the numpy version had, so the
 decisions are the same to the last bit (bench/README.md, section 5).
