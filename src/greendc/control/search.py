@@ -56,6 +56,24 @@ def phase_one_sharing(grid_k: np.ndarray) -> np.ndarray:
 
 
 @compiled
+def phase_two_sharing(tested_zones: np.ndarray, zones: int, steps: int) -> np.ndarray:
+    """For phase 2's rows (the phase-1 choice, then ``steps`` rows per zone that move that zone's setpoints),
+    which earlier row reaches the same leaf of each tree: ``first_row[tree, row]``, with ``tested_zones[tree]``
+    holding bit z when the tree tests zone z's setpoints.
+
+    A row of zone z's block differs from the phase-1 choice (row 0) only in zone z's setpoints, so a tree
+    that tests neither of them gives it row 0's leaf.
+    """
+    first_row = np.zeros((len(tested_zones), 1 + zones * steps), dtype=np.int64)
+    for tree in range(len(tested_zones)):
+        for zone in range(zones):
+            if tested_zones[tree] >> zone & 1:
+                block = np.arange(1 + zone * steps, 1 + (zone + 1) * steps)
+                first_row[tree, block] = block
+    return first_row
+
+
+@compiled
 def candidate_rows(state: np.ndarray, supply_c: np.ndarray, rise_k: np.ndarray, water_c: np.ndarray,
                    columns: tuple[Any, ...], bounds_c: np.ndarray) -> np.ndarray:
     """Model input rows: ``state`` with each row's setpoints, clipped to the bounds.
@@ -219,8 +237,12 @@ def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.nda
                                                          bounds_c[1])
                 refined[row, cooling_columns[zone]] = min(max(refined[row, cooling_columns[zone]], bounds_c[2]),
                                                           bounds_c[3])
+        zone_bits = np.zeros(len(state), dtype=np.int64)
+        for zone in range(zones):
+            zone_bits[supply_columns[zone]] = zone_bits[cooling_columns[zone]] = 1 << zone  # a site has <= 20
+        tested_zones = columns_used(means, zone_bits)
         values, objective, feasible, refined_humidity = evaluate_rows(
-            refined, means, np.zeros(len(tested_kinds), np.int64), np.arange(len(refined)).reshape(1, -1), spread,
+            refined, means, np.arange(len(tested_zones)), phase_two_sharing(tested_zones, zones, steps), spread,
             humid_below_c, k_sigma, highest_c, lowest_c, cooling_only)
         candidates += len(refined)
         humidity_mattered = humidity_mattered or refined_humidity
