@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from greendc.control.ai import AIController
-from greendc.control.base import ControlContext, Observation, ZoneObservation
+from greendc.control.base import Action, ControlContext, Observation, ZoneObservation
 from greendc.control.baselines import TrimRespondController
 from greendc.learning.facility_model import FacilityModel
 from greendc.site.schema import Setpoints, Site
@@ -37,6 +37,13 @@ def _controller(model: FacilityModel, **options) -> AIController:
     controller = AIController(model=model, **{"decide_every_steps": 1, **options})
     controller.reset(CONTEXT)
     return controller
+
+
+def _baseline_row(controller: AIController, baseline: Action, observation: Observation) -> np.ndarray:
+    """The model inputs of the fallback rule's action, as the search evaluates it."""
+    supply_west, supply_east, cooling_west, cooling_east, water = controller._setpoints_of(baseline, observation)
+    return controller._matrix(controller._state_vector(observation), np.array([[supply_west, supply_east]]),
+                              np.array([[cooling_west - supply_west, cooling_east - supply_east]]), np.array([water]))
 
 
 def test_decision_respects_bounds_rate_limit_and_constraint(facility_model: FacilityModel) -> None:
@@ -224,11 +231,8 @@ def test_a_finer_search_finds_nothing_clearly_better(facility_model: FacilityMod
     grid = np.array(np.meshgrid(steps, steps, rises, rises, waters, indexing="ij")).reshape(5, -1).T
     matrix = controller._matrix(state, supply_c + grid[:, :2], grid[:, 2:4], grid[:, 4])
     baseline = controller._baseline.act(observation).clipped(CONTEXT.bounds)
-    supply_west, supply_east, cooling_west, cooling_east, water = controller._setpoints_of(baseline, observation)
-    baseline_row = controller._matrix(state, np.array([[supply_west, supply_east]]),
-                                      np.array([[cooling_west - supply_west, cooling_east - supply_east]]),
-                                      np.array([water]))
-    spread = {zone: float(values[0]) for zone, values in facility_model.inlet_temp_std_c(baseline_row).items()}
+    spread = {zone: float(values[0]) for zone, values in facility_model.inlet_temp_std_c(
+        _baseline_row(controller, baseline, observation)).items()}
     _, objective, feasible, _ = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
     assert feasible.any()
     assert objective[feasible].min() >= record["predicted_objective_w"] * (1 - 0.005)

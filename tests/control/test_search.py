@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from greendc.control.ai import AIController
 from greendc.control.search import _COOLING, _SUPPLY, _WATER, phase_two_sharing
 from greendc.learning.facility_model import FacilityModel
 from greendc.learning.trees import columns_used, resolve, walk_grouped
-from tests.control.test_ai import CONTEXT, _observation
+from tests.control.test_ai import CONTEXT, _baseline_row, _controller, _observation
 
 SITUATIONS = [{"supply_c": 21.0}, {"supply_c": 18.0, "inlet_c": 19.0, "outdoor_dry_bulb_c": 5.0},
               {"supply_c": 24.0, "inlet_c": 25.5, "outdoor_dry_bulb_c": 32.0}, {"supply_c": 16.2, "inlet_c": 18.5}]
@@ -18,8 +17,7 @@ SITUATIONS = [{"supply_c": 21.0}, {"supply_c": 18.0, "inlet_c": 19.0, "outdoor_d
 @pytest.mark.parametrize("situation", SITUATIONS)
 def test_phase_one_walks_each_tree_once_per_setpoint_pattern_and_gets_the_models_values(
         facility_model: FacilityModel, situation: dict[str, float]) -> None:
-    controller = AIController(model=facility_model)
-    controller.reset(CONTEXT)
+    controller = _controller(facility_model)
     observation = _observation(**situation)
     state = controller._state_vector(observation)
     _, grid, sharing = controller._grid
@@ -46,8 +44,7 @@ def test_phase_one_walks_each_tree_once_per_setpoint_pattern_and_gets_the_models
 
 def test_phase_two_walks_a_zones_rows_only_for_the_trees_that_test_its_setpoints(
         facility_model: FacilityModel) -> None:
-    controller = AIController(model=facility_model)
-    controller.reset(CONTEXT)
+    controller = _controller(facility_model)
     state = controller._state_vector(_observation(supply_c=21.0))
     steps, _, _ = controller._grid
     # The phase-1 choice, then the West Hall's supply air moved alone, then the East Hall's (rise kept).
@@ -70,16 +67,12 @@ def test_phase_two_walks_a_zones_rows_only_for_the_trees_that_test_its_setpoints
 @pytest.mark.parametrize("situation", SITUATIONS)
 def test_the_searchs_chosen_and_baseline_outcomes_are_the_models_predictions(
         facility_model: FacilityModel, situation: dict[str, float]) -> None:
-    controller = AIController(model=facility_model)
-    controller.reset(CONTEXT)
+    controller = _controller(facility_model)
     observation = _observation(**situation)
     baseline = controller._baseline.act(observation).clipped(CONTEXT.bounds)
     search = controller._search(observation, baseline, controller._humid_below_c(observation))
     assert search.found
-    supply_west, supply_east, cooling_west, cooling_east, water = controller._setpoints_of(baseline, observation)
-    baseline_row = controller._matrix(controller._state_vector(observation), np.array([[supply_west, supply_east]]),
-                                      np.array([[cooling_west - supply_west, cooling_east - supply_east]]),
-                                      np.array([water]))
+    baseline_row = _baseline_row(controller, baseline, observation)
     for outcome, row in ((search.outcomes[0], search.chosen_row[None, :]), (search.outcomes[1], baseline_row)):
         prediction = facility_model.predict(row)
         expected = [prediction.cooling_power_w[0], prediction.it_power_w[0], prediction.facility_power_w[0],

@@ -137,10 +137,9 @@ class AIController:
         self._unknown_actions = [math.nan] * len(action_columns(list(context.zone_names), context.has_chiller_plant))
         means, quantiles = self.model.ensembles()
         self._trees = (means.arrays, quantiles.arrays, self.model.inlet_std_floor_c())
-        # The names under which each zone's guarded readings are reported and remembered.
-        self._reading_names = {zone: tuple(f"{zone}/{name}" for name in (
-            "inlet_temp_c", "it_power_w", "supply_air_setpoint_c", "supply_air_temp_c", "inlet_dew_point_c"))
-            for zone in context.zone_names}
+        # The names under which the stuck-sensor check reports and remembers each zone's inlet and supply air.
+        self._stuck_names = {zone: (f"{zone}/inlet_temp_c", f"{zone}/supply_air_temp_c")
+                             for zone in context.zone_names}
         self._outdoor_checks = [(name, *_INPUT_RANGES[name]) for name in (
             "outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct")]
         kinds = ["inlet_temp_c", "it_power_w", "supply_air_setpoint_c"]
@@ -190,8 +189,7 @@ class AIController:
         window = 3 * self.stuck_steps
         if self._unchanged_for("outdoor_dry_bulb_c", observation.outdoor_dry_bulb_c) >= window:
             return "stuck-sensor", f"outdoor_dry_bulb_c unchanged for {window} steps"
-        for zone, names in self._reading_names.items():
-            inlet, _, _, supply_air, _ = names
+        for zone, (inlet, supply_air) in self._stuck_names.items():
             state = zones[zone]
             supply_c = self._recent(supply_air, state.supply_air_temp_c)
             if self._unchanged_for(inlet, state.inlet_temp_c) >= self.stuck_steps:
@@ -246,13 +244,19 @@ class AIController:
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """Raw mean predictions (targets, rows), objective (W) and feasibility of candidate rows, and whether
         humidity ruled out the cheapest row that meets the temperature limits (``search.evaluate_rows``)."""
-        zones = self._context.zone_names
         means = self._trees[0]
         return evaluate_rows(np.ascontiguousarray(matrix, dtype=float), means, np.zeros(len(means[7]), np.int64),
-                             np.arange(len(matrix)).reshape(1, -1), np.array([spread_c[z] for z in zones]),
-                             np.array([humid_below_c[z] for z in zones]) if humid_below_c else np.empty(0),
-                             self.k_sigma, self.inlet_limit_c - self.margin_c, self.inlet_min_c + self.margin_c,
-                             self.objective == "cooling")
+                             np.arange(len(matrix)).reshape(1, -1),
+                             np.array([spread_c[z] for z in self._context.zone_names]),
+                             *self._constraints(humid_below_c))
+
+    def _constraints(self, humid_below_c: dict[str, float]) -> tuple[np.ndarray, float, float, float, bool]:
+        """What makes a candidate safe and what it costs, as the compiled search takes them: each zone's
+        humid-air floor (empty without one), k, the highest and lowest allowed predicted inlet (C), and
+        whether the objective is cooling alone."""
+        floors_c = np.array([humid_below_c[z] for z in self._context.zone_names]) if humid_below_c else np.empty(0)
+        return (floors_c, self.k_sigma, self.inlet_limit_c - self.margin_c, self.inlet_min_c + self.margin_c,
+                self.objective == "cooling")
 
     def _humid_below_c(self, observation: Observation) -> dict[str, float]:
         """Each zone's humid-air floor, C: the margin above the dry bulb at which its inlet dew point, plus
@@ -281,9 +285,7 @@ class AIController:
         means, quantiles, floor_c = self._trees
         return _Search(*search_setpoints(
             self._state_vector(observation), setpoints_c, steps, grid, grid_sharing, self._columns, self._bounds_c,
-            means, quantiles, floor_c, np.array([humid_below_c[z] for z in zones]) if humid_below_c else np.empty(0),
-            self.k_sigma, self.inlet_limit_c - self.margin_c, self.inlet_min_c + self.margin_c,
-            self.objective == "cooling"))
+            means, quantiles, floor_c, *self._constraints(humid_below_c)))
 
     # -- decision -------------------------------------------------------------------------------------------
     def _to_action(self, row: np.ndarray) -> Action:

@@ -163,7 +163,7 @@ def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.nda
                      cooling_only: bool) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, int]:
     """The lowest-objective safe setpoints near the current ones.
 
-``state`` is a row of model inputs with the state filled in. ``setpoints_c`` holds each zone's current
+    ``state`` is a row of model inputs with the state filled in. ``setpoints_c`` holds each zone's current
     supply-air setpoint, the baseline rule's supply-air and then zone cooling setpoint of each zone, its
     chilled-water setpoint (ignored without a plant) and the current chilled-water setpoint, C. ``grid_k``
     holds phase 1's offsets (supply-air step, zone rise, chilled-water step) per row (and ``grid_sharing``
@@ -183,19 +183,14 @@ def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.nda
     baseline = candidate_rows(state, baseline_supply_c.reshape(1, zones),
                               (baseline_cooling_c - baseline_supply_c).reshape(1, zones), np.full(1, baseline_water_c),
                               columns, bounds_c)[0]
-    # Every candidate shares the state, so the mean models' splits on it are resolved once for both phases
-    # (not worth it for the quantile models, which see two rows).
-    state_columns = np.ones(len(state), dtype=np.bool_)
-    state_columns[supply_columns] = False
-    state_columns[cooling_columns] = False
-    if water_column >= 0:
-        state_columns[water_column] = False
-    means = resolve(means, state, state_columns)
     kinds = np.zeros(len(state), dtype=np.int64)
     kinds[supply_columns] = _SUPPLY
     kinds[cooling_columns] = _COOLING
     if water_column >= 0:
         kinds[water_column] = _WATER
+    # Every candidate shares the state (the columns that are no setpoint), so the mean models' splits on it
+    # are resolved once for both phases (not worth it for the quantile models, which see two rows).
+    means = resolve(means, state, kinds == 0)
     tested_kinds = columns_used(means, kinds)
     spread = _spread(baseline, quantiles, spread_floor_c)
     phase_one = grid_k.shape[0]

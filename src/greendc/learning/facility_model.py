@@ -236,6 +236,7 @@ class FacilityModel:
         from greendc.results.store import write_directory_atomic
 
         path = Path(path)
+        texts = self._texts()
         meta = {
             "format_version": FORMAT_VERSION,
             "kind": "greendc facility model",
@@ -251,13 +252,13 @@ class FacilityModel:
             "params": {k: getattr(self, k) for k in ("n_estimators", "learning_rate", "num_leaves",
                                                      "min_child_samples", "holdout_fraction", "random_state",
                                                      "n_jobs")},
-            "boosters": sorted(self._texts()),
+            "boosters": sorted(texts),
         }
 
         def fill(folder: Path) -> None:
             with zipfile.ZipFile(folder / path.name, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr("meta.json", json.dumps(meta, indent=2))
-                for name, text in self._texts().items():
+                for name, text in texts.items():
                     archive.writestr(f"boosters/{_safe(name)}.txt", text)
 
         staging = write_directory_atomic(path.parent / f".{path.name}.build", fill)

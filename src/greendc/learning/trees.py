@@ -86,9 +86,7 @@ class TreeEnsemble:
                 if header.get("num_tree_per_iteration", "1") != "1" or "average_output" in header:
                     raise ValueError("not a single-output boosted regression model")
                 for tree in trees:
-                    first_split, first_leaf = len(splits["feature"]), len(leaf_value)
-                    _add_tree(tree, splits, leaf_value)
-                    root.append(first_split if len(leaf_value) - first_leaf > 1 else ~first_leaf)
+                    root.append(_add_tree(tree, splits, leaf_value))
                     tree_target.append(target_index)
             except (KeyError, ValueError, IndexError) as error:
                 raise ValueError(f"model {target!r}: {error}") from error
@@ -153,15 +151,16 @@ def _model_sections(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
     return header, trees
 
 
-def _add_tree(tree: dict[str, str], splits: dict[str, list[Any]], leaf_value: list[float]) -> None:
-    """Append one tree's splits and leaves (split ``i`` and leaf ``j`` of the tree after those already there)."""
+def _add_tree(tree: dict[str, str], splits: dict[str, list[Any]], leaf_value: list[float]) -> int:
+    """Append one tree's splits and leaves (split ``i`` and leaf ``j`` of the tree after those already there);
+    return its root: its first split, or its only leaf's code."""
     first_split, first_leaf = len(splits["feature"]), len(leaf_value)
     leaves = [float(value) for value in tree["leaf_value"].split()]
     if len(leaves) != int(tree["num_leaves"]):
         raise ValueError(f"a tree has {len(leaves)} leaf values for {tree['num_leaves']} leaves")
     leaf_value.extend(leaves)
     if len(leaves) == 1:
-        return
+        return ~first_leaf
     decision_type = [int(value) for value in tree["decision_type"].split()]
     if any(kind & _CATEGORICAL_MASK for kind in decision_type):
         raise ValueError("a tree has a categorical split; only numerical splits are supported")
@@ -177,6 +176,7 @@ def _add_tree(tree: dict[str, str], splits: dict[str, list[Any]], leaf_value: li
     splits["right"] += [code(int(value)) for value in tree["right_child"].split()]
     if any(len(values) != first_split + len(leaves) - 1 for values in splits.values()):
         raise ValueError(f"a tree of {len(leaves)} leaves does not have {len(leaves) - 1} splits in every field")
+    return first_split
 
 
 @compiled

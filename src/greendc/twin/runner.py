@@ -13,7 +13,7 @@ Order of events:
 3. ``end_system_timestep_after_hvac_reporting`` and ``end_zone_timestep_after_zone_reporting`` (compiled
    code, no Python; ``greendc.twin.recorder``): record every sensor, the HVAC ones at every system timestep.
 4. ``end_zone_timestep_after_zone_reporting`` (Python, every zone timestep of the run period): hand the
-   controller a live observation (sensors are read through the API only when it looks at them), take its
+   controller a live observation (it reads the recorder's copy of the sensors as it looks at them), take its
    next action and write what changed: zone cooling and chilled-water setpoints into their actuated
    schedules, supply air into the EMS globals. Both keep their values, so they act from the next timestep.
 
