@@ -5,62 +5,52 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from greendc.control.search import _COOLING, _SUPPLY, _WATER, phase_two_sharing
 from greendc.learning.facility_model import FacilityModel
-from greendc.learning.trees import columns_used, resolve, walk_grouped
+from greendc.learning.trees import resolve, walk_together
 from tests.control.test_ai import CONTEXT, _baseline_row, _controller, _observation
 
 SITUATIONS = [{"supply_c": 21.0}, {"supply_c": 18.0, "inlet_c": 19.0, "outdoor_dry_bulb_c": 5.0},
               {"supply_c": 24.0, "inlet_c": 25.5, "outdoor_dry_bulb_c": 32.0}, {"supply_c": 16.2, "inlet_c": 18.5}]
 
 
+def _resolved_means(facility_model: FacilityModel, controller: object, state: np.ndarray) -> tuple:
+    """The mean models resolved for the state, as the search resolves them (every column but the setpoints)."""
+    means, _ = facility_model.ensembles()
+    return means, resolve(means.arrays, state, ~np.isnan(state))
+
+
 @pytest.mark.parametrize("situation", SITUATIONS)
-def test_phase_one_walks_each_tree_once_per_setpoint_pattern_and_gets_the_models_values(
+def test_phase_one_rows_walked_together_get_the_models_values(
         facility_model: FacilityModel, situation: dict[str, float]) -> None:
     controller = _controller(facility_model)
     observation = _observation(**situation)
     state = controller._state_vector(observation)
-    _, grid, sharing = controller._grid
+    _, grid = controller._grid
     current = np.array([zone.supply_air_setpoint_c for zone in observation.zones.values()])
     matrix = controller._matrix(state, current[None, :] + grid[:, :1], np.repeat(grid[:, 1:2], 2, axis=1),
                                 7.0 + grid[:, 2])
     baseline = matrix[0].copy()
     baseline[np.isnan(state)] += 0.1  # and a baseline row of its own: other setpoints, the same state
     matrix = np.vstack([matrix, baseline])
-    means, _ = facility_model.ensembles()
-    kinds = np.zeros(matrix.shape[1], dtype=np.int64)
-    kinds[controller._supply_columns], kinds[controller._cooling_columns] = _SUPPLY, _COOLING
-    kinds[controller._water_column] = _WATER
-    shared = kinds == 0
-    part = resolve(means.arrays, state, shared)
-    tested = columns_used(part, kinds)
-    assert (tested == 0).any() and (tested == _SUPPLY).any()  # some trees reduce to one leaf or to supply air
+    assert len(matrix) > 64  # more rows than one word of bits holds
+    means, part = _resolved_means(facility_model, controller, state)
+    assert (part[7] < 0).any()  # some trees come down to one leaf for every candidate
     values = np.zeros((len(means.targets), len(matrix)))
-    walk_grouped(matrix, part, tested, sharing, values)
+    walk_together(matrix, part, values)
     np.testing.assert_array_equal(values, means.predict(matrix))
-    # A tree testing only supply air is walked once per supply-air step.
-    assert len(set(sharing[_SUPPLY, :-1].tolist())) == len(np.unique(grid[:, 0]))
 
 
-def test_phase_two_walks_a_zones_rows_only_for_the_trees_that_test_its_setpoints(
-        facility_model: FacilityModel) -> None:
+def test_phase_two_rows_walked_together_get_the_models_values(facility_model: FacilityModel) -> None:
     controller = _controller(facility_model)
     state = controller._state_vector(_observation(supply_c=21.0))
-    steps, _, _ = controller._grid
+    steps, _ = controller._grid
     # The phase-1 choice, then the West Hall's supply air moved alone, then the East Hall's (rise kept).
     supply = np.array([[21.0, 21.5]] + [[21.0 + step, 21.5] for step in steps]
                       + [[21.0, 21.5 + step] for step in steps])
     matrix = controller._matrix(state, supply, np.full_like(supply, 7.0), np.full(len(supply), 7.0))
-    means, _ = facility_model.ensembles()
-    zones = np.zeros(matrix.shape[1], dtype=np.int64)
-    for bit in range(len(CONTEXT.zone_names)):
-        zones[controller._supply_columns[bit]] = zones[controller._cooling_columns[bit]] = 1 << bit
-    part = resolve(means.arrays, state, ~np.isnan(state))  # the state's columns
-    tested = columns_used(part, zones)
-    assert {0, 1, 2} <= set(tested.tolist())  # trees that test no zone, only the West Hall, only the East Hall
-    sharing = phase_two_sharing(tested, 2, len(steps))
+    means, part = _resolved_means(facility_model, controller, state)
     values = np.zeros((len(means.targets), len(matrix)))
-    walk_grouped(matrix, part, np.arange(len(tested)), sharing, values)
+    walk_together(matrix, part, values)
     np.testing.assert_array_equal(values, means.predict(matrix))
 
 

@@ -7,7 +7,7 @@ import numba
 import numpy as np
 import pytest
 
-from greendc.learning.trees import TreeEnsemble, compiled, resolve, walk
+from greendc.learning.trees import TreeEnsemble, compiled, resolve, walk, walk_together
 
 
 def _booster(features: np.ndarray, target: np.ndarray, **params: object) -> lightgbm.Booster:
@@ -60,6 +60,27 @@ def test_trees_resolved_once_for_shared_columns_give_lightgbms_leaves(data: tupl
     np.testing.assert_array_equal(out[0], booster.predict(rows))
 
 
+@pytest.mark.parametrize("rows", [1, 2, 63, 64, 65, 130, 257])
+def test_a_batch_walked_together_gets_lightgbms_predictions(data: tuple[np.ndarray, np.ndarray], rows: int) -> None:
+    # Batches like the optimizer's: columns with a few values (some exactly on split thresholds, where a row
+    # goes left, and LightGBM's zeros), one with a value per row, duplicate rows, over several words of bits.
+    features, target = data
+    boosters = {"a": _booster(features, target), "b": _booster(features, -target, objective="quantile", alpha=0.9)}
+    ensemble = TreeEnsemble.from_boosters(boosters)
+    rng = np.random.default_rng(rows)
+    batch = np.tile(features[11], (rows, 1))
+    on_threshold = ensemble.threshold[ensemble.feature == 4][:4]
+    batch[:, 3] = rng.choice([-1.0, 0.0, 1e-40, 2.0], rows)
+    batch[:, 4] = rng.choice(on_threshold, rows)
+    batch[:, 5] = rng.normal(0.0, 3.0, rows)
+    batch[rows // 2:rows // 2 + 2] = batch[0]
+    expected = np.array([booster.predict(batch) for booster in boosters.values()])
+    for trees in (ensemble.arrays, resolve(ensemble.arrays, features[11], np.array([True] * 3 + [False] * 3))):
+        out = np.zeros((2, rows))
+        walk_together(batch, trees, out)
+        np.testing.assert_array_equal(out, expected)
+
+
 def test_missing_value_rules_match_lightgbm(data: tuple[np.ndarray, np.ndarray]) -> None:
     # Training data with NaN gives splits with the NaN rule; zero_as_missing gives the Zero rule.
     features, target = data
@@ -73,6 +94,9 @@ def test_missing_value_rules_match_lightgbm(data: tuple[np.ndarray, np.ndarray])
         assert not ensemble.plain
         for batch in [*_batches(holed, rng), np.array([[np.nan, 0.0, 1e-40, -0.0, np.nan, 2.0]] * 9)]:
             np.testing.assert_array_equal(ensemble.predict(batch)[0], booster.predict(batch))
+            out = np.zeros((1, len(batch)))
+            walk_together(batch, ensemble.arrays, out)  # row by row: the rules need each row's own value
+            np.testing.assert_array_equal(out[0], booster.predict(batch))
     # Without missing-value rules LightGBM reads NaN as 0 (the plain path).
     plain = _booster(features, target)
     batch = np.array([[np.nan, 0.5, np.nan, 1.0, 2.0, np.nan]] * 9)

@@ -28,7 +28,7 @@ import numpy as np
 
 from greendc.control.base import Action, ControlContext, Observation
 from greendc.control.baselines import TrimRespondController
-from greendc.control.search import candidate_rows, evaluate_rows, phase_one_sharing, search_setpoints
+from greendc.control.search import candidate_rows, evaluate_rows, search_setpoints
 from greendc.learning.facility_model import FacilityModel
 from greendc.learning.features import action_columns, feature_names, hour_of_day_features
 from greendc.site.weather import dry_bulb_at_relative_humidity_c
@@ -160,7 +160,7 @@ class AIController:
         steps = np.arange(-self.max_step_c, self.max_step_c + 1e-9, self.grid_step_c)
         water_steps = [-self.max_step_c, 0.0, self.max_step_c] if context.has_chiller_plant else [0.0]
         grid = np.array([(d, r, w) for d in steps for r in self.zone_rises_c for w in water_steps])
-        self._grid = (steps, grid, phase_one_sharing(grid))
+        self._grid = (steps, grid)
         return self._action
 
     # -- guards -------------------------------------------------------------------------------------------
@@ -244,9 +244,7 @@ class AIController:
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
         """Raw mean predictions (targets, rows), objective (W) and feasibility of candidate rows, and whether
         humidity ruled out the cheapest row that meets the temperature limits (``search.evaluate_rows``)."""
-        means = self._trees[0]
-        return evaluate_rows(np.ascontiguousarray(matrix, dtype=float), means, np.zeros(len(means[7]), np.int64),
-                             np.arange(len(matrix)).reshape(1, -1),
+        return evaluate_rows(np.ascontiguousarray(matrix, dtype=float), self._trees[0],
                              np.array([spread_c[z] for z in self._context.zone_names]),
                              *self._constraints(humid_below_c))
 
@@ -281,10 +279,10 @@ class AIController:
             water_now_c = base if base is not None and math.isfinite(base) else 7.0
         setpoints_c = np.array([*[observation.zones[z].supply_air_setpoint_c for z in zones],
                                 *self._setpoints_of(baseline, observation), water_now_c])
-        steps, grid, grid_sharing = self._grid
+        steps, grid = self._grid
         means, quantiles, floor_c = self._trees
         return _Search(*search_setpoints(
-            self._state_vector(observation), setpoints_c, steps, grid, grid_sharing, self._columns, self._bounds_c,
+            self._state_vector(observation), setpoints_c, steps, grid, self._columns, self._bounds_c,
             means, quantiles, floor_c, *self._constraints(humid_below_c)))
 
     # -- decision -------------------------------------------------------------------------------------------

@@ -3,10 +3,11 @@
 One call per decision (:func:`search_setpoints`) does what :class:`~greendc.control.ai.AIController`'s
 search needs: the baseline rule's row and the model's spread there, phase 1 (one common supply-air step for
 every zone with each zone-rise and chilled-water option), phase 2 (each zone's supply air alone around the
-phase-1 choice), and the spread at the chosen row. Written with numpy, the same search made about forty
-small array calls per decision, which inside an EnergyPlus run (every decision starting with cold caches)
-cost more than the trees themselves; compiled (numba, like the trees), it is one call (bench/README.md,
-section 5).
+phase-1 choice), and the spread at the chosen row. The mean models' splits on the state are resolved once
+(``trees.resolve``), and each phase walks every tree once for all its rows (``trees.walk_together``).
+Written with numpy, the same search made about forty small array calls per decision, which inside an
+EnergyPlus run (every decision starting with cold caches) cost more than the trees themselves; compiled
+(numba, like the trees), it is one call (bench/README.md, section 5).
 
 Every number is computed with the same operations in the same order as the numpy version had, so the
 decisions are the same to the last bit (bench/README.md, section 5).
@@ -27,52 +28,10 @@ from typing import Any
 import numpy as np
 
 from greendc.learning.facility_model import inlet_std_from_quantiles_c
-from greendc.learning.trees import columns_used, compiled, resolve, walk, walk_grouped
+from greendc.learning.trees import compiled, resolve, walk, walk_together
 
 #: Rows whose humid-air shortfall is within this of the smallest any safe row reaches count as closest, K.
 HUMID_FLOOR_TOLERANCE_K = 0.1
-#: Which kinds of setpoint a tree tests, as bits: supply air, zone cooling, chilled water.
-_SUPPLY, _COOLING, _WATER = 1, 2, 4
-
-
-def phase_one_sharing(grid_k: np.ndarray) -> np.ndarray:
-    """For phase 1's rows (``grid_k``, then the baseline's row), which earlier row reaches the same leaf of a
-    tree that tests only some kinds of setpoint: ``first_row[kinds, row]`` (``kinds`` as the bits above).
-
-    A row's supply air depends only on its supply-air step, its zone cooling setpoints on that step and its
-    zone rise, its chilled water on its water step: so a tree that tests only supply air, for instance,
-    needs walking for one row per supply-air step. The baseline's row is its own.
-    """
-    rows = len(grid_k)
-    first_row = np.empty((8, rows + 1), dtype=np.int64)
-    for kinds in range(8):
-        seen: dict[tuple[float | None, ...], int] = {}
-        for row, (step, rise, water) in enumerate(grid_k.tolist()):
-            key = (step if kinds & (_SUPPLY | _COOLING) else None, rise if kinds & _COOLING else None,
-                   water if kinds & _WATER else None)
-            first_row[kinds, row] = seen.setdefault(key, row)
-        first_row[kinds, rows] = rows
-    return first_row
-
-
-@compiled
-def phase_two_sharing(tested_zones: np.ndarray, zones: int, steps: int) -> np.ndarray:
-    """For phase 2's rows (the phase-1 choice, then ``steps`` rows per zone that move that zone's setpoints),
-    which earlier row reaches the same leaf of each tree: ``first_row[tree, row]``, with ``tested_zones[tree]``
-    holding bit z when the tree tests zone z's setpoints.
-
-    A row of zone z's block differs from the phase-1 choice (row 0) only in zone z's setpoints, so a tree
-    that tests neither of them gives it row 0's leaf.
-    """
-    first_row = np.zeros((len(tested_zones), 1 + zones * steps), dtype=np.int64)
-    for tree in range(len(tested_zones)):
-        for zone in range(zones):
-            if tested_zones[tree] >> zone & 1:
-                block = np.arange(1 + zone * steps, 1 + (zone + 1) * steps)
-                first_row[tree, block] = block
-    return first_row
-
-
 @compiled
 def candidate_rows(state: np.ndarray, supply_c: np.ndarray, rise_k: np.ndarray, water_c: np.ndarray,
                    columns: tuple[Any, ...], bounds_c: np.ndarray) -> np.ndarray:
@@ -106,13 +65,12 @@ def cheapest_row(objective_w: np.ndarray, allowed: np.ndarray) -> int:
 
 
 @compiled
-def evaluate_rows(matrix: np.ndarray, means: tuple[Any, ...], group: np.ndarray, first_row: np.ndarray,
-                  spread_c: np.ndarray, humid_below_c: np.ndarray, k_sigma: float, highest_c: float,
-                  lowest_c: float, cooling_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
+def evaluate_rows(matrix: np.ndarray, means: tuple[Any, ...], spread_c: np.ndarray, humid_below_c: np.ndarray,
+                  k_sigma: float, highest_c: float, lowest_c: float,
+                  cooling_only: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool]:
     """Predicted means, objective (W) and feasibility of candidate rows, and whether humidity mattered.
 
-    ``means`` may be the whole mean models or their part that the rows can reach (``trees.resolve``);
-    ``group`` and ``first_row`` say which rows share a tree's leaf (``trees.walk_grouped``).
+    ``means`` may be the whole mean models or their part that the rows can reach (``trees.resolve``).
     Returns the raw mean predictions (targets, rows), the objective (cooling power, or cooling plus IT
     power), and for each row whether every zone's inlet plus ``k_sigma`` times its spread (``spread_c``,
     zones) is at most ``highest_c`` and every inlet at least ``lowest_c``. With a humid-air floor per zone
@@ -122,7 +80,7 @@ def evaluate_rows(matrix: np.ndarray, means: tuple[Any, ...], group: np.ndarray,
     """
     rows, zones = matrix.shape[0], len(spread_c)
     values = np.zeros((2 + zones, rows))
-    walk_grouped(matrix, means, group, first_row, values)
+    walk_together(matrix, means, values)
     objective = values[0].copy() if cooling_only else values[0] + values[1]
     feasible = np.empty(rows, dtype=np.bool_)
     for row in range(rows):
@@ -157,7 +115,7 @@ def _outcome(values: np.ndarray, objective: np.ndarray, row: int, out: np.ndarra
 
 @compiled
 def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.ndarray, grid_k: np.ndarray,
-                     grid_sharing: np.ndarray, columns: tuple[Any, ...], bounds_c: np.ndarray,
+                     columns: tuple[Any, ...], bounds_c: np.ndarray,
                      means: tuple[Any, ...], quantiles: tuple[Any, ...], spread_floor_c: np.ndarray,
                      humid_below_c: np.ndarray, k_sigma: float, highest_c: float, lowest_c: float,
                      cooling_only: bool) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, int]:
@@ -166,8 +124,8 @@ def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.nda
     ``state`` is a row of model inputs with the state filled in. ``setpoints_c`` holds each zone's current
     supply-air setpoint, the baseline rule's supply-air and then zone cooling setpoint of each zone, its
     chilled-water setpoint (ignored without a plant) and the current chilled-water setpoint, C. ``grid_k``
-    holds phase 1's offsets (supply-air step, zone rise, chilled-water step) per row (and ``grid_sharing``
-    their :func:`phase_one_sharing`), ``steps_k`` the supply-air steps of phase 2. The baseline rule's row
+    holds phase 1's offsets (supply-air step, zone rise, chilled-water step) per row, ``steps_k`` the
+    supply-air steps of phase 2. The baseline rule's row
     is always a candidate, so the search never does worse than the rule by its own prediction.
 
     Returns whether a safe row was found; the chosen row; the predicted outcome (see :func:`_outcome`) of
@@ -183,15 +141,14 @@ def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.nda
     baseline = candidate_rows(state, baseline_supply_c.reshape(1, zones),
                               (baseline_cooling_c - baseline_supply_c).reshape(1, zones), np.full(1, baseline_water_c),
                               columns, bounds_c)[0]
-    kinds = np.zeros(len(state), dtype=np.int64)
-    kinds[supply_columns] = _SUPPLY
-    kinds[cooling_columns] = _COOLING
-    if water_column >= 0:
-        kinds[water_column] = _WATER
     # Every candidate shares the state (the columns that are no setpoint), so the mean models' splits on it
     # are resolved once for both phases (not worth it for the quantile models, which see two rows).
-    means = resolve(means, state, kinds == 0)
-    tested_kinds = columns_used(means, kinds)
+    shared = np.ones(len(state), dtype=np.bool_)
+    shared[supply_columns] = False
+    shared[cooling_columns] = False
+    if water_column >= 0:
+        shared[water_column] = False
+    means = resolve(means, state, shared)
     spread = _spread(baseline, quantiles, spread_floor_c)
     phase_one = grid_k.shape[0]
     supply = np.empty((phase_one, zones))
@@ -202,9 +159,8 @@ def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.nda
     matrix = np.empty((phase_one + 1, len(state)))
     matrix[:phase_one] = candidate_rows(state, supply, rise, water_now_c + grid_k[:, 2], columns, bounds_c)
     matrix[phase_one] = baseline
-    values, objective, feasible, humidity_mattered = evaluate_rows(matrix, means, tested_kinds, grid_sharing, spread,
-                                                                   humid_below_c, k_sigma, highest_c, lowest_c,
-                                                                   cooling_only)
+    values, objective, feasible, humidity_mattered = evaluate_rows(matrix, means, spread, humid_below_c, k_sigma,
+                                                                   highest_c, lowest_c, cooling_only)
     outcomes = np.empty((2, 3 + zones))
     _outcome(values, objective, phase_one, outcomes[1])
     candidates = len(matrix)
@@ -232,13 +188,8 @@ def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.nda
                                                          bounds_c[1])
                 refined[row, cooling_columns[zone]] = min(max(refined[row, cooling_columns[zone]], bounds_c[2]),
                                                           bounds_c[3])
-        zone_bits = np.zeros(len(state), dtype=np.int64)
-        for zone in range(zones):
-            zone_bits[supply_columns[zone]] = zone_bits[cooling_columns[zone]] = 1 << zone  # a site has <= 20
-        tested_zones = columns_used(means, zone_bits)
         values, objective, feasible, refined_humidity = evaluate_rows(
-            refined, means, np.arange(len(tested_zones)), phase_two_sharing(tested_zones, zones, steps), spread,
-            humid_below_c, k_sigma, highest_c, lowest_c, cooling_only)
+            refined, means, spread, humid_below_c, k_sigma, highest_c, lowest_c, cooling_only)
         candidates += len(refined)
         humidity_mattered = humidity_mattered or refined_humidity
         best = cheapest_row(objective, feasible)

@@ -6,7 +6,9 @@ predictor walks every tree to its full depth for every row and costs tens of mic
 the first tree, once per target. :class:`TreeEnsemble` holds the trees of several targets as flat arrays
 and evaluates them in one compiled call (numba): when a batch has enough rows it first resolves, once, every
 split on a column that is the same in all rows, so that each row then walks only the splits on the columns
-that differ (on the shipped example model, about two levels of the seven a tree has).
+that differ (on the shipped example model, about two levels of the seven a tree has). The optimizer's
+batches go further (:func:`walk_together`): their rows take a few values per column, so each tree is walked
+once for the whole batch, carrying the rows that reach each split as bits.
 
 The result is LightGBM's to the last bit: the same thresholds, the same missing-value rules
 (``LightGBM/include/LightGBM/tree.h``, ``Tree::NumericalDecision``), and each row's leaf values summed in
@@ -21,6 +23,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 # LightGBM's decision_type bits (``LightGBM/include/LightGBM/tree.h``): categorical split, default left,
 # and in bits 2-3 the missing-value handling of a numerical split.
@@ -29,6 +32,8 @@ _MISSING_NONE, _MISSING_ZERO, _MISSING_NAN = 0, 1, 2
 #: LightGBM's kZeroThreshold: its dense-row reader drops values this close to zero, and a "Zero" missing
 #: type sends them the default way.
 _ZERO_THRESHOLD = 1e-35
+#: Up to this many rows :func:`walk_together` walks a batch as one (the search's batches have about a hundred).
+_TOGETHER_MAX_ROWS = 256
 #: From this many rows on, resolving the shared columns' splits once is cheaper than walking every tree
 #: to its leaves for every row (resolving visits the reachable part of every tree once).
 _RESOLVE_MIN_ROWS = 8
@@ -274,73 +279,148 @@ def resolve(trees: tuple[Any, ...], row: np.ndarray, shared: np.ndarray) -> tupl
 
 
 @compiled
+def _value_masks(matrix: np.ndarray, tested: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For each ``tested`` column: its distinct values in ascending order (``values[column, :count[column]]``)
+    and, for each, the rows whose value is at most it, as bits (row r is bit r % 64 of word r // 64):
+    ``at_most[column, k, word]``."""
+    rows, columns = matrix.shape
+    words = (rows + 63) // 64
+    values = np.empty((columns, rows))
+    count = np.zeros(columns, np.int64)
+    at_most = np.zeros((columns, rows, words), np.uint64)
+    for column in range(columns):
+        if not tested[column]:
+            continue
+        # Rows by distinct value (a candidate batch has a few dozen rows and a few distinct values per column).
+        distinct = 0
+        for row in range(rows):
+            value = matrix[row, column]
+            position = 0
+            while position < distinct and values[column, position] != value:
+                position += 1
+            if position == distinct:
+                values[column, position] = value
+                distinct += 1
+            at_most[column, position, row >> 6] |= np.uint64(1) << np.uint64(row & 63)
+        # Insertion sort by value, carrying each value's rows; then each value's rows include all below it.
+        for position in range(1, distinct):
+            value, bits = values[column, position], at_most[column, position].copy()
+            before = position - 1
+            while before >= 0 and values[column, before] > value:
+                values[column, before + 1] = values[column, before]
+                at_most[column, before + 1] = at_most[column, before]
+                before -= 1
+            values[column, before + 1] = value
+            at_most[column, before + 1] = bits
+        for position in range(1, distinct):
+            at_most[column, position] |= at_most[column, position - 1]
+        count[column] = distinct
+    return values, count, at_most
+
+
+@compiled
+def walk_together(matrix: np.ndarray, trees: tuple[Any, ...], out: np.ndarray) -> None:
+    """:func:`walk` for a batch of rows that share most of their values (the optimizer's candidates): each tree
+    is walked once for the whole batch, carrying the set of rows that reach each split as bits.
+
+    At a split on column c with threshold t the rows that go left are those among its rows whose value of c
+    is at most t: one binary search among c's distinct values in the batch (:func:`_value_masks`) and a bitwise
+    AND. A tree whose splits test columns that take a few values in the batch (a few setpoints) thus costs a
+    few splits, however many rows share each leaf. Each row still gets its own leaf's value added, tree by tree
+    in order, so the sums are :func:`walk`'s to the last bit. Ensembles with missing-value rules, and batches of
+    more than ``_TOGETHER_MAX_ROWS`` rows (whose bits and distinct values would outgrow the walk they save), are
+    walked row by row (:func:`walk`).
+    """
+    feature, threshold, _, _, left, right, leaf_value, root, tree_target, plain = trees
+    if not plain or matrix.shape[0] > _TOGETHER_MAX_ROWS:
+        walk(matrix, trees, out)
+        return
+    matrix = _zeros_read_as_lightgbm_reads_them(matrix)
+    rows = matrix.shape[0]
+    words = (rows + 63) // 64
+    tested = np.zeros(matrix.shape[1], np.bool_)
+    for split in range(len(feature)):
+        tested[feature[split]] = True
+    values, count, at_most = _value_masks(matrix, tested)
+    every_row = np.zeros(words, np.uint64)
+    for row in range(rows):
+        every_row[row >> 6] |= np.uint64(1) << np.uint64(row & 63)
+    # Depth-first over each tree, a stack of (split, rows reaching it); a tree has fewer splits than the stack.
+    stack_node = np.empty(len(feature) + 1, np.int64)
+    stack_rows = np.empty((len(feature) + 1, words), np.uint64)
+    leaf_of_row = np.empty(rows)
+    reaching = np.empty(words, np.uint64)
+    for tree in range(len(root)):
+        target = tree_target[tree]
+        if root[tree] < 0:
+            value = leaf_value[~root[tree]]
+            for row in range(rows):
+                out[target, row] += value
+            continue
+        stack_node[0], top = root[tree], 1
+        for word in range(words):
+            stack_rows[0, word] = every_row[word]
+        while top > 0:
+            top -= 1
+            node = stack_node[top]
+            for word in range(words):
+                reaching[word] = stack_rows[top, word]
+            if node < 0:
+                value = leaf_value[~node]
+                for word in range(words):
+                    bits = reaching[word]
+                    # Run by run of consecutive rows: a leaf's rows come in runs in a candidate grid.
+                    while bits:
+                        start = trailing_zeros(bits)
+                        length = trailing_zeros(~(bits >> start))  # 64 when the run fills the word
+                        first = word * 64 + int(start)
+                        for row in range(first, first + int(length)):
+                            leaf_of_row[row] = value
+                        bits &= bits + (np.uint64(1) << start)  # the carry clears the run
+                continue
+            column, limit = feature[node], threshold[node]
+            # How many of the column's distinct values are at most the threshold.
+            low, high = 0, count[column]
+            while low < high:
+                middle = (low + high) // 2
+                if values[column, middle] <= limit:
+                    low = middle + 1
+                else:
+                    high = middle
+            for side in range(2):
+                child = left[node] if side == 0 else right[node]
+                any_row = False
+                for word in range(words):
+                    goes_left = at_most[column, low - 1, word] if low > 0 else np.uint64(0)
+                    bits = reaching[word] & (goes_left if side == 0 else ~goes_left)
+                    stack_rows[top, word] = bits
+                    any_row = any_row or bits != 0
+                if any_row:
+                    stack_node[top] = child
+                    top += 1
+        for row in range(rows):
+            out[target, row] += leaf_of_row[row]
+
+
+@compiled
 def walk(matrix: np.ndarray, trees: tuple[Any, ...], out: np.ndarray) -> None:
     """Add each row's leaf values, tree by tree, to ``out`` (targets, rows): :func:`predict_raw` without
-    resolving shared columns first."""
-    walk_grouped(matrix, trees, np.zeros(len(trees[7]), np.int64), np.arange(matrix.shape[0]).reshape(1, -1), out)
-
-
-@compiled
-def columns_used(trees: tuple[Any, ...], column_bits: np.ndarray) -> np.ndarray:
-    """For each tree, the OR of ``column_bits[column]`` over the columns its splits test (0 for a leaf).
-
-    Relies on each tree's splits being stored together, from its root on, as :func:`resolve` and
-    :meth:`TreeEnsemble.from_boosters` store them.
-    """
-    feature, root = trees[0], trees[7]
-    used = np.zeros(len(root), np.int64)
-    for tree in range(len(root)):
-        if root[tree] < 0:
-            continue
-        end = len(feature)
-        for later in range(tree + 1, len(root)):
-            if root[later] >= 0:
-                end = root[later]
-                break
-        for node in range(root[tree], end):
-            used[tree] |= column_bits[feature[node]]
-    return used
-
-
-@compiled
-def walk_grouped(matrix: np.ndarray, trees: tuple[Any, ...], group: np.ndarray, first_row: np.ndarray,
-                 out: np.ndarray) -> None:
-    """:func:`walk`, walking each tree only for the rows that can reach a leaf of their own.
-
-    Tree ``t`` belongs to group ``group[t]``; ``first_row[g, row]`` is the earliest row that agrees with
-    ``row`` on every column the trees of group ``g`` test (``row`` itself if none does), so it reaches the
-    same leaf. A batch whose rows vary a few columns in a regular pattern (the optimizer's candidate grid)
-    walks most trees for a fraction of its rows. The sums are the same, in the same order, as :func:`walk`'s.
-    """
+    resolving shared columns first, each row walking each tree on its own."""
     feature, threshold, missing, default_left, left, right, leaf_value, root, tree_target, plain = trees
-    rows = matrix.shape[0]
     if plain:
         # Doing once what LightGBM does at each split that has no missing-value rule makes every split one
         # comparison.
         matrix = _zeros_read_as_lightgbm_reads_them(matrix)
-    leaf = np.empty(rows)
     for tree in range(len(root)):
         target = tree_target[tree]
-        start = root[tree]
-        if start < 0:
-            value = leaf_value[~start]
-            for row in range(rows):
-                out[target, row] += value
-            continue
-        first = first_row[group[tree]]
-        for row in range(rows):
-            if first[row] != row:
-                value = leaf[first[row]]
+        for row in range(matrix.shape[0]):
+            node = root[tree]
+            if plain:
+                while node >= 0:
+                    node = left[node] if matrix[row, feature[node]] <= threshold[node] else right[node]
             else:
-                node = start
-                if plain:
-                    while node >= 0:
-                        node = left[node] if matrix[row, feature[node]] <= threshold[node] else right[node]
-                else:
-                    while node >= 0:
-                        goes_left = _goes_left(matrix[row, feature[node]], threshold[node], missing[node],
-                                               default_left[node])
-                        node = left[node] if goes_left else right[node]
-                value = leaf_value[~node]
-            leaf[row] = value
-            out[target, row] += value
+                while node >= 0:
+                    goes_left = _goes_left(matrix[row, feature[node]], threshold[node], missing[node],
+                                           default_left[node])
+                    node = left[node] if goes_left else right[node]
+            out[target, row] += leaf_value[~node]
