@@ -12,7 +12,9 @@ Order of events:
    because a Python callback at every system timestep cost more than a second per simulated year.
 3. ``end_system_timestep_after_hvac_reporting`` and ``end_zone_timestep_after_zone_reporting`` (compiled
    code, no Python; ``greendc.twin.recorder``): record every sensor, the HVAC ones at every system timestep.
-4. ``end_zone_timestep_after_zone_reporting`` (Python, every zone timestep of the run period): hand the
+4. ``end_zone_timestep_after_zone_reporting`` (Python, every zone timestep of the run period, registered when
+   it starts, so that sizing and warm-up run without Python and leave it free for a controller's own
+   preparation, such as the ai's compiled search loading on the other core): hand the
    controller a live observation (it reads the recorder's copy of the sensors as it looks at them), take its
    next action and write what changed: zone cooling and chilled-water setpoints into their actuated
    schedules, supply air into the EMS globals. Both keep their values, so they act from the next timestep.
@@ -264,7 +266,8 @@ class _Session:
         self._register_callbacks()
 
     def _register_callbacks(self) -> None:
-        """Hand EnergyPlus the recorder's compiled callbacks and this session's Python ones.
+        """Hand EnergyPlus the recorder's compiled callbacks and this session's warm-up one (the timestep one
+        follows when the run period starts).
 
         Through cffi, with the Python callbacks owned by the session: pyenergyplus's own registration keeps
         every callback in a module-level list for the life of the process, and with it every finished run's
@@ -274,13 +277,12 @@ class _Session:
         pointer = self._state_pointer
         self._callbacks = [ffi.callback("void (void *)", self.warmup_complete),
                            ffi.callback("void (void *)", self.end_timestep)]
+        self._timestep_registered = False
         raw.callbackAfterNewEnvironmentWarmupComplete(pointer, self._callbacks[0])
         raw.callbackEndOfSystemTimeStepAfterHVACReporting(
             pointer, ffi.cast("void (*)(void *)", self.recorder.end_system_timestep_address))
-        # The recorder's first, so a zone timestep is recorded before the controller acts on it.
         raw.callbackEndOfZoneTimeStepAfterZoneReporting(
             pointer, ffi.cast("void (*)(void *)", self.recorder.end_zone_timestep_address))
-        raw.callbackEndOfZoneTimeStepAfterZoneReporting(pointer, self._callbacks[1])
 
     def _init_handles(self) -> bool:
         ex = self.api.exchange
@@ -338,6 +340,12 @@ class _Session:
         if self._kind(self._state_pointer) == RUN_PERIOD_WEATHER:
             self.active = True
             self.recorder.start([sensor.handle for sensor in self.sensors])
+            if not self._timestep_registered:
+                # After the recorder's, so a zone timestep is recorded before the controller acts on it. From a
+                # callback of another calling point, so EnergyPlus is not walking the list it joins.
+                _, raw = _raw_exchange()
+                raw.callbackEndOfZoneTimeStepAfterZoneReporting(self._state_pointer, self._callbacks[1])
+                self._timestep_registered = True
             self._write_action()
 
     def _write_action(self) -> None:
