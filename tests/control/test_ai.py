@@ -318,3 +318,21 @@ def test_the_dew_point_rise_allowance_raises_the_floor(facility_model: FacilityM
 def test_humidity_limit_out_of_range_is_refused(facility_model: FacilityModel, humidity_pct: float) -> None:
     with pytest.raises(ValueError, match=r"max_inlet_relative_humidity_pct must be above 0 and at most 100"):
         _controller(facility_model, max_inlet_relative_humidity_pct=humidity_pct)
+
+
+def test_the_search_is_prepared_in_the_background_and_its_failure_reaches_the_first_decision(
+        facility_model: FacilityModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    import greendc.control.ai as ai
+
+    controller = _controller(facility_model)
+    assert controller._preparing is not None  # started by reset, joined by the first decision
+    controller.act(_observation())
+    assert controller._preparing is None and controller.decision_log[-1]["guard"] == "none"
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("compiled search unavailable")
+
+    monkeypatch.setattr(ai, "search_setpoints", broken)
+    failing = _controller(facility_model)
+    with pytest.raises(RuntimeError, match="compiled search unavailable"):
+        failing.act(_observation())

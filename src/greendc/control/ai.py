@@ -17,6 +17,7 @@ predicted saving and the guard that fired (``decision_log``).
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from greendc.control.base import Action, ControlContext, Observation
+from greendc.control.base import Action, ControlContext, Observation, ZoneObservation
 from greendc.control.baselines import TrimRespondController
 from greendc.control.search import candidate_rows, evaluate_rows, search_setpoints
 from greendc.learning.facility_model import FacilityModel
@@ -97,7 +98,18 @@ class AIController:
     decide_every_steps: int = 4
     zone_rises_c: tuple[float, ...] = (4.0, 7.0, 10.0)
     name: str = "ai"
-    decision_log: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
+    _records: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
+    _entries: list[tuple[Any, ...]] = field(default_factory=list, init=False, repr=False)
+    _preparing: threading.Thread | None = field(default=None, init=False, repr=False)
+    _preparation_error: BaseException | None = field(default=None, init=False, repr=False)
+
+    @property
+    def decision_log(self) -> list[dict[str, Any]]:
+        """Every decision of this run, oldest first, as a record (see ``_record``)."""
+        if self._entries:
+            self._records += [self._record(*entry) for entry in self._entries]
+            self._entries.clear()
+        return self._records
 
     def reset(self, context: ControlContext) -> Action:
         if not isinstance(self.model, FacilityModel):
@@ -122,10 +134,8 @@ class AIController:
         self._context = context
         self._baseline = TrimRespondController()
         self._action = self._baseline.reset(context)
-        self._history: dict[str, deque[float]] = {}
-        self._unchanged: dict[str, tuple[float | None, int]] = {}
         self._step = 0
-        self.decision_log = []
+        self._records, self._entries = [], []
         column = {name: index for index, name in enumerate(self.model.feature_names_)}
         self._supply_columns = np.array([column[f"{z}/supply_air_setpoint_c"] for z in context.zone_names])
         self._cooling_columns = np.array([column[f"{z}/zone_cooling_setpoint_c"] for z in context.zone_names])
@@ -137,9 +147,12 @@ class AIController:
         self._unknown_actions = [math.nan] * len(action_columns(list(context.zone_names), context.has_chiller_plant))
         means, quantiles = self.model.ensembles()
         self._trees = (means.arrays, quantiles.arrays, self.model.inlet_std_floor_c())
-        # The names under which the stuck-sensor check reports and remembers each zone's inlet and supply air.
-        self._stuck_names = {zone: (f"{zone}/inlet_temp_c", f"{zone}/supply_air_temp_c")
-                             for zone in context.zone_names}
+        # What the stuck-sensor check remembers: the outdoor dry bulb's last reading and for how many readings
+        # it has not changed; the same for each zone's inlet, with the zone's recent supply-air readings.
+        self._dry_bulb_unchanged: list[Any] = [None, 0]
+        self._zone_stuck = [(zone, f"{zone}/inlet_temp_c", [None, 0], deque(maxlen=self.stuck_steps))
+                            for zone in context.zone_names]
+        self._inlets_c: list[float] = []
         self._outdoor_checks = [(name, *_INPUT_RANGES[name]) for name in (
             "outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct")]
         kinds = ["inlet_temp_c", "it_power_w", "supply_air_setpoint_c"]
@@ -161,11 +174,52 @@ class AIController:
         water_steps = [-self.max_step_c, 0.0, self.max_step_c] if context.has_chiller_plant else [0.0]
         grid = np.array([(d, r, w) for d in steps for r in self.zone_rises_c for w in water_steps])
         self._grid = (steps, grid)
+        self._prepare_search()
         return self._action
+
+    def _prepare_search(self) -> None:
+        """Run the compiled search once, on a made-up observation, in a background thread.
+
+        Its first call in a process costs about half a second (numba loads the cached code and sets up its
+        typing and target context). Started here, it overlaps with what follows until the first decision:
+        EnergyPlus reading the model, sizing and warming up, which run in C without Python's lock (the runner
+        calls Python only from the run period on). The first decision waits for it (``_search_prepared``).
+        The made-up observation goes through ``_search`` itself, so the call has the types of the real ones.
+        """
+        self._search_prepared()  # a run reset twice: the first preparation finishes first
+        context = self._context
+        zone = ZoneObservation(it_power_w=1e5, zone_air_temp_c=30.0, inlet_temp_c=22.0, inlet_dew_point_c=10.0,
+                               inlet_relative_humidity_pct=40.0, supply_air_temp_c=20.0, supply_air_setpoint_c=20.0,
+                               zone_cooling_setpoint_c=27.0, supply_fan_power_w=5e3)
+        observation = Observation(
+            month=7, day=1, hour=12, minute=15, outdoor_dry_bulb_c=25.0, outdoor_wet_bulb_c=18.0,
+            outdoor_relative_humidity_pct=50.0, outdoor_dew_point_c=14.0,
+            zones=dict.fromkeys(context.zone_names, zone), it_power_w=1e5 * len(context.zone_names),
+            cooling_power_w=5e4, facility_power_w=2e5,
+            chilled_water_setpoint_c=7.0 if context.has_chiller_plant else None)
+
+        def prepare() -> None:
+            try:
+                self._search(observation, self._action, self._humid_below_c(observation))
+            except BaseException as error:  # raised by the first decision, in the caller's thread
+                self._preparation_error = error
+
+        self._preparation_error = None
+        self._preparing = threading.Thread(target=prepare, name="greendc-ai-prepare-search", daemon=True)
+        self._preparing.start()
+
+    def _search_prepared(self) -> None:
+        """Wait for the search's preparation, if it is still running; raise what it raised."""
+        if self._preparing is not None:
+            self._preparing.join()
+            self._preparing = None
+            if self._preparation_error is not None:
+                raise self._preparation_error
 
     # -- guards -------------------------------------------------------------------------------------------
     def _input_guard(self, observation: Observation) -> tuple[Guard, str]:
-        """Missing, out-of-range or stuck inputs (checked every timestep, so kept cheap)."""
+        """Missing, out-of-range or stuck inputs (checked every timestep, so kept cheap). Keeps the inlets it
+        read in ``_inlets_c``."""
         outdoor = (observation.outdoor_dry_bulb_c, observation.outdoor_wet_bulb_c,
                    observation.outdoor_relative_humidity_pct)
         for value, (name, low, high) in zip(outdoor, self._outdoor_checks, strict=True):
@@ -173,10 +227,12 @@ class AIController:
             if value is None or not low <= value <= high:
                 return _bad_input(name, value, low, high)
         zones = observation.zones
+        self._inlets_c = inlets_c = []
         for zone, checks in self._zone_checks:
             state = zones[zone]
+            inlets_c.append(state.inlet_temp_c)
             # The dew point's check is left out (zip stops early) when the humidity limit is off.
-            readings = (state.inlet_temp_c, state.it_power_w, state.supply_air_setpoint_c, state.inlet_dew_point_c)
+            readings = (inlets_c[-1], state.it_power_w, state.supply_air_setpoint_c, state.inlet_dew_point_c)
             for value, (name, low, high) in zip(readings, checks, strict=False):
                 if value is None or not low <= value <= high:
                     return _bad_input(name, value, low, high)
@@ -187,33 +243,17 @@ class AIController:
         # it froze at stays close to the truth.
         # Weather files repeat hourly values, so the outdoor reading gets a longer window.
         window = 3 * self.stuck_steps
-        if self._unchanged_for("outdoor_dry_bulb_c", observation.outdoor_dry_bulb_c) >= window:
+        if _unchanged_for(self._dry_bulb_unchanged, outdoor[0]) >= window:
             return "stuck-sensor", f"outdoor_dry_bulb_c unchanged for {window} steps"
-        for zone, (inlet, supply_air) in self._stuck_names.items():
-            state = zones[zone]
-            supply_c = self._recent(supply_air, state.supply_air_temp_c)
-            if self._unchanged_for(inlet, state.inlet_temp_c) >= self.stuck_steps:
+        for (zone, inlet, unchanged, supply_c), inlet_c in zip(self._zone_stuck, inlets_c, strict=True):
+            supply_c.append(zones[zone].supply_air_temp_c)
+            if _unchanged_for(unchanged, inlet_c) >= self.stuck_steps:
                 # Supply air reaches the racks a step later, so a change in this very step does not count.
                 earlier = list(supply_c)[:-1]
                 if earlier and max(earlier) - min(earlier) > 0.2:
                     return "stuck-sensor", (f"{inlet} unchanged for {self.stuck_steps} steps while its zone's "
                                             "supply air changed")
         return "none", ""
-
-    def _unchanged_for(self, name: str, value: float) -> int:
-        """Record a reading; return for how many consecutive readings (this one included) it has not changed."""
-        last, count = self._unchanged.get(name, (None, 0))
-        count = count + 1 if value == last else 1
-        self._unchanged[name] = (value, count)
-        return count
-
-    def _recent(self, name: str, value: float) -> deque[float]:
-        """Record a reading and return the last ``stuck_steps`` readings."""
-        history = self._history.get(name)
-        if history is None:
-            history = self._history[name] = deque(maxlen=self.stuck_steps)
-        history.append(value)
-        return history
 
     def _kill_switch_engaged(self) -> bool:
         return self.kill_switch is not None and Path(self.kill_switch).exists()
@@ -336,7 +376,7 @@ class AIController:
             self._action = baseline = self._baseline.action().clipped(bounds)
             self._log(observation, guard, detail, baseline, baseline, None, started)
             return baseline
-        if max(z.inlet_temp_c for z in observation.zones.values()) >= self.inlet_limit_c:
+        if max(self._inlets_c) >= self.inlet_limit_c:
             baseline = self._baseline.action().clipped(bounds)
             self._action = self._recovery(baseline, observation).clipped(bounds)
             self._log(observation, "inlet-over-limit", "measured inlet at or over the limit", self._action,
@@ -346,6 +386,8 @@ class AIController:
             return self._action if self.mode == "closed-loop" else self._baseline.action().clipped(bounds)
         baseline = self._baseline.action().clipped(bounds)
         humid_below = self._humid_below_c(observation)
+        if self._preparing is not None:
+            self._search_prepared()
         search = self._search(observation, baseline, humid_below)
         if not search.found:
             self._action = baseline
@@ -379,16 +421,30 @@ class AIController:
     def _log(self, observation: Observation, guard: Guard, detail: str, chosen: Action, baseline: Action,
              search: _Search | None, started: float,
              humid_air_floor_c: float | None = None) -> None:
+        """Keep what the decision's record needs; ``decision_log`` makes the records when it is read (after the
+        run, in one warm loop, rather than one dict at a time inside EnergyPlus). The observation's values are
+        read now: a live observation expires with its timestep."""
+        self._entries.append((
+            observation.month, observation.day, observation.hour, observation.minute, guard, detail, self.mode,
+            observation.outdoor_dry_bulb_c, observation.it_power_w,
+            max(z.inlet_temp_c for z in observation.zones.values()), chosen, baseline, search, humid_air_floor_c,
+            1000.0 * (time.perf_counter() - started)))
+
+    def _record(self, month: int, day: int, hour: int, minute: int, guard: Guard, detail: str, mode: str,
+                outdoor_dry_bulb_c: float, it_power_w: float, hottest_inlet_c: float, chosen: Action,
+                baseline: Action, search: _Search | None, humid_air_floor_c: float | None,
+                decision_ms: float) -> dict[str, Any]:
+        """One decision's record: its inputs, the chosen and the baseline's setpoints, the predictions with
+        their uncertainty, the predicted saving, the guard that fired and what the decision cost."""
         record: dict[str, Any] = {
             # datetime, not pandas.Timestamp: a tenth of the cost, and the log's DataFrame stores it the same way.
-            "time": datetime(2001, observation.month, observation.day) + timedelta(
-                hours=observation.hour, minutes=observation.minute),
+            "time": datetime(2001, month, day) + timedelta(hours=hour, minutes=minute),
             "guard": guard,
             "detail": detail,
-            "mode": self.mode,
-            "outdoor_dry_bulb_c": observation.outdoor_dry_bulb_c,
-            "it_power_w": observation.it_power_w,
-            "hottest_inlet_c": max(z.inlet_temp_c for z in observation.zones.values()),
+            "mode": mode,
+            "outdoor_dry_bulb_c": outdoor_dry_bulb_c,
+            "it_power_w": it_power_w,
+            "hottest_inlet_c": hottest_inlet_c,
             "applied": "ai" if guard == "none" else ("recovery" if guard == "inlet-over-limit" else "baseline"),
             # The humid-air floor (C) the chosen setpoints keep the inlets above, when it ruled out a cheaper choice.
             "humid_air_floor_c": humid_air_floor_c,
@@ -412,8 +468,16 @@ class AIController:
                                                             search.chosen_std_c.tolist(), strict=True):
                 record[inlet_key] = inlet_c
                 record[std_key] = std_c
-        record["decision_ms"] = 1000.0 * (time.perf_counter() - started)
-        self.decision_log.append(record)
+        record["decision_ms"] = decision_ms
+        return record
+
+
+def _unchanged_for(last: list[Any], value: float) -> int:
+    """Record a reading in ``last`` ([last reading, count]); return for how many consecutive readings (this one
+    included) it has not changed."""
+    last[1] = last[1] + 1 if value == last[0] else 1
+    last[0] = value
+    return last[1]
 
 
 def _bad_input(name: str, value: float | None, low: float, high: float) -> tuple[Guard, str]:
