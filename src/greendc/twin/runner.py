@@ -26,6 +26,7 @@ HVAC values averaged over the system timesteps (water volumes summed), zone valu
 from __future__ import annotations
 
 import copy
+import gc
 import json
 import re
 import shutil
@@ -531,6 +532,19 @@ def run_simulation(
     independent and repeatable. A fatal EnergyPlus error raises :class:`EnergyPlusError` quoting the
     ``.err`` file.
     """
+    # Python's full garbage collections, triggered by what a run makes (its calendar, the controller's
+    # records), would each scan every object in the process (the libraries, the model: a tenth of a second
+    # each, three in an annual ai run). Frozen, what exists before the run is left out of them; what the run
+    # leaves behind is collected as before.
+    gc.freeze()
+    try:
+        return _run_simulation(twin, controller, workdir, progress, keep_files)
+    finally:
+        gc.unfreeze()
+
+
+def _run_simulation(twin: Twin, controller: Controller, workdir: Path | None,
+                    progress: Callable[[float], None] | None, keep_files: bool) -> RunResult:
     check_engine()
     model = with_supply_air_override(twin.epjson, twin)
     from pyenergyplus.api import EnergyPlusAPI
