@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import gc
 
 import numpy as np
 import pytest
@@ -29,6 +30,16 @@ def test_generated_models_are_schema_valid(short_site: Site) -> None:
         twin = build_twin(site)
         validate_epjson(twin.epjson)
         assert len(twin.zones) == len(site.zones)
+
+
+def test_loading_the_schema_leaves_garbage_collection_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The schema is parsed with the collector off (it only makes garbage-free objects); it must come back on.
+    from greendc.twin import schema_check
+
+    monkeypatch.setattr(schema_check, "_schema", schema_check._schema.__wrapped__)
+    assert gc.isenabled()
+    assert "ElectricEquipment:ITE:AirCooled" in schema_check._schema()["properties"]
+    assert gc.isenabled()
 
 
 def test_every_ite_object_takes_air_from_the_system(short_site: Site) -> None:
