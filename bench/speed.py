@@ -138,7 +138,10 @@ def api_level(level: str, site_path: str, weather: str | None) -> dict[str, Any]
     """
     from pyenergyplus.api import EnergyPlusAPI
 
-    from greendc.twin.runner import _sensors  # the runner's sensor list (private; bench only)
+    from greendc.twin.runner import (
+        _sensors,  # the runner's sensor list (private; bench only)
+        older_objects_frozen,
+    )
 
     twin = _twin(site_path, weather)
     sensors = _sensors(twin) if level != "api" else []
@@ -172,7 +175,8 @@ def api_level(level: str, site_path: str, weather: str | None) -> dict[str, Any]
             api.runtime.callback_end_zone_timestep_after_zone_reporting(
                 state, read_all if level.endswith("reads") else noop)
         start = time.perf_counter()
-        code = api.runtime.run_energyplus(state, ["-d", workdir, "-w", str(twin.weather_path), str(model)])
+        with older_objects_frozen():  # as run_simulation does
+            code = api.runtime.run_energyplus(state, ["-d", workdir, "-w", str(twin.weather_path), str(model)])
         wall = time.perf_counter() - start
         api.state_manager.delete_state(state)
     if code != 0:

@@ -32,14 +32,22 @@ def test_generated_models_are_schema_valid(short_site: Site) -> None:
         assert len(twin.zones) == len(site.zones)
 
 
-def test_loading_the_schema_leaves_garbage_collection_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The schema is parsed with the collector off (it only makes garbage-free objects); it must come back on.
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_schema_is_parsed_with_the_collector_off_and_left_as_it_was(monkeypatch: pytest.MonkeyPatch,
+                                                                          enabled: bool) -> None:
     from greendc.twin import schema_check
 
+    seen: list[bool] = []
+    loads = schema_check.json.loads
     monkeypatch.setattr(schema_check, "_schema", schema_check._schema.__wrapped__)
-    assert gc.isenabled()
-    assert "ElectricEquipment:ITE:AirCooled" in schema_check._schema()["properties"]
-    assert gc.isenabled()
+    monkeypatch.setattr(schema_check.json, "loads", lambda text: seen.append(gc.isenabled()) or loads(text))
+    if not enabled:
+        gc.disable()
+    try:
+        assert "ElectricEquipment:ITE:AirCooled" in schema_check._schema()["properties"]
+        assert seen == [False] and gc.isenabled() == enabled
+    finally:
+        gc.enable()
 
 
 def test_every_ite_object_takes_air_from_the_system(short_site: Site) -> None:

@@ -162,14 +162,37 @@ def test_a_run_freezes_what_existed_before_it_and_unfreezes_it_even_when_it_fail
                 raise ZeroDivisionError("controller bug")
             return self._action()
 
-    before = gc.get_freeze_count()
+    assert gc.get_freeze_count() == 0
     twin = build_twin(short_site)
     run_simulation(twin, Watching({z.name: 20.0 for z in short_site.zones}))
-    assert gc.get_freeze_count() == before
+    assert gc.get_freeze_count() == 0
     with pytest.raises(ZeroDivisionError):
         run_simulation(twin, Watching({z.name: 20.0 for z in short_site.zones}, name="failing"))
-    assert gc.get_freeze_count() == before
-    assert len(frozen_during) == 3 * 24 * 4 + 1 and min(frozen_during) > before + 10_000
+    assert gc.get_freeze_count() == 0
+    assert len(frozen_during) == 3 * 24 * 4 + 1 and min(frozen_during) > 10_000
+    frozen_during.clear()
+    run_simulation(twin, Watching({z.name: 20.0 for z in short_site.zones}), freeze_older_objects=False)
+    assert max(frozen_during) == 0
+
+
+def test_a_freeze_is_released_by_the_last_block_and_never_one_the_process_made_itself() -> None:
+    from greendc.twin.runner import older_objects_frozen
+
+    with older_objects_frozen():
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        with older_objects_frozen():  # a second run, nested or in another thread
+            pass
+        assert gc.get_freeze_count() == frozen
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with older_objects_frozen():
+            pass
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_read_err_counts_and_quotes(tmp_path: Path) -> None:

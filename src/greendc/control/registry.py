@@ -22,6 +22,7 @@ def _ai_controller(**options: Any) -> Controller:
 
     return AIController(**options)
 
+
 CONTROLLERS: dict[str, Callable[..., Controller]] = {
     "default": DefaultController,
     "rbc": RuleBasedController,

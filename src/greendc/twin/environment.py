@@ -112,7 +112,8 @@ class DataCenterEnv(gymnasium.Env):
     # -- episode thread -------------------------------------------------------------------------------
     def _simulate(self, controller: _QueueController) -> None:
         try:
-            run_simulation(self.twin, controller)
+            # The agent's own code runs while the episode does: its older objects stay collectable.
+            run_simulation(self.twin, controller, freeze_older_objects=False)
             controller.observations.put(("done", None))
         except _EpisodeStoppedError:
             pass

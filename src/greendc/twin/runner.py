@@ -31,10 +31,11 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -525,22 +526,49 @@ def run_simulation(
     workdir: Path | None = None,
     progress: Callable[[float], None] | None = None,
     keep_files: bool = False,
+    freeze_older_objects: bool = True,
 ) -> RunResult:
     """Validate the twin's model, run it with the controller in the loop and return its telemetry.
 
     Each run uses its own directory (a fresh temporary one unless ``workdir`` is given), so runs are
     independent and repeatable. A fatal EnergyPlus error raises :class:`EnergyPlusError` quoting the
-    ``.err`` file.
+    ``.err`` file. ``freeze_older_objects`` leaves the objects that exist before the run out of Python's
+    garbage collections until it ends (see :func:`older_objects_frozen`); a caller whose own code runs
+    while the simulation does, such as the Gymnasium environment, can turn that off.
     """
-    # Python's full garbage collections, triggered by what a run makes (its calendar, the controller's
-    # records), would each scan every object in the process (the libraries, the model: a tenth of a second
-    # each, three in an annual ai run). Frozen, what exists before the run is left out of them; what the run
-    # leaves behind is collected as before.
-    gc.freeze()
-    try:
+    if not freeze_older_objects:
         return _run_simulation(twin, controller, workdir, progress, keep_files)
+    with older_objects_frozen():
+        return _run_simulation(twin, controller, workdir, progress, keep_files)
+
+
+_freezing = threading.Lock()
+_frozen_runs = [0, False]  # runs inside older_objects_frozen, and whether the first of them froze
+
+
+@contextmanager
+def older_objects_frozen() -> Iterator[None]:
+    """Leave every object that exists now out of Python's garbage collections until the block ends.
+
+    A full collection, triggered by what a run makes (its calendar, the controller's records), scans every
+    object in the process: the libraries and the model, a tenth of a second each time, three times in an
+    annual ai run. Frozen (``gc.freeze``), what existed before is left out; what the run makes is collected as
+    before, and garbage left from before is kept until the block ends. Nested and concurrent blocks share
+    one freeze, released when the last ends; a process that froze its objects itself stays frozen.
+    """
+    with _freezing:
+        if _frozen_runs[0] == 0:
+            _frozen_runs[1] = gc.get_freeze_count() == 0
+            if _frozen_runs[1]:
+                gc.freeze()
+        _frozen_runs[0] += 1
+    try:
+        yield
     finally:
-        gc.unfreeze()
+        with _freezing:
+            _frozen_runs[0] -= 1
+            if _frozen_runs[0] == 0 and _frozen_runs[1]:
+                gc.unfreeze()
 
 
 def _run_simulation(twin: Twin, controller: Controller, workdir: Path | None,
