@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -536,9 +536,7 @@ def run_simulation(
     garbage collections until it ends (see :func:`older_objects_frozen`); a caller whose own code runs
     while the simulation does, such as the Gymnasium environment, can turn that off.
     """
-    if not freeze_older_objects:
-        return _run_simulation(twin, controller, workdir, progress, keep_files)
-    with older_objects_frozen():
+    with older_objects_frozen() if freeze_older_objects else nullcontext():
         return _run_simulation(twin, controller, workdir, progress, keep_files)
 
 
