@@ -137,7 +137,7 @@ def test_missing_inventory_file(tmp_path: Path, command: str) -> None:
     option = "--json" if command == "carbon" else "--out"
     result = CliRunner().invoke(app, [command, str(missing), option, str(tmp_path / "out")])
     assert result.exit_code == 2
-    assert _single_error_line(result.output) == f"error: {missing}: <file>: file not found"
+    assert _single_error_line(result.output) == f"error: {missing}: <file>: inventory file not found"
     assert list(tmp_path.iterdir()) == []
 
 

@@ -12,7 +12,6 @@ import typer
 from typer.testing import CliRunner
 
 from greendc.carbon.errors import InventoryError
-from greendc.cli.carbon_commands import register
 from greendc.report import build_report, inventory_from_run
 from greendc.report.render import render_html
 
@@ -154,8 +153,8 @@ def test_report_from_a_run_summary_for_the_demo(tmp_path: Path) -> None:
 
 
 def _app() -> typer.Typer:
-    app = typer.Typer()
-    register(app)
+    from greendc.cli.main import app
+
     return app
 
 

@@ -12,11 +12,11 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from greendc.carbon.errors import InventoryError
 from greendc.carbon.factors import FactorKind
+from greendc.files import InputFileError, load_yaml_mapping
 
 EnergyUnit = Literal["kWh", "MWh", "GWh"]
 MWH_PER_UNIT: dict[str, float] = {"kWh": 1e-3, "MWh": 1.0, "GWh": 1e3}
@@ -404,17 +404,8 @@ def load_inventory(path: str | Path) -> LoadedInventory:
     """Read and validate an inventory YAML file."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InventoryError(path, "<file>", "file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InventoryError(path, "<file>", f"cannot read the file ({error})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "not valid YAML"
-        raise InventoryError(path, "<yaml>", f"malformed YAML{where}: {problem}") from None
+        data = load_yaml_mapping(path, what="inventory file")
+    except InputFileError as error:
+        raise InventoryError(error.file, error.field, error.message) from None
     model = parse_inventory(data, file=path)
     return LoadedInventory(model=model, path=path, base_dir=path.resolve().parent)

@@ -12,8 +12,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from greendc.carbon.errors import InventoryError
-
 _out = Console()
 _err = Console(stderr=True)
 
@@ -81,10 +79,7 @@ def carbon(
     from greendc.report.render import load_source
     from greendc.results.store import write_json_atomic
 
-    try:
-        result = calculate(load_source(inventory))
-    except InventoryError as error:
-        raise _fail(error.one_line()) from None
+    result = calculate(load_source(inventory))
     _out.print(_headline_table(result))
     for note in result.disclosures:
         _out.print(f"note: {note}", markup=False, highlight=False)
@@ -103,14 +98,9 @@ def report(
     ),
 ) -> None:
     """Write the ESG report (HTML and PDF), figures.json and the GRI / KPI tables as CSV."""
-    from greendc.report import ReportError, build_report
+    from greendc.report import build_report
 
-    try:
-        folder = build_report(inventory, out)
-    except InventoryError as error:
-        raise _fail(error.one_line()) from None
-    except ReportError as error:
-        raise _fail(str(error)) from None
+    folder = build_report(inventory, out)
     _out.print(
         f"wrote {folder / 'report.html'}, {folder / 'report.pdf'}, figures.json and CSV tables",
         markup=False,

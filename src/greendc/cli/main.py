@@ -5,19 +5,56 @@ from __future__ import annotations
 import importlib.resources
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from greendc.cli.carbon_commands import register as register_carbon_commands
+from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError
+
+
+class _CommandGroup(TyperGroup):
+    """The one place a user-facing error becomes one red line and exit code 2 (a traceback with --debug).
+
+    Anything else that escapes is a bug in greendc: one line that says so, exit code 1, and the traceback
+    with --debug. Ctrl-C stops a command with one line and exit code 130.
+    """
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except GreendcError as error:
+            if _state["debug"]:
+                raise
+            error_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+            raise typer.Exit(code=2) from None
+        except KeyboardInterrupt:
+            if _state["debug"]:
+                raise
+            error_console.print("[bold red]stopped[/] (Ctrl-C): nothing was written for the unfinished run",
+                                markup=True, highlight=False)
+            raise typer.Exit(code=130) from None
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except Exception as error:
+            if _state["debug"]:
+                raise
+            error_console.print(f"[bold red]internal error[/] (a bug in greendc, please report it): "
+                                f"{type(error).__name__}: {escape(str(error)[:QUOTE_LIMIT_CHARS])}; rerun with --debug "
+                                "for the traceback", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(code=1) from None
+
 
 app = typer.Typer(
+    cls=_CommandGroup,
     name="greendc",
     help="Make data centers greener: simulate a site, compare cooling controllers, report carbon.",
     no_args_is_help=True,
@@ -47,39 +84,8 @@ def demo_model_path() -> Path:
     return Path(str(importlib.resources.files("greendc") / "data" / "models" / "two-hall-chicago.gdm"))
 
 
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    from greendc.carbon.errors import InventoryError
-    from greendc.learning.facility_model import ModelFileError
-    from greendc.report.render import ReportError
-    from greendc.results.explain import ExplainError
-    from greendc.results.oracle import OracleError
-    from greendc.site.loader import SiteFileError
-    from greendc.site.weather import WeatherError
-    from greendc.telemetry.schema import TelemetryError
-    from greendc.twin.builder import SiteInputError
-    from greendc.twin.engine import EngineError
-    from greendc.twin.runner import EnergyPlusError
-    from greendc.twin.schema_check import ModelValidationError
-
-    return (SiteFileError, WeatherError, SiteInputError, EngineError, EnergyPlusError, ModelValidationError,
-            UsageError, InventoryError, ReportError, TelemetryError, ModelFileError, ExplainError,
-            OracleError)
-
-
-class UsageError(ValueError):
+class UsageError(GreendcError, ValueError):
     """A command-line argument that cannot be used."""
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn expected failures into one red line and exit code 2 (full traceback with --debug)."""
-    try:
-        yield
-    except _expected_errors() as error:
-        if _state["debug"]:
-            raise
-        error_console.print(f"[bold red]error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
 
 
 @app.callback()
@@ -153,19 +159,18 @@ def simulate(
     from greendc.site.loader import load_site
     from greendc.site.weather import resolve_weather
 
-    with _user_errors():
-        site, site_dir = load_site(site_file)
-        if controller not in CONTROLLERS:
-            raise UsageError(f"--controller: unknown controller {controller!r}; choose from {', '.join(CONTROLLERS)}")
-        resolve_weather(weather or site.weather, relative_to=site_dir)  # a missing file fails before the run
-        options = _controller_options([controller], [z.name for z in site.zones], model, objective, advisory,
-                                      kill_switch)[controller]
-        job = SimulationJob(site, site_dir, controller, weather, options)
-        [outcome] = _run_with_progress(
-            f"{site.name}: {controller}",
-            lambda report: simulate_many([job], workers=1, on_progress=lambda _, fraction: report(fraction)),
-        )
-        out_dir = save_outcome(outcome, out or Path("greendc-out") / f"{_slug(site.name)}-{controller}")
+    site, site_dir = load_site(site_file)
+    if controller not in CONTROLLERS:
+        raise UsageError(f"--controller: unknown controller {controller!r}; choose from {', '.join(CONTROLLERS)}")
+    resolve_weather(weather or site.weather, relative_to=site_dir)  # a missing file fails before the run
+    options = _controller_options([controller], [z.name for z in site.zones], model, objective, advisory,
+                                  kill_switch)[controller]
+    job = SimulationJob(site, site_dir, controller, weather, options)
+    [outcome] = _run_with_progress(
+        f"{site.name}: {controller}",
+        lambda report: simulate_many([job], workers=1, on_progress=lambda _, fraction: report(fraction)),
+    )
+    out_dir = save_outcome(outcome, out or Path("greendc-out") / f"{_slug(site.name)}-{controller}")
     summary = outcome.summary
     console.print(_summary_table([{**summary, "climate": weather or site.weather}], f"{site.name}"))
     _print_severe(summary)
@@ -238,30 +243,29 @@ def bench(
     from greendc.site.loader import load_site
     from greendc.site.weather import SHIPPED_WEATHER, resolve_weather
 
-    with _user_errors():
-        site, site_dir = load_site(site_file or demo_site_path())
-        names = _split(controllers)
-        unknown = [name for name in names if name not in CONTROLLERS and name != ORACLE]
-        if unknown or not names:
-            raise UsageError(f"--controllers: unknown {', '.join(unknown) or '(none given)'}; "
-                             f"choose from {', '.join([*CONTROLLERS, ORACLE])}")
-        climate_list = list(SHIPPED_WEATHER) if climates.strip().lower() == "all" else _split(climates)
-        bad = [c for c in climate_list if c not in SHIPPED_WEATHER]
-        if bad:
-            raise UsageError(f"--climates: unknown {', '.join(bad)}; choose from {', '.join(SHIPPED_WEATHER)} or all")
-        if weather is not None:
-            climate_list.append(str(resolve_weather(str(weather))))
-        options = _controller_options(names, [z.name for z in site.zones], model, objective, False, None)
-        with _progress() as progress:
-            task = progress.add_task("simulation runs", total=None)
+    site, site_dir = load_site(site_file or demo_site_path())
+    names = _split(controllers)
+    unknown = [name for name in names if name not in CONTROLLERS and name != ORACLE]
+    if unknown or not names:
+        raise UsageError(f"--controllers: unknown {', '.join(unknown) or '(none given)'}; "
+                         f"choose from {', '.join([*CONTROLLERS, ORACLE])}")
+    climate_list = list(SHIPPED_WEATHER) if climates.strip().lower() == "all" else _split(climates)
+    bad = [c for c in climate_list if c not in SHIPPED_WEATHER]
+    if bad:
+        raise UsageError(f"--climates: unknown {', '.join(bad)}; choose from {', '.join(SHIPPED_WEATHER)} or all")
+    if weather is not None:
+        climate_list.append(str(resolve_weather(str(weather))))
+    options = _controller_options(names, [z.name for z in site.zones], model, objective, False, None)
+    with _progress() as progress:
+        task = progress.add_task("simulation runs", total=None)
 
-            def advance(done: int, total: int) -> None:
-                # The oracle's sweep makes many runs per row, so the bar counts runs, not rows.
-                progress.update(task, description=f"{total} simulation runs", completed=done, total=total)
+        def advance(done: int, total: int) -> None:
+            # The oracle's sweep makes many runs per row, so the bar counts runs, not rows.
+            progress.update(task, description=f"{total} simulation runs", completed=done, total=total)
 
-            records = run_bench(site, site_dir, names, climate_list, workers=workers, options=options,
-                                objective=objective, on_progress=advance)
-        write_json_atomic(json_path, records)
+        records = run_bench(site, site_dir, names, climate_list, workers=workers, options=options,
+                            objective=objective, on_progress=advance)
+    write_json_atomic(json_path, records)
     console.print(_summary_table(records, f"{site.name}: controllers x climates"))
     console.print(f"Wrote {len(records)} records to [bold]{json_path}[/]")
     failed = [record for record in records if "error" in record]
@@ -285,22 +289,21 @@ def explore(
     from greendc.site.loader import load_site
     from greendc.site.weather import resolve_weather
 
-    with _user_errors():
-        site, site_dir = load_site(site_file)
-        names = _split(climates) or [site.weather]
-        for name in names:
-            resolve_weather(name, relative_to=site_dir)
-        jobs = [SimulationJob(site, site_dir, "explore", name, {"random_state": seed + i})
-                for i, name in enumerate(names)]
-        with _progress() as progress:
-            tasks = [progress.add_task(f"explore {name}", total=1.0) for name in names]
-            outcomes = simulate_many(
-                jobs, workers=workers,
-                on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
-                on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
-            )
-        for name, outcome in zip(names, outcomes, strict=True):
-            save_outcome(outcome, out / _slug(Path(name).stem))
+    site, site_dir = load_site(site_file)
+    names = _split(climates) or [site.weather]
+    for name in names:
+        resolve_weather(name, relative_to=site_dir)
+    jobs = [SimulationJob(site, site_dir, "explore", name, {"random_state": seed + i})
+            for i, name in enumerate(names)]
+    with _progress() as progress:
+        tasks = [progress.add_task(f"explore {name}", total=1.0) for name in names]
+        outcomes = simulate_many(
+            jobs, workers=workers,
+            on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
+            on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
+        )
+    for name, outcome in zip(names, outcomes, strict=True):
+        save_outcome(outcome, out / _slug(Path(name).stem))
     rows = [{**o.summary, "climate": name} for name, o in zip(names, outcomes, strict=True)]
     console.print(_summary_table(rows, f"{site.name}: exploration runs"))
     console.print(f"Telemetry in [bold]{out}[/]; train with: greendc train {out} --out model.gdm")
@@ -316,16 +319,15 @@ def train(
     from greendc.learning.facility_model import FacilityModel
     from greendc.telemetry.schema import load_telemetry
 
-    with _user_errors():
-        telemetry = load_telemetry(data)
-        console.print(f"{len(telemetry.frame)} rows, zones {', '.join(telemetry.zone_names)}, "
-                      f"{telemetry.start} to {telemetry.end}, {telemetry.interval_h * 60:.0f}-minute interval")
-        with console.status("Fitting the facility model (LightGBM)"):
-            try:
-                model = FacilityModel(random_state=seed).fit(telemetry)
-            except ValueError as error:
-                raise UsageError(str(error)) from error
-        model.save(out)
+    telemetry = load_telemetry(data)
+    console.print(f"{len(telemetry.frame)} rows, zones {', '.join(telemetry.zone_names)}, "
+                  f"{telemetry.start} to {telemetry.end}, {telemetry.interval_h * 60:.0f}-minute interval")
+    with console.status("Fitting the facility model (LightGBM)"):
+        try:
+            model = FacilityModel(random_state=seed).fit(telemetry)
+        except ValueError as error:
+            raise UsageError(str(error)) from error
+    model.save(out)
     table = Table(title=f"Held-out accuracy ({model.holdout_rows_} rows, last 20 % of each episode)",
                   title_justify="left")
     for header in ("target", "CV(RMSE) %", "NMBE %", "MAE"):
@@ -349,8 +351,7 @@ def explain(
     """Why the ai did what it did: guard activations, predicted savings by month, what drives the model."""
     from greendc.results.explain import explain_run
 
-    with _user_errors():
-        explanation = explain_run(run_dir)
+    explanation = explain_run(run_dir)
     console.print(f"[bold]{explanation['run']}[/]: {explanation['decisions']} decisions "
                   f"({explanation['mode']}, objective {explanation['objective']}), median "
                   f"{explanation['decision_ms_median']:.1f} ms per decision")
@@ -390,8 +391,7 @@ def heat_wave(
     """Write a stress-test weather year: an EPW with warmer dry-bulb and dew-point temperatures."""
     from greendc.site.weather import resolve_weather, shifted_weather
 
-    with _user_errors():
-        written = shifted_weather(resolve_weather(weather), out, dry_bulb_k=dry_bulb_k, dew_point_k=dew_point_k)
+    written = shifted_weather(resolve_weather(weather), out, dry_bulb_k=dry_bulb_k, dew_point_k=dew_point_k)
     console.print(f"Wrote {written}: {weather} with dry-bulb {dry_bulb_k:+.1f} K and dew point {dew_point_k:+.1f} K")
 
 
@@ -408,35 +408,34 @@ def demo(
     from greendc.site.loader import load_site
 
     controllers = ("ai", "default", "trim-respond")  # the longest run first, so both workers stay busy
-    with _user_errors():
-        site, site_dir = load_site(demo_site_path())
-        console.print(f"[bold]greendc demo[/]: {site.name}, {len(site.zones)} IT halls, "
-                      f"{site.it_design_power_w / 1000:.0f} kW IT design load, weather {site.weather}; the ai "
-                      "controller's model was trained on exploration runs in Dulles, Tampa and Golden only")
-        options = _controller_options(list(controllers), [z.name for z in site.zones], demo_model_path(),
-                                      "facility", False, None)
-        jobs = [SimulationJob(site, site_dir, controller, None, options[controller]) for controller in controllers]
-        with _progress() as progress:
-            tasks = [progress.add_task(f"a year under {c}", total=1.0) for c in controllers]
-            outcomes = simulate_many(
-                jobs, workers=2,
-                on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
-                on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
-            )
-        for controller, outcome in zip(controllers, outcomes, strict=True):
-            save_outcome(outcome, out / controller)
-        order = ("default", "trim-respond", "ai")
-        by_name = dict(zip(controllers, outcomes, strict=True))
-        runs = {c: (by_name[c].result.telemetry, by_name[c].summary) for c in order}
-        plot = plot_comparison(runs, outcomes[0].result.zone_names, out / "comparison.png")
-        # The demo's ESG report: the site's simulated year under the ai controller, with its saving against
-        # the legacy control as a verified (simulated) reduction.
-        bench_path = write_json_atomic(out / "bench.json", [bench_record(site.weather, by_name[c].summary)
-                                                            for c in order])
-        saving = BenchSaving(path=str(bench_path), climate=site.weather, baseline_controller="default",
-                             improved_controller="ai")
-        with console.status("Writing the ESG report (HTML and PDF)"):
-            report_dir = build_report(inventory_from_run(out / "ai", bench=saving), out / "report")
+    site, site_dir = load_site(demo_site_path())
+    console.print(f"[bold]greendc demo[/]: {site.name}, {len(site.zones)} IT halls, "
+                  f"{site.it_design_power_w / 1000:.0f} kW IT design load, weather {site.weather}; the ai "
+                  "controller's model was trained on exploration runs in Dulles, Tampa and Golden only")
+    options = _controller_options(list(controllers), [z.name for z in site.zones], demo_model_path(),
+                                  "facility", False, None)
+    jobs = [SimulationJob(site, site_dir, controller, None, options[controller]) for controller in controllers]
+    with _progress() as progress:
+        tasks = [progress.add_task(f"a year under {c}", total=1.0) for c in controllers]
+        outcomes = simulate_many(
+            jobs, workers=2,
+            on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
+            on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
+        )
+    for controller, outcome in zip(controllers, outcomes, strict=True):
+        save_outcome(outcome, out / controller)
+    order = ("default", "trim-respond", "ai")
+    by_name = dict(zip(controllers, outcomes, strict=True))
+    runs = {c: (by_name[c].result.telemetry, by_name[c].summary) for c in order}
+    plot = plot_comparison(runs, outcomes[0].result.zone_names, out / "comparison.png")
+    # The demo's ESG report: the site's simulated year under the ai controller, with its saving against
+    # the legacy control as a verified (simulated) reduction.
+    bench_path = write_json_atomic(out / "bench.json", [bench_record(site.weather, by_name[c].summary)
+                                                        for c in order])
+    saving = BenchSaving(path=str(bench_path), climate=site.weather, baseline_controller="default",
+                         improved_controller="ai")
+    with console.status("Writing the ESG report (HTML and PDF)"):
+        report_dir = build_report(inventory_from_run(out / "ai", bench=saving), out / "report")
     rows = [{**by_name[c].summary, "climate": site.weather} for c in order]
     console.print(_summary_table(rows, "A year of the example data center"))
     base = by_name["default"].summary

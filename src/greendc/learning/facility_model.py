@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from greendc.errors import GreendcError
 from greendc.learning.features import PLANT_ACTION_COLUMN, feature_names, target_names, training_table
 from greendc.learning.metrics import accuracy
 from greendc.learning.trees import TreeEnsemble, compiled
@@ -32,7 +33,7 @@ MIN_TRAINING_ROWS = 500
 _Z90 = 1.2816
 
 
-class ModelFileError(ValueError):
+class ModelFileError(GreendcError, ValueError):
     """A model file that cannot be used (corrupt, another format version, or another site's zones)."""
 
 

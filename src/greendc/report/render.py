@@ -28,12 +28,13 @@ from greendc.carbon.inventory import (
     load_inventory,
 )
 from greendc.carbon.runs import read_run_summary
+from greendc.errors import GreendcError
 from greendc.report import charts
 from greendc.report.tables import ReportTable, all_tables, fmt
 from greendc.results.store import write_directory_atomic, write_json_atomic
 
 
-class ReportError(RuntimeError):
+class ReportError(GreendcError, RuntimeError):
     """The report could not be rendered (not an input problem): one line for the user."""
 
 

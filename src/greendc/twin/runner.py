@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from greendc.control.base import Action, ControlContext, Controller
+from greendc.errors import GreendcError
 from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin
 from greendc.twin.engine import check_engine
 from greendc.twin.live import LiveObservation, LiveZoneObservation, SensorReader
@@ -55,7 +56,7 @@ RUN_PERIOD_WEATHER = 3  # EnergyPlus KindOfSim::RunPeriodWeather
 _NOTHING = object()  # a setpoint not yet written: unequal to every value, None included
 
 
-class EnergyPlusError(RuntimeError):
+class EnergyPlusError(GreendcError, RuntimeError):
     """EnergyPlus stopped with a fatal error; the message quotes the .err file."""
 
 

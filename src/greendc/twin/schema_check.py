@@ -15,10 +15,11 @@ from typing import Any
 
 import jsonschema
 
+from greendc.errors import GreendcError
 from greendc.twin.engine import engine_dir
 
 
-class ModelValidationError(ValueError):
+class ModelValidationError(GreendcError, ValueError):
     """The generated model does not conform to the EnergyPlus epJSON schema."""
 
     def __init__(self, problems: list[str]):
