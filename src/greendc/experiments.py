@@ -27,6 +27,7 @@ from greendc.results.summary import summarize
 from greendc.site.schema import Site
 from greendc.site.weather import SHIPPED_WEATHER
 from greendc.twin.builder import build_twin
+from greendc.twin.run_folder import remove_abandoned_run_folders
 from greendc.twin.runner import EnergyPlusError, RunResult, run_simulation
 
 #: Keys of one benchmark record (one controller in one climate).
@@ -79,17 +80,18 @@ def simulate(
     return SimulationOutcome(result, summary)
 
 
+def write_run_files(outcome: SimulationOutcome, folder: Path) -> None:
+    """Write telemetry.parquet, summary.json, model.epJSON (and decisions.parquet) into ``folder``."""
+    outcome.result.telemetry.to_parquet(folder / "telemetry.parquet", index=False)
+    if outcome.result.decisions is not None:
+        outcome.result.decisions.to_parquet(folder / "decisions.parquet", index=False)
+    write_json_atomic(folder / "model.epJSON", outcome.result.epjson)
+    write_json_atomic(folder / "summary.json", outcome.summary)
+
+
 def save_outcome(outcome: SimulationOutcome, out_dir: Path) -> Path:
-    """Write telemetry.parquet, summary.json, model.epJSON (and decisions.parquet) into ``out_dir`` atomically."""
-
-    def fill(staging: Path) -> None:
-        outcome.result.telemetry.to_parquet(staging / "telemetry.parquet", index=False)
-        if outcome.result.decisions is not None:
-            outcome.result.decisions.to_parquet(staging / "decisions.parquet", index=False)
-        write_json_atomic(staging / "model.epJSON", outcome.result.epjson)
-        write_json_atomic(staging / "summary.json", outcome.summary)
-
-    return write_directory_atomic(out_dir, fill)
+    """Write one run's files into a new folder ``out_dir`` atomically (inside a claimed result folder)."""
+    return write_directory_atomic(out_dir, lambda folder: write_run_files(outcome, folder))
 
 
 def climate_name(weather: str) -> str:
@@ -161,29 +163,53 @@ def simulate_many(
         return outcomes
     context = multiprocessing.get_context("spawn")  # EnergyPlus keeps global state; never fork it
     results: dict[int, SimulationOutcome] = {}
+    children_before = set(multiprocessing.active_children())
     with context.Manager() as manager, ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
         progress_queue = manager.Queue()
         futures = {pool.submit(_run_job_reporting, i, job, progress_queue): i for i, job in enumerate(jobs)}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            while not progress_queue.empty():
-                index, fraction = progress_queue.get()
-                if on_progress:
-                    on_progress(index, fraction)
-            for future in finished:
-                index = futures[future]
-                try:
-                    results[index] = future.result()
-                except BrokenProcessPool as error:
-                    job = jobs[index]
-                    raise EnergyPlusError(
-                        f"EnergyPlus crashed (its process died) while simulating {job.site.name} under "
-                        f"{job.controller} in {job.weather or job.site.weather}"
-                    ) from error
-                if on_done:
-                    on_done(index, results[index])
+        try:
+            _collect(jobs, futures, progress_queue, results, on_progress, on_done)
+        except BaseException:
+            # Ctrl-C (or any failure here) must stop the runs now: EnergyPlus does not return to Python during
+            # sizing and warm-up, so a worker would finish those (a minute or more) before it saw the signal,
+            # and the pool's exit would wait for it.
+            _stop_workers(set(multiprocessing.active_children()) - children_before)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     return [results[index] for index in range(len(jobs))]
+
+
+def _stop_workers(processes: set[Any]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=2.0)
+    remove_abandoned_run_folders()  # the killed runs could not remove their EnergyPlus folders
+
+
+def _collect(jobs: list[SimulationJob], futures: dict[Any, int], progress_queue: Any,
+             results: dict[int, SimulationOutcome], on_progress: Callable[[int, float], None] | None,
+             on_done: Callable[[int, SimulationOutcome], None] | None) -> None:
+    """Wait for the runs, passing on their progress, and keep each outcome as it arrives."""
+    pending = set(futures)
+    while pending:
+        finished, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+        while not progress_queue.empty():
+            index, fraction = progress_queue.get()
+            if on_progress:
+                on_progress(index, fraction)
+        for future in finished:
+            index = futures[future]
+            try:
+                results[index] = future.result()
+            except BrokenProcessPool as error:
+                job = jobs[index]
+                raise EnergyPlusError(
+                    f"EnergyPlus crashed (its process died) while simulating {job.site.name} under "
+                    f"{job.controller} in {job.weather or job.site.weather}"
+                ) from error
+            if on_done:
+                on_done(index, results[index])
 
 
 def oracle_sweep_jobs(site: Site, site_dir: Path | None, weather: str | None,

@@ -96,11 +96,13 @@ def report(
     out: Annotated[Path, typer.Option("--out", help="Folder for report.html, report.pdf, figures.json, CSVs")] = Path(
         "report"
     ),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier greendc report in --out (never "
+                                                                "a folder with other files).")] = False,
 ) -> None:
     """Write the ESG report (HTML and PDF), figures.json and the GRI / KPI tables as CSV."""
     from greendc.report import build_report
 
-    folder = build_report(inventory, out)
+    folder = build_report(inventory, out, overwrite=overwrite)
     _out.print(
         f"wrote {folder / 'report.html'}, {folder / 'report.pdf'}, figures.json and CSV tables",
         markup=False,

@@ -152,14 +152,33 @@ def simulate(
     objective: ObjectiveOption = "facility",
     advisory: AdvisoryOption = False,
     kill_switch: KillSwitchOption = None,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a site's run period under one controller and save telemetry and an annual summary."""
-    from greendc.control.registry import CONTROLLERS
-    from greendc.experiments import SimulationJob, save_outcome, simulate_many
+    from greendc.experiments import write_run_files
+    from greendc.results.store import claim_output_folder
     from greendc.site.loader import load_site
-    from greendc.site.weather import resolve_weather
 
     site, site_dir = load_site(site_file)
+    with claim_output_folder(out or Path("greendc-out") / f"{_slug(site.name)}-{controller}", "simulation",
+                             overwrite) as folder:
+        outcome = _simulate_one(site, site_dir, controller, weather, model, objective, advisory, kill_switch)
+        out_dir = folder.write(lambda staging: write_run_files(outcome, staging))
+    summary = outcome.summary
+    console.print(_summary_table([{**summary, "climate": weather or site.weather}], f"{site.name}"))
+    _print_severe(summary)
+    if "decisions" in summary:
+        console.print(f"{summary['decisions']} decisions, median {summary['decision_ms_median']:.1f} ms; guards: "
+                      f"{summary['guard_counts']}; explain with: greendc explain {out_dir}")
+    console.print(f"Results in [bold]{out_dir}[/]: summary.json, telemetry.parquet, model.epJSON")
+
+
+def _simulate_one(site: Any, site_dir: Path, controller: str, weather: str | None, model: Path | None,
+                  objective: str, advisory: bool, kill_switch: Path | None) -> Any:
+    from greendc.control.registry import CONTROLLERS
+    from greendc.experiments import SimulationJob, simulate_many
+    from greendc.site.weather import resolve_weather
+
     if controller not in CONTROLLERS:
         raise UsageError(f"--controller: unknown controller {controller!r}; choose from {', '.join(CONTROLLERS)}")
     resolve_weather(weather or site.weather, relative_to=site_dir)  # a missing file fails before the run
@@ -170,14 +189,7 @@ def simulate(
         f"{site.name}: {controller}",
         lambda report: simulate_many([job], workers=1, on_progress=lambda _, fraction: report(fraction)),
     )
-    out_dir = save_outcome(outcome, out or Path("greendc-out") / f"{_slug(site.name)}-{controller}")
-    summary = outcome.summary
-    console.print(_summary_table([{**summary, "climate": weather or site.weather}], f"{site.name}"))
-    _print_severe(summary)
-    if "decisions" in summary:
-        console.print(f"{summary['decisions']} decisions, median {summary['decision_ms_median']:.1f} ms; guards: "
-                      f"{summary['guard_counts']}; explain with: greendc explain {out_dir}")
-    console.print(f"Results in [bold]{out_dir}[/]: summary.json, telemetry.parquet, model.epJSON")
+    return outcome
 
 
 def _print_severe(summary: dict[str, Any]) -> None:
@@ -187,6 +199,8 @@ def _print_severe(summary: dict[str, Any]) -> None:
             console.print(f"  [yellow]{message[:300]}[/]", highlight=False)
 
 
+OverwriteOption = Annotated[bool, typer.Option("--overwrite", help="Replace an earlier greendc result of the same "
+                                                                    "kind in --out (never a folder with other files).")]
 ModelOption = Annotated[Path | None, typer.Option("--model", help="Facility model (.gdm) for the ai controller.")]
 ObjectiveOption = Annotated[str, typer.Option(help="What the ai minimises and bench's oracle is chosen by: "
                                                    "facility (IT + cooling) or cooling electricity.")]
@@ -283,9 +297,11 @@ def explore(
     climates: Annotated[str, typer.Option(help="Comma-separated climates (shipped names or EPW paths).")] = "",
     seed: Annotated[int, typer.Option(help="Random seed of the exploration setpoints.")] = 0,
     workers: Annotated[int, typer.Option(min=1, max=8, help="Parallel EnergyPlus processes.")] = 2,
+    overwrite: OverwriteOption = False,
 ) -> None:
     """Drive the twin with safe, varied setpoints to collect training telemetry for the facility model."""
     from greendc.experiments import SimulationJob, save_outcome, simulate_many
+    from greendc.results.store import claim_output_folder
     from greendc.site.loader import load_site
     from greendc.site.weather import resolve_weather
 
@@ -295,15 +311,20 @@ def explore(
         resolve_weather(name, relative_to=site_dir)
     jobs = [SimulationJob(site, site_dir, "explore", name, {"random_state": seed + i})
             for i, name in enumerate(names)]
-    with _progress() as progress:
-        tasks = [progress.add_task(f"explore {name}", total=1.0) for name in names]
-        outcomes = simulate_many(
-            jobs, workers=workers,
-            on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
-            on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
-        )
-    for name, outcome in zip(names, outcomes, strict=True):
-        save_outcome(outcome, out / _slug(Path(name).stem))
+    with claim_output_folder(out, "exploration", overwrite) as folder:
+        with _progress() as progress:
+            tasks = [progress.add_task(f"explore {name}", total=1.0) for name in names]
+            outcomes = simulate_many(
+                jobs, workers=workers,
+                on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
+                on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
+            )
+
+        def fill(staging: Path) -> None:
+            for name, outcome in zip(names, outcomes, strict=True):
+                save_outcome(outcome, staging / _slug(Path(name).stem))
+
+        folder.write(fill)
     rows = [{**o.summary, "climate": name} for name, o in zip(names, outcomes, strict=True)]
     console.print(_summary_table(rows, f"{site.name}: exploration runs"))
     console.print(f"Telemetry in [bold]{out}[/]; train with: greendc train {out} --out model.gdm")
@@ -398,44 +419,52 @@ def heat_wave(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Directory for the demo's results and plot.")] = Path("greendc-demo"),
+    overwrite: OverwriteOption = False,
 ) -> None:
     """A year of the example data center under the legacy control, trim-respond and the ai; plot and ESG report."""
     from greendc.carbon.inventory import BenchSaving
     from greendc.experiments import SimulationJob, bench_record, save_outcome, simulate_many
     from greendc.report.render import build_report, inventory_from_run
     from greendc.results.plots import plot_comparison
-    from greendc.results.store import write_json_atomic
+    from greendc.results.store import claim_output_folder, write_json_atomic
     from greendc.site.loader import load_site
 
     controllers = ("ai", "default", "trim-respond")  # the longest run first, so both workers stay busy
-    site, site_dir = load_site(demo_site_path())
-    console.print(f"[bold]greendc demo[/]: {site.name}, {len(site.zones)} IT halls, "
-                  f"{site.it_design_power_w / 1000:.0f} kW IT design load, weather {site.weather}; the ai "
-                  "controller's model was trained on exploration runs in Dulles, Tampa and Golden only")
-    options = _controller_options(list(controllers), [z.name for z in site.zones], demo_model_path(),
-                                  "facility", False, None)
-    jobs = [SimulationJob(site, site_dir, controller, None, options[controller]) for controller in controllers]
-    with _progress() as progress:
-        tasks = [progress.add_task(f"a year under {c}", total=1.0) for c in controllers]
-        outcomes = simulate_many(
-            jobs, workers=2,
-            on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
-            on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
-        )
-    for controller, outcome in zip(controllers, outcomes, strict=True):
-        save_outcome(outcome, out / controller)
     order = ("default", "trim-respond", "ai")
-    by_name = dict(zip(controllers, outcomes, strict=True))
-    runs = {c: (by_name[c].result.telemetry, by_name[c].summary) for c in order}
-    plot = plot_comparison(runs, outcomes[0].result.zone_names, out / "comparison.png")
-    # The demo's ESG report: the site's simulated year under the ai controller, with its saving against
-    # the legacy control as a verified (simulated) reduction.
-    bench_path = write_json_atomic(out / "bench.json", [bench_record(site.weather, by_name[c].summary)
-                                                        for c in order])
-    saving = BenchSaving(path=str(bench_path), climate=site.weather, baseline_controller="default",
-                         improved_controller="ai")
-    with console.status("Writing the ESG report (HTML and PDF)"):
-        report_dir = build_report(inventory_from_run(out / "ai", bench=saving), out / "report")
+    site, site_dir = load_site(demo_site_path())
+    with claim_output_folder(out, "demo", overwrite) as folder:
+        console.print(f"[bold]greendc demo[/]: {site.name}, {len(site.zones)} IT halls, "
+                      f"{site.it_design_power_w / 1000:.0f} kW IT design load, weather {site.weather}; the ai "
+                      "controller's model was trained on exploration runs in Dulles, Tampa and Golden only")
+        options = _controller_options(list(controllers), [z.name for z in site.zones], demo_model_path(),
+                                      "facility", False, None)
+        jobs = [SimulationJob(site, site_dir, controller, None, options[controller]) for controller in controllers]
+        with _progress() as progress:
+            tasks = [progress.add_task(f"a year under {c}", total=1.0) for c in controllers]
+            outcomes = simulate_many(
+                jobs, workers=2,
+                on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
+                on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
+            )
+        by_name = dict(zip(controllers, outcomes, strict=True))
+
+        def fill(staging: Path) -> None:
+            for controller, outcome in by_name.items():
+                save_outcome(outcome, staging / controller)
+            runs = {c: (by_name[c].result.telemetry, by_name[c].summary) for c in order}
+            plot_comparison(runs, outcomes[0].result.zone_names, staging / "comparison.png")
+            write_json_atomic(staging / "bench.json", [bench_record(site.weather, by_name[c].summary) for c in order])
+
+        out = folder.write(fill)
+        # The demo's ESG report: the site's simulated year under the ai controller, with its saving against
+        # the legacy control as a simulated (not metered) reduction. It is built from the written runs, so that
+        # its audit trail names their final paths.
+        saving = BenchSaving(path=str(out / "bench.json"), climate=site.weather, baseline_controller="default",
+                             improved_controller="ai")
+        with console.status("Writing the ESG report (HTML and PDF)"):
+            report_dir = folder.add("report", lambda path: build_report(inventory_from_run(out / "ai", bench=saving),
+                                                                        path))
+    plot = out / "comparison.png"
     rows = [{**by_name[c].summary, "climate": site.weather} for c in order]
     console.print(_summary_table(rows, "A year of the example data center"))
     base = by_name["default"].summary

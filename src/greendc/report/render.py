@@ -31,7 +31,7 @@ from greendc.carbon.runs import read_run_summary
 from greendc.errors import GreendcError
 from greendc.report import charts
 from greendc.report.tables import ReportTable, all_tables, fmt
-from greendc.results.store import write_directory_atomic, write_json_atomic
+from greendc.results.store import check_output_folder, write_json_atomic, write_result_folder
 
 
 class ReportError(GreendcError, RuntimeError):
@@ -282,14 +282,16 @@ def render_pdf(html: str, path: Path) -> None:
     weasyprint.HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
 
 
-def build_report(inventory: str | Path | Inventory | LoadedInventory, out_dir: str | Path) -> Path:
+def build_report(inventory: str | Path | Inventory | LoadedInventory, out_dir: str | Path,
+                 overwrite: bool = False) -> Path:
     """Compute the inventory and write ``report.html``, ``report.pdf``, ``figures.json`` and CSV tables.
 
     ``inventory`` is an inventory YAML path, a greendc run's ``summary.json`` (or run folder), a parsed
     ``Inventory`` (relative paths then resolve against the working directory) or a ``LoadedInventory``.
     Raises ``InventoryError`` for bad input (nothing is written) and ``ReportError`` if rendering fails.
-    Returns ``out_dir``.
+    ``out_dir`` must be new, empty, or (with ``overwrite``) an earlier greendc report. Returns ``out_dir``.
     """
+    check_output_folder(out_dir, "report", overwrite)  # before the work: a refused folder costs nothing
     loaded = load_source(inventory)
     result = calculate(loaded)
 
@@ -303,7 +305,4 @@ def build_report(inventory: str | Path | Inventory | LoadedInventory, out_dir: s
         (folder / "report.html").write_text(html, encoding="utf-8")
         render_pdf(html, folder / "report.pdf")
 
-    try:
-        return write_directory_atomic(Path(out_dir), fill)
-    except NotADirectoryError as error:
-        raise ReportError(f"{out_dir}: <file>: exists and is not a folder") from error
+    return write_result_folder(out_dir, fill, "report", overwrite)

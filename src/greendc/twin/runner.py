@@ -29,8 +29,6 @@ import copy
 import gc
 import json
 import re
-import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,6 +48,7 @@ from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin
 from greendc.twin.engine import check_engine
 from greendc.twin.live import LiveObservation, LiveZoneObservation, SensorReader
 from greendc.twin.recorder import Recorder
+from greendc.twin.run_folder import temporary_run_folder
 from greendc.twin.schema_check import validate_epjson
 
 RUN_PERIOD_WEATHER = 3  # EnergyPlus KindOfSim::RunPeriodWeather
@@ -582,9 +581,7 @@ def _run_simulation(twin: Twin, controller: Controller, workdir: Path | None,
     own_dir = workdir is None
     with ExitStack() as cleanup:
         cleanup.callback(api.state_manager.delete_state, state)
-        run_dir = Path(tempfile.mkdtemp(prefix="greendc-run-")) if own_dir else Path(workdir)
-        if own_dir and not keep_files:
-            cleanup.callback(shutil.rmtree, run_dir, ignore_errors=True)
+        run_dir = cleanup.enter_context(temporary_run_folder(keep_files)) if own_dir else Path(workdir)
         run_dir.mkdir(parents=True, exist_ok=True)
         model_path = run_dir / "model.epJSON"
         model_path.write_text(json.dumps(model, indent=1))
