@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from greendc.experiments import SimulationJob, save_outcome, simulate_many
 from greendc.learning.facility_model import FacilityModel
 from greendc.site.schema import Site
 from greendc.telemetry.schema import Telemetry, load_telemetry
+from greendc.workflows.simulation import SimulationJob, save_outcome, simulate_many
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_SITE = REPO / "examples" / "sites" / "two-hall-chicago.yaml"

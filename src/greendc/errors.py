@@ -22,3 +22,7 @@ def quoted(value: object, limit_chars: int = QUOTE_LIMIT_CHARS) -> str:
     if len(text) <= limit_chars:
         return text
     return f"{text[:limit_chars]}... ({len(text)} characters)"
+
+
+class UsageError(GreendcError, ValueError):
+    """An argument (a command-line option, or a workflow's parameter) that cannot be used."""

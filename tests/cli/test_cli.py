@@ -11,9 +11,9 @@ from tests.conftest import example_site_data
 from typer.testing import CliRunner
 
 from greendc.cli.main import app
-from greendc.experiments import BENCH_KEYS
 from greendc.twin.runner import EnergyPlusError
 from greendc.twin.schema_check import ModelValidationError
+from greendc.workflows.bench import BENCH_KEYS
 
 runner = CliRunner()
 
@@ -121,7 +121,7 @@ def test_model_and_engine_errors_are_one_line(short_site_file: Path, tmp_path: P
         # Errors raised in the worker process reach the CLI pickled; make sure they survive that.
         raise pickle.loads(pickle.dumps(error))
 
-    monkeypatch.setattr("greendc.experiments.simulate_many", failing)
+    monkeypatch.setattr("greendc.workflows.simulation.simulate_many", failing)
     result = runner.invoke(app, ["simulate", str(short_site_file), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert expected in result.output and "Traceback" not in result.output
@@ -169,11 +169,11 @@ def test_train_then_explain_an_ai_run(short_site_file: Path, tmp_path: Path, exp
 
 
 def test_bench_without_an_oracle_keeps_the_rest_and_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import greendc.experiments
+    import greendc.workflows.bench
 
     kept = {"climate": "tampa", "controller": "default", **dict.fromkeys(BENCH_KEYS, 1.0)}
     missing = {"climate": "tampa", "controller": "oracle", "error": "oracle in tampa: month 7: no safe setpoints"}
-    monkeypatch.setattr(greendc.experiments, "run_bench", lambda *args, **kwargs: [kept, missing])
+    monkeypatch.setattr(greendc.workflows.bench, "run_bench", lambda *args, **kwargs: [kept, missing])
     out = tmp_path / "bench.json"
     result = runner.invoke(app, ["bench", "--controllers", "default,oracle", "--climates", "tampa", "--json", str(out)])
     assert result.exit_code == 1

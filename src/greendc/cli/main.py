@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.resources
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +16,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from greendc.cli.carbon_commands import register as register_carbon_commands
-from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError
+from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError, UsageError
 
 
 class _CommandGroup(TyperGroup):
@@ -68,24 +66,6 @@ _state = {"debug": False}
 
 
 register_carbon_commands(app)
-
-
-def demo_site_path() -> Path:
-    """The example site that ships inside the package."""
-    return Path(str(importlib.resources.files("greendc") / "data" / "sites" / "two-hall-chicago.yaml"))
-
-
-def demo_model_path() -> Path:
-    """The facility model shipped for the demo site, trained on exploration runs in Dulles, Tampa and Golden.
-
-    Retrain with ``greendc explore examples/sites/two-hall-chicago.yaml --out explore --climates
-    dulles,tampa,golden`` then ``greendc train explore --out src/greendc/data/models/two-hall-chicago.gdm``.
-    """
-    return Path(str(importlib.resources.files("greendc") / "data" / "models" / "two-hall-chicago.gdm"))
-
-
-class UsageError(GreendcError, ValueError):
-    """A command-line argument that cannot be used."""
 
 
 @app.callback()
@@ -138,10 +118,6 @@ def _lower_or_higher(reduction: float) -> str:
     return "lower" if reduction >= 0 else "higher"
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "site"
-
-
 @app.command()
 def simulate(
     site_file: Annotated[Path, typer.Argument(help="Site description (YAML), see examples/sites/.")],
@@ -155,12 +131,13 @@ def simulate(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Simulate a site's run period under one controller and save telemetry and an annual summary."""
-    from greendc.experiments import write_run_files
     from greendc.results.store import claim_output_folder
     from greendc.site.loader import load_site
+    from greendc.workflows.explore import slug
+    from greendc.workflows.simulation import write_run_files
 
     site, site_dir = load_site(site_file)
-    with claim_output_folder(out or Path("greendc-out") / f"{_slug(site.name)}-{controller}", "simulation",
+    with claim_output_folder(out or Path("greendc-out") / f"{slug(site.name)}-{controller}", "simulation",
                              overwrite) as folder:
         outcome = _simulate_one(site, site_dir, controller, weather, model, objective, advisory, kill_switch)
         out_dir = folder.write(lambda staging: write_run_files(outcome, staging))
@@ -175,15 +152,12 @@ def simulate(
 
 def _simulate_one(site: Any, site_dir: Path, controller: str, weather: str | None, model: Path | None,
                   objective: str, advisory: bool, kill_switch: Path | None) -> Any:
-    from greendc.control.registry import CONTROLLERS
-    from greendc.experiments import SimulationJob, simulate_many
     from greendc.site.weather import resolve_weather
+    from greendc.workflows.simulation import SimulationJob, controller_options, simulate_many
 
-    if controller not in CONTROLLERS:
-        raise UsageError(f"--controller: unknown controller {controller!r}; choose from {', '.join(CONTROLLERS)}")
     resolve_weather(weather or site.weather, relative_to=site_dir)  # a missing file fails before the run
-    options = _controller_options([controller], [z.name for z in site.zones], model, objective, advisory,
-                                  kill_switch)[controller]
+    options = controller_options([controller], [z.name for z in site.zones], model, objective, advisory,
+                                 kill_switch)[controller]
     job = SimulationJob(site, site_dir, controller, weather, options)
     [outcome] = _run_with_progress(
         f"{site.name}: {controller}",
@@ -209,28 +183,6 @@ KillSwitchOption = Annotated[Path | None, typer.Option(help="While this file exi
                                                             "baseline rule.")]
 
 
-def _controller_options(names: list[str], zone_names: list[str], model: Path | None, objective: str,
-                        advisory: bool, kill_switch: Path | None) -> dict[str, dict[str, Any]]:
-    """Constructor options per controller name; the ai's model is checked here, before any run starts."""
-    from greendc.results.oracle import OBJECTIVES
-
-    if objective not in OBJECTIVES:
-        raise UsageError(f"--objective: must be {' or '.join(OBJECTIVES)}, not {objective!r}")
-    options: dict[str, dict[str, Any]] = {name: {} for name in names}
-    if "ai" not in names:
-        return options
-    from greendc.learning.facility_model import FacilityModel
-
-    if model is None:
-        raise UsageError("--model: the ai controller needs a facility model (greendc explore, then greendc train)")
-    FacilityModel.load(model, zone_names=zone_names)
-    options["ai"] = {"model": str(model.resolve()), "objective": objective,
-                     "mode": "advisory" if advisory else "closed-loop"}
-    if kill_switch is not None:
-        options["ai"]["kill_switch"] = str(kill_switch.resolve())
-    return options
-
-
 def _split(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -252,10 +204,12 @@ def bench(
 ) -> None:
     """Compare controllers across climates: one table, one JSON record per controller and climate."""
     from greendc.control.registry import CONTROLLERS
-    from greendc.experiments import ORACLE, run_bench
     from greendc.results.store import write_json_atomic
     from greendc.site.loader import load_site
     from greendc.site.weather import SHIPPED_WEATHER, resolve_weather
+    from greendc.workflows.bench import ORACLE, run_bench
+    from greendc.workflows.demo import demo_site_path
+    from greendc.workflows.simulation import controller_options
 
     site, site_dir = load_site(site_file or demo_site_path())
     names = _split(controllers)
@@ -269,7 +223,7 @@ def bench(
         raise UsageError(f"--climates: unknown {', '.join(bad)}; choose from {', '.join(SHIPPED_WEATHER)} or all")
     if weather is not None:
         climate_list.append(str(resolve_weather(str(weather))))
-    options = _controller_options(names, [z.name for z in site.zones], model, objective, False, None)
+    options = controller_options([n for n in names if n != ORACLE], [z.name for z in site.zones], model, objective)
     with _progress() as progress:
         task = progress.add_task("simulation runs", total=None)
 
@@ -300,31 +254,16 @@ def explore(
     overwrite: OverwriteOption = False,
 ) -> None:
     """Drive the twin with safe, varied setpoints to collect training telemetry for the facility model."""
-    from greendc.experiments import SimulationJob, save_outcome, simulate_many
-    from greendc.results.store import claim_output_folder
     from greendc.site.loader import load_site
-    from greendc.site.weather import resolve_weather
+    from greendc.workflows.explore import explore as run_exploration
 
     site, site_dir = load_site(site_file)
     names = _split(climates) or [site.weather]
-    for name in names:
-        resolve_weather(name, relative_to=site_dir)
-    jobs = [SimulationJob(site, site_dir, "explore", name, {"random_state": seed + i})
-            for i, name in enumerate(names)]
-    with claim_output_folder(out, "exploration", overwrite) as folder:
-        with _progress() as progress:
-            tasks = [progress.add_task(f"explore {name}", total=1.0) for name in names]
-            outcomes = simulate_many(
-                jobs, workers=workers,
-                on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
-                on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
-            )
-
-        def fill(staging: Path) -> None:
-            for name, outcome in zip(names, outcomes, strict=True):
-                save_outcome(outcome, staging / _slug(Path(name).stem))
-
-        folder.write(fill)
+    with _progress() as progress:
+        tasks = [progress.add_task(f"explore {name}", total=1.0) for name in names]
+        exploration = run_exploration(site, site_dir, out, names, seed=seed, overwrite=overwrite, workers=workers,
+                                      on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction))
+    names, outcomes = exploration.climates, exploration.outcomes
     rows = [{**o.summary, "climate": name} for name, o in zip(names, outcomes, strict=True)]
     console.print(_summary_table(rows, f"{site.name}: exploration runs"))
     console.print(f"Telemetry in [bold]{out}[/]; train with: greendc train {out} --out model.gdm")
@@ -337,18 +276,14 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed of the fit.")] = 0,
 ) -> None:
     """Fit the facility model on telemetry and report its accuracy on held-out data (ASHRAE Guideline 14)."""
-    from greendc.learning.facility_model import FacilityModel
     from greendc.telemetry.schema import load_telemetry
+    from greendc.workflows.train import train as fit_and_save
 
     telemetry = load_telemetry(data)
     console.print(f"{len(telemetry.frame)} rows, zones {', '.join(telemetry.zone_names)}, "
                   f"{telemetry.start} to {telemetry.end}, {telemetry.interval_h * 60:.0f}-minute interval")
     with console.status("Fitting the facility model (LightGBM)"):
-        try:
-            model = FacilityModel(random_state=seed).fit(telemetry)
-        except ValueError as error:
-            raise UsageError(str(error)) from error
-    model.save(out)
+        model = fit_and_save(telemetry, out, seed=seed)
     table = Table(title=f"Held-out accuracy ({model.holdout_rows_} rows, last 20 % of each episode)",
                   title_justify="left")
     for header in ("target", "CV(RMSE) %", "NMBE %", "MAE"):
@@ -422,50 +357,20 @@ def demo(
     overwrite: OverwriteOption = False,
 ) -> None:
     """A year of the example data center under the legacy control, trim-respond and the ai; plot and ESG report."""
-    from greendc.carbon.inventory import BenchSaving
-    from greendc.experiments import SimulationJob, bench_record, save_outcome, simulate_many
-    from greendc.report.render import build_report, inventory_from_run
-    from greendc.results.plots import plot_comparison
-    from greendc.results.store import claim_output_folder, write_json_atomic
     from greendc.site.loader import load_site
+    from greendc.workflows.demo import DEMO_CONTROLLERS, DEMO_ORDER, demo_site_path, run_demo
 
-    controllers = ("ai", "default", "trim-respond")  # the longest run first, so both workers stay busy
-    order = ("default", "trim-respond", "ai")
-    site, site_dir = load_site(demo_site_path())
-    with claim_output_folder(out, "demo", overwrite) as folder:
-        console.print(f"[bold]greendc demo[/]: {site.name}, {len(site.zones)} IT halls, "
-                      f"{site.it_design_power_w / 1000:.0f} kW IT design load, weather {site.weather}; the ai "
-                      "controller's model was trained on exploration runs in Dulles, Tampa and Golden only")
-        options = _controller_options(list(controllers), [z.name for z in site.zones], demo_model_path(),
-                                      "facility", False, None)
-        jobs = [SimulationJob(site, site_dir, controller, None, options[controller]) for controller in controllers]
-        with _progress() as progress:
-            tasks = [progress.add_task(f"a year under {c}", total=1.0) for c in controllers]
-            outcomes = simulate_many(
-                jobs, workers=2,
-                on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
-                on_done=lambda i, _: progress.update(tasks[i], completed=1.0),
-            )
-        by_name = dict(zip(controllers, outcomes, strict=True))
-
-        def fill(staging: Path) -> None:
-            for controller, outcome in by_name.items():
-                save_outcome(outcome, staging / controller)
-            runs = {c: (by_name[c].result.telemetry, by_name[c].summary) for c in order}
-            plot_comparison(runs, outcomes[0].result.zone_names, staging / "comparison.png")
-            write_json_atomic(staging / "bench.json", [bench_record(site.weather, by_name[c].summary) for c in order])
-
-        out = folder.write(fill)
-        # The demo's ESG report: the site's simulated year under the ai controller, with its saving against
-        # the legacy control as a simulated (not metered) reduction. It is built from the written runs, so that
-        # its audit trail names their final paths.
-        saving = BenchSaving(path=str(out / "bench.json"), climate=site.weather, baseline_controller="default",
-                             improved_controller="ai")
-        with console.status("Writing the ESG report (HTML and PDF)"):
-            report_dir = folder.add("report", lambda path: build_report(inventory_from_run(out / "ai", bench=saving),
-                                                                        path))
-    plot = out / "comparison.png"
-    rows = [{**by_name[c].summary, "climate": site.weather} for c in order]
+    site, _ = load_site(demo_site_path())
+    console.print(f"[bold]greendc demo[/]: {site.name}, {len(site.zones)} IT halls, "
+                  f"{site.it_design_power_w / 1000:.0f} kW IT design load, weather {site.weather}; the ai "
+                  "controller's model was trained on exploration runs in Dulles, Tampa and Golden only")
+    with _progress() as progress:
+        tasks = [progress.add_task(f"a year under {c}", total=1.0) for c in DEMO_CONTROLLERS]
+        result = run_demo(out, overwrite=overwrite,
+                          on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
+                          on_report=lambda: console.print("Writing the ESG report (HTML and PDF)"))
+    by_name, out = result.outcomes, result.out_dir
+    rows = [{**by_name[c].summary, "climate": site.weather} for c in DEMO_ORDER]
     console.print(_summary_table(rows, "A year of the example data center"))
     base = by_name["default"].summary
     for name in ("trim-respond", "ai"):
@@ -476,8 +381,8 @@ def demo(
                       f"({100 * abs(saved) / base['facility_kwh']:.1f} %) {_lower_or_higher(saved)}, cooling "
                       f"{abs(cooling_cut_pct):.1f} % {_lower_or_higher(cooling_cut_pct)}, "
                       f"IT {(better['it_kwh'] - base['it_kwh']) / 1000:+.1f} MWh (server fans)")
-    console.print(f"Plot: [bold]{plot}[/]; results per controller in [bold]{out}[/]; why the ai did what it did: "
-                  f"greendc explain {out / 'ai'}")
-    console.print(f"ESG report: [bold]{report_dir / 'report.pdf'}[/] (and report.html, figures.json, tables/)")
+    console.print(f"Plot: [bold]{result.plot_path}[/]; results per controller in [bold]{out}[/]; why the ai did "
+                  f"what it did: greendc explain {out / 'ai'}")
+    console.print(f"ESG report: [bold]{result.report_dir / 'report.pdf'}[/] (and report.html, figures.json, tables/)")
 
 

@@ -4,10 +4,10 @@ from typing import Any
 
 import pytest
 
-import greendc.experiments as experiments
-from greendc.experiments import BENCH_KEYS, ORACLE, oracle_sweep_jobs, run_bench
+import greendc.workflows.simulation as simulation
 from greendc.results.oracle import OracleError, SetpointGrid
 from greendc.site.schema import Site
+from greendc.workflows.bench import BENCH_KEYS, ORACLE, oracle_sweep_jobs, run_bench
 from tests.conftest import example_site_data
 
 TWO_POINTS = SetpointGrid(supply_air_c=(20.0, 22.0), zone_rise_c=(9.0,), chilled_water_c=(7.0,))
@@ -42,14 +42,14 @@ def test_bench_with_the_oracle_end_to_end(monkeypatch: pytest.MonkeyPatch) -> No
     """Default and a two-point oracle over four days across a month end, in process (about 3 s)."""
     site = Site.model_validate(example_site_data(begin_month=6, begin_day=29, end_month=7, end_day=2))
     swept: list[Any] = []
-    simulate_many = experiments.simulate_many
+    simulate_many = simulation.simulate_many
 
     def spy(jobs, **kwargs):
         outcomes = simulate_many(jobs, **kwargs)
         swept.extend(o.summary for job, o in zip(jobs, outcomes, strict=True) if job.controller == "constant")
         return outcomes
 
-    monkeypatch.setattr(experiments, "simulate_many", spy)
+    monkeypatch.setattr(simulation, "simulate_many", spy)
     done: list[dict[str, Any]] = []
     progress: list[tuple[int, int]] = []
     records = run_bench(site, None, ["default", ORACLE], ["chicago"], isolated=False, oracle_grid=TWO_POINTS,

@@ -1,0 +1,158 @@
+"""Simulate a site under a controller: build the twin, run it, summarize, and write the run's files.
+
+Data flows one way: site -> twin -> co-simulation telemetry -> summary -> saved results. Several runs go
+through an executor (:mod:`greendc.workflows.executor`): separate local processes by default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from greendc.control.registry import CONTROLLERS, make_controller
+from greendc.errors import UsageError
+from greendc.results.store import write_directory_atomic, write_json_atomic
+from greendc.results.summary import summarize
+from greendc.site.schema import Site
+from greendc.twin.builder import build_twin
+from greendc.twin.runner import EnergyPlusError, RunResult, run_simulation
+from greendc.workflows.executor import Executor, InProcessExecutor, LocalProcessExecutor, WorkerDiedError
+
+
+@dataclass
+class SimulationOutcome:
+    result: RunResult
+    summary: dict[str, Any]
+
+
+def simulate(
+    site: Site,
+    site_dir: Path | None,
+    controller: str,
+    weather: str | None = None,
+    progress: Callable[[float], None] | None = None,
+    controller_options: dict[str, Any] | None = None,
+) -> SimulationOutcome:
+    """Build the site's twin and run it for its run period under a named controller."""
+    twin = build_twin(site, site_dir=site_dir, weather=weather)
+    result = run_simulation(twin, make_controller(controller, **(controller_options or {})), progress=progress)
+    summary = summarize(result.telemetry, result.zone_names, result.timestep_h)
+    decisions = result.decisions
+    if decisions is not None:
+        summary.update(
+            decisions=len(decisions),
+            decision_ms_median=float(decisions["decision_ms"].median()),
+            decision_ms_p99=float(decisions["decision_ms"].quantile(0.99)),
+            guard_counts={str(k): int(v) for k, v in decisions["guard"].value_counts().items()},
+        )
+    summary.update(
+        site=site.name,
+        grid_region=site.grid_region,
+        controller=controller,
+        controller_options={k: str(v) for k, v in (controller_options or {}).items()},
+        weather=str(twin.weather_path.name),
+        wall_s=result.wall_s,
+        energyplus_warnings=result.err.warnings,
+        energyplus_severe_errors=result.err.severe,
+        energyplus_severe_messages=result.err.severe_messages[:10],
+    )
+    return SimulationOutcome(result, summary)
+
+
+def write_run_files(outcome: SimulationOutcome, folder: Path) -> None:
+    """Write telemetry.parquet, summary.json, model.epJSON (and decisions.parquet) into ``folder``."""
+    outcome.result.telemetry.to_parquet(folder / "telemetry.parquet", index=False)
+    if outcome.result.decisions is not None:
+        outcome.result.decisions.to_parquet(folder / "decisions.parquet", index=False)
+    write_json_atomic(folder / "model.epJSON", outcome.result.epjson)
+    write_json_atomic(folder / "summary.json", outcome.summary)
+
+
+def save_outcome(outcome: SimulationOutcome, out_dir: Path) -> Path:
+    """Write one run's files into a new folder ``out_dir`` atomically (inside a claimed result folder)."""
+    return write_directory_atomic(out_dir, lambda folder: write_run_files(outcome, folder))
+
+
+@dataclass(frozen=True)
+class SimulationJob:
+    """One simulation to run: a site under a controller in a climate (``None`` keeps the site's).
+
+    With ``summary_only`` the outcome's telemetry, decisions and model are emptied in the worker: a bench of
+    a hundred annual runs then neither pickles nor holds some 20 MB of frames per run it never reads.
+    """
+
+    site: Site
+    site_dir: Path | None
+    controller: str
+    weather: str | None = None
+    controller_options: dict[str, Any] = field(default_factory=dict)
+    summary_only: bool = False
+
+
+def _run_job(job: SimulationJob, report: Callable[[float], None] | None = None) -> SimulationOutcome:
+    outcome = simulate(job.site, job.site_dir, job.controller, weather=job.weather, progress=report,
+                       controller_options=job.controller_options)
+    if job.summary_only:
+        result = outcome.result
+        decisions = result.decisions.iloc[0:0] if result.decisions is not None else None
+        outcome = SimulationOutcome(replace(result, telemetry=result.telemetry.iloc[0:0], decisions=decisions,
+                                            epjson={}), outcome.summary)
+    return outcome
+
+
+def simulate_many(
+    jobs: list[SimulationJob],
+    workers: int = 2,
+    on_progress: Callable[[int, float], None] | None = None,
+    on_done: Callable[[int, SimulationOutcome], None] | None = None,
+    isolated: bool = True,
+    executor: Executor | None = None,
+) -> list[SimulationOutcome]:
+    """Run several simulations and return their outcomes in the order given.
+
+    By default each run happens in a separate process, ``workers`` at a time, so that an EnergyPlus crash
+    (which takes its process with it) becomes an :class:`EnergyPlusError` instead of killing the caller;
+    ``isolated=False`` runs them here, one after the other; ``executor`` runs them however it does.
+    ``on_progress(job_index, fraction)`` reports progress within each run; ``on_done`` each finished run.
+    """
+    for job in jobs:
+        make_controller(job.controller, **job.controller_options)  # fail before starting any simulation
+    executor = executor or (LocalProcessExecutor(workers) if isolated else InProcessExecutor())
+    try:
+        return executor.run(_run_job, jobs, on_progress=on_progress, on_done=on_done)
+    except WorkerDiedError as error:
+        job = jobs[error.index]
+        raise EnergyPlusError(f"EnergyPlus crashed (its process died) while simulating {job.site.name} under "
+                              f"{job.controller} in {job.weather or job.site.weather}") from None
+
+
+def controller_options(names: list[str], zone_names: list[str], model: Path | None = None,
+                       objective: str = "facility", advisory: bool = False,
+                       kill_switch: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Constructor options per controller name, checked before any run starts (the ai's model above all).
+
+    Raises :class:`UsageError` for an unknown controller or objective, or an ai without a model; the model
+    file's own errors (:class:`~greendc.learning.facility_model.ModelFileError`) name the file.
+    """
+    from greendc.results.oracle import OBJECTIVES
+
+    unknown = [name for name in names if name not in CONTROLLERS]
+    if unknown:
+        raise UsageError(f"--controller: unknown controller {unknown[0]!r}; choose from {', '.join(CONTROLLERS)}")
+    if objective not in OBJECTIVES:
+        raise UsageError(f"--objective: must be {' or '.join(OBJECTIVES)}, not {objective!r}")
+    options: dict[str, dict[str, Any]] = {name: {} for name in names}
+    if "ai" not in names:
+        return options
+    from greendc.learning.facility_model import FacilityModel
+
+    if model is None:
+        raise UsageError("--model: the ai controller needs a facility model (greendc explore, then greendc train)")
+    FacilityModel.load(model, zone_names=zone_names)
+    options["ai"] = {"model": str(Path(model).resolve()), "objective": objective,
+                     "mode": "advisory" if advisory else "closed-loop"}
+    if kill_switch is not None:
+        options["ai"]["kill_switch"] = str(Path(kill_switch).resolve())
+    return options
