@@ -40,27 +40,53 @@ class InputFileError(GreendcError):
     """
 
     def __init__(self, file: str | Path | None, field: str, message: str) -> None:
-        self.file = str(file) if file is not None else "<input>"
+        self.file = shown_path(file) if file is not None else "<input>"
         self.field = field
         self.message = message
         super().__init__(self.one_line())
 
+    def __reduce__(self) -> tuple[Any, tuple[type, str, str, str]]:
+        # Pickle with all three parts, so that the error of a run in a worker process reaches the caller as
+        # itself (the default pickles only the message and cannot call __init__ with it).
+        return _rebuilt_input_file_error, (type(self), self.file, self.field, self.message)
+
     def one_line(self) -> str:
         return f"{self.file}: {self.field}: {self.message}"
+
+
+def _rebuilt_input_file_error(cls: type[InputFileError], file: str, field: str, message: str) -> InputFileError:
+    """An unpickled :class:`InputFileError`, its file name kept as shown (not cut a second time)."""
+    error = cls.__new__(cls)
+    error.file, error.field, error.message = file, field, message
+    Exception.__init__(error, error.one_line())
+    return error
+
+
+def shown_path(path: str | Path) -> str:
+    """A file name as an error message shows it: as given, or quoted and cut when it is longer than 200
+    characters or holds unprintable ones. The result is itself short and printable, so that an error made
+    from another's file name shows it unchanged."""
+    text = str(path)
+    if len(text) <= QUOTE_LIMIT_CHARS and text.isprintable():
+        return text
+    # Room for the "... (N characters)" that quoted() appends, so the result stays within the limit.
+    return quoted(text, limit_chars=QUOTE_LIMIT_CHARS - 30)
 
 
 def checked_input_file(path: Path | str, max_bytes: int, what: str = "file") -> Path:
     """``path`` as a :class:`Path` once it is known to be a regular file of at most ``max_bytes``."""
     text = str(path)
     if "\0" in text:
-        raise InputFileError(quoted(text), "<file>", f"a {what} path cannot contain a NUL character")
-    path = Path(text).expanduser()
+        raise InputFileError(text, "<file>", f"a {what} path cannot contain a NUL character")
+    path = expanded_path(text, what)
     try:
         status = path.stat()
     except FileNotFoundError:
         raise InputFileError(path, "<file>", f"{what} not found") from None
     except (OSError, ValueError) as error:
-        raise InputFileError(path, "<file>", f"cannot open the {what} ({error.__class__.__name__}: {error})") from None
+        # strerror, not str(error): the latter repeats the path, which may be kilobytes long.
+        reason = getattr(error, "strerror", None) or error.__class__.__name__
+        raise InputFileError(path, "<file>", f"cannot open the {what} ({reason})") from None
     if stat.S_ISDIR(status.st_mode):
         raise InputFileError(path, "<file>", f"is a folder, not a {what}")
     if not stat.S_ISREG(status.st_mode):
@@ -71,9 +97,19 @@ def checked_input_file(path: Path | str, max_bytes: int, what: str = "file") -> 
     return path
 
 
-def read_text_file(path: Path | str, max_bytes: int = MAX_CONFIG_FILE_BYTES, what: str = "file") -> str:
-    """The UTF-8 text of a regular file of at most ``max_bytes`` (checked before reading, and while reading,
-    in case the file grows in between)."""
+def expanded_path(text: str, what: str = "file") -> Path:
+    """``text`` as a :class:`Path` with a leading ``~`` or ``~user`` expanded."""
+    try:
+        return Path(text).expanduser()
+    except RuntimeError:  # pathlib's way of saying there is no such user (or no home folder)
+        user = text[1:].split("/", 1)[0]
+        raise InputFileError(text, "<file>", f"cannot expand '~{user}' in the {what} path: no such user "
+                                             "or no home folder") from None
+
+
+def read_file_bytes(path: Path | str, max_bytes: int, what: str = "file") -> bytes:
+    """The bytes of a regular file of at most ``max_bytes`` (checked before reading, and while reading, in
+    case the file grows in between)."""
     path = checked_input_file(path, max_bytes, what)
     try:
         with path.open("rb") as stream:
@@ -82,6 +118,12 @@ def read_text_file(path: Path | str, max_bytes: int = MAX_CONFIG_FILE_BYTES, wha
         raise InputFileError(path, "<file>", f"cannot read the {what} ({error.strerror or error})") from None
     if len(data) > max_bytes:
         raise InputFileError(path, "<file>", f"{what} grew past {max_bytes / 2**20:.0f} MiB while being read")
+    return data
+
+
+def read_text_file(path: Path | str, max_bytes: int = MAX_CONFIG_FILE_BYTES, what: str = "file") -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes`` (see :func:`read_file_bytes`)."""
+    data = read_file_bytes(path, max_bytes, what)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
