@@ -107,7 +107,7 @@ def test_custom_server_class_is_accepted() -> None:
     ("content", "expected"),
     [
         ("fraction\n" + "0.5\n" * 100, "has 100 rows"),
-        ("fraction\n" + "abc\n" + "0.5\n" * 8759, "row 2"),
+        ("fraction\n" + "abc\n" + "0.5\n" * 8759, "line 2: 'abc'"),
         ("fraction\n" + "1.5\n" * 8760, "must lie in 0-1"),
         ("load\n" + "0.5\n" * 8760, "column 'fraction' not found"),
     ],

@@ -183,23 +183,61 @@ def _fractions_to_compact(weekday: list[float], weekend: list[float]) -> list[di
     return data
 
 
+#: A year at one-minute resolution is 525,600 rows, some 4 MB as one column of fractions and 15-40 MB with a
+#: timestamp and a few other columns; 64 MiB leaves room for that and refuses, before reading it, a file
+#: that would take pandas many seconds and gigabytes (a 2e7-row file is 620 MB).
+MAX_LOAD_CSV_BYTES = 64 * 1024 * 1024
+#: A load profile has a handful of columns; a header of thousands is not one, and pandas would build a frame
+#: of as many columns from a single long line.
+MAX_LOAD_CSV_COLUMNS = 1000
+
+
 def read_load_profile(profile: CsvLoad, relative_to: Path | None) -> pd.Series:
-    """Read an IT utilisation CSV (one value per hour of the year, 0-1)."""
-    path = profile.path if profile.path.is_absolute() or relative_to is None else relative_to / profile.path
+    """Read an IT utilisation CSV (one value per hour of the year, 0-1).
+
+    The file is checked before it is read (a regular file, not a device such as ``/dev/zero`` that would
+    never end, of at most :data:`MAX_LOAD_CSV_BYTES`); every problem is one :class:`SiteInputError` that
+    names the CSV file and the site field.
+    """
+    import io
+
+    from greendc.errors import QUOTE_LIMIT_CHARS, quoted
+    from greendc.files import InputFileError, expanded_path, read_file_bytes, shown_path
+
     try:
-        frame = pd.read_csv(path)
-    except (OSError, pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as error:
-        raise SiteInputError(f"it_load.path: cannot read CSV {path}: {error}") from error
+        path = expanded_path(str(profile.path), "load CSV")
+        path = path if path.is_absolute() or relative_to is None else relative_to / path
+        data = read_file_bytes(path, MAX_LOAD_CSV_BYTES, "load CSV")  # refuses a NUL character in the path
+    except InputFileError as error:
+        raise SiteInputError(f"{error.file}: it_load.path: cannot read CSV ({error.message})") from None
+    shown = shown_path(path)
+    header_columns = data.split(b"\n", 1)[0].count(b",") + 1
+    if header_columns > MAX_LOAD_CSV_COLUMNS:
+        raise SiteInputError(f"{shown}: it_load.path: the first line has {header_columns} columns; a load CSV "
+                             f"has a header of at most {MAX_LOAD_CSV_COLUMNS}")
+    try:
+        frame = pd.read_csv(io.BytesIO(data))
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        reason = str(error).splitlines()[0][:QUOTE_LIMIT_CHARS] if str(error) else error.__class__.__name__
+        raise SiteInputError(f"{shown}: it_load.path: cannot read CSV ({reason})") from None
     if profile.column not in frame.columns:
-        raise SiteInputError(f"it_load.column: column {profile.column!r} not found in {path}")
+        raise SiteInputError(f"{shown}: it_load.column: column {quoted(profile.column)} not found (columns: "
+                             f"{quoted(', '.join(map(str, frame.columns)))})")
     series = pd.to_numeric(frame[profile.column], errors="coerce")
     if series.isna().any():
-        row = int(series.isna().to_numpy().argmax()) + 2
-        raise SiteInputError(f"it_load.path: {path} row {row}: {profile.column!r} is not a number")
-    if not ((series >= 0) & (series <= 1)).all():
-        raise SiteInputError(f"it_load.path: {path}: {profile.column!r} must lie in 0-1 (a utilisation fraction)")
+        index = int(series.isna().to_numpy().argmax())
+        value = frame[profile.column].iloc[index]
+        shown_value = "an empty or NaN cell" if pd.isna(value) else quoted(str(value))
+        raise SiteInputError(f"{shown}: it_load.path: line {index + 2}: {shown_value} in column "
+                             f"{quoted(profile.column)} is not a number")
+    outside = ~((series >= 0) & (series <= 1))
+    if outside.any():
+        index = int(outside.to_numpy().argmax())
+        raise SiteInputError(f"{shown}: it_load.path: line {index + 2}: {series.iloc[index]:g} in column "
+                             f"{quoted(profile.column)} must lie in 0-1 (a utilisation fraction)")
     if len(series) not in (8760, 8784):
-        raise SiteInputError(f"it_load.path: {path} has {len(series)} rows; an hourly year needs 8760")
+        raise SiteInputError(f"{shown}: it_load.path: has {len(series)} rows; an hourly year needs 8760 (8784 in a "
+                             "leap year)")
     return series.iloc[:8760].reset_index(drop=True)
 
 
