@@ -36,7 +36,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from greendc.errors import GreendcError
+from greendc.errors import GreendcError, quoted
+from greendc.files import InputFileError, checked_input_file, shown_path
 
 FACILITY_COLUMNS = ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct", "it_power_w",
                     "cooling_power_w", "facility_power_w")
@@ -105,6 +106,8 @@ def _unit_hint(column: str, values: pd.Series) -> str:
 
 def validate_telemetry(frame: pd.DataFrame, source: str = "<telemetry>") -> Telemetry:
     """Check columns, units, ranges and the time axis; raise :class:`TelemetryError` naming the column."""
+    source = shown_path(source)
+    _check_column_names(frame, source)
     if "time" not in frame.columns:
         raise TelemetryError(f"{source}: missing column 'time'")
     zones = zone_names_of(list(frame.columns))
@@ -113,12 +116,9 @@ def validate_telemetry(frame: pd.DataFrame, source: str = "<telemetry>") -> Tele
     required = list(FACILITY_COLUMNS) + [f"{zone}/{name}" for zone in zones for name in ZONE_COLUMNS]
     missing = [column for column in required if column not in frame.columns]
     if missing:
-        raise TelemetryError(f"{source}: missing column(s) {', '.join(missing)}")
+        raise TelemetryError(f"{source}: missing column(s) {_listed(missing)}")
     frame = frame.copy()
-    try:
-        frame["time"] = pd.to_datetime(frame["time"])
-    except (ValueError, TypeError) as error:
-        raise TelemetryError(f"{source}: column 'time' is not a timestamp: {error}") from error
+    frame["time"] = _time_axis(frame["time"], source)
     if frame["time"].duplicated().any():
         first = frame.loc[frame["time"].duplicated(), "time"].iloc[0]
         raise TelemetryError(f"{source}: duplicate timestamp {first} in column 'time'")
@@ -126,23 +126,78 @@ def validate_telemetry(frame: pd.DataFrame, source: str = "<telemetry>") -> Tele
         frame = frame.sort_values("time").reset_index(drop=True)
     if len(frame) < 2:
         raise TelemetryError(f"{source}: needs at least two rows, has {len(frame)}")
-    steps = frame["time"].diff().dropna()
-    interval = steps.mode().iloc[0]
+    # Distinct, present times: at least one step, every step positive.
+    interval = frame["time"].diff().dropna().mode().iloc[0]
     checked = required + [c for c in OPTIONAL_COLUMNS if c in frame.columns]
     for column in checked:
         if column == "time":
             continue
-        values = pd.to_numeric(frame[column], errors="coerce")
+        try:
+            # As floats: nullable integer or boolean columns would carry pd.NA into the comparisons below.
+            values = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        except (TypeError, ValueError, OverflowError):  # cells holding lists, mappings or huge integers
+            raise TelemetryError(f"{source}: column {quoted(column)} holds values that are not numbers") from None
         if values.isna().all():
-            raise TelemetryError(f"{source}: column {column!r} holds no numbers")
+            raise TelemetryError(f"{source}: column {quoted(column)} holds no numbers")
         low, high = PHYSICAL_RANGE[_kind(column)]
         valid = values.dropna()
         outside = (valid < low) | (valid > high)
         if outside.mean() > 0.5:
-            raise TelemetryError(f"{source}: column {column!r} is mostly outside {low}-{high}"
+            raise TelemetryError(f"{source}: column {quoted(column)} is mostly outside {low}-{high}"
                                  f"{_unit_hint(column, valid)}")
         frame[column] = values.where((values >= low) & (values <= high))
     return Telemetry(frame=frame, zone_names=zones, interval_h=interval / pd.Timedelta(hours=1), source=source)
+
+
+#: A year at one-minute resolution of the two-hall example with the twin's 50 columns is some 330 MB of CSV
+#: (150 MB of Parquet); 1 GiB leaves room for a site of six halls and refuses, before it is read, a file
+#: pandas would need minutes and many gigabytes for. Larger sites split the year into files (each is read as
+#: its own episode).
+MAX_TELEMETRY_FILE_BYTES = 1024 * 1024 * 1024
+#: 100 million cells are 800 MB as floats: a Parquet file's own count is checked against it before reading,
+#: since its compression hides how large it becomes in memory.
+MAX_TELEMETRY_CELLS = 100_000_000
+#: Columns in one file: 6 facility columns and some 17 per IT zone (the twin's); 10,000 is far more than a
+#: real site has, and a CSV header longer than that is refused before pandas builds a frame of it.
+MAX_TELEMETRY_COLUMNS = 10_000
+_MAX_CSV_HEADER_BYTES = 4 * 1024 * 1024
+_MAX_NAMES_LISTED = 5
+
+
+def _listed(names: list[str]) -> str:
+    """Column names for a message: the first few, each cut, and how many more."""
+    shown = ", ".join(str(name) if len(str(name)) <= 80 else quoted(name, 80) for name in names[:_MAX_NAMES_LISTED])
+    more = len(names) - _MAX_NAMES_LISTED
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _check_column_names(frame: pd.DataFrame, source: str) -> None:
+    """Column names must be text and appear once (a repeated name would make one column a frame of two)."""
+    not_text = [name for name in frame.columns if not isinstance(name, str)]
+    if not_text:
+        raise TelemetryError(f"{source}: column names must be text, not {quoted(not_text[0])}")
+    repeated = frame.columns[frame.columns.duplicated()]
+    if len(repeated):
+        raise TelemetryError(f"{source}: column {quoted(repeated[0])} appears more than once")
+
+
+def _time_axis(column: pd.Series, source: str) -> pd.Series:
+    """The ``time`` column as timestamps, each present: numbers (nanoseconds to pandas) and blanks refused."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
+        raise TelemetryError(f"{source}: column 'time' holds numbers; give timestamps such as 2023-07-01 00:15")
+    try:
+        times = pd.to_datetime(column)
+    except (ValueError, TypeError, OverflowError) as error:
+        reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
+        raise TelemetryError(f"{source}: column 'time' is not a timestamp: {quoted(reason)}") from None
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        raise TelemetryError(f"{source}: column 'time' is not a timestamp (mixed time zones?)")
+    missing = times.isna().to_numpy()
+    if missing.any():
+        row = int(missing.argmax())
+        raise TelemetryError(f"{source}: column 'time' row {row + 1} is empty or not a time "
+                             f"({quoted(column.iloc[row])})")
+    return times
 
 
 def load_telemetry(path: Path | str) -> Telemetry:
@@ -150,30 +205,77 @@ def load_telemetry(path: Path | str) -> Telemetry:
 
     In a folder, files named ``telemetry*.parquet`` or ``telemetry*.csv`` are read from all subfolders
     (as ``greendc simulate`` and ``greendc explore`` write them); without such files, every Parquet and
-    CSV file directly in the folder is read.
+    CSV file directly in the folder is read. Each file is checked before it is read: a regular file of
+    at most :data:`MAX_TELEMETRY_FILE_BYTES` (a device such as ``/dev/zero`` would never end).
     """
     path = Path(path)
-    if path.is_dir():
-        files = sorted([*path.rglob("telemetry*.parquet"), *path.rglob("telemetry*.csv")])
-        files = files or sorted([*path.glob("*.parquet"), *path.glob("*.csv")])
-        if not files:
-            raise TelemetryError(f"{path}: no .parquet or .csv telemetry files")
-    elif path.is_file():
-        files = [path]
-    else:
-        raise TelemetryError(f"{path}: telemetry not found")
-    validated = []
-    for file in files:
-        try:
-            frame = pd.read_parquet(file) if file.suffix == ".parquet" else pd.read_csv(file)
-        except Exception as error:  # pyarrow and pandas raise many kinds for unreadable files
-            raise TelemetryError(f"{file}: cannot read telemetry: {error}") from error
-        validated.append(validate_telemetry(frame, str(file)))
+    files = _telemetry_files(path)
+    validated = [validate_telemetry(_read_telemetry_file(file), str(file)) for file in files]
     zones = validated[0].zone_names
     for file, telemetry in zip(files, validated, strict=True):
         if telemetry.zone_names != zones:
-            raise TelemetryError(f"{file}: zones {telemetry.zone_names} differ from {zones} in {files[0]}")
+            raise TelemetryError(f"{shown_path(file)}: zones {_listed(telemetry.zone_names)} differ from "
+                                 f"{_listed(zones)} in {shown_path(files[0])}")
     # Files may cover the same calendar (one year per climate): each is its own episode, so that time
     # steps are never paired across files.
     combined = pd.concat([t.frame.assign(episode=i) for i, t in enumerate(validated)], ignore_index=True)
-    return Telemetry(frame=combined, zone_names=zones, interval_h=validated[0].interval_h, source=str(path))
+    return Telemetry(frame=combined, zone_names=zones, interval_h=validated[0].interval_h, source=shown_path(path))
+
+
+def _telemetry_files(path: Path) -> list[Path]:
+    """The file ``path`` names, or the telemetry files of the folder it names (see :func:`load_telemetry`)."""
+    if "\0" in str(path):
+        raise TelemetryError(f"{shown_path(path)}: a telemetry path cannot contain a NUL character")
+    try:
+        path = path.expanduser()
+        if not path.is_dir():
+            return [path]
+        files = sorted([*path.rglob("telemetry*.parquet"), *path.rglob("telemetry*.csv")])
+        files = files or sorted([*path.glob("*.parquet"), *path.glob("*.csv")])
+    except (OSError, RuntimeError) as error:  # a name too long, a folder that cannot be listed, no such user
+        reason = getattr(error, "strerror", None) or str(error) or error.__class__.__name__
+        raise TelemetryError(f"{shown_path(path)}: cannot open the telemetry ({reason})") from None
+    if not files:
+        raise TelemetryError(f"{shown_path(path)}: no .parquet or .csv telemetry files")
+    return files
+
+
+def _read_telemetry_file(file: Path) -> pd.DataFrame:
+    """One telemetry file as a frame, its size (and, for Parquet, its cell count) checked before reading."""
+    try:
+        file = checked_input_file(file, MAX_TELEMETRY_FILE_BYTES, "telemetry file")
+    except InputFileError as error:
+        message = "telemetry not found" if error.message.endswith("not found") else error.message
+        raise TelemetryError(f"{error.file}: {message}") from None
+    try:
+        if file.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            metadata = pq.ParquetFile(file).metadata
+            cells = metadata.num_rows * metadata.num_columns
+            if cells > MAX_TELEMETRY_CELLS or metadata.num_columns > MAX_TELEMETRY_COLUMNS:
+                raise TelemetryError(f"{shown_path(file)}: {metadata.num_rows:,} rows of {metadata.num_columns:,} "
+                                     f"columns, more than the {MAX_TELEMETRY_CELLS:,} values (or "
+                                     f"{MAX_TELEMETRY_COLUMNS:,} columns) a telemetry file may hold")
+            return pd.read_parquet(file)
+        _check_csv_header(file)
+        return pd.read_csv(file)
+    except TelemetryError:
+        raise
+    except Exception as error:  # pyarrow and pandas raise many kinds for unreadable files
+        reason = str(error).splitlines()[0] if str(error).strip() else error.__class__.__name__
+        raise TelemetryError(f"{shown_path(file)}: cannot read telemetry: {quoted(reason)}") from None
+
+
+def _check_csv_header(file: Path) -> None:
+    """A CSV's first line must end within a few MiB and name at most :data:`MAX_TELEMETRY_COLUMNS` columns."""
+    with file.open("rb") as stream:
+        head = stream.read(_MAX_CSV_HEADER_BYTES)
+    line, newline, _ = head.partition(b"\n")
+    if not newline and len(head) == _MAX_CSV_HEADER_BYTES:
+        raise TelemetryError(f"{shown_path(file)}: the first line is longer than "
+                             f"{_MAX_CSV_HEADER_BYTES // 2**20} MiB; it should name the columns")
+    columns = line.count(b",") + 1
+    if columns > MAX_TELEMETRY_COLUMNS:
+        raise TelemetryError(f"{shown_path(file)}: {columns:,} columns, more than the {MAX_TELEMETRY_COLUMNS:,} a "
+                             "telemetry file may have")
