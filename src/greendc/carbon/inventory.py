@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from greendc.carbon.errors import InventoryError
 from greendc.carbon.factors import FactorKind
+from greendc.errors import QUOTE_LIMIT_CHARS, quoted
 from greendc.files import InputFileError, load_yaml_mapping
 
 EnergyUnit = Literal["kWh", "MWh", "GWh"]
@@ -345,16 +346,23 @@ def field_path(loc: tuple[Any, ...]) -> str:
 
 
 def _first_error(error: ValidationError) -> tuple[str, str]:
+    """The field and message of the first problem, each quoting at most about 200 characters of the input
+    (a key, or a value that pydantic's message repeats, may be kilobytes long)."""
     errors = error.errors(include_url=False)
     first = errors[0]
-    message = str(first["msg"]).removeprefix("Value error, ")
+    message = " ".join(str(first["msg"]).removeprefix("Value error, ").split())[:QUOTE_LIMIT_CHARS]
     if first["type"] in ("literal_error", "enum") and "input" in first:
-        message += f" (got {first['input']!r})"
+        message += f" (got {quoted(first['input'])})"
     if first["type"] == "extra_forbidden":
         message = "unknown key (check the spelling; see examples/inventories/)"
+    if first["type"] == "finite_number":
+        message = "must be a finite number, not NaN or infinity"
     if len(errors) > 1:
         message += f" [+{len(errors) - 1} more error(s)]"
-    return field_path(tuple(first["loc"])), message
+    field = field_path(tuple(first["loc"]))
+    if len(field) > QUOTE_LIMIT_CHARS or not field.isprintable():
+        field = quoted(field)
+    return field, message
 
 
 def parse_inventory(data: Any, *, file: str | Path | None = None) -> Inventory:

@@ -16,7 +16,9 @@ from greendc.site.servers import ServerCurves
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are refused in every float: NaN compares false with any bound, so a NaN setpoint bound
+    # would silently switch clipping off, and neither means anything in a site description.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Zone(_Strict):
