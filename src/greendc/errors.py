@@ -26,3 +26,12 @@ def quoted(value: object, limit_chars: int = QUOTE_LIMIT_CHARS) -> str:
 
 class UsageError(GreendcError, ValueError):
     """An argument (a command-line option, or a workflow's parameter) that cannot be used."""
+
+
+def plain_text(text: object, limit_chars: int = QUOTE_LIMIT_CHARS) -> str:
+    """``text`` (such as a library's message, which may repeat the input) fit for a one-line message: runs
+    of whitespace, line breaks included, become one space, other unprintable characters are escaped (a
+    terminal would act on them), and it is cut to about ``limit_chars``."""
+    flat = " ".join(str(text).split())
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in flat[:limit_chars])
+    return shown + ("..." if len(flat) > limit_chars else "")

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError, quoted
+from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError, plain_text, quoted
 
 MAX_YAML_DEPTH = 32
 MAX_YAML_EXPANDED_NODES = 200_000
@@ -102,8 +102,8 @@ def expanded_path(text: str, what: str = "file") -> Path:
     try:
         return Path(text).expanduser()
     except RuntimeError:  # pathlib's way of saying there is no such user (or no home folder)
-        user = text[1:].split("/", 1)[0]
-        raise InputFileError(text, "<file>", f"cannot expand '~{user}' in the {what} path: no such user "
+        user = text.split("/", 1)[0]
+        raise InputFileError(text, "<file>", f"cannot expand {quoted(user)} in the {what} path: no such user "
                                              "or no home folder") from None
 
 
@@ -217,7 +217,14 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def parse_yaml(text: str, source: str | Path = "<yaml>") -> Any:
     """Parse YAML text with the strict loader; every problem is one :class:`InputFileError`."""
-    loader = _StrictYamlLoader(text)
+    try:
+        loader = _StrictYamlLoader(text)  # its reader refuses control characters at once
+    except yaml.reader.ReaderError as error:
+        line = text.count("\n", 0, error.position) + 1
+        column = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
+        character = f"#x{error.character:04x}" if isinstance(error.character, int) else repr(error.character)
+        raise InputFileError(source, "<yaml>", f"malformed YAML at line {line}, column {column}: character "
+                                               f"{character}: {plain_text(error.reason)}") from None
     try:
         root = loader.get_single_node()
         if root is None:
@@ -228,13 +235,13 @@ def parse_yaml(text: str, source: str | Path = "<yaml>") -> Any:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise InputFileError(source, "<yaml>", f"malformed YAML{where}: {problem[:QUOTE_LIMIT_CHARS]}") from None
+        raise InputFileError(source, "<yaml>", f"malformed YAML{where}: {plain_text(problem)}") from None
     except (ValueError, TypeError, OverflowError, RecursionError) as error:
         # PyYAML's constructors raise these for values its resolvers accept, such as 0x_ or 2023-02-30.
         mark = loader.last_mark
         where = f" near line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         raise InputFileError(source, "<yaml>", f"malformed YAML{where}: a value cannot be read "
-                                               f"({str(error)[:QUOTE_LIMIT_CHARS]})") from None
+                                               f"({plain_text(error)})") from None
     finally:
         loader.dispose()
 

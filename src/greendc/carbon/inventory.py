@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from greendc.carbon.errors import InventoryError
 from greendc.carbon.factors import FactorKind
-from greendc.errors import QUOTE_LIMIT_CHARS, quoted
+from greendc.errors import QUOTE_LIMIT_CHARS, plain_text, quoted
 from greendc.files import InputFileError, load_yaml_mapping
 
 EnergyUnit = Literal["kWh", "MWh", "GWh"]
@@ -350,7 +350,7 @@ def _first_error(error: ValidationError) -> tuple[str, str]:
     (a key, or a value that pydantic's message repeats, may be kilobytes long)."""
     errors = error.errors(include_url=False)
     first = errors[0]
-    message = " ".join(str(first["msg"]).removeprefix("Value error, ").split())[:QUOTE_LIMIT_CHARS]
+    message = plain_text(str(first["msg"]).removeprefix("Value error, "))
     if first["type"] in ("literal_error", "enum") and "input" in first:
         message += f" (got {quoted(first['input'])})"
     if first["type"] == "extra_forbidden":

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import annotated_types
 from pydantic import BaseModel, ValidationError
 
-from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError, quoted
+from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError, plain_text, quoted
 from greendc.files import InputFileError, load_yaml_mapping, shown_path
 from greendc.site.schema import Site
 
@@ -80,7 +80,7 @@ def describe_validation_error(path: Path, error: ValidationError, model: type[Ba
     field = ".".join(str(part) for part in location) or "<top level>"
     if len(field) > QUOTE_LIMIT_CHARS or not field.isprintable():
         field = quoted(field)
-    message = " ".join(str(first["msg"]).removeprefix("Value error, ").split())[:QUOTE_LIMIT_CHARS]
+    message = plain_text(str(first["msg"]).removeprefix("Value error, "))
     if first["type"] == "extra_forbidden":
         message = "unknown key (not part of the site schema)"
     elif first["type"] == "missing":

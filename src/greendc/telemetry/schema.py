@@ -31,13 +31,14 @@ Any other column (cooling power by component, dew points, water) is kept and ign
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from greendc.errors import GreendcError, quoted
-from greendc.files import InputFileError, checked_input_file, shown_path
+from greendc.files import InputFileError, checked_input_file, expanded_path, shown_path
 
 FACILITY_COLUMNS = ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct", "it_power_w",
                     "cooling_power_w", "facility_power_w")
@@ -186,7 +187,9 @@ def _time_axis(column: pd.Series, source: str) -> pd.Series:
     if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column):
         raise TelemetryError(f"{source}: column 'time' holds numbers; give timestamps such as 2023-07-01 00:15")
     try:
-        times = pd.to_datetime(column)
+        with warnings.catch_warnings():  # "could not infer format" is advice for programmers, not for a user
+            warnings.simplefilter("ignore", UserWarning)
+            times = pd.to_datetime(column)
     except (ValueError, TypeError, OverflowError) as error:
         reason = str(error).splitlines()[0] if str(error) else error.__class__.__name__
         raise TelemetryError(f"{source}: column 'time' is not a timestamp: {quoted(reason)}") from None
@@ -227,12 +230,15 @@ def _telemetry_files(path: Path) -> list[Path]:
     if "\0" in str(path):
         raise TelemetryError(f"{shown_path(path)}: a telemetry path cannot contain a NUL character")
     try:
-        path = path.expanduser()
+        path = expanded_path(str(path), "telemetry")
+    except InputFileError as error:
+        raise TelemetryError(f"{error.file}: {error.message}") from None
+    try:
         if not path.is_dir():
             return [path]
         files = sorted([*path.rglob("telemetry*.parquet"), *path.rglob("telemetry*.csv")])
         files = files or sorted([*path.glob("*.parquet"), *path.glob("*.csv")])
-    except (OSError, RuntimeError) as error:  # a name too long, a folder that cannot be listed, no such user
+    except OSError as error:  # a name too long, a folder that cannot be listed
         reason = getattr(error, "strerror", None) or str(error) or error.__class__.__name__
         raise TelemetryError(f"{shown_path(path)}: cannot open the telemetry ({reason})") from None
     if not files:

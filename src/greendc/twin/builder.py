@@ -201,7 +201,7 @@ def read_load_profile(profile: CsvLoad, relative_to: Path | None) -> pd.Series:
     """
     import io
 
-    from greendc.errors import QUOTE_LIMIT_CHARS, quoted
+    from greendc.errors import plain_text, quoted
     from greendc.files import InputFileError, expanded_path, read_file_bytes, shown_path
 
     try:
@@ -218,7 +218,7 @@ def read_load_profile(profile: CsvLoad, relative_to: Path | None) -> pd.Series:
     try:
         frame = pd.read_csv(io.BytesIO(data))
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        reason = str(error).splitlines()[0][:QUOTE_LIMIT_CHARS] if str(error) else error.__class__.__name__
+        reason = plain_text(str(error).splitlines()[0]) if str(error).strip() else error.__class__.__name__
         raise SiteInputError(f"{shown}: it_load.path: cannot read CSV ({reason})") from None
     if profile.column not in frame.columns:
         raise SiteInputError(f"{shown}: it_load.column: column {quoted(profile.column)} not found (columns: "
