@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from greendc.site.grid_regions import GridRegion
 from greendc.site.servers import ServerCurves
 
 
@@ -212,7 +213,7 @@ class Site(_Strict):
     weather: Annotated[str, Field(min_length=1)] = Field(
         description="chicago | dulles | tampa | golden | san-francisco, or a path to an EPW file"
     )
-    grid_region: Annotated[str, Field(min_length=1)] = Field(
+    grid_region: GridRegion = Field(
         description="Electricity grid region for the carbon part, e.g. US-RFCW or CN-North"
     )
     zones: Annotated[list[Zone], Field(min_length=1, max_length=20)]
