@@ -106,21 +106,35 @@ def test_figures_json_lets_an_auditor_recompute(report_dir: Path) -> None:
     assert saving["avoided_tco2"] == pytest.approx(160.848)
 
 
-def test_bad_input_leaves_the_previous_report_untouched(tmp_path: Path) -> None:
-    out = tmp_path / "report"
-    out.mkdir()
-    (out / "keep.txt").write_text("previous report", encoding="utf-8")
-    bad = tmp_path / "bad.yaml"
+def _bad_inventory(folder: Path) -> Path:
+    bad = folder / "bad.yaml"
     bad.write_text(
         "organization: {name: X}\nreporting_year: 2023\nsites:\n  - name: A\n    grid_region: CN\n"
         "    electricity: {annual: {value: 10, unit: MWh}}\n  - name: A\n    grid_region: CN\n"
         "    electricity: {annual: {value: 10, unit: MWh}}\n",
         encoding="utf-8",
     )
+    return bad
+
+
+def test_bad_input_leaves_the_previous_report_untouched(report_dir: Path, tmp_path: Path) -> None:
+    before = {p: p.read_bytes() for p in sorted(report_dir.rglob("*")) if p.is_file()}
     with pytest.raises(InventoryError, match="duplicate site"):
-        build_report(bad, out)
+        build_report(_bad_inventory(tmp_path), report_dir, overwrite=True)
+    assert {p: p.read_bytes() for p in sorted(report_dir.rglob("*")) if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml"]
+
+
+def test_a_folder_of_user_files_is_never_a_report_folder(tmp_path: Path) -> None:
+    from greendc.errors import GreendcError
+
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "keep.txt").write_text("a user's file", encoding="utf-8")
+    with pytest.raises(GreendcError, match="did not write"):
+        build_report(EXAMPLES / "tencent-2023.yaml", out, overwrite=True)
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "report"]
+    assert (out / "keep.txt").read_text(encoding="utf-8") == "a user's file"
 
 
 def test_rendering_failure_leaves_no_partial_report(tmp_path: Path, monkeypatch) -> None:
@@ -195,3 +209,33 @@ def test_cli_report_writes_the_folder(tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert float(rows[0]["tCO2 avoided"]) == pytest.approx(2851.5)
     assert float(rows[0]["factor t/MWh"]) == pytest.approx(0.5703)
+
+
+def test_a_run_based_inventory_carries_installed_it_power_and_floor_area_from_the_site(tmp_path: Path) -> None:
+    """Before: the report of a simulated run said "Installed IT power: not in inventory" although the site
+    file gives it. The run folder holds the model the twin built from the site file; both figures come from it."""
+    import yaml
+
+    from greendc.site.schema import Site
+    from greendc.twin.builder import build_twin
+    from tests.carbon.conftest import run_summary
+
+    data = yaml.safe_load((EXAMPLES.parent / "sites" / "two-hall-chicago.yaml").read_text(encoding="utf-8"))
+    data["zones"][1]["raised_floor_height_m"] = 0.6  # an underfloor plenum is a zone, but no floor area of a hall
+    site = Site.model_validate(data)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "model.epJSON").write_text(json.dumps(build_twin(site).epjson), encoding="utf-8")
+    (run / "summary.json").write_text(json.dumps(run_summary(grid_region=site.grid_region)), encoding="utf-8")
+    loaded = inventory_from_run(run)
+    result = __import__("greendc.carbon", fromlist=["calculate"]).calculate(loaded)
+    dc = result.sites[0]
+    # West Hall 232 m2 x 200 W/m2 + East Hall 259 m2 x 200 W/m2 = 98.2 kW on 491 m2.
+    assert dc.value("installed_it_power_kw") == pytest.approx(site.it_design_power_w / 1000.0) == pytest.approx(98.2)
+    assert dc.value("floor_area_m2") == pytest.approx(491.0)
+    assert dc.value("energy_intensity_kwh_per_m2") == pytest.approx(1560.0 * 1000.0 / 491.0)
+    assert any("Installed IT power (98.2 kW) and floor area (491.0 m2" in n for n in loaded.model.notes)
+    from greendc.report.tables import gri_302_3
+
+    row = next(r for r in gri_302_3(result).rows if r[1] == "Energy per floor area")
+    assert row[2] == pytest.approx(1560.0 * 1000.0 / 491.0)  # in the report, not "n/a"

@@ -48,6 +48,16 @@ class RunSummary:
     pue: float | None
     water_m3: float | None
     monthly: list[MonthOfRun] = field(default_factory=list)
+    design: RunDesign | None = None
+
+
+@dataclass(frozen=True)
+class RunDesign:
+    """What the simulated site was built with, read from the run's ``model.epJSON``: the installed IT power
+    (the IT equipment's design power, EU 2024/1364 P_DIT, kW) and the IT halls' floor area (m2)."""
+
+    installed_it_power_kw: float
+    it_floor_area_m2: float
 
 
 def _number(data: dict[str, Any], key: str, path: Path, where: str, *, optional: bool = False) -> float | None:
@@ -82,6 +92,43 @@ def _read_json(path: Path) -> Any:
         raise InventoryError(path, "<file>", f"cannot read the file ({error})") from None
     except json.JSONDecodeError as error:
         raise InventoryError(path, "<json>", f"malformed JSON at line {error.lineno}: {error.msg}") from None
+
+
+def _polygon_area_m2(vertices: list[dict[str, float]]) -> float:
+    """Area of a horizontal polygon (a floor) by the shoelace formula, m2."""
+    xs = [float(v["vertex_x_coordinate"]) for v in vertices]
+    ys = [float(v["vertex_y_coordinate"]) for v in vertices]
+    twice = sum(xs[i] * ys[(i + 1) % len(xs)] - xs[(i + 1) % len(xs)] * ys[i] for i in range(len(xs)))
+    return abs(twice) / 2.0
+
+
+def read_run_design(model_path: Path) -> RunDesign | None:
+    """The installed IT power and IT floor area of a run's EnergyPlus model (``model.epJSON``), or None when
+    the run folder holds no model (a hand-made summary) or the model has no IT equipment.
+
+    IT power sums ``ElectricEquipment:ITE:AirCooled`` design power (W per unit x units); the floor area
+    sums the floors of the zones that hold that equipment (the halls, not their underfloor plenums). Both
+    are the site file's figures: the twin builds each hall with them.
+    """
+    if not model_path.is_file():
+        return None
+    data = _read_json(model_path)
+    try:
+        equipment = list(data.get("ElectricEquipment:ITE:AirCooled", {}).values())
+        power_w = sum(float(e["watts_per_unit"]) * float(e.get("number_of_units", 1)) for e in equipment)
+        halls = {e["zone_or_space_name"] for e in equipment}
+        floors = [
+            s["vertices"]
+            for s in data.get("BuildingSurface:Detailed", {}).values()
+            if s.get("surface_type") == "Floor" and s.get("zone_name") in halls
+        ]
+        area_m2 = sum(_polygon_area_m2(v) for v in floors)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise InventoryError(model_path, "<epjson>", f"not a greendc model ({error!r})") from None
+    if power_w <= 0 or area_m2 <= 0:
+        return None
+    # sqrt(area) squared leaves float noise in the last digits; a micro-m2 is far below what a site file holds.
+    return RunDesign(installed_it_power_kw=round(power_w / 1000.0, 6), it_floor_area_m2=round(area_m2, 6))
 
 
 def read_run_summary(path: Path) -> RunSummary:
@@ -137,6 +184,7 @@ def read_run_summary(path: Path) -> RunSummary:
         pue=pue,
         water_m3=water,
         monthly=monthly,
+        design=read_run_design(path.parent / "model.epJSON"),
     )
 
 

@@ -57,7 +57,9 @@ def inventory_from_run(
     """A one-site inventory for a greendc run (``summary.json`` or its folder), e.g. for ``greendc demo``.
 
     Without ``reporting_year`` the latest year with a grid-average factor for the run's grid region is
-    used, and the report says that a simulated typical year is reported as that year.
+    used, and the report says that a simulated typical year is reported as that year. The installed IT
+    power and the IT halls' floor area are the site file's, as the run's ``model.epJSON`` holds them (a run
+    folder without its model, such as a hand-made summary, leaves them out).
     """
     path = Path(summary).resolve()
     run = read_run_summary(path)
@@ -78,16 +80,29 @@ def inventory_from_run(
                 verification="greendc benchmark of the EnergyPlus twin (simulated, not metered)",
             )
         )
+    notes = [
+        f"Electricity, IT energy and water of {run.site} come from a greendc simulation of a typical "
+        f"meteorological year ({run.weather or 'weather not recorded'}), reported as {reporting_year} "
+        f"with that year's factors; they are modelled, not metered."
+    ]
+    design = run.design
+    if design is not None:
+        notes.append(
+            f"Installed IT power ({design.installed_it_power_kw:,.1f} kW) and floor area "
+            f"({design.it_floor_area_m2:,.1f} m2, the IT halls) are the design values of the simulated site."
+        )
+    site = Site(
+        name=run.site,
+        electricity=Electricity(from_run=str(run.path)),
+        installed_it_power_kw=design.installed_it_power_kw if design is not None else None,
+        floor_area_m2=design.it_floor_area_m2 if design is not None else None,
+    )
     model = Inventory(
         organization=Organization(name=organization or run.site),
         reporting_year=reporting_year,
-        sites=[Site(name=run.site, electricity=Electricity(from_run=str(run.path)))],
+        sites=[site],
         verified_savings=savings,
-        notes=[
-            f"Electricity, IT energy and water of {run.site} come from a greendc simulation of a typical "
-            f"meteorological year ({run.weather or 'weather not recorded'}), reported as {reporting_year} "
-            f"with that year's factors; they are modelled, not metered."
-        ],
+        notes=notes,
     )
     check_inventory(model, file=run.path)
     return LoadedInventory(model=model, path=run.path, base_dir=run.path.parent)
