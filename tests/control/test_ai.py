@@ -8,17 +8,18 @@ import pandas as pd
 import pytest
 
 from greendc.control.ai import AIController
-from greendc.control.base import Action, ControlContext, Observation, ZoneObservation
 from greendc.control.baselines import TrimRespondController
 from greendc.learning.facility_model import FacilityModel
-from greendc.site.schema import Setpoints, Site
+from greendc.site.schema import Bounds, Setpoints, Site
 from greendc.site.weather import dry_bulb_at_relative_humidity_c
+from greendc.telemetry.contract import Action, ControlContext, DesignSetpoints, Observation, ZoneObservation
 from greendc.twin.builder import build_twin
 from greendc.twin.runner import run_simulation
 from tests.conftest import example_site_data
 
 ZONES = ["West Hall", "East Hall"]
-CONTEXT = ControlContext(zone_names=ZONES, bounds=Setpoints(), has_chiller_plant=True, timestep_h=0.25)
+CONTEXT = ControlContext(zone_names=ZONES, bounds=Setpoints(), has_chiller_plant=True, timestep_h=0.25,
+                         design=DesignSetpoints(Bounds(12.0, 18.0), zone_cooling_c=23.0, chilled_water_c=7.0))
 
 
 def _observation(inlet_c: float = 22.0, supply_c: float = 21.0, **changes) -> Observation:
@@ -96,7 +97,7 @@ def test_bad_inputs_fall_back_to_the_baseline(facility_model: FacilityModel, cha
     observation = _observation(**changes)
     action = controller.act(observation)
     assert controller.decision_log[-1]["guard"] == guard
-    assert action == shadow.act(observation).clipped(CONTEXT.bounds)
+    assert action == shadow.act(observation)
 
 
 def test_stuck_inlet_sensor(facility_model: FacilityModel) -> None:
@@ -230,7 +231,7 @@ def test_a_finer_search_finds_nothing_clearly_better(facility_model: FacilityMod
     waters = 7.0 + np.arange(-1.0, 1.0 + 1e-9, 0.25)
     grid = np.array(np.meshgrid(steps, steps, rises, rises, waters, indexing="ij")).reshape(5, -1).T
     matrix = controller._matrix(state, supply_c + grid[:, :2], grid[:, 2:4], grid[:, 4])
-    baseline = controller._baseline.act(observation).clipped(CONTEXT.bounds)
+    baseline = controller._baseline.act(observation)
     spread = {zone: float(values[0]) for zone, values in facility_model.inlet_temp_std_c(
         _baseline_row(controller, baseline, observation)).items()}
     _, objective, feasible, _ = controller._evaluate(matrix, spread, controller._humid_below_c(observation))

@@ -59,7 +59,7 @@ def test_the_searchs_chosen_and_baseline_outcomes_are_the_models_predictions(
         facility_model: FacilityModel, situation: dict[str, float]) -> None:
     controller = _controller(facility_model)
     observation = _observation(**situation)
-    baseline = controller._baseline.act(observation).clipped(CONTEXT.bounds)
+    baseline = controller._baseline.act(observation)
     search = controller._search(observation, baseline, controller._humid_below_c(observation))
     assert search.found
     baseline_row = _baseline_row(controller, baseline, observation)

@@ -55,3 +55,12 @@ def test_reset_mid_episode_starts_over(env: DataCenterEnv) -> None:
         env.step(env.action_space.sample())
     _, info = env.reset()
     assert (info["observation"].hour, info["observation"].minute) == (0, 15)
+
+
+def test_an_episode_starts_from_the_sites_design_setpoints() -> None:
+    data = example_site_data(end_day=1)
+    data["cooling"]["chiller_plant"]["chilled_water_supply_c"] = 9
+    data["setpoints"]["supply_air_c"] = {"min": 12, "max": 16}
+    environment = DataCenterEnv(Site.model_validate(data))
+    # The top of the legacy reset (18 C, here brought within 12-16 C), the legacy zone setpoint, the site's 9 C.
+    np.testing.assert_array_equal(environment._initial(), [16.0, 16.0, 23.0, 23.0, 9.0])

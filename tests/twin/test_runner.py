@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 from tests.conftest import example_site_data
 
-from greendc.control.base import Action, ControlContext, Observation, frozen
 from greendc.control.registry import CONTROLLERS, make_controller
 from greendc.site.schema import Site
 from greendc.site.servers import it_power_fraction
+from greendc.telemetry.contract import Action, ControlContext, Observation, frozen
+from greendc.telemetry.sensors import FACILITY, ZONE, Derivation, Reporting
 from greendc.twin.builder import build_twin
 from greendc.twin.live import ExpiredObservationError
 from greendc.twin.runner import EnergyPlusError, read_err, run_simulation
@@ -210,13 +211,23 @@ def test_read_err_counts_and_quotes(tmp_path: Path) -> None:
     assert summary.fatal_messages == ["**  Fatal  ** Program terminated"]
 
 
-def test_zone_observation_fields_match_the_runner_columns() -> None:
-    """The runner fills ZoneObservation positionally for speed; its field order must follow the columns."""
-    from greendc.control.base import ZoneObservation
-    from greendc.twin.runner import _ZONE_OBSERVATION_FIELDS
-
-    names = list(ZoneObservation._fields)
-    assert names == ["it_power_w", *_ZONE_OBSERVATION_FIELDS]
+def test_observations_hold_every_observed_sensor_as_the_telemetry_reports_it(short_site: Site) -> None:
+    # Each observed sensor of the registry, frozen during act: a zone-timestep sensor (and a sum of them) is
+    # exactly the telemetry's value of the same step. (An HVAC average is not: controllers see the step's last
+    # system timestep, the telemetry its mean; tests/twin/test_recorder.py checks both.)
+    controller = FixedSupplyAir({zone.name: 20.0 for zone in short_site.zones})
+    frame = run_simulation(build_twin(short_site), controller).telemetry
+    assert len(controller.seen) == len(frame)
+    exact = [s for s in ZONE if s.observed and (s.reporting is Reporting.ZONE or s.derivation)]
+    assert {s.column for s in exact} >= {"inlet_temp_c", "it_power_w", "zone_cooling_setpoint_c"}
+    for zone in (zone.name for zone in short_site.zones):
+        for sensor in exact:
+            seen = [getattr(observation.zones[zone], sensor.column) for observation in controller.seen]
+            np.testing.assert_array_equal(seen, frame[sensor.of(zone)], err_msg=sensor.column)
+    for sensor in FACILITY:
+        if sensor.observed and (sensor.reporting is Reporting.ZONE or sensor.derivation is Derivation.SUM_OVER_ZONES):
+            seen = [getattr(observation, sensor.column) for observation in controller.seen]
+            np.testing.assert_allclose(seen, frame[sensor.column], rtol=1e-12, err_msg=sensor.column)
 
 
 @dataclass

@@ -27,26 +27,21 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
-from greendc.control.base import Action, ControlContext, Observation, ZoneObservation
 from greendc.control.baselines import TrimRespondController
 from greendc.control.search import candidate_rows, evaluate_rows, search_setpoints
 from greendc.learning.facility_model import FacilityModel
 from greendc.learning.features import action_columns, feature_names, hour_of_day_features
 from greendc.site.weather import dry_bulb_at_relative_humidity_c
+from greendc.telemetry.contract import Action, ControlContext, Observation, ZoneObservation
+from greendc.telemetry.sensors import FACILITY, ZONE
 
 Guard = Literal["none", "kill-switch", "advisory", "missing-input", "out-of-range", "stuck-sensor", "inlet-over-limit",
                 "no-feasible-action", "model-uncertain"]
 
-#: Physical ranges of the inputs the optimizer relies on.
-_INPUT_RANGES = {
-    "outdoor_dry_bulb_c": (-60.0, 60.0),
-    "outdoor_wet_bulb_c": (-60.0, 45.0),
-    "outdoor_relative_humidity_pct": (0.0, 100.5),
-    "inlet_temp_c": (0.0, 50.0),
-    "inlet_dew_point_c": (-60.0, 45.0),
-    "it_power_w": (0.0, 1e9),
-    "supply_air_setpoint_c": (0.0, 45.0),
-}
+#: The inputs the optimizer relies on, checked at every step against their physical ranges (the registry's):
+#: outdoor air, then each zone's (the inlet dew point only with a humidity limit, last).
+_OUTDOOR_INPUTS = (FACILITY.outdoor_dry_bulb_c, FACILITY.outdoor_wet_bulb_c, FACILITY.outdoor_relative_humidity_pct)
+_ZONE_INPUTS = (ZONE.inlet_temp_c, ZONE.it_power_w, ZONE.supply_air_setpoint_c, ZONE.inlet_dew_point_c)
 
 
 @dataclass
@@ -137,34 +132,32 @@ class AIController:
         self._step = 0
         self._records, self._entries = [], []
         column = {name: index for index, name in enumerate(self.model.feature_names_)}
-        self._supply_columns = np.array([column[f"{z}/supply_air_setpoint_c"] for z in context.zone_names])
-        self._cooling_columns = np.array([column[f"{z}/zone_cooling_setpoint_c"] for z in context.zone_names])
-        self._water_column = column["chilled_water_setpoint_c"] if context.has_chiller_plant else -1
+        self._supply_columns = np.array([column[ZONE.supply_air_setpoint_c.of(z)] for z in context.zone_names])
+        self._cooling_columns = np.array([column[ZONE.zone_cooling_setpoint_c.of(z)] for z in context.zone_names])
+        self._water_column = column[FACILITY.chilled_water_setpoint_c.column] if context.has_chiller_plant else -1
         self._columns = (self._supply_columns, self._cooling_columns, self._water_column)
-        bounds = context.bounds
-        self._bounds_c = np.array([bounds.supply_air_c.min, bounds.supply_air_c.max, bounds.zone_cooling_c.min,
-                                   bounds.zone_cooling_c.max, bounds.chilled_water_c.min, bounds.chilled_water_c.max])
+        # The site's bounds as the compiled search reads them (search.py): the same record, as an array.
+        self._bounds_c = np.array(context.bounds, dtype=float)
         self._unknown_actions = [math.nan] * len(action_columns(list(context.zone_names), context.has_chiller_plant))
         means, quantiles = self.model.ensembles()
         self._trees = (means.arrays, quantiles.arrays, self.model.inlet_std_floor_c())
         # What the stuck-sensor check remembers: the outdoor dry bulb's last reading and for how many readings
         # it has not changed; the same for each zone's inlet, with the zone's recent supply-air readings.
         self._dry_bulb_unchanged: list[Any] = [None, 0]
-        self._zone_stuck = [(zone, f"{zone}/inlet_temp_c", [None, 0], deque(maxlen=self.stuck_steps))
+        self._zone_stuck = [(zone, ZONE.inlet_temp_c.of(zone), [None, 0], deque(maxlen=self.stuck_steps))
                             for zone in context.zone_names]
         self._inlets_c: list[float] = []
-        self._outdoor_checks = [(name, *_INPUT_RANGES[name]) for name in (
-            "outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct")]
-        kinds = ["inlet_temp_c", "it_power_w", "supply_air_setpoint_c"]
-        if humidity is not None:
-            kinds.append("inlet_dew_point_c")
-        self._zone_checks = [(zone, [(f"{zone}/{kind}", *_INPUT_RANGES[kind]) for kind in kinds])
+        self._outdoor_checks = [(sensor.column, *sensor.physical_range) for sensor in _OUTDOOR_INPUTS]
+        zone_inputs = _ZONE_INPUTS if humidity is not None else _ZONE_INPUTS[:-1]
+        self._zone_checks = [(zone, [(sensor.of(zone), *sensor.physical_range) for sensor in zone_inputs])
                              for zone in context.zone_names]
         # The decision log's column names, made once.
-        self._setpoint_keys = [({zone: f"{label}:{zone}/supply_air_setpoint_c" for zone in context.zone_names},
-                                {zone: f"{label}:{zone}/zone_cooling_setpoint_c" for zone in context.zone_names},
-                                f"{label}:chilled_water_setpoint_c") for label in ("chosen", "baseline")]
-        self._predicted_keys = [(f"predicted:{zone}/inlet_temp_c", f"predicted:{zone}/inlet_temp_std_c")
+        zones = context.zone_names
+        self._setpoint_keys = [({zone: f"{label}:{ZONE.supply_air_setpoint_c.of(zone)}" for zone in zones},
+                                {zone: f"{label}:{ZONE.zone_cooling_setpoint_c.of(zone)}" for zone in zones},
+                                f"{label}:{FACILITY.chilled_water_setpoint_c.column}")
+                               for label in ("chosen", "baseline")]
+        self._predicted_keys = [(f"predicted:{ZONE.inlet_temp_c.of(zone)}", f"predicted:{zone}/inlet_temp_std_c")
                                 for zone in context.zone_names]
         # Time of day as the model sees it (sine, cosine), by hour of day: it takes one of a few values.
         self._hour_features: dict[float, tuple[float, float]] = {}
@@ -188,15 +181,15 @@ class AIController:
         """
         self._search_prepared()  # a run reset twice: the first preparation finishes first
         context = self._context
-        zone = ZoneObservation(it_power_w=1e5, zone_air_temp_c=30.0, inlet_temp_c=22.0, inlet_dew_point_c=10.0,
-                               inlet_relative_humidity_pct=40.0, supply_air_temp_c=20.0, supply_air_setpoint_c=20.0,
-                               zone_cooling_setpoint_c=27.0, supply_fan_power_w=5e3)
-        observation = Observation(
+        # Sensors the search does not read stay NaN, so that a sensor added to the registry needs nothing here.
+        zone = ZoneObservation(**dict.fromkeys(ZoneObservation._fields, math.nan))._replace(
+            it_power_w=1e5, inlet_temp_c=22.0, inlet_dew_point_c=10.0, supply_air_setpoint_c=20.0,
+            zone_cooling_setpoint_c=27.0)
+        observation = Observation(**dict.fromkeys(Observation._fields, math.nan))._replace(
             month=7, day=1, hour=12, minute=15, outdoor_dry_bulb_c=25.0, outdoor_wet_bulb_c=18.0,
-            outdoor_relative_humidity_pct=50.0, outdoor_dew_point_c=14.0,
-            zones=dict.fromkeys(context.zone_names, zone), it_power_w=1e5 * len(context.zone_names),
-            cooling_power_w=5e4, facility_power_w=2e5,
-            chilled_water_setpoint_c=7.0 if context.has_chiller_plant else None)
+            outdoor_relative_humidity_pct=50.0, zones=dict.fromkeys(context.zone_names, zone),
+            it_power_w=1e5 * len(context.zone_names), chilled_water_setpoint_c=context.design.chilled_water_c,
+            cooling_power_by_component_w=None)
 
         def prepare() -> None:
             try:
@@ -244,7 +237,7 @@ class AIController:
         # Weather files repeat hourly values, so the outdoor reading gets a longer window.
         window = 3 * self.stuck_steps
         if _unchanged_for(self._dry_bulb_unchanged, outdoor[0]) >= window:
-            return "stuck-sensor", f"outdoor_dry_bulb_c unchanged for {window} steps"
+            return "stuck-sensor", f"{FACILITY.outdoor_dry_bulb_c.column} unchanged for {window} steps"
         for (zone, inlet, unchanged, supply_c), inlet_c in zip(self._zone_stuck, inlets_c, strict=True):
             supply_c.append(zones[zone].supply_air_temp_c)
             if _unchanged_for(unchanged, inlet_c) >= self.stuck_steps:
@@ -316,7 +309,7 @@ class AIController:
         water_now_c = 0.0
         if self._context.has_chiller_plant:
             base = observation.chilled_water_setpoint_c
-            water_now_c = base if base is not None and math.isfinite(base) else 7.0
+            water_now_c = base if base is not None and math.isfinite(base) else self._context.design.chilled_water_c
         setpoints_c = np.array([*[observation.zones[z].supply_air_setpoint_c for z in zones],
                                 *self._setpoints_of(baseline, observation), water_now_c])
         steps, grid = self._grid
@@ -347,7 +340,7 @@ class AIController:
         if self._context.has_chiller_plant:
             water = action.chilled_water_setpoint_c
             if water is None:
-                water = observation.chilled_water_setpoint_c if observation.chilled_water_setpoint_c else 7.0
+                water = observation.chilled_water_setpoint_c or self._context.design.chilled_water_c
         return [*[supply[z] for z in zones], *[cooling[z] for z in zones], water]
 
     def _recovery(self, baseline: Action, observation: Observation) -> Action:
@@ -364,8 +357,9 @@ class AIController:
         return Action(supply, cooling, baseline.chilled_water_setpoint_c)
 
     def act(self, observation: Observation) -> Action:
+        # The ai plans within the site's bounds (its candidates and its recovery stay inside them, so that what
+        # it predicts is what is applied); the runner alone clips what it returns.
         started = time.perf_counter()
-        bounds = self._context.bounds
         # The rule runs at every step, so that it is ready to take over; its action is made only when needed.
         self._baseline.follow(observation)
         self._step += 1
@@ -373,18 +367,18 @@ class AIController:
         if guard == "none" and self._kill_switch_engaged():
             guard, detail = "kill-switch", str(self.kill_switch)
         if guard != "none":
-            self._action = baseline = self._baseline.action().clipped(bounds)
+            self._action = baseline = self._baseline.action()
             self._log(observation, guard, detail, baseline, baseline, None, started)
             return baseline
         if max(self._inlets_c) >= self.inlet_limit_c:
-            baseline = self._baseline.action().clipped(bounds)
-            self._action = self._recovery(baseline, observation).clipped(bounds)
+            baseline = self._baseline.action()
+            self._action = self._recovery(baseline, observation)
             self._log(observation, "inlet-over-limit", "measured inlet at or over the limit", self._action,
                       baseline, None, started)
             return self._action
         if (self._step - 1) % self.decide_every_steps != 0:
-            return self._action if self.mode == "closed-loop" else self._baseline.action().clipped(bounds)
-        baseline = self._baseline.action().clipped(bounds)
+            return self._action if self.mode == "closed-loop" else self._baseline.action()
+        baseline = self._baseline.action()
         humid_below = self._humid_below_c(observation)
         if self._preparing is not None:
             self._search_prepared()
@@ -442,8 +436,8 @@ class AIController:
             "guard": guard,
             "detail": detail,
             "mode": mode,
-            "outdoor_dry_bulb_c": outdoor_dry_bulb_c,
-            "it_power_w": it_power_w,
+            FACILITY.outdoor_dry_bulb_c.column: outdoor_dry_bulb_c,
+            FACILITY.it_power_w.column: it_power_w,
             "hottest_inlet_c": hottest_inlet_c,
             "applied": "ai" if guard == "none" else ("recovery" if guard == "inlet-over-limit" else "baseline"),
             # The humid-air floor (C) the chosen setpoints keep the inlets above, when it ruled out a cheaper choice.

@@ -1,21 +1,23 @@
 """Baseline controllers every smarter controller is measured against.
 
 - ``default``: the legacy control of the EnergyPlus example. Zone cooling setpoint 23 C, supply air
-  reset between 12 and 18 C by single-zone cooling setpoint managers, chilled water at 7 C. It changes
-  nothing: the model's own managers are in charge.
+  reset between 12 and 18 C by single-zone cooling setpoint managers (both within the site's bounds),
+  chilled water at the site's design setpoint. It changes nothing: the model's own managers are in charge.
 - ``rbc``: Sinergym's data-center rule (``RBCDatacenter``): move the zone cooling setpoints 1 C at a
   time to keep the mean zone air temperature within 18-27 C.
 - ``trim-respond``: ASHRAE Guideline 36 (section 5.16.2) trim and respond on the supply-air
   temperature, with "requests" from zones whose hottest ITE inlet comes near the ASHRAE recommended
   limit of 27 C.
+
+What a controller does not move it holds at the site's design setpoint (``ControlContext.design``), as the
+legacy control does, so that every controller is compared under the same plant.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from greendc.control.base import Action, ControlContext, Observation
-from greendc.twin.builder import DEFAULT_CHILLED_WATER_SETPOINT_C, DEFAULT_ZONE_COOLING_SETPOINT_C
+from greendc.telemetry.contract import Action, ControlContext, Observation
 
 ASHRAE_RECOMMENDED_MAX_C = 27.0
 ASHRAE_RECOMMENDED_MIN_C = 18.0
@@ -42,18 +44,21 @@ class RuleBasedController:
     ----------
     band_low_c, band_high_c : comfort band of the mean zone air temperature in C
     step_c : setpoint change per timestep in C
+    initial_setpoint_c : zone cooling setpoint to start from, C (None: the site's design setpoint)
     """
 
     band_low_c: float = ASHRAE_RECOMMENDED_MIN_C
     band_high_c: float = ASHRAE_RECOMMENDED_MAX_C
     step_c: float = 1.0
-    initial_setpoint_c: float = DEFAULT_ZONE_COOLING_SETPOINT_C
+    initial_setpoint_c: float | None = None
     name: str = "rbc"
 
     def reset(self, context: ControlContext) -> Action:
         self._zones = list(context.zone_names)
         self._bounds = context.bounds
-        self._setpoint_c = context.bounds.zone_cooling_c.clip(self.initial_setpoint_c)
+        initial_c = context.design.zone_cooling_c if self.initial_setpoint_c is None else self.initial_setpoint_c
+        # The rule moves within the bounds (otherwise it would wind up past them while the runner clips).
+        self._setpoint_c = context.bounds.zone_cooling_c.clip(initial_c)
         self._last: tuple[float | None, Action | None] = (None, None)
         return self._action()
 
@@ -83,7 +88,9 @@ class TrimRespondController:
     the setpoint is trimmed up by ``trim_c``; otherwise it responds down by ``respond_c`` per request
     beyond those ignored, at most ``max_response_c``. The zone (return-air) cooling setpoints follow the
     supply air plus the servers' design temperature rise, so that the VAV boxes do not drive the fans
-    to full flow chasing a return temperature the supply air cannot reach.
+    to full flow chasing a return temperature the supply air cannot reach. The chilled water stays at the
+    site's design setpoint. The rule trims and responds within the site's supply-air bounds (Guideline 36's
+    minimum and maximum setpoint), so that it never winds up beyond what the runner would apply.
     """
 
     initial_supply_air_c: float = 18.0
@@ -101,6 +108,7 @@ class TrimRespondController:
         self._bounds = context.bounds
         self._low_c, self._high_c = context.bounds.supply_air_c.min, context.bounds.supply_air_c.max
         self._supply_c = context.bounds.supply_air_c.clip(self.initial_supply_air_c)
+        self._water_c = context.design.chilled_water_c
         self._last: tuple[float | None, Action] = (None, Action())
         return self.action()
 
@@ -111,8 +119,7 @@ class TrimRespondController:
         last_c, action = self._last
         if last_c != supply_c:
             cooling_c = self._bounds.zone_cooling_c.clip(supply_c + self.server_delta_t_c)
-            action = Action(dict.fromkeys(self._zones, supply_c), dict.fromkeys(self._zones, cooling_c),
-                            DEFAULT_CHILLED_WATER_SETPOINT_C)
+            action = Action(dict.fromkeys(self._zones, supply_c), dict.fromkeys(self._zones, cooling_c), self._water_c)
             self._last = (supply_c, action)
         return action
 
@@ -149,19 +156,22 @@ class ConstantController:
     ----------
     supply_air_c : supply-air setpoint of every zone, C
     zone_rise_c : zone (return-air) cooling setpoint above the supply air, K
-    chilled_water_c : chilled-water supply setpoint, C (plants only)
+    chilled_water_c : chilled-water supply setpoint, C (plants only; None: the site's design setpoint)
     """
 
     supply_air_c: float = 18.0
     zone_rise_c: float = 7.0
-    chilled_water_c: float = DEFAULT_CHILLED_WATER_SETPOINT_C
+    chilled_water_c: float | None = None
     name: str = "constant"
 
     def reset(self, context: ControlContext) -> Action:
+        water_c = None
+        if context.has_chiller_plant:
+            water_c = context.design.chilled_water_c if self.chilled_water_c is None else self.chilled_water_c
         self._action = Action(
             supply_air_setpoint_c={zone: self.supply_air_c for zone in context.zone_names},
             zone_cooling_setpoint_c={zone: self.supply_air_c + self.zone_rise_c for zone in context.zone_names},
-            chilled_water_setpoint_c=self.chilled_water_c if context.has_chiller_plant else None,
+            chilled_water_setpoint_c=water_c,
         )
         return self._action
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from greendc.control.base import Action, ControlContext, Observation
+from greendc.telemetry.contract import Action, ControlContext, Observation
 
 
 @dataclass

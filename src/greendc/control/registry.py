@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from greendc.control.base import Controller
 from greendc.control.baselines import (
     ConstantController,
     DefaultController,
@@ -13,6 +12,7 @@ from greendc.control.baselines import (
     TrimRespondController,
 )
 from greendc.control.explore import ExplorationController
+from greendc.telemetry.contract import Controller
 
 
 def _ai_controller(**options: Any) -> Controller:

@@ -16,7 +16,8 @@ Arrays in, by name:
 
 - ``columns``: (supply-air setpoint columns (zones,), zone cooling setpoint columns (zones,), chilled-water
   setpoint column or -1 without a plant);
-- ``bounds_c``: supply air min and max, zone cooling min and max, chilled water min and max, C;
+- ``bounds_c``: the site's setpoint bounds, C, as ``numpy.array(site.setpoints)``: a row per setpoint
+  (:data:`SUPPLY_AIR`, :data:`ZONE_COOLING`, :data:`CHILLED_WATER`), its :data:`MIN` and :data:`MAX`;
 - ``means`` and ``quantiles``: ``TreeEnsemble.arrays`` of the facility model's mean models (cooling power,
   IT power, each zone's inlet) and quantile models (each zone's 10 % and 90 % inlet).
 """
@@ -29,6 +30,14 @@ import numpy as np
 
 from greendc.learning.facility_model import inlet_std_from_quantiles_c
 from greendc.learning.trees import compiled, resolve, walk, walk_together
+from greendc.site.schema import Bounds, Setpoints
+
+#: Rows and columns of ``bounds_c``. Literal numbers, as numba compiles them into the cached code; checked
+#: against the bounds' own fields here, since the cache would not notice a change there.
+SUPPLY_AIR, ZONE_COOLING, CHILLED_WATER = 0, 1, 2
+MIN, MAX = 0, 1
+if (Setpoints._fields, Bounds._fields) != (("supply_air_c", "zone_cooling_c", "chilled_water_c"), ("min", "max")):
+    raise ImportError("greendc.control.search reads the setpoint bounds in an order they no longer have")
 
 #: Rows whose humid-air shortfall is within this of the smallest any safe row reaches count as closest, K.
 HUMID_FLOOR_TOLERANCE_K = 0.1
@@ -46,11 +55,13 @@ def candidate_rows(state: np.ndarray, supply_c: np.ndarray, rise_k: np.ndarray, 
     for row in range(rows):
         matrix[row] = state
         for zone in range(len(supply_columns)):
-            supply = min(max(supply_c[row, zone], bounds_c[0]), bounds_c[1])
+            supply = min(max(supply_c[row, zone], bounds_c[SUPPLY_AIR, MIN]), bounds_c[SUPPLY_AIR, MAX])
             matrix[row, supply_columns[zone]] = supply
-            matrix[row, cooling_columns[zone]] = min(max(supply + rise_k[row, zone], bounds_c[2]), bounds_c[3])
+            matrix[row, cooling_columns[zone]] = min(max(supply + rise_k[row, zone], bounds_c[ZONE_COOLING, MIN]),
+                                                     bounds_c[ZONE_COOLING, MAX])
         if water_column >= 0:
-            matrix[row, water_column] = min(max(water_c[row], bounds_c[4]), bounds_c[5])
+            matrix[row, water_column] = min(max(water_c[row], bounds_c[CHILLED_WATER, MIN]),
+                                            bounds_c[CHILLED_WATER, MAX])
     return matrix
 
 
@@ -184,10 +195,10 @@ def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.nda
                 refined[row, cooling_column] = supply_c + rise_now
         for row in range(len(refined)):
             for zone in range(zones):
-                refined[row, supply_columns[zone]] = min(max(refined[row, supply_columns[zone]], bounds_c[0]),
-                                                         bounds_c[1])
-                refined[row, cooling_columns[zone]] = min(max(refined[row, cooling_columns[zone]], bounds_c[2]),
-                                                          bounds_c[3])
+                refined[row, supply_columns[zone]] = min(max(refined[row, supply_columns[zone]],
+                                                             bounds_c[SUPPLY_AIR, MIN]), bounds_c[SUPPLY_AIR, MAX])
+                refined[row, cooling_columns[zone]] = min(max(refined[row, cooling_columns[zone]],
+                                                              bounds_c[ZONE_COOLING, MIN]), bounds_c[ZONE_COOLING, MAX])
         values, objective, feasible, refined_humidity = evaluate_rows(
             refined, means, spread, humid_below_c, k_sigma, highest_c, lowest_c, cooling_only)
         candidates += len(refined)

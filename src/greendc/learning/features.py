@@ -16,13 +16,20 @@ import numpy as np
 import pandas as pd
 
 from greendc.telemetry.schema import Telemetry
+from greendc.telemetry.sensors import FACILITY, ZONE
 
-# No lagged values of the targets: with them the trees lean on persistence ("next cooling power is about
-# this one"), which predicts well but hides how the outcome depends on the action the optimizer varies.
-STATE_COLUMNS = ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct", "it_power_w")
-ZONE_STATE_COLUMNS = ("it_power_w",)
-ZONE_ACTION_COLUMNS = ("supply_air_setpoint_c", "zone_cooling_setpoint_c")
-PLANT_ACTION_COLUMN = "chilled_water_setpoint_c"
+# The model's columns, named through the sensor registry. No lagged values of the targets: with them the trees
+# lean on persistence ("next cooling power is about this one"), which predicts well but hides how the outcome
+# depends on the action the optimizer varies.
+STATE_COLUMNS = tuple(sensor.column for sensor in (FACILITY.outdoor_dry_bulb_c, FACILITY.outdoor_wet_bulb_c,
+                                                   FACILITY.outdoor_relative_humidity_pct, FACILITY.it_power_w))
+ZONE_STATE_COLUMNS = (ZONE.it_power_w.column,)
+#: The actions are the setpoints a controller sets (the registry's setpoint sensors): per zone, then the plant's.
+ZONE_ACTION_COLUMNS = tuple(sensor.column for sensor in ZONE if sensor.setpoint)
+[PLANT_ACTION_COLUMN] = [sensor.column for sensor in FACILITY if sensor.setpoint]
+#: The outcomes the model predicts: cooling and IT power, then each zone's inlet.
+TARGET_COLUMNS = (FACILITY.cooling_power_w.column, FACILITY.it_power_w.column)
+ZONE_TARGET_COLUMNS = (ZONE.inlet_temp_c.column,)
 
 
 def action_columns(zone_names: list[str], has_chiller_plant: bool) -> list[str]:
@@ -38,7 +45,7 @@ def feature_names(zone_names: list[str], has_chiller_plant: bool) -> list[str]:
 
 
 def target_names(zone_names: list[str]) -> list[str]:
-    return ["cooling_power_w", "it_power_w", *[f"{zone}/inlet_temp_c" for zone in zone_names]]
+    return [*TARGET_COLUMNS, *[f"{zone}/{name}" for zone in zone_names for name in ZONE_TARGET_COLUMNS]]
 
 
 def hour_features(time: pd.Series | pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -85,9 +92,12 @@ def training_table(telemetry: Telemetry, has_chiller_plant: bool) -> TrainingTab
     features["hour_sin"], features["hour_cos"] = hour_features(frame["time"])
     for column in action_columns(zones, has_chiller_plant):
         features[column] = frame[column]
-    targets = pd.DataFrame({"cooling_power_w": frame["cooling_power_w"], "it_power_w": following["it_power_w"]})
+    # Cooling power during the action's interval; IT power and inlets during the next (see the module docstring).
+    cooling, it = TARGET_COLUMNS
+    targets = pd.DataFrame({cooling: frame[cooling], it: following[it]})
     for zone in zones:
-        targets[f"{zone}/inlet_temp_c"] = following[f"{zone}/inlet_temp_c"]
+        for name in ZONE_TARGET_COLUMNS:
+            targets[f"{zone}/{name}"] = following[f"{zone}/{name}"]
     keep = (consecutive & features.notna().all(axis=1) & targets.notna().all(axis=1)).to_numpy()
     return TrainingTable(
         features=features.loc[keep, feature_names(zones, has_chiller_plant)].reset_index(drop=True),

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import calendar
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from greendc.site.grid_regions import GridRegion
 from greendc.site.servers import ServerCurves
@@ -158,35 +158,43 @@ class Cooling(_Strict):
     sizing_factor: Annotated[float, Field(ge=1, le=3)] = 1.25
 
 
-class Bounds(_Strict):
-    min: float
-    max: float
+class Bounds(NamedTuple):
+    """A closed range of a setpoint, C.
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Bounds:
-        if self.min > self.max:
-            raise ValueError(f"min ({self.min}) must not exceed max ({self.max})")
-        return self
+    A named tuple rather than a model: the runner clips every controller's setpoints to it at every timestep,
+    and the ai's compiled search reads the same record (``numpy.array`` of :class:`Setpoints`), so the
+    bounds have one form from the site file to the search. pydantic still validates it field by field.
+    """
+
+    min: Annotated[float, Field(allow_inf_nan=False)]
+    max: Annotated[float, Field(allow_inf_nan=False)]
 
     def clip(self, value: float) -> float:
         return min(max(value, self.min), self.max)
 
 
-class Setpoints(_Strict):
-    """Safe bounds for every controllable setpoint; controllers are clipped to them."""
+def _bounds_within(low_c: float, high_c: float) -> AfterValidator:
+    """A check that bounds are ordered and lie within the physical range ``low_c``-``high_c``."""
 
-    supply_air_c: Bounds = Bounds(min=12.0, max=26.0)
-    zone_cooling_c: Bounds = Bounds(min=18.0, max=30.0)
-    chilled_water_c: Bounds = Bounds(min=5.0, max=15.0)
+    def check(bounds: Bounds) -> Bounds:
+        if bounds.min > bounds.max:
+            raise ValueError(f"min ({bounds.min}) must not exceed max ({bounds.max})")
+        if bounds.min < low_c or bounds.max > high_c:
+            raise ValueError(f"bounds must lie within {low_c}-{high_c} C")
+        return bounds
 
-    @model_validator(mode="after")
-    def _physical(self) -> Setpoints:
-        limits = {"supply_air_c": (5.0, 35.0), "zone_cooling_c": (10.0, 40.0), "chilled_water_c": (3.0, 25.0)}
-        for field, (low, high) in limits.items():
-            bounds: Bounds = getattr(self, field)
-            if bounds.min < low or bounds.max > high:
-                raise ValueError(f"{field} bounds must lie within {low}-{high} C")
-        return self
+    return AfterValidator(check)
+
+
+class Setpoints(NamedTuple):
+    """Safe bounds for every controllable setpoint; the runner clips every controller's setpoints to them.
+
+    Fields in this order (``numpy.array(setpoints)`` is a (3, 2) array of min and max per row).
+    """
+
+    supply_air_c: Annotated[Bounds, _bounds_within(5.0, 35.0)] = Bounds(min=12.0, max=26.0)
+    zone_cooling_c: Annotated[Bounds, _bounds_within(10.0, 40.0)] = Bounds(min=18.0, max=30.0)
+    chilled_water_c: Annotated[Bounds, _bounds_within(3.0, 25.0)] = Bounds(min=5.0, max=15.0)
 
 
 class Simulation(_Strict):

@@ -39,28 +39,13 @@ import pandas as pd
 
 from greendc.errors import GreendcError, quoted
 from greendc.files import InputFileError, checked_input_file, expanded_path, shown_path
+from greendc.telemetry.sensors import FACILITY, PHYSICAL_RANGE, ZONE, Validation
 
-FACILITY_COLUMNS = ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c", "outdoor_relative_humidity_pct", "it_power_w",
-                    "cooling_power_w", "facility_power_w")
-ZONE_COLUMNS = ("it_power_w", "inlet_temp_c", "zone_air_temp_c", "supply_air_temp_c", "supply_air_setpoint_c",
-                "zone_cooling_setpoint_c")
-OPTIONAL_COLUMNS = ("chilled_water_setpoint_c",)
-
-#: Physically plausible ranges; values outside are sensor faults or unit mistakes.
-PHYSICAL_RANGE: dict[str, tuple[float, float]] = {
-    "outdoor_dry_bulb_c": (-60.0, 60.0),
-    "outdoor_wet_bulb_c": (-60.0, 45.0),
-    "outdoor_relative_humidity_pct": (0.0, 100.5),
-    "it_power_w": (0.0, 1e9),
-    "cooling_power_w": (0.0, 1e9),
-    "facility_power_w": (0.0, 1e9),
-    "inlet_temp_c": (0.0, 50.0),
-    "zone_air_temp_c": (0.0, 60.0),
-    "supply_air_temp_c": (0.0, 45.0),
-    "supply_air_setpoint_c": (0.0, 45.0),
-    "zone_cooling_setpoint_c": (0.0, 45.0),
-    "chilled_water_setpoint_c": (0.0, 30.0),
-}
+# The columns validation requires and checks, from the sensor registry; their physically plausible ranges
+# (PHYSICAL_RANGE, values outside are sensor faults or unit mistakes) come from it too.
+FACILITY_COLUMNS = tuple(s.column for s in FACILITY if s.validation is Validation.REQUIRED)
+ZONE_COLUMNS = tuple(s.column for s in ZONE if s.validation is Validation.REQUIRED)
+OPTIONAL_COLUMNS = tuple(s.column for s in (*FACILITY, *ZONE) if s.validation is Validation.IF_PRESENT)
 
 
 class TelemetryError(GreendcError, ValueError):
@@ -87,7 +72,7 @@ class Telemetry:
 
 def zone_names_of(columns: list[str]) -> list[str]:
     """Zone names in column order, taken from ``<zone>/inlet_temp_c`` columns."""
-    return [column.rsplit("/", 1)[0] for column in columns if column.endswith("/inlet_temp_c")]
+    return [column.rsplit("/", 1)[0] for column in columns if column.endswith(ZONE.inlet_temp_c.of(""))]
 
 
 def _kind(column: str) -> str:
@@ -100,7 +85,7 @@ def _unit_hint(column: str, values: pd.Series) -> str:
         return " (values look like kelvin; give degrees Celsius)"
     if column.endswith("_c") and 50 < median < 120:
         return " (values look like Fahrenheit; give degrees Celsius)"
-    if column.endswith("_w") and 0 < median < 1000 and _kind(column) != "cooling_power_w":
+    if column.endswith("_w") and 0 < median < 1000 and _kind(column) != FACILITY.cooling_power_w.column:
         return " (values look like kW; give watts)"
     return ""
 
@@ -167,7 +152,8 @@ _MAX_NAMES_LISTED = 5
 
 def _listed(names: list[str]) -> str:
     """Column names for a message: the first few, each cut, and how many more."""
-    shown = ", ".join(str(name) if len(str(name)) <= 80 else quoted(name, 80) for name in names[:_MAX_NAMES_LISTED])
+    shown = ", ".join(str(name) if len(str(name)) <= 80 and str(name).isprintable() else quoted(name, 80)
+                      for name in names[:_MAX_NAMES_LISTED])
     more = len(names) - _MAX_NAMES_LISTED
     return shown + (f" and {more} more" if more > 0 else "")
 

@@ -21,15 +21,18 @@ from typing import Any
 import pandas as pd
 
 from greendc.errors import GreendcError
-from greendc.site.schema import CsvLoad, ScheduleLoad, Site, Zone
+from greendc.site.schema import Bounds, CsvLoad, ScheduleLoad, Site, Zone
 from greendc.site.servers import Biquadratic
 from greendc.site.weather import DesignConditions, Location, design_conditions, read_weather, resolve_weather
+from greendc.telemetry.contract import DesignSetpoints
 from greendc.twin.engine import ENGINE_VERSION
 
 ALWAYS_ON = "Always On"
 CHILLED_WATER_SETPOINT_SCHEDULE = "Chilled Water Setpoint"
-DEFAULT_ZONE_COOLING_SETPOINT_C = 23.0
-DEFAULT_CHILLED_WATER_SETPOINT_C = 7.0
+#: The legacy control of the EnergyPlus example: supply air reset by the zone's cooling load between these, C...
+LEGACY_SUPPLY_AIR_RESET_C = Bounds(min=12.0, max=18.0)
+#: ...and this zone cooling setpoint, C (chilled water follows the site's own design setpoint).
+LEGACY_ZONE_COOLING_SETPOINT_C = 23.0
 HEATING_SETPOINT_C = 10.0
 
 
@@ -121,6 +124,7 @@ class Twin:
     design: DesignConditions
     zones: list[ZoneSystem]
     has_chiller_plant: bool
+    design_setpoints: DesignSetpoints
     side_files: dict[str, str] = field(default_factory=dict)
 
 
@@ -291,8 +295,20 @@ def build_twin(site: Site, site_dir: Path | None = None, weather: str | None = N
         design=design,
         zones=systems,
         has_chiller_plant=bool(water_coils),
+        design_setpoints=design_setpoints(site),
         side_files=side_files,
     )
+
+
+def design_setpoints(site: Site) -> DesignSetpoints:
+    """The setpoints the model's legacy control holds: the EnergyPlus example's, brought within the site's
+    bounds, and the site's own chilled-water setpoint (within its bounds too, as any controller's would be)."""
+    bounds = site.setpoints
+    reset = Bounds(min=bounds.supply_air_c.clip(LEGACY_SUPPLY_AIR_RESET_C.min),
+                   max=bounds.supply_air_c.clip(LEGACY_SUPPLY_AIR_RESET_C.max))
+    water = bounds.chilled_water_c.clip(site.cooling.chiller_plant.chilled_water_supply_c)
+    return DesignSetpoints(supply_air_reset_c=reset, zone_cooling_c=bounds.zone_cooling_c.clip(
+        LEGACY_ZONE_COOLING_SETPOINT_C), chilled_water_c=water if site.has_chiller_plant else None)
 
 
 def _simulation_objects(model: _Model, site: Site, location: Location, design: DesignConditions) -> None:
@@ -511,7 +527,7 @@ def _zone_equipment(model: _Model, site: Site, zone: Zone, names: ZoneNames, ser
               fraction_of_electric_power_supply_losses_to_zone=1.0, cpu_end_use_subcategory="ITE-CPU",
               fan_end_use_subcategory="ITE-Fans", electric_power_supply_end_use_subcategory="ITE-UPS")
     model.add("Schedule:Constant", names.cooling_setpoint_schedule, schedule_type_limits_name="Temperature",
-              hourly_value=DEFAULT_ZONE_COOLING_SETPOINT_C)
+              hourly_value=design_setpoints(site).zone_cooling_c)
     model.add("ThermostatSetpoint:DualSetpoint", f"{names.zone} Setpoints",
               heating_setpoint_temperature_schedule_name="Heating Setpoint",
               cooling_setpoint_temperature_schedule_name=names.cooling_setpoint_schedule)
@@ -723,8 +739,10 @@ def _air_loop(model: _Model, site: Site, zone: Zone, names: ZoneNames) -> ZoneSy
 
     # Setpoints: supply air reset by the zone's cooling load; mixed air follows it minus the fan heat.
     model.add("NodeList", f"{z} Setpoint Nodes", nodes=[{"node_name": n} for n in setpoint_nodes])
+    reset_c = design_setpoints(site).supply_air_reset_c
     model.add("SetpointManager:SingleZone:Cooling", f"{z} Supply Air Reset", control_variable="Temperature",
-              minimum_supply_air_temperature=12.0, maximum_supply_air_temperature=18.0, control_zone_name=z,
+              minimum_supply_air_temperature=reset_c.min, maximum_supply_air_temperature=reset_c.max,
+              control_zone_name=z,
               zone_node_name=names.zone_air_node, zone_inlet_node_name=names.zone_inlet_node,
               setpoint_node_or_nodelist_name=f"{z} Setpoint Nodes")
     model.add("SetpointManager:MixedAir", f"{z} Mixed Air Setpoint", control_variable="Temperature",
@@ -779,7 +797,7 @@ def _plant_loop_pieces(model: _Model, prefix: str, supply_equipment: list[tuple[
 def _chiller_plant(model: _Model, site: Site, water_coils: list[tuple[str, str, str]]) -> None:
     plant = site.cooling.chiller_plant
     model.add("Schedule:Constant", CHILLED_WATER_SETPOINT_SCHEDULE, schedule_type_limits_name="Temperature",
-              hourly_value=plant.chilled_water_supply_c)
+              hourly_value=design_setpoints(site).chilled_water_c)
     model.add("Pump:VariableSpeed", "Chilled Water Pump", inlet_node_name="Chilled Water Supply Inlet Node",
               outlet_node_name="Chilled Water Pump Outlet", design_maximum_flow_rate="Autosize",
               design_pump_head=plant.chilled_water_pump_head_pa, design_power_consumption="Autosize",

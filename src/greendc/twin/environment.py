@@ -9,7 +9,8 @@ relative humidity %, month, hour; then per zone: IT power kW, zone air C, hottes
 supply-air C; then cooling power kW and facility power kW.
 
 Action (``Box``): per zone a supply-air setpoint C, then per zone a zone cooling setpoint C, then (with
-a chiller plant) the chilled-water setpoint C, bounded by the site's safe setpoint bounds.
+a chiller plant) the chilled-water setpoint C, bounded by the site's safe setpoint bounds (the runner clips
+an action outside them, as it clips every controller's).
 
 Reward: minus facility power per unit of IT design power, minus ``violation_weight`` for every kelvin
 an ITE inlet is above ``inlet_limit_c`` (ASHRAE recommended 27 C by default).
@@ -26,9 +27,9 @@ from typing import Any, ClassVar
 import gymnasium
 import numpy as np
 
-from greendc.control.base import Action, ControlContext, Observation, frozen
 from greendc.site.loader import load_site
 from greendc.site.schema import Site
+from greendc.telemetry.contract import Action, ControlContext, Observation, frozen
 from greendc.twin.builder import build_twin
 from greendc.twin.runner import run_simulation
 
@@ -97,8 +98,8 @@ class DataCenterEnv(gymnasium.Env):
         return np.asarray(values, dtype=np.float32)
 
     def action_from_vector(self, vector: np.ndarray) -> Action:
-        """Interpret an action vector (clipped to the action space)."""
-        vector = np.clip(np.asarray(vector, dtype=float), self.action_space.low, self.action_space.high)
+        """Interpret an action vector (the runner clips it to the site's bounds, the action space)."""
+        vector = np.asarray(vector, dtype=float)
         n = len(self.zone_names)
         supply = {name: float(vector[i]) for i, name in enumerate(self.zone_names)}
         cooling = {name: float(vector[n + i]) for i, name in enumerate(self.zone_names)}
@@ -154,10 +155,13 @@ class DataCenterEnv(gymnasium.Env):
         return self._vector(observation), {"observation": observation}
 
     def _initial(self) -> np.ndarray:
-        """Start from the legacy setpoints (18 C supply air, 23 C zones, 7 C chilled water) within bounds."""
-        n = len(self.zone_names)
-        values = [18.0] * n + [23.0] * n + ([7.0] if self.twin.has_chiller_plant else [])
-        return np.clip(np.asarray(values, dtype=float), self.action_space.low, self.action_space.high)
+        """Start from the site's design setpoints: the top of the legacy supply-air reset, the legacy zone
+        setpoint and the site's chilled water (all within the site's bounds)."""
+        n, design = len(self.zone_names), self.twin.design_setpoints
+        values = [design.supply_air_reset_c.max] * n + [design.zone_cooling_c] * n
+        if self.twin.has_chiller_plant:
+            values.append(design.chilled_water_c)
+        return np.asarray(values, dtype=float)
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:
         if self._controller is None:

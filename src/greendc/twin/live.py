@@ -6,17 +6,23 @@ A read through the EnergyPlus API from Python instead costs one to three microse
 every timestep starts with cold caches, and the ai's guards look at about fifteen values a step. Building a
 full observation object at every step would cost the controllers that look at two (trim-and-respond reads
 the inlets) or none (``default``) more than it saves, so these objects have the same attributes as
-:class:`~greendc.control.base.Observation` and :class:`~greendc.control.base.ZoneObservation` and look a
-value up only when it is read, during the controller's ``act`` (see :class:`SensorReader` for afterwards);
+:class:`~greendc.telemetry.contract.Observation` and :class:`~greendc.telemetry.contract.ZoneObservation`
+(made, like them, from the sensor registry's observed sensors) and look a value up only when it is read,
+during the controller's ``act`` (see :class:`SensorReader` for afterwards);
 :meth:`LiveObservation.freeze` makes a plain copy for anyone who keeps observations (the Gymnasium wrapper
 does).
 """
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
-from greendc.control.base import Observation, ZoneObservation
+from greendc.telemetry.contract import Observation, ZoneObservation
+from greendc.telemetry.sensors import FACILITY, ZONE, Derivation, Equipment, Sensor
 
 
 class ExpiredObservationError(RuntimeError):
@@ -49,83 +55,122 @@ class SensorReader:
         return values[position]
 
 
-def _sensor(index: int) -> property:
-    return property(lambda self: self._reader.value(self._positions[index]))
+def _reads(sensors: list[Sensor]) -> tuple[str, ...]:
+    """The recorded columns (without the zone) that observations of these sensors read, in order: each recorded
+    sensor, then the sources of each sum."""
+    recorded = [sensor.column for sensor in sensors if sensor.recorded]
+    return (*recorded, *[source for sensor in sensors for source in sensor.sources if source not in recorded])
 
 
+def _sensor(index: int, always: bool) -> property:
+    """The sensor at the observation's ``index``-th position; one the twin may lack (its position None) is None."""
+    if always:
+        return property(lambda self: self._reader.value(self._positions[index]))
+    return property(lambda self: None if self._positions[index] is None else self._reader.value(self._positions[index]))
+
+
+def _sum_of(indices: list[int]) -> property:
+    """The sum of the sensors at these positions, added in order (as the telemetry adds them)."""
+    if len(indices) == 2:  # the zone's IT power (CPUs + fans), read at every step: no loop
+        first, second = indices
+        return property(lambda self: (self._reader.value(self._positions[first])
+                                      + self._reader.value(self._positions[second])))
+
+    def total(self: Any) -> float:
+        value, positions = self._reader.value, self._positions
+        result = value(positions[indices[0]])
+        for index in indices[1:]:
+            result += value(positions[index])
+        return result
+
+    return property(total)
+
+
+def _sum_over_zones(column: str) -> property:
+    """A facility sum of the zone column of the same name (added as ``sum`` adds them)."""
+    of_zone = operator.attrgetter(column)
+    return property(lambda self: sum(map(of_zone, self.zones.values())))
+
+
+def _cooling_power(column: str) -> property:
+    def total(self: Any) -> float:
+        value = self._reader.value
+        return float(sum(value(position) for position in self._cooling.values()))
+
+    return property(total)
+
+
+_FACILITY_SUMS: dict[Derivation, Callable[[str], property]] = {
+    Derivation.SUM_OVER_ZONES: _sum_over_zones, Derivation.COOLING_POWER: _cooling_power}
+
+
+def _sensor_properties(sensors: list[Sensor]) -> Callable[[type], type]:
+    """A class decorator: a property for every one of ``sensors``, read at its position among the class's
+    ``reads`` (made once, at import: the properties cost what hand-written ones do)."""
+
+    def install(cls: type) -> type:
+        reads: tuple[str, ...] = cls.reads
+        for sensor in sensors:
+            if sensor.recorded:
+                made = _sensor(reads.index(sensor.column), sensor.equipment is Equipment.ALWAYS)
+            elif sensor.derivation is Derivation.SUM_OF_SOURCES:
+                made = _sum_of([reads.index(source) for source in sensor.sources])
+            else:
+                made = _FACILITY_SUMS[sensor.derivation](sensor.column)
+            setattr(cls, sensor.column, made)
+        return cls
+
+    return install
+
+
+_ZONE_OBSERVED = [sensor for sensor in ZONE if sensor.observed]
+_FACILITY_OBSERVED = [sensor for sensor in FACILITY if sensor.observed]
+
+
+@_sensor_properties(_ZONE_OBSERVED)
 class LiveZoneObservation:
-    """A zone's sensors, read on first access (see :class:`~greendc.control.base.ZoneObservation`).
+    """A zone's sensors, read on first access (see :class:`~greendc.telemetry.contract.ZoneObservation`).
 
-    ``positions`` holds the reader's positions of, in order, CPU power, server fan power and then
-    ``ZoneObservation``'s fields after ``it_power_w``.
+    ``positions`` holds the reader's position of each of the zone's columns in :attr:`reads`.
     """
 
     __slots__ = ("_positions", "_reader")
+    #: The zone's columns (without the zone) whose positions the runner hands over, in this order.
+    reads = _reads(_ZONE_OBSERVED)
 
     def __init__(self, reader: SensorReader, positions: tuple[int, ...]):
         self._reader = reader
         self._positions = positions
 
-    @property
-    def it_power_w(self) -> float:
-        return self._reader.value(self._positions[0]) + self._reader.value(self._positions[1])
-
-    zone_air_temp_c = _sensor(2)
-    inlet_temp_c = _sensor(3)
-    inlet_dew_point_c = _sensor(4)
-    inlet_relative_humidity_pct = _sensor(5)
-    supply_air_temp_c = _sensor(6)
-    supply_air_setpoint_c = _sensor(7)
-    zone_cooling_setpoint_c = _sensor(8)
-    supply_fan_power_w = _sensor(9)
-
     def freeze(self) -> ZoneObservation:
         return ZoneObservation(*(getattr(self, name) for name in ZoneObservation._fields))
 
 
+@_sensor_properties(_FACILITY_OBSERVED)
 class LiveObservation:
     """The facility's sensors at the end of a timestep, read on first access.
 
-    The reader's positions of: ``site_positions``: outdoor dry-bulb, wet-bulb, relative humidity, dew point,
-    facility power; ``cooling_positions``: column name -> each cooling power component; ``water_position``: the
-    chilled-water setpoint schedule (None without a plant).
+    ``positions``: the reader's position of each column of :attr:`reads` (None for one the twin lacks, such as
+    the chilled-water setpoint without a plant); ``cooling_positions``: column name -> position of each
+    cooling power component.
     """
 
-    __slots__ = ("_cooling", "_positions", "_reader", "_water", "day", "hour", "minute", "month", "zones")
+    __slots__ = ("_cooling", "_positions", "_reader", "day", "hour", "minute", "month", "zones")
+    #: The facility columns whose positions the runner hands over, in this order.
+    reads = _reads(_FACILITY_OBSERVED)
 
     def __init__(self, month: int, day: int, hour: int, minute: int, zones: dict[str, LiveZoneObservation],
-                 reader: SensorReader, site_positions: tuple[int, ...], cooling_positions: dict[str, int],
-                 water_position: int | None):
+                 reader: SensorReader, positions: tuple[int | None, ...], cooling_positions: dict[str, int]):
         self.month, self.day, self.hour, self.minute = month, day, hour, minute
         self.zones = zones
         self._reader = reader
-        self._positions = site_positions
+        self._positions = positions
         self._cooling = cooling_positions
-        self._water = water_position
-
-    outdoor_dry_bulb_c = _sensor(0)
-    outdoor_wet_bulb_c = _sensor(1)
-    outdoor_relative_humidity_pct = _sensor(2)
-    outdoor_dew_point_c = _sensor(3)
-    facility_power_w = _sensor(4)
-
-    @property
-    def it_power_w(self) -> float:
-        return sum(zone.it_power_w for zone in self.zones.values())
 
     @property
     def cooling_power_by_component_w(self) -> dict[str, float]:
         value = self._reader.value
         return {column: value(position) for column, position in self._cooling.items()}
-
-    @property
-    def cooling_power_w(self) -> float:
-        value = self._reader.value
-        return float(sum(value(position) for position in self._cooling.values()))
-
-    @property
-    def chilled_water_setpoint_c(self) -> float | None:
-        return None if self._water is None else self._reader.value(self._water)
 
     hottest_inlet_c = Observation.hottest_inlet_c
     mean_zone_air_temp_c = Observation.mean_zone_air_temp_c
@@ -133,9 +178,5 @@ class LiveObservation:
     def freeze(self) -> Observation:
         """A plain :class:`Observation` with every value read now."""
         zones = {name: zone.freeze() for name, zone in self.zones.items()}
-        return Observation(
-            self.month, self.day, self.hour, self.minute, self.outdoor_dry_bulb_c, self.outdoor_wet_bulb_c,
-            self.outdoor_relative_humidity_pct, self.outdoor_dew_point_c, zones,
-            sum(zone.it_power_w for zone in zones.values()), self.cooling_power_w, self.facility_power_w,
-            self.chilled_water_setpoint_c, self.cooling_power_by_component_w,
-        )
+        return Observation(**{name: zones if name == "zones" else getattr(self, name) for name in Observation._fields})
+

@@ -22,38 +22,18 @@ from __future__ import annotations
 import ctypes
 import threading
 from contextlib import suppress
-from enum import Enum
 from functools import lru_cache
 from typing import Any
 
 import cffi
 import numpy as np
 
+# How EnergyPlus 25.2 reports each output variable the runner records (eplusout.rdd) is declared with each
+# sensor in the registry; tests/twin/test_recorder.py checks it against the .rdd.
+from greendc.telemetry.sensors import REPORTING, Reporting
 
-class Reporting(Enum):
-    """How EnergyPlus reports a variable at Timestep frequency."""
+__all__ = ["REPORTING", "Recorder", "Reporting"]
 
-    ZONE = "zone"
-    HVAC_AVERAGE = "hvac average"
-    HVAC_SUM = "hvac sum"
-
-
-#: How EnergyPlus 25.2 reports each output variable the runner records (from ``eplusout.rdd``).
-REPORTING: dict[str, Reporting] = {
-    **dict.fromkeys([
-        "Site Outdoor Air Drybulb Temperature", "Site Outdoor Air Wetbulb Temperature",
-        "Site Outdoor Air Relative Humidity", "Site Outdoor Air Dewpoint Temperature", "ITE CPU Electricity Rate",
-        "ITE Fan Electricity Rate", "ITE UPS Electricity Rate", "ITE Air Inlet Dry-Bulb Temperature",
-        "ITE Air Inlet Dewpoint Temperature", "ITE Air Inlet Relative Humidity", "Schedule Value",
-    ], Reporting.ZONE),
-    **dict.fromkeys([
-        "Facility Total Electricity Demand Rate", "Zone Air Temperature", "System Node Temperature",
-        "System Node Setpoint Temperature", "System Node Mass Flow Rate", "Fan Electricity Rate",
-        "Cooling Coil Electricity Rate", "Evaporative Cooler Electricity Rate", "Chiller Electricity Rate",
-        "Cooling Tower Fan Electricity Rate", "Cooling Tower Basin Heater Electricity Rate", "Pump Electricity Rate",
-    ], Reporting.HVAC_AVERAGE),
-    **dict.fromkeys(["Evaporative Cooler Water Volume", "Cooling Tower Make Up Water Volume"], Reporting.HVAC_SUM),
-}
 
 # What the recorder runs at every timestep, in LLVM's assembly language: two callbacks that EnergyPlus calls
 # itself, with no Python in between, and the globals through which Python sets them up, the addresses of
@@ -216,8 +196,8 @@ class Recorder:
     def __init__(self, variables: list[str], steps: int):
         unknown = sorted(set(variables) - set(REPORTING))
         if unknown:
-            raise ValueError(f"no known Timestep reporting for {unknown}: add each to greendc.twin.recorder.REPORTING "
-                             "as eplusout.rdd lists it")
+            raise ValueError(f"no known Timestep reporting for {unknown}: give the sensor that reads it its reporting "
+                             "in greendc.telemetry.sensors, as eplusout.rdd lists it")
         kinds = [REPORTING[name] for name in variables]
         zone = [i for i, kind in enumerate(kinds) if kind is Reporting.ZONE]
         averages = [i for i, kind in enumerate(kinds) if kind is Reporting.HVAC_AVERAGE]

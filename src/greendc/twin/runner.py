@@ -11,13 +11,15 @@ Order of events:
    the economizer keeps mixing to the old setpoint and overcools. Done in EnergyPlus's own language
    because a Python callback at every system timestep cost more than a second per simulated year.
 3. ``end_system_timestep_after_hvac_reporting`` and ``end_zone_timestep_after_zone_reporting`` (compiled
-   code, no Python; ``greendc.twin.recorder``): record every sensor, the HVAC ones at every system timestep.
+   code, no Python; ``greendc.twin.recorder``): record every sensor of the registry
+   (``greendc.telemetry.sensors``), the HVAC ones at every system timestep.
 4. ``end_zone_timestep_after_zone_reporting`` (Python, every zone timestep of the run period, registered when
    it starts, so that sizing and warm-up run without Python and leave it free for a controller's own
-   preparation, such as the ai's compiled search loading on the other core): hand the
-   controller a live observation (it reads the recorder's copy of the sensors as it looks at them), take its
-   next action and write what changed: zone cooling and chilled-water setpoints into their actuated
-   schedules, supply air into the EMS globals. Both keep their values, so they act from the next timestep.
+   preparation, such as the ai's compiled search loading on the other core): hand the controller a live
+   observation (it reads the recorder's copy of the sensors as it looks at them), take its next action, clip
+   it to the site's bounds (the one place that does) and write what changed: zone cooling and chilled-water
+   setpoints into their actuated schedules, supply air into the EMS globals. Both keep their values, so they
+   act from the next timestep.
 
 The telemetry holds every sensor at every zone timestep as EnergyPlus's own timestep output would report it:
 HVAC values averaged over the system timesteps (water volumes summed), zone values at the end of the step.
@@ -28,10 +30,11 @@ from __future__ import annotations
 import copy
 import gc
 import json
+import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -42,9 +45,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from greendc.control.base import Action, ControlContext, Controller
 from greendc.errors import GreendcError
-from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin
+from greendc.site.schema import Bounds, Setpoints
+from greendc.telemetry.contract import Action, ControlContext, Controller
+from greendc.telemetry.sensors import FACILITY, ZONE, Derivation, Equipment, cooling_power_columns
+from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin, ZoneSystem
 from greendc.twin.engine import check_engine
 from greendc.twin.live import LiveObservation, LiveZoneObservation, SensorReader
 from greendc.twin.recorder import Recorder
@@ -156,63 +161,60 @@ def _raw_exchange() -> tuple[Any, Any]:
 
 
 def _sensors(twin: Twin) -> list[_Sensor]:
-    sensors = [
-        _Sensor("outdoor_dry_bulb_c", "Site Outdoor Air Drybulb Temperature", "Environment"),
-        _Sensor("outdoor_wet_bulb_c", "Site Outdoor Air Wetbulb Temperature", "Environment"),
-        _Sensor("outdoor_relative_humidity_pct", "Site Outdoor Air Relative Humidity", "Environment"),
-        _Sensor("outdoor_dew_point_c", "Site Outdoor Air Dewpoint Temperature", "Environment"),
-        _Sensor("facility_power_w", "Facility Total Electricity Demand Rate", "Whole Building"),
-    ]
+    """The twin's recorded sensors (``greendc.telemetry.sensors``), in telemetry column order: the facility's,
+    each zone's, then the chiller plant's (after the zones, where telemetry files have always had them)."""
+    facility = [sensor for sensor in FACILITY if sensor.recorded]
+    sensors = [_Sensor(s.column, s.variable, s.key) for s in facility if s.equipment is Equipment.ALWAYS]
     for system in twin.zones:
-        n = system.names
-        z = n.zone
-        sensors += [
-            _Sensor(f"{z}/it_cpu_power_w", "ITE CPU Electricity Rate", n.ite),
-            _Sensor(f"{z}/it_fan_power_w", "ITE Fan Electricity Rate", n.ite),
-            _Sensor(f"{z}/ups_power_w", "ITE UPS Electricity Rate", n.ite),
-            _Sensor(f"{z}/inlet_temp_c", "ITE Air Inlet Dry-Bulb Temperature", n.ite),
-            _Sensor(f"{z}/inlet_dew_point_c", "ITE Air Inlet Dewpoint Temperature", n.ite),
-            _Sensor(f"{z}/inlet_relative_humidity_pct", "ITE Air Inlet Relative Humidity", n.ite),
-            _Sensor(f"{z}/zone_air_temp_c", "Zone Air Temperature", z),
-            _Sensor(f"{z}/supply_air_temp_c", "System Node Temperature", n.supply_outlet_node),
-            _Sensor(f"{z}/supply_air_setpoint_c", "System Node Setpoint Temperature", n.supply_outlet_node),
-            _Sensor(f"{z}/supply_air_flow_kg_s", "System Node Mass Flow Rate", n.zone_inlet_node),
-            _Sensor(f"{z}/zone_cooling_setpoint_c", "Schedule Value", n.cooling_setpoint_schedule),
-            _Sensor(f"{z}/supply_fan_power_w", "Fan Electricity Rate", n.fan),
-        ]
-        if system.coil == "dx":
-            sensors.append(_Sensor(f"{z}/dx_coil_power_w", "Cooling Coil Electricity Rate", n.dx_coil))
-        for cooler in system.evaporative_coolers:
-            kind = "direct" if cooler == n.dec else "indirect"
-            sensors += [
-                _Sensor(f"{z}/{kind}_evaporative_power_w", "Evaporative Cooler Electricity Rate", cooler),
-                _Sensor(f"{z}/{kind}_evaporative_water_m3", "Evaporative Cooler Water Volume", cooler),
-            ]
+        present = _zone_equipment(system)
+        sensors += [_Sensor(s.of(system.names.zone), s.variable, s.key_for(system.names))
+                    for s in ZONE if s.recorded and present[s.equipment]]
     if twin.has_chiller_plant:
-        sensors += [
-            _Sensor("chiller_power_w", "Chiller Electricity Rate", "Chiller"),
-            _Sensor("tower_fan_power_w", "Cooling Tower Fan Electricity Rate", "Cooling Tower"),
-            _Sensor("tower_basin_heater_power_w", "Cooling Tower Basin Heater Electricity Rate", "Cooling Tower"),
-            _Sensor("chilled_water_pump_power_w", "Pump Electricity Rate", "Chilled Water Pump"),
-            _Sensor("condenser_pump_power_w", "Pump Electricity Rate", "Condenser Pump"),
-            _Sensor("tower_water_m3", "Cooling Tower Make Up Water Volume", "Cooling Tower"),
-            _Sensor("chilled_water_setpoint_c", "Schedule Value", CHILLED_WATER_SETPOINT_SCHEDULE),
-        ]
+        sensors += [_Sensor(s.column, s.variable, s.key) for s in facility if s.equipment is Equipment.CHILLER_PLANT]
     return sensors
 
 
-#: ZoneObservation fields after it_power_w, in declaration order, as telemetry column names.
-_ZONE_OBSERVATION_FIELDS = ("zone_air_temp_c", "inlet_temp_c", "inlet_dew_point_c", "inlet_relative_humidity_pct",
-                            "supply_air_temp_c", "supply_air_setpoint_c", "zone_cooling_setpoint_c",
-                            "supply_fan_power_w")
+def _zone_equipment(system: ZoneSystem) -> dict[Equipment, bool]:
+    """Which of the registry's kinds of zone equipment a zone's air system has."""
+    names = system.names
+    return {Equipment.ALWAYS: True, Equipment.DX_COIL: system.coil == "dx",
+            Equipment.DIRECT_EVAPORATIVE: names.dec in system.evaporative_coolers,
+            Equipment.INDIRECT_EVAPORATIVE: names.iec in system.evaporative_coolers, Equipment.CHILLER_PLANT: False}
 
 
-def cooling_power_columns(columns: list[str]) -> list[str]:
-    """Telemetry columns whose sum is the cooling electric power (HVAC + Plant end uses)."""
-    suffixes = ("supply_fan_power_w", "dx_coil_power_w", "_evaporative_power_w")
-    plant = {"chiller_power_w", "tower_fan_power_w", "tower_basin_heater_power_w", "chilled_water_pump_power_w",
-             "condenser_pump_power_w"}
-    return [c for c in columns if c in plant or c.endswith(suffixes)]
+def clip_to_bounds(action: Action, bounds: Setpoints) -> Action:
+    """The action with every setpoint inside the site's bounds (the same object when it already is).
+
+    The runner is the one place that clips setpoints: controllers may plan within the bounds (the context
+    gives them), but only what comes out of here reaches EnergyPlus. A setpoint that is not a finite number
+    (NaN from an agent, say) raises ValueError: there is no safe value to clip it to.
+    """
+    supply, cooling, water = action
+    changed = False
+    if supply and _outside(supply.values(), bounds.supply_air_c):
+        supply, changed = {z: _clip(v, bounds.supply_air_c, f"supply air of {z}") for z, v in supply.items()}, True
+    if cooling and _outside(cooling.values(), bounds.zone_cooling_c):
+        cooling = {z: _clip(v, bounds.zone_cooling_c, f"zone cooling of {z}") for z, v in cooling.items()}
+        changed = True
+    if water is not None and _outside((water,), bounds.chilled_water_c):
+        water, changed = _clip(water, bounds.chilled_water_c, "chilled water"), True
+    return Action(supply, cooling, water) if changed else action
+
+
+def _outside(setpoints: Iterable[float], bounds: Bounds) -> bool:
+    # A plain loop: the runner checks every action at every timestep, and any() over a generator or
+    # min()/max() cost two to three times as much. NaN fails the comparison and counts as outside.
+    low, high = bounds.min, bounds.max
+    for value in setpoints:  # noqa: SIM110
+        if not low <= value <= high:
+            return True
+    return False
+
+
+def _clip(value: float, bounds: Bounds, what: str) -> float:
+    if not math.isfinite(value):
+        raise ValueError(f"the controller set the {what} setpoint to {value}; setpoints must be finite numbers")
+    return bounds.clip(value)
 
 
 def run_period_calendar(twin: Twin) -> list[tuple[int, int, int, int]]:
@@ -255,9 +257,10 @@ class _Session:
             bounds=twin.site.setpoints,
             has_chiller_plant=twin.has_chiller_plant,
             timestep_h=1.0 / twin.site.simulation.timesteps_per_hour,
+            design=twin.design_setpoints,
         )
         self._last_action = controller.reset(self.context)
-        self.action = self._last_action.clipped(twin.site.setpoints)
+        self.action = clip_to_bounds(self._last_action, self.context.bounds)
         self._written: Action | None = None
         for sensor in self.sensors:
             api.exchange.request_variable(state, sensor.variable, sensor.key)
@@ -321,16 +324,13 @@ class _Session:
         self._latest = self.recorder.latest
         # Observations read the recorder's copy of each sensor's current value, by its position there.
         position = {sensor.column: self.recorder.latest_position(index) for index, sensor in enumerate(self.sensors)}
+        # In the order the live observations read them (greendc.twin.live); a sensor the twin lacks is None.
         self._zone_positions = [
-            (zone, (position[f"{zone}/it_cpu_power_w"], position[f"{zone}/it_fan_power_w"],
-                    *[position[f"{zone}/{name}"] for name in _ZONE_OBSERVATION_FIELDS]))
+            (zone, tuple(position.get(f"{zone}/{column}") for column in LiveZoneObservation.reads))
             for zone in self.zone_names
         ]
-        self._site_positions = tuple(position[c] for c in ("outdoor_dry_bulb_c", "outdoor_wet_bulb_c",
-                                                         "outdoor_relative_humidity_pct", "outdoor_dew_point_c",
-                                                         "facility_power_w"))
+        self._site_positions = tuple(position.get(column) for column in LiveObservation.reads)
         self._cooling_positions = {column: position[column] for column in cooling_power_columns(self.columns)}
-        self._water_position = position.get("chilled_water_setpoint_c")
         self._clock = (raw.month, raw.dayOfMonth, raw.hour)
         self.ready = True
         return True
@@ -406,14 +406,13 @@ class _Session:
             zones = {zone: LiveZoneObservation(reader, positions) for zone, positions in self._zone_positions}
             try:
                 action = self.controller.act(LiveObservation(month, day, hour, minute, zones, reader,
-                                                             self._site_positions, self._cooling_positions,
-                                                             self._water_position))
+                                                             self._site_positions, self._cooling_positions))
             finally:
                 reader.open = False
             if action is not self._last_action:
                 # Actuated schedules and EMS globals keep their values, so writing now acts from the next
                 # timestep on, exactly as writing at its beginning would; only what changed is written.
-                self._last_action, self.action = action, action.clipped(self.context.bounds)
+                self._last_action, self.action = action, clip_to_bounds(action, self.context.bounds)
                 self._write_action()
             if self.progress is not None and minute == 60 and hour == 23:
                 self.progress(self.steps / len(calendar))
@@ -445,11 +444,26 @@ class _Session:
         days = pd.to_datetime(pd.DataFrame({"year": 2001, "month": seen[:, 0], "day": seen[:, 1]}))
         stamps = days + pd.to_timedelta(seen[:, 2] * 60 + seen[:, 3], unit="min")
         frame.insert(0, "time", pd.DatetimeIndex(stamps))
-        for zone in self.zone_names:
-            frame[f"{zone}/it_power_w"] = frame[f"{zone}/it_cpu_power_w"] + frame[f"{zone}/it_fan_power_w"]
-        frame["it_power_w"] = frame[[f"{z}/it_power_w" for z in self.zone_names]].sum(axis=1)
-        frame["cooling_power_w"] = frame[cooling_power_columns(self.columns)].sum(axis=1)
-        return frame
+        return with_derived_columns(frame, self.zone_names)
+
+
+def with_derived_columns(frame: pd.DataFrame, zone_names: list[str]) -> pd.DataFrame:
+    """The recorded telemetry with the registry's derived columns added: each zone's, then the facility's."""
+    recorded = list(frame.columns)
+    for sensor in ZONE:
+        if sensor.derivation is Derivation.SUM_OF_SOURCES:
+            for zone in zone_names:
+                first, *rest = sensor.sources
+                total = frame[f"{zone}/{first}"]
+                for source in rest:
+                    total = total + frame[f"{zone}/{source}"]
+                frame[sensor.of(zone)] = total
+    for sensor in FACILITY:
+        if sensor.derivation is Derivation.SUM_OVER_ZONES:
+            frame[sensor.column] = frame[[getattr(ZONE, sensor.column).of(z) for z in zone_names]].sum(axis=1)
+        elif sensor.derivation is Derivation.COOLING_POWER:
+            frame[sensor.column] = frame[cooling_power_columns(recorded)].sum(axis=1)
+    return frame
 
 
 def with_timestep_output(epjson: dict[str, Any], sensors: list[_Sensor]) -> dict[str, Any]:

@@ -1,0 +1,123 @@
+"""The controller contract: what a controller sees, what it may set, and what it knows of the site.
+
+At every zone timestep a controller receives an :class:`Observation` and returns an :class:`Action`.
+Setpoints it leaves as ``None`` stay with the model's own managers (the legacy control). When a run starts it
+gets a :class:`ControlContext`: the zones, the site's safe setpoint bounds and its design setpoints (what the
+legacy control holds), so that no controller needs to know the twin. The runner is the one place that clips
+setpoints to the bounds before EnergyPlus sees them.
+
+The observations' fields are the sensors the registry (``greendc.telemetry.sensors``) marks as observed, so
+a sensor added there reaches controllers without another list to keep in step.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
+
+from greendc.site.schema import Bounds, Setpoints
+from greendc.telemetry.sensors import FACILITY, ZONE, Sensor
+
+
+def _described(sensors: list[Sensor]) -> str:
+    return "\n".join(f"- ``{s.column}`` ({s.unit}): {s.meaning}" for s in sensors)
+
+
+_ZONE_OBSERVED = [sensor for sensor in ZONE if sensor.observed]
+_FACILITY_OBSERVED = [sensor for sensor in FACILITY if sensor.observed]
+
+
+# Named tuples rather than dataclasses: the runner builds one per zone every timestep (when a controller
+# freezes its observation), and a frozen dataclass costs several times more to construct.
+class ZoneObservation(namedtuple("ZoneObservation", [sensor.column for sensor in _ZONE_OBSERVED])):
+    __slots__ = ()
+    __doc__ = "One IT zone at the end of a timestep (the registry's observed zone sensors):\n\n" + _described(
+        _ZONE_OBSERVED)
+
+
+class Observation(namedtuple("Observation", ["month", "day", "hour", "minute",
+                                             *[sensor.column for sensor in _FACILITY_OBSERVED], "zones",
+                                             "cooling_power_by_component_w"], defaults=(None,))):
+    __slots__ = ()
+    __doc__ = ("The facility at the end of a timestep: ``month``, ``day``, ``hour`` (0-23, the hour the step "
+               "starts in) and ``minute`` (the minute it ends at, 60 for a full hour); the registry's observed "
+               "facility sensors (the chilled-water setpoint is None without a chiller plant):\n\n"
+               + _described(_FACILITY_OBSERVED)
+               + "\n\nthen ``zones`` (zone name -> :class:`ZoneObservation`) and ``cooling_power_by_component_w`` "
+                 "(cooling power column -> W, or None).")
+
+    @property
+    def hottest_inlet_c(self) -> float:
+        return max(zone.inlet_temp_c for zone in self.zones.values())
+
+    @property
+    def mean_zone_air_temp_c(self) -> float:
+        return sum(zone.zone_air_temp_c for zone in self.zones.values()) / len(self.zones)
+
+
+def frozen(observation: Observation) -> Observation:
+    """A copy of an observation that stays valid after its timestep.
+
+    The runner hands controllers live observations that read EnergyPlus on access (see
+    ``greendc.twin.live``); anyone who keeps an observation beyond ``act`` keeps this instead.
+    """
+    freeze = getattr(observation, "freeze", None)
+    return freeze() if freeze is not None else observation
+
+
+class Action(NamedTuple):
+    """Setpoints to apply from the next timestep; ``None`` leaves the model's own control in charge.
+
+    A named tuple (immutable, like the observations) because controllers make one almost every timestep
+    and a frozen dataclass costs several times more to construct. Its fields are the registry's setpoint
+    sensors (checked at import); unlike a sensor, a setpoint also needs its own actuator in the runner.
+    """
+
+    supply_air_setpoint_c: dict[str, float] | None = None
+    zone_cooling_setpoint_c: dict[str, float] | None = None
+    chilled_water_setpoint_c: float | None = None
+
+
+_SETPOINTS = tuple(sensor.column for scope in (ZONE, FACILITY) for sensor in scope if sensor.setpoint)
+if Action._fields != _SETPOINTS:
+    raise ImportError(f"Action's fields {Action._fields} are not the registry's setpoints {_SETPOINTS}")
+
+
+class DesignSetpoints(NamedTuple):
+    """The site's own setpoints: what its legacy control (the ``default`` controller) holds, within the
+    site's bounds. A controller that does not move a setpoint holds this value, so that controllers are
+    compared under the same plant."""
+
+    #: Range of the legacy single-zone supply-air reset, C.
+    supply_air_reset_c: Bounds
+    #: Zone cooling (return-air thermostat) setpoint, C.
+    zone_cooling_c: float
+    #: Chilled-water supply setpoint, C; None without a chiller plant.
+    chilled_water_c: float | None
+
+
+@dataclass(frozen=True)
+class ControlContext:
+    """Facts about the facility a controller may use when it starts."""
+
+    zone_names: list[str]
+    #: Safe bounds of every setpoint; the runner clips every action to them.
+    bounds: Setpoints
+    has_chiller_plant: bool
+    timestep_h: float
+    design: DesignSetpoints
+
+
+class Controller(Protocol):
+    """Anything with ``reset`` and ``act`` can drive the twin."""
+
+    name: str
+
+    def reset(self, context: ControlContext) -> Action:
+        """Start a run; return the action for the first timestep."""
+        ...
+
+    def act(self, observation: Observation) -> Action:
+        """Choose setpoints for the next timestep."""
+        ...
