@@ -54,6 +54,7 @@ def _site_json(site: SiteResult) -> dict[str, Any]:
     out["grid_region"] = site.region.code
     out["grid_region_name"] = site.region.name
     out["market"] = site.region.market
+    out["country"] = site.country
     out["electricity_source"] = site.electricity_source
     out["months"] = site.months
     if site.monthly_electricity_mwh is not None:

@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass
 from importlib import resources
 from typing import Literal
 
+from greendc.carbon.countries import find_country
 from greendc.carbon.errors import InventoryError
 
 FactorKind = Literal["grid_average", "corporate_reporting", "residual_mix", "non_baseload"]
@@ -46,12 +47,14 @@ class EmissionFactor:
 @dataclass(frozen=True)
 class Region:
     """A grid region: ``market`` is the market boundary for contractual instruments (Scope 2 Quality
-    Criterion 5), ``parent`` the wider grid whose factor is less specific."""
+    Criterion 5), ``parent`` the wider grid whose factor is less specific, ``country`` the ISO 3166-1 code
+    of the country it lies in (None when unknown, e.g. a user-defined region whose market is no country)."""
 
     code: str
     name: str
     market: str
     parent: str | None
+    country: str | None = None
 
 
 class FactorTable:
@@ -71,7 +74,16 @@ class FactorTable:
             if factor.region.upper() not in known:
                 market = factor.region.split("-")[0]
                 parent = market if "-" in factor.region else None
-                regions.append(Region(factor.region, f"{factor.region} (user-defined)", market, parent))
+                country = find_country(market)
+                regions.append(
+                    Region(
+                        factor.region,
+                        f"{factor.region} (user-defined)",
+                        market,
+                        parent,
+                        country.code if country is not None else None,
+                    )
+                )
                 known.add(factor.region.upper())
         return FactorTable([*self._factors.values(), *user], regions)
 
@@ -127,6 +139,7 @@ def shipped_table() -> FactorTable:
         ]
     with _data_file("regions.csv").open(encoding="utf-8") as handle:
         regions = [
-            Region(row["region"], row["name"], row["market"], row["parent"] or None) for row in csv.DictReader(handle)
+            Region(row["region"], row["name"], row["market"], row["parent"] or None, row["country"] or None)
+            for row in csv.DictReader(handle)
         ]
     return FactorTable(factors, regions)

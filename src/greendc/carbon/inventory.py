@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from greendc.carbon.countries import country_code, market_code
 from greendc.carbon.errors import InventoryError
 from greendc.carbon.factors import FactorKind
 from greendc.errors import QUOTE_LIMIT_CHARS, plain_text, quoted
@@ -143,7 +144,13 @@ class Instrument(_Strict):
     """A contractual instrument for the market-based method (GHG Protocol Scope 2 Guidance, Table 6.3).
 
     ``eac``: an energy attribute certificate (REC, GO, I-REC, China GEC); ``ppa``: a direct contract or
-    PPA conveying attributes; ``supplier_specific``: a supplier's delivered emission rate.
+    PPA; ``supplier_specific``: a supplier's delivered emission rate. ``market`` is a country code or name
+    (``CN`` or ``China``) or, for a market greendc does not know as a country, its name as written.
+
+    A PPA conveys the generation's attributes only through its certificates (Scope 2 Quality Criteria 1
+    and 2, ch. 7): ``certificates: retained`` (kept and cancelled for the buyer) makes its MWh zero-emission;
+    ``sold`` or ``none`` leaves them at the residual mix. ``bundling`` says whether the certificates came with
+    the power (``bundled``) or apart from it (``unbundled``).
     """
 
     id: Annotated[str, Field(min_length=1, max_length=200)]
@@ -155,7 +162,14 @@ class Instrument(_Strict):
     market: Annotated[str, Field(min_length=1)]
     renewable: bool | None = None
     factor_tco2_per_mwh: FactorValue | None = None
+    certificates: Literal["retained", "sold", "none"] | None = None
+    bundling: Literal["bundled", "unbundled"] | None = None
     description: str = ""
+
+    @field_validator("market")
+    @classmethod
+    def _market_as_code(cls, market: str) -> str:
+        return market_code(market)
 
     @model_validator(mode="after")
     def _consistent(self) -> Instrument:
@@ -165,12 +179,26 @@ class Instrument(_Strict):
             raise ValueError("a supplier_specific instrument needs factor_tco2_per_mwh")
         if self.generation_end < self.generation_start:
             raise ValueError("generation_end is before generation_start")
+        if self.certificates is not None and self.kind != "ppa":
+            raise ValueError("certificates is the certificate status of a ppa (an eac is itself the certificate)")
+        if self.bundling is not None and self.kind == "supplier_specific":
+            raise ValueError("bundling applies to certificates: an eac or a ppa")
+        if self.renewable and not self.conveys_attributes:
+            raise ValueError(f"a ppa whose certificates are {self.certificates} conveys no renewable claim; "
+                             "remove renewable: true")
         if self.is_renewable and self.emission_rate_tco2_per_mwh > 0:
             raise ValueError("a renewable instrument conveys a zero emission rate; set renewable: false")
         return self
 
     @property
+    def conveys_attributes(self) -> bool:
+        """False for a PPA whose certificates were sold or never issued: its MWh count at the residual mix."""
+        return not (self.kind == "ppa" and self.certificates in ("sold", "none"))
+
+    @property
     def is_renewable(self) -> bool:
+        if not self.conveys_attributes:
+            return False
         if self.renewable is not None:
             return self.renewable
         return self.kind in ("eac", "ppa")
@@ -213,6 +241,9 @@ class Site(_Strict):
 
     name: Name
     grid_region: Annotated[str, Field(min_length=1)] | None = None
+    country: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="ISO 3166-1 code or English name; default: the grid region's country"
+    )
     electricity: Electricity
     it_energy: Energy | None = None
     onsite_generation: list[OnsiteGeneration] = []
@@ -224,6 +255,11 @@ class Site(_Strict):
     factor_year: Year | None = None
     location_factor: FactorChoice | None = None
     residual_factor: FactorChoice | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country_as_code(cls, country: str | None) -> str | None:
+        return None if country is None else country_code(country)
 
 
 class BenchSaving(_Strict):

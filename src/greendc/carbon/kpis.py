@@ -48,5 +48,15 @@ def intensity(numerator: float | None, denominator: float | None) -> float | Non
     return numerator / denominator
 
 
+def energy_intensity_kwh_per_m2(electricity_mwh: float, floor_area_m2: float | None) -> float | None:
+    """GRI 302-3 energy intensity per floor area, kWh/m2 = electricity (MWh) x 1000 / floor area (m2)."""
+    return intensity(electricity_mwh * 1000.0, floor_area_m2)
+
+
 MWH_TO_GJ = 3.6
 """1 MWh = 3.6 GJ; GRI 302-1 asks for energy in joules or multiples."""
+
+
+def energy_gj(energy_mwh: float) -> float:
+    """Energy in GJ (GRI 302-1 reports joules or multiples): MWh x 3.6."""
+    return energy_mwh * MWH_TO_GJ

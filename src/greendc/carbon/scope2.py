@@ -21,12 +21,26 @@ from greendc.carbon.errors import InventoryError
 from greendc.carbon.factors import EmissionFactor
 from greendc.carbon.inventory import Instrument
 
+GHG_S2 = "GHG Protocol Scope 2 Guidance (2015)"
 HIERARCHY: tuple[str, ...] = ("eac", "ppa", "supplier_specific")
 HIERARCHY_LABEL: dict[str, str] = {
     "eac": "energy attribute certificate",
     "ppa": "direct contract / PPA",
     "supplier_specific": "supplier-specific emission rate",
 }
+RemainderBasis = Literal["residual_mix", "grid_average_last_resort", "user"]
+REMAINDER_LABEL: dict[str, str] = {
+    "residual_mix": "residual mix",
+    "grid_average_last_resort": "grid average (last resort)",
+    "user": "factor entered in the inventory",
+}
+"""What the electricity no instrument covers is counted at, in words for the report."""
+
+
+def grid_electricity_mwh(electricity_mwh: float, onsite_consumed_mwh: float) -> float:
+    """Electricity bought from the grid, MWh: consumption minus on-site generation consumed behind the meter
+    (GHG Protocol Scope 2 Guidance, ch. 6: on-site generation consumed is not a Scope 2 purchase)."""
+    return electricity_mwh - onsite_consumed_mwh
 
 
 def location_based_tco2(grid_electricity_mwh: float, factor_tco2_per_mwh: float) -> float:
@@ -47,10 +61,23 @@ class Claim:
     generation_start: date
     generation_end: date
     market: str
+    certificates: str | None = None
+    bundling: str | None = None
+    conveys_attributes: bool = True
 
     @property
     def tco2(self) -> float:
         return self.energy_mwh * self.rate_tco2_per_mwh
+
+    def as_dict(self) -> dict[str, object]:
+        """The claim as ``figures.json`` shows it among a market-based figure's inputs."""
+        keys = ("id", "kind", "scheme", "energy_mwh", "rate_tco2_per_mwh", "tco2", "renewable")
+        return {
+            **{key: getattr(self, key) for key in keys},
+            "hierarchy": HIERARCHY_LABEL[self.kind],
+            "certificates": self.certificates,
+            "bundling": self.bundling,
+        }
 
 
 @dataclass(frozen=True)
@@ -67,7 +94,7 @@ class MarketBasedResult:
     claims: tuple[Claim, ...]
     remaining_mwh: float
     remaining_factor: EmissionFactor
-    remaining_basis: Literal["residual_mix", "grid_average_last_resort", "user"]
+    remaining_basis: RemainderBasis
     checks: tuple[QualityCheck, ...]
 
     @property
@@ -138,12 +165,14 @@ def market_based(
     *,
     grid_electricity_mwh: float,
     remaining_factor: EmissionFactor,
-    remaining_basis: Literal["residual_mix", "grid_average_last_resort", "user"],
+    remaining_basis: RemainderBasis,
     checks: tuple[QualityCheck, ...] = (),
 ) -> MarketBasedResult:
     """Market-based Scope 2: instruments in hierarchy order, the remainder at the residual (or last-resort)
     factor.
 
+    A PPA whose certificates were sold or never issued conveys no attributes (Scope 2 Quality Criteria 1-2,
+    ch. 7): it stays in the list, at the remainder's rate and not renewable, so the report shows it.
     Assumes ``check_instruments`` has passed, so the instruments do not exceed ``grid_electricity_mwh``.
     """
     ordered = sorted(instruments, key=lambda inst: HIERARCHY.index(inst.kind))
@@ -153,11 +182,16 @@ def market_based(
             kind=inst.kind,
             scheme=inst.scheme,
             energy_mwh=inst.energy.mwh,
-            rate_tco2_per_mwh=inst.emission_rate_tco2_per_mwh,
+            rate_tco2_per_mwh=(
+                inst.emission_rate_tco2_per_mwh if inst.conveys_attributes else remaining_factor.value_tco2_per_mwh
+            ),
             renewable=inst.is_renewable,
             generation_start=inst.generation_start,
             generation_end=inst.generation_end,
             market=inst.market,
+            certificates=inst.certificates,
+            bundling=inst.bundling,
+            conveys_attributes=inst.conveys_attributes,
         )
         for inst in ordered
     )

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greendc.carbon.calculate import InventoryResult
+from greendc.carbon.disclosures import KIND_LABEL
 from greendc.carbon.kpis import MWH_TO_GJ
+from greendc.carbon.scope2 import HIERARCHY_LABEL, REMAINDER_LABEL
 
 Cell = str | float | int | None
 
@@ -160,7 +162,7 @@ def gri_305_2(result: InventoryResult) -> ReportTable:
                 s.value("location_based_tco2"),
                 s.location_factor.value_tco2_per_mwh,
                 s.value("market_based_tco2"),
-                s.market.remaining_basis.replace("_", " "),
+                REMAINDER_LABEL[s.market.remaining_basis],
             ]
         )
     if len(result.sites) > 1:
@@ -238,7 +240,7 @@ def gri_305_5(result: InventoryResult) -> ReportTable:
                 x.name,
                 x.saved_mwh,
                 x.factor.value_tco2_per_mwh,
-                f"{x.factor.kind} {x.factor.region} {x.factor.year}",
+                f"{KIND_LABEL.get(x.factor.kind, x.factor.kind)}, {x.factor.region} {x.factor.year}",
                 x.avoided_tco2,
             ]
         )
@@ -341,7 +343,7 @@ def instruments_table(result: InventoryResult) -> ReportTable:
         "instruments",
         "Contractual instruments (market-based hierarchy)",
         "GHG Protocol Scope 2 Guidance, Table 6.3",
-        ["site", "id", "type", "scheme", "MWh", "rate t/MWh", "tCO2", "vintage", "market"],
+        ["site", "id", "type", "scheme", "certificates", "MWh", "rate t/MWh", "tCO2", "vintage", "market"],
         group_by=("site",),
     )
     for s in result.sites:
@@ -350,8 +352,9 @@ def instruments_table(result: InventoryResult) -> ReportTable:
                 [
                     s.name,
                     c.id,
-                    c.kind,
+                    HIERARCHY_LABEL[c.kind],
                     c.scheme or "-",
+                    _certificates_words(c.kind, c.certificates, c.bundling),
                     c.energy_mwh,
                     c.rate_tco2_per_mwh,
                     c.tco2,
@@ -364,7 +367,8 @@ def instruments_table(result: InventoryResult) -> ReportTable:
             [
                 s.name,
                 "(remainder)",
-                s.market.remaining_basis.replace("_", " "),
+                REMAINDER_LABEL[s.market.remaining_basis],
+                "-",
                 "-",
                 s.market.remaining_mwh,
                 f.value_tco2_per_mwh,
@@ -373,7 +377,22 @@ def instruments_table(result: InventoryResult) -> ReportTable:
                 f.region,
             ]
         )
+    t.notes.append(
+        "A PPA's power is zero-emission only with its certificates retained; a PPA whose certificates were sold "
+        "or never issued counts at the residual mix (GHG Protocol Scope 2 Guidance, Scope 2 Quality Criteria)."
+    )
     return t
+
+
+def _certificates_words(kind: str, certificates: str | None, bundling: str | None) -> str:
+    """A PPA's certificate status and an instrument's bundling, in words."""
+    status = {
+        "retained": "retained",
+        "sold": "sold (counted at the residual mix)",
+        "none": "none issued (counted at the residual mix)",
+        None: "not stated (counted as retained)" if kind == "ppa" else "-",
+    }[certificates]
+    return f"{status}, {bundling}" if bundling else status
 
 
 def year_over_year_table(result: InventoryResult) -> ReportTable:
@@ -442,8 +461,10 @@ def factors_table(result: InventoryResult) -> ReportTable:
         "Methodology",
         ["region", "year", "kind", "tCO2/MWh", "origin", "source"],
     )
+    origin = {"shipped": "shipped with greendc", "user": "entered in the inventory"}
     for f in result.factors_used:
-        t.rows.append([f.region, f.year, f.kind, f.value_tco2_per_mwh, f.origin, f.source])
+        kind = KIND_LABEL.get(f.kind, f.kind)
+        t.rows.append([f.region, f.year, kind, f.value_tco2_per_mwh, origin.get(f.origin, f.origin), f.source])
     return t
 
 
