@@ -7,6 +7,7 @@ import csv
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from greendc.carbon import eu
 from greendc.carbon.calculate import InventoryResult
 from greendc.carbon.disclosures import KIND_LABEL
 from greendc.carbon.kpis import MWH_TO_GJ
@@ -286,25 +287,36 @@ def kpi_table(result: InventoryResult) -> ReportTable:
 
 
 def eu_2024_1364(result: InventoryResult) -> ReportTable:
-    """The data-centre list of Commission Delegated Regulation (EU) 2024/1364, one block per site.
+    """The data-centre list of Commission Delegated Regulation (EU) 2024/1364, one block per reporting site.
 
-    Each site reads like the regulation's per-data-centre submission: the information items (Annex I), the
-    energy and water key performance indicators (Annex II) with the regulation's symbols, and the
-    sustainability indicators computed from them. Items the inventory cannot fill say so.
+    Only data centres in the EU with at least 500 kW of installed IT power report (Directive (EU) 2023/1791,
+    Art. 12; the Regulation's Art. 1); a note says why any other site is left out. Each block reads like the
+    regulation's per-data-centre submission: the information and the key performance indicators of Annex I
+    with the regulation's symbols, then the data centre sustainability indicators of Annex III computed from
+    them. Items the inventory cannot fill say so.
     """
     t = ReportTable(
         "eu_2024_1364",
         "EU data-centre information and KPIs",
-        "Delegated Regulation (EU) 2024/1364",
+        f"Delegated Regulation (EU) 2024/1364, {eu.ANNEX_INFORMATION} and {eu.ANNEX_INDICATORS}",
         ["site", "part", "indicator", "symbol", "value", "unit"],
         group_by=("site", "part"),
         split_by_group=True,
         missing_text="not in inventory",
+        empty_text=(
+            "No data centre of the inventory reports under Delegated Regulation (EU) 2024/1364, which applies to "
+            f"data centres in the EU with at least {eu.THRESHOLD_KW:,.0f} kW of installed IT power."
+        ),
     )
-    info = "Information (Annex I)"
-    kpi = "Key performance indicators (Annex II)"
-    indicators = "Sustainability indicators (computed from the KPIs)"
+    info = f"Information ({eu.ANNEX_INFORMATION})"
+    kpi = f"Key performance indicators ({eu.ANNEX_INFORMATION})"
+    indicators = f"Data centre sustainability indicators ({eu.ANNEX_INDICATORS})"
+    left_out = []
     for s in result.sites:
+        exemption = eu.reporting_exemption(s.country, s.value("installed_it_power_kw"))
+        if exemption is not None:
+            left_out.append(f"{s.name}: {exemption}")
+            continue
         rows: list[tuple[str, str, str, float | None, str]] = [
             (info, "Installed information technology power demand", "P_DIT", s.value("installed_it_power_kw"), "kW"),
             (info, "Floor area (as entered)", "", s.value("floor_area_m2"), "m2"),
@@ -323,10 +335,13 @@ def eu_2024_1364(result: InventoryResult) -> ReportTable:
         ]
         for part, label, symbol, value, unit in rows:
             t.rows.append([s.name, part, label, symbol, value, unit])
-    t.notes.append(
-        "Only the items the inventory provides are filled. The regulation's other items (ICT capacity, data "
-        "traffic, temperature set points, potable water input, refrigerants, ...) are outside this inventory."
-    )
+    if t.rows:
+        t.notes.append(
+            "Only the items the inventory provides are filled. The regulation's other items (ICT capacity, data "
+            "traffic, temperature set points, potable water input, refrigerants, ...) are outside this inventory."
+        )
+    if left_out:
+        t.notes.append("Not listed, as the regulation does not apply: " + "; ".join(left_out) + ".")
     return t
 
 
