@@ -20,6 +20,18 @@ HEADLINE_KEYS: tuple[str, ...] = (
     "cue",
     "wue",
 )
+SITE_KEYS: tuple[str, ...] = (
+    *HEADLINE_KEYS,
+    *("grid_electricity_mwh", "onsite_renewable_mwh", "procured_renewable_mwh", "it_energy_mwh", "water_m3"),
+    *("cue_market_based", "erf", "renewable_capacity_mw", "energy_intensity_kwh_per_m2"),
+)
+"""The figures a site's record repeats at its top level (all of them are under ``figures``)."""
+ORGANIZATION_KEYS: tuple[str, ...] = (
+    *HEADLINE_KEYS,
+    *("grid_electricity_mwh", "onsite_renewable_mwh", "procured_renewable_mwh", "energy_saved_mwh", "energy_gj"),
+    *("it_energy_mwh", "water_m3", "renewable_capacity_mw", "cue_market_based"),
+)
+"""The figures the organization's record repeats at its top level."""
 
 
 def _clean(value: Any) -> Any:
@@ -36,21 +48,7 @@ def _clean(value: Any) -> Any:
 
 
 def _site_json(site: SiteResult) -> dict[str, Any]:
-    out: dict[str, Any] = {"name": site.name}
-    for key in HEADLINE_KEYS:
-        out[key] = site.value(key)
-    for key in (
-        "grid_electricity_mwh",
-        "onsite_renewable_mwh",
-        "procured_renewable_mwh",
-        "it_energy_mwh",
-        "water_m3",
-        "cue_market_based",
-        "erf",
-        "renewable_capacity_mw",
-        "energy_intensity_kwh_per_m2",
-    ):
-        out[key] = site.value(key)
+    out: dict[str, Any] = {"name": site.name, **{key: site.value(key) for key in SITE_KEYS}}
     out["grid_region"] = site.region.code
     out["grid_region_name"] = site.region.name
     out["market"] = site.region.market
@@ -92,20 +90,7 @@ def to_json(result: InventoryResult) -> dict[str, Any]:
         "reporting_year": inv.reporting_year,
         "period": {"start": start.isoformat(), "end": end.isoformat()},
     }
-    for key in HEADLINE_KEYS:
-        org[key] = result.value(key)
-    for key in (
-        "grid_electricity_mwh",
-        "onsite_renewable_mwh",
-        "procured_renewable_mwh",
-        "energy_saved_mwh",
-        "energy_gj",
-        "it_energy_mwh",
-        "water_m3",
-        "renewable_capacity_mw",
-        "cue_market_based",
-    ):
-        org[key] = result.value(key)
+    org.update({key: result.value(key) for key in ORGANIZATION_KEYS})
     org["figures"] = {key: fig.as_dict() for key, fig in result.figures.items()}
     org["year_over_year"] = {
         key: {
