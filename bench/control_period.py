@@ -57,8 +57,8 @@ def quality(job: tuple[str, str, str, int]) -> dict[str, Any]:
     return {"climate": climate, "objective": objective, "decide_every_steps": every,
             "decisions": sum(1 for record in controller.decision_log if record["guard"] == "none"),
             "wall_s_two_at_a_time": round(wall, 1),
-            **{key: summary[key] for key in ("it_kwh", "cooling_kwh", "facility_kwh", "pue", "steps_above_27c",
-                                              "steps_humid")}}
+            **{key: getattr(summary, key) for key in ("it_kwh", "cooling_kwh", "facility_kwh", "pue",
+                                                      "steps_above_27c", "steps_humid")}}
 
 
 def timed(mode: str) -> float:

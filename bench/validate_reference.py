@@ -131,8 +131,8 @@ def run_greendc(climate: str, site_path: str) -> dict[str, Any]:
     keys = ("it_kwh", "ups_losses_kwh", "server_fans_kwh", "cooling_kwh", "facility_kwh", "other_kwh", "fans_kwh",
             "dx_coils_kwh", "chiller_kwh", "tower_kwh", "pumps_kwh", "evaporative_kwh", "inlet_mean_c",
             "inlet_max_c")
-    return {"weather": twin.weather_path.name, "summary": {k: summary[k] for k in keys}, "wall_s": result.wall_s,
-            "warnings": result.err.warnings, "severe_errors": result.err.severe}
+    return {"weather": twin.weather_path.name, "summary": {k: getattr(summary, k) for k in keys},
+            "wall_s": result.wall_s, "warnings": result.err.warnings, "severe_errors": result.err.severe}
 
 
 def _task(kind: str, climate: str, model: str, site_path: str) -> tuple[str, str, dict[str, Any]]:

@@ -50,26 +50,26 @@ def test_bench_with_the_oracle_end_to_end(monkeypatch: pytest.MonkeyPatch) -> No
         return outcomes
 
     monkeypatch.setattr(simulation, "simulate_many", spy)
-    done: list[dict[str, Any]] = []
+    done: list[Any] = []
     progress: list[tuple[int, int]] = []
     records = run_bench(site, None, ["default", ORACLE], ["chicago"], isolated=False, oracle_grid=TWO_POINTS,
                         on_done=done.append, on_progress=lambda d, t: progress.append((d, t)))
-    assert [(r["climate"], r["controller"]) for r in records] == [("chicago", "default"), ("chicago", ORACLE)]
+    assert [(r.climate, r.controller) for r in records] == [("chicago", "default"), ("chicago", ORACLE)]
     assert done == records  # one oracle record, emitted with its last sweep run
     assert progress == [(0, 3), (1, 3), (2, 3), (3, 3)]
     for record in records:
-        assert set(BENCH_KEYS) <= set(record)
-        assert record["pue"] == pytest.approx(record["facility_kwh"] / record["it_kwh"])
+        assert set(BENCH_KEYS) <= set(record.row())
+        assert record.pue == pytest.approx(record.facility_kwh / record.it_kwh)
     oracle = records[1]
-    assert len(swept) == oracle["swept_runs"] == 2
-    assert oracle["facility_kwh"] <= min(s["facility_kwh"] for s in swept if s["inlet_max_c"] <= 27.0) + 1e-9
-    assert oracle["wall_s"] == pytest.approx(sum(s["wall_s"] for s in swept))
-    assert [m["month"] for m in oracle["monthly"]] == [6, 7]
-    assert all(m["setpoints"] in ({"supply_air_c": 20.0, "zone_rise_c": 9.0, "chilled_water_c": 7.0},
+    assert len(swept) == oracle.swept_runs == 2
+    assert oracle.facility_kwh <= min(s.facility_kwh for s in swept if s.inlet_max_c <= 27.0) + 1e-9
+    assert oracle.wall_s == pytest.approx(sum(s.wall_s for s in swept))
+    assert [m.month for m in oracle.monthly] == [6, 7]
+    assert all(m.setpoints in ({"supply_air_c": 20.0, "zone_rise_c": 9.0, "chilled_water_c": 7.0},
                                   {"supply_air_c": 22.0, "zone_rise_c": 8.0, "chilled_water_c": 7.0})
-               for m in oracle["monthly"])
-    assert oracle["steps_above_27c"] == 0 and oracle["objective"] == "facility"
-    assert oracle["it_kwh"] == pytest.approx(sum(m["it_kwh"] for m in oracle["monthly"]))
+               for m in oracle.monthly)
+    assert oracle.steps_above_27c == 0 and oracle.objective == "facility"
+    assert oracle.it_kwh == pytest.approx(sum(m.it_kwh for m in oracle.monthly))
 
 
 def test_a_climate_without_an_oracle_keeps_the_other_records() -> None:
@@ -79,6 +79,6 @@ def test_a_climate_without_an_oracle_keeps_the_other_records() -> None:
     site = Site.model_validate(data)
     too_warm = SetpointGrid(supply_air_c=(30.0,), zone_rise_c=(4.0,), chilled_water_c=(7.0,))
     records = run_bench(site, None, ["default", ORACLE], ["chicago"], isolated=False, oracle_grid=too_warm)
-    assert [(r["climate"], r["controller"]) for r in records] == [("chicago", "default"), ("chicago", ORACLE)]
-    assert set(BENCH_KEYS) <= set(records[0])
-    assert set(records[1]) == {"climate", "controller", "error"} and "chicago" in records[1]["error"]
+    assert [(r.climate, r.controller) for r in records] == [("chicago", "default"), ("chicago", ORACLE)]
+    assert set(BENCH_KEYS) <= set(records[0].row())
+    assert set(records[1].row()) == {"climate", "controller", "error"} and "chicago" in records[1].error

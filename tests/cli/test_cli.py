@@ -170,10 +170,13 @@ def test_train_then_explain_an_ai_run(short_site_file: Path, tmp_path: Path, exp
 
 def test_bench_without_an_oracle_keeps_the_rest_and_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import greendc.workflows.bench
+    from greendc.results.records import BenchRecord
 
-    kept = {"climate": "tampa", "controller": "default", **dict.fromkeys(BENCH_KEYS, 1.0)}
+    figures = [key for key in BENCH_KEYS if key not in ("climate", "controller")]
+    kept = {"climate": "tampa", "controller": "default", **{k: 1 if k.startswith("steps") else 1.0 for k in figures}}
     missing = {"climate": "tampa", "controller": "oracle", "error": "oracle in tampa: month 7: no safe setpoints"}
-    monkeypatch.setattr(greendc.workflows.bench, "run_bench", lambda *args, **kwargs: [kept, missing])
+    monkeypatch.setattr(greendc.workflows.bench, "run_bench",
+                        lambda *args, **kwargs: [BenchRecord(**kept), BenchRecord(**missing)])
     out = tmp_path / "bench.json"
     result = runner.invoke(app, ["bench", "--controllers", "default,oracle", "--climates", "tampa", "--json", str(out)])
     assert result.exit_code == 1

@@ -1,15 +1,24 @@
-import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from greendc.results.explain import ExplainError, explain_run
+from greendc.results.records import MonthSummary, RunSummary
+
+
+def _summary() -> RunSummary:
+    counts = {"steps_above_27c": 0, "steps_above_32c": 0, "steps_below_18c": 0, "steps_humid": 0}
+    month = MonthSummary(month=7, it_kwh=100.0, cooling_kwh=10.0, facility_kwh=115.0, inlet_max_c=25.0, **counts)
+    return RunSummary(**month.model_dump(exclude={"month"}), steps=16, timestep_h=0.25, inlet_mean_c=24.0,
+                      inlet_min_c=23.0, inlet_p99_c=25.0, inlet_dew_point_max_c=10.0, inlet_dew_point_mean_c=9.0,
+                      monthly=[month], site="Site", grid_region="US-RFCW", controller="ai",
+                      controller_options={"objective": "facility"}, weather="chicago.epw", wall_s=1.0,
+                      energyplus_warnings=0, energyplus_severe_errors=0)
 
 
 def _run(tmp_path: Path, records: list[dict]) -> Path:
-    (tmp_path / "summary.json").write_text(json.dumps({"timestep_h": 0.25, "controller": "ai",
-                                                       "controller_options": {"objective": "facility"}}))
+    _summary().write(tmp_path / "summary.json")
     pd.DataFrame(records).to_parquet(tmp_path / "decisions.parquet")
     return tmp_path
 

@@ -32,40 +32,40 @@ def _telemetry() -> pd.DataFrame:
 
 def test_annual_figures_by_hand() -> None:
     summary = summarize(_telemetry(), ["Hall"], 0.25)
-    assert summary["it_kwh"] == pytest.approx(4 * 100 * 0.25)
-    assert summary["cooling_kwh"] == pytest.approx((20 + 20 + 4 + 4) * 0.25)
-    assert summary["facility_kwh"] == pytest.approx((125 + 125 + 109 + 109) * 0.25)
-    assert summary["pue"] == pytest.approx(468 / 400)
-    assert summary["fans_kwh"] == pytest.approx(4 * 4 * 0.25)
-    assert summary["chiller_kwh"] == pytest.approx(2 * 16 * 0.25)
-    assert summary["ups_losses_kwh"] == pytest.approx(4 * 5 * 0.25)
-    assert summary["other_kwh"] == pytest.approx(0.0, abs=1e-9)
-    assert summary["water_m3"] == pytest.approx(0.3)
-    assert summary["steps_above_27c"] == 2
-    assert summary["steps_above_32c"] == 1
-    assert summary["steps_below_18c"] == 1
-    assert summary["steps_humid"] == 2  # dew point 16 C, then 65 % RH
-    assert summary["inlet_max_c"] == 33.0
+    assert summary.it_kwh == pytest.approx(4 * 100 * 0.25)
+    assert summary.cooling_kwh == pytest.approx((20 + 20 + 4 + 4) * 0.25)
+    assert summary.facility_kwh == pytest.approx((125 + 125 + 109 + 109) * 0.25)
+    assert summary.pue == pytest.approx(468 / 400)
+    assert summary.fans_kwh == pytest.approx(4 * 4 * 0.25)
+    assert summary.chiller_kwh == pytest.approx(2 * 16 * 0.25)
+    assert summary.ups_losses_kwh == pytest.approx(4 * 5 * 0.25)
+    assert summary.other_kwh == pytest.approx(0.0, abs=1e-9)
+    assert summary.water_m3 == pytest.approx(0.3)
+    assert summary.steps_above_27c == 2
+    assert summary.steps_above_32c == 1
+    assert summary.steps_below_18c == 1
+    assert summary.steps_humid == 2  # dew point 16 C, then 65 % RH
+    assert summary.inlet_max_c == 33.0
 
 
 def test_monthly_split_uses_the_step_start() -> None:
-    months = summarize(_telemetry(), ["Hall"], 0.25)["monthly"]
+    months = summarize(_telemetry(), ["Hall"], 0.25).monthly
     # Steps ending 23:30 and 23:45 on 31 January are January; those ending 00:00 and 00:15 are not both.
-    assert [m["month"] for m in months] == [1, 2]
-    assert months[0]["it_kwh"] == pytest.approx(3 * 25.0)
-    assert months[1]["it_kwh"] == pytest.approx(25.0)
+    assert [m.month for m in months] == [1, 2]
+    assert months[0].it_kwh == pytest.approx(3 * 25.0)
+    assert months[1].it_kwh == pytest.approx(25.0)
 
 
 def test_monthly_counts_add_up_to_the_year() -> None:
     summary = summarize(_telemetry(), ["Hall"], 0.25)
-    january, february = summary["monthly"]
+    january, february = summary.monthly
     # January holds the steps with inlets 17, 26 (dew point 16 C) and 28 C (65 % RH); February the 33 C step.
-    assert (january["steps_above_27c"], january["steps_above_32c"], january["steps_below_18c"],
-            january["steps_humid"]) == (1, 0, 1, 2)
-    assert (february["steps_above_27c"], february["steps_above_32c"], february["steps_below_18c"],
-            february["steps_humid"]) == (1, 1, 0, 0)
+    assert (january.steps_above_27c, january.steps_above_32c, january.steps_below_18c,
+            january.steps_humid) == (1, 0, 1, 2)
+    assert (february.steps_above_27c, february.steps_above_32c, february.steps_below_18c,
+            february.steps_humid) == (1, 1, 0, 0)
     for key in ("steps_above_27c", "steps_above_32c", "steps_below_18c", "steps_humid"):
-        assert january[key] + february[key] == summary[key]
+        assert getattr(january, key) + getattr(february, key) == getattr(summary, key)
 
 
 def test_failed_write_leaves_no_complete_looking_output(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,6 +17,9 @@ from typer.exceptions import TyperException
 
 from greendc.cli.carbon_commands import register as register_carbon_commands
 from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError, UsageError
+
+if TYPE_CHECKING:
+    from greendc.results.records import RunSummary
 
 
 class _CommandGroup(TyperGroup):
@@ -90,15 +93,16 @@ def _summary_table(rows: list[dict[str, Any]], title: str) -> Table:
         ("PUE", "pue", "{:.3f}"), ("inlet max C", "inlet_max_c", "{:.1f}"), (">27 C", "steps_above_27c", "{}"),
         (">32 C", "steps_above_32c", "{}"), ("<18 C", "steps_below_18c", "{}"), ("humid", "steps_humid", "{}"),
     ]
-    columns = [c for c in columns if any(c[1] in row for row in rows)]
-    if any("error" in row for row in rows):  # e.g. a climate without an oracle
+    columns = [c for c in columns if any(row.get(c[1]) is not None for row in rows)]
+    if any(row.get("error") for row in rows):  # e.g. a climate without an oracle
         columns.append(("note", "error", "{}"))
     for header, _, _ in columns:
         table.add_column(header, justify="left" if header in ("climate", "controller") else "right")
     for row in rows:
         cells = []
         for _, key, fmt in columns:
-            value = row.get(key, "")
+            value = row.get(key)
+            value = "" if value is None else value
             if key.endswith("_kwh") and isinstance(value, float):
                 value = value / 1000.0
             cells.append(fmt.format(value) if value != "" else "")
@@ -142,11 +146,11 @@ def simulate(
         outcome = _simulate_one(site, site_dir, controller, weather, model, objective, advisory, kill_switch)
         out_dir = folder.write(lambda staging: write_run_files(outcome, staging))
     summary = outcome.summary
-    console.print(_summary_table([{**summary, "climate": weather or site.weather}], f"{site.name}"))
+    console.print(_summary_table([{**summary.model_dump(), "climate": weather or site.weather}], f"{site.name}"))
     _print_severe(summary)
-    if "decisions" in summary:
-        console.print(f"{summary['decisions']} decisions, median {summary['decision_ms_median']:.1f} ms; guards: "
-                      f"{summary['guard_counts']}; explain with: greendc explain {out_dir}")
+    if summary.decisions is not None:
+        console.print(f"{summary.decisions} decisions, median {summary.decision_ms_median:.1f} ms; guards: "
+                      f"{summary.guard_counts}; explain with: greendc explain {out_dir}")
     console.print(f"Results in [bold]{out_dir}[/]: summary.json, telemetry.parquet, model.epJSON")
 
 
@@ -166,10 +170,10 @@ def _simulate_one(site: Any, site_dir: Path, controller: str, weather: str | Non
     return outcome
 
 
-def _print_severe(summary: dict[str, Any]) -> None:
-    if summary.get("energyplus_severe_errors"):
-        console.print(f"[yellow]EnergyPlus reported {summary['energyplus_severe_errors']} severe error(s):[/]")
-        for message in summary.get("energyplus_severe_messages", [])[:3]:
+def _print_severe(summary: RunSummary) -> None:
+    if summary.energyplus_severe_errors:
+        console.print(f"[yellow]EnergyPlus reported {summary.energyplus_severe_errors} severe error(s):[/]")
+        for message in summary.energyplus_severe_messages[:3]:
             console.print(f"  [yellow]{message[:300]}[/]", highlight=False)
 
 
@@ -204,7 +208,7 @@ def bench(
 ) -> None:
     """Compare controllers across climates: one table, one JSON record per controller and climate."""
     from greendc.control.registry import CONTROLLERS
-    from greendc.results.store import write_json_atomic
+    from greendc.results.records import write_bench_records
     from greendc.site.loader import load_site
     from greendc.site.weather import SHIPPED_WEATHER, resolve_weather
     from greendc.workflows.bench import ORACLE, run_bench
@@ -233,14 +237,14 @@ def bench(
 
         records = run_bench(site, site_dir, names, climate_list, workers=workers, options=options,
                             objective=objective, on_progress=advance)
-    write_json_atomic(json_path, records)
-    console.print(_summary_table(records, f"{site.name}: controllers x climates"))
+    write_bench_records(json_path, records)
+    console.print(_summary_table([record.row() for record in records], f"{site.name}: controllers x climates"))
     console.print(f"Wrote {len(records)} records to [bold]{json_path}[/]")
-    failed = [record for record in records if "error" in record]
+    failed = [record for record in records if record.error is not None]
     if failed:
         # The other records are kept, but a benchmark with a missing row must not pass as complete.
         for record in failed:
-            console.print(f"[red]no {record['controller']} in {record['climate']}[/]: {record['error']}")
+            console.print(f"[red]no {record.controller} in {record.climate}[/]: {escape(record.error)}")
         raise typer.Exit(1)
 
 
@@ -264,7 +268,7 @@ def explore(
         exploration = run_exploration(site, site_dir, out, names, seed=seed, overwrite=overwrite, workers=workers,
                                       on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction))
     names, outcomes = exploration.climates, exploration.outcomes
-    rows = [{**o.summary, "climate": name} for name, o in zip(names, outcomes, strict=True)]
+    rows = [{**o.summary.model_dump(), "climate": name} for name, o in zip(names, outcomes, strict=True)]
     console.print(_summary_table(rows, f"{site.name}: exploration runs"))
     console.print(f"Telemetry in [bold]{out}[/]; train with: greendc train {out} --out model.gdm")
 
@@ -370,17 +374,17 @@ def demo(
                           on_progress=lambda i, fraction: progress.update(tasks[i], completed=fraction),
                           on_report=lambda: console.print("Writing the ESG report (HTML and PDF)"))
     by_name, out = result.outcomes, result.out_dir
-    rows = [{**by_name[c].summary, "climate": site.weather} for c in DEMO_ORDER]
+    rows = [{**by_name[c].summary.model_dump(), "climate": site.weather} for c in DEMO_ORDER]
     console.print(_summary_table(rows, "A year of the example data center"))
     base = by_name["default"].summary
     for name in ("trim-respond", "ai"):
         better = by_name[name].summary
-        saved = base["facility_kwh"] - better["facility_kwh"]
-        cooling_cut_pct = 100 * (1 - better["cooling_kwh"] / base["cooling_kwh"])
+        saved = base.facility_kwh - better.facility_kwh
+        cooling_cut_pct = 100 * (1 - better.cooling_kwh / base.cooling_kwh)
         console.print(f"{name} vs default: facility electricity {abs(saved) / 1000:.1f} MWh "
-                      f"({100 * abs(saved) / base['facility_kwh']:.1f} %) {_lower_or_higher(saved)}, cooling "
+                      f"({100 * abs(saved) / base.facility_kwh:.1f} %) {_lower_or_higher(saved)}, cooling "
                       f"{abs(cooling_cut_pct):.1f} % {_lower_or_higher(cooling_cut_pct)}, "
-                      f"IT {(better['it_kwh'] - base['it_kwh']) / 1000:+.1f} MWh (server fans)")
+                      f"IT {(better.it_kwh - base.it_kwh) / 1000:+.1f} MWh (server fans)")
     console.print(f"Plot: [bold]{result.plot_path}[/]; results per controller in [bold]{out}[/]; why the ai did "
                   f"what it did: greendc explain {out / 'ai'}")
     console.print(f"ESG report: [bold]{result.report_dir / 'report.pdf'}[/] (and report.html, figures.json, tables/)")

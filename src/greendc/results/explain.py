@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from greendc.errors import GreendcError
+from greendc.results.records import RunSummary
 
 
 class ExplainError(GreendcError, ValueError):
@@ -24,9 +24,9 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
         raise ExplainError(f"{run_dir}: not a greendc run folder (no summary.json)")
     if not decisions_path.is_file():
         raise ExplainError(f"{run_dir}: no decisions.parquet; only ai runs log decisions")
-    summary = json.loads(summary_path.read_text())
+    summary = RunSummary.read(summary_path)
     decisions = pd.read_parquet(decisions_path)
-    interval_h = float(summary["timestep_h"])
+    interval_h = summary.timestep_h
     guards = decisions["guard"].value_counts()
     applied = decisions["applied"] == "ai"
     # A decision holds until the next record (the next decision, or a guard taking over), not one timestep.
@@ -43,9 +43,9 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
     })
     explanation: dict[str, Any] = {
         "run": str(run_dir),
-        "controller": summary.get("controller"),
-        "objective": summary.get("controller_options", {}).get("objective"),
-        "mode": summary.get("controller_options", {}).get("mode"),
+        "controller": summary.controller,
+        "objective": summary.controller_options.get("objective"),
+        "mode": summary.controller_options.get("mode"),
         "decisions": len(decisions),
         "decision_ms_median": float(decisions["decision_ms"].median()),
         "guards": {str(k): int(v) for k, v in guards.items()},
@@ -56,7 +56,7 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
         "monthly": monthly.reset_index(names="month").to_dict(orient="records"),
         "examples": _examples(decisions),
     }
-    model_path = summary.get("controller_options", {}).get("model")
+    model_path = summary.controller_options.get("model")
     if model_path and Path(model_path).is_file():
         from greendc.learning.facility_model import FacilityModel
 

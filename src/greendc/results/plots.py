@@ -10,10 +10,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from greendc.results.records import RunSummary
 from greendc.results.summary import RECOMMENDED_MAX_C, RECOMMENDED_MIN_C
 
 
-def plot_comparison(runs: dict[str, tuple[pd.DataFrame, dict]], zone_names: list[str], path: Path) -> Path:
+def plot_comparison(runs: dict[str, tuple[pd.DataFrame, RunSummary]], zone_names: list[str], path: Path) -> Path:
     """Daily hottest ITE inlet, daily cooling energy and annual energy by end use for several controllers.
 
     ``runs`` maps a controller name to its telemetry and summary.
@@ -22,11 +23,11 @@ def plot_comparison(runs: dict[str, tuple[pd.DataFrame, dict]], zone_names: list
     inlet_axis, cooling_axis, bar_axis = axes
     for name, (telemetry, summary) in runs.items():
         # Stamps mark the end of each step; index by the step's start so days and months split cleanly.
-        frame = telemetry.set_index(telemetry["time"] - pd.Timedelta(hours=summary["timestep_h"]))
+        frame = telemetry.set_index(telemetry["time"] - pd.Timedelta(hours=summary.timestep_h))
         inlet = frame[[f"{zone}/inlet_temp_c" for zone in zone_names]].max(axis=1)
-        inlet.resample("D").max().plot(ax=inlet_axis, label=f"{name} (max {summary['inlet_max_c']:.1f} C)")
-        daily_kwh = frame["cooling_power_w"].resample("D").sum() * summary["timestep_h"] / 1000.0
-        daily_kwh.plot(ax=cooling_axis, label=f"{name} ({summary['cooling_kwh'] / 1000:.1f} MWh)")
+        inlet.resample("D").max().plot(ax=inlet_axis, label=f"{name} (max {summary.inlet_max_c:.1f} C)")
+        daily_kwh = frame["cooling_power_w"].resample("D").sum() * summary.timestep_h / 1000.0
+        daily_kwh.plot(ax=cooling_axis, label=f"{name} ({summary.cooling_kwh / 1000:.1f} MWh)")
     inlet_axis.axhspan(RECOMMENDED_MIN_C, RECOMMENDED_MAX_C, color="green", alpha=0.08,
                        label="ASHRAE recommended 18-27 C")
     inlet_axis.set_ylabel("daily hottest ITE inlet (C)")
@@ -43,14 +44,15 @@ def plot_comparison(runs: dict[str, tuple[pd.DataFrame, dict]], zone_names: list
              ("ups_losses_kwh", "UPS losses")]
     bottoms = [0.0] * len(names)
     for key, label in parts:
-        values = [runs[name][1][key] / 1000.0 for name in names]
+        values = [getattr(runs[name][1], key) / 1000.0 for name in names]
         bar_axis.bar(names, values, bottom=bottoms, label=label)
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
-    first_it_kwh = runs[names[0]][1]["it_kwh"]
+    first_it_kwh = runs[names[0]][1].it_kwh
     for index, name in enumerate(names):
         summary = runs[name][1]
-        bar_axis.text(index, bottoms[index], f"facility {summary['facility_kwh'] / 1000:.1f} MWh, PUE "
-                      f"{summary['pue']:.3f}\nIT {(summary['it_kwh'] - first_it_kwh) / 1000:+.1f} MWh vs {names[0]}",
+        bar_axis.text(index, bottoms[index], f"facility {summary.facility_kwh / 1000:.1f} MWh, PUE "
+                      f"{summary.pue or float('nan'):.3f}\nIT {(summary.it_kwh - first_it_kwh) / 1000:+.1f} MWh vs "
+                      f"{names[0]}",
                       ha="center", va="bottom", fontsize=9)
     bar_axis.set_ylim(0, max(bottoms) * 1.25)
     bar_axis.set_ylabel("electricity (MWh)")

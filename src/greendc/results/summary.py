@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from greendc.results.records import PeriodSummary
+
 RECOMMENDED_MAX_C = 27.0
 RECOMMENDED_MIN_C = 18.0
 ALLOWABLE_A1_MAX_C = 32.0
@@ -73,7 +75,7 @@ def _inlet_counts(hottest: pd.Series, coolest: pd.Series, humid: pd.Series) -> d
     }
 
 
-def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float) -> dict[str, Any]:
+def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float) -> PeriodSummary:
     """Annual (run-period) summary: energy by end use, PUE, water, and inlet conditions.
 
     ``monthly`` repeats the energy figures, the hottest inlet and the step counts outside the envelope per
@@ -107,4 +109,4 @@ def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float)
          **_inlet_counts(hottest.loc[group.index], coolest.loc[group.index], humid.loc[group.index])}
         for month, group in telemetry.groupby(months.to_numpy())
     ]
-    return summary
+    return PeriodSummary.model_validate(summary)

@@ -14,6 +14,7 @@ from greendc.results.oracle import (
     oracle_from_sweep,
     sweep_setpoints,
 )
+from greendc.results.records import BenchRecord, RunSummary
 from greendc.site.schema import Site
 from greendc.site.weather import SHIPPED_WEATHER
 from greendc.workflows import simulation
@@ -35,12 +36,9 @@ def climate_name(weather: str) -> str:
     return weather if weather in SHIPPED_WEATHER else Path(weather).stem
 
 
-def bench_record(climate: str, summary: dict[str, Any]) -> dict[str, Any]:
+def bench_record(climate: str, summary: RunSummary) -> BenchRecord:
     """The benchmark record (:data:`BENCH_KEYS`, water and severe errors) of one run's summary."""
-    record = {key: summary[key] for key in BENCH_KEYS if key in summary}
-    record["climate"] = climate
-    record.update(water_m3=summary["water_m3"], energyplus_severe_errors=summary["energyplus_severe_errors"])
-    return record
+    return BenchRecord.of_run(climate, summary)
 
 
 def oracle_sweep_jobs(site: Site, site_dir: Path | None, weather: str | None,
@@ -56,24 +54,25 @@ def oracle_sweep_jobs(site: Site, site_dir: Path | None, weather: str | None,
 
 
 def oracle_record(climate: str, sweep: list[tuple[SimulationJob, SimulationOutcome]], objective: str = "facility"
-                  ) -> dict[str, Any]:
+                  ) -> BenchRecord:
     """The oracle's benchmark record in one climate from its finished sweep runs.
 
     It carries every key of :data:`BENCH_KEYS` (energy in kWh summed over the chosen months; ``wall_s`` is
     the sweep's total run time in s), ``water_m3``, ``energyplus_severe_errors`` (all sweep runs),
     ``objective``, ``inlet_limit_c``, ``swept_runs`` and ``monthly``: the chosen setpoints and figures.
     """
-    runs = [{"setpoints": job.controller_options, "monthly": outcome.summary["monthly"]} for job, outcome in sweep]
+    runs = [{"setpoints": job.controller_options, "monthly": [month.model_dump() for month in outcome.summary.monthly]}
+            for job, outcome in sweep]
     try:
         oracle = oracle_from_sweep(runs, objective=objective)
     except OracleError as error:
         raise OracleError(f"oracle in {climate}: {error}") from None
     record: dict[str, Any] = {"climate": climate, "controller": ORACLE}
     record.update({key: oracle[key] for key in BENCH_KEYS if key in oracle})
-    record["wall_s"] = sum(outcome.summary["wall_s"] for _, outcome in sweep)
-    record["energyplus_severe_errors"] = sum(outcome.summary["energyplus_severe_errors"] for _, outcome in sweep)
+    record["wall_s"] = sum(outcome.summary.wall_s for _, outcome in sweep)
+    record["energyplus_severe_errors"] = sum(outcome.summary.energyplus_severe_errors for _, outcome in sweep)
     record.update({key: value for key, value in oracle.items() if key not in record})
-    return record
+    return BenchRecord.model_validate(record)
 
 
 def run_bench(
@@ -82,14 +81,14 @@ def run_bench(
     controllers: Iterable[str],
     climates: Iterable[str],
     workers: int = 2,
-    on_done: Callable[[dict[str, Any]], None] | None = None,
+    on_done: Callable[[BenchRecord], None] | None = None,
     isolated: bool = True,
     options: dict[str, dict[str, Any]] | None = None,
     objective: str = "facility",
     oracle_grid: SetpointGrid = ORACLE_GRID,
     on_progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
-) -> list[dict[str, Any]]:
+) -> list[BenchRecord]:
     """Run every controller in every climate (in parallel processes) and return one record per pair.
 
     ``options`` maps a controller name to its constructor options (the ai controller's model file...).
@@ -125,7 +124,7 @@ def run_bench(
             jobs += new
     slot_of = {index: slot for slot, (_, _, indices) in enumerate(slots) for index in indices}
     outcomes: dict[int, SimulationOutcome] = {}
-    records: dict[int, dict[str, Any]] = {}
+    records: dict[int, BenchRecord] = {}
 
     def finished(index: int, outcome: SimulationOutcome) -> None:
         outcomes[index] = outcome
@@ -138,7 +137,7 @@ def run_bench(
                 except OracleError as error:
                     # A climate with no safe constant setpoint in some month has no oracle; that must not
                     # throw away every other record of a long benchmark.
-                    records[slot] = {"climate": climate, "controller": ORACLE, "error": str(error)}
+                    records[slot] = BenchRecord(climate=climate, controller=ORACLE, error=str(error))
             else:
                 records[slot] = bench_record(climate, outcome.summary)
             if on_done:

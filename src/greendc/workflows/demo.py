@@ -15,7 +15,8 @@ from pathlib import Path
 from greendc.carbon.inventory import BenchSaving
 from greendc.report.render import build_report, inventory_from_run
 from greendc.results.plots import plot_comparison
-from greendc.results.store import claim_output_folder, write_json_atomic
+from greendc.results.records import write_bench_records
+from greendc.results.store import claim_output_folder
 from greendc.site.loader import load_site
 from greendc.site.schema import Site
 from greendc.workflows.bench import bench_record
@@ -75,8 +76,8 @@ def run_demo(out_dir: Path, overwrite: bool = False, workers: int = 2, executor:
                 save_outcome(outcome, staging / name)
             runs = {name: (by_name[name].result.telemetry, by_name[name].summary) for name in DEMO_ORDER}
             plot_comparison(runs, outcomes[0].result.zone_names, staging / "comparison.png")
-            write_json_atomic(staging / "bench.json",
-                              [bench_record(site.weather, by_name[name].summary) for name in DEMO_ORDER])
+            write_bench_records(staging / "bench.json",
+                                [bench_record(site.weather, by_name[name].summary) for name in DEMO_ORDER])
 
         written = folder.write(fill)
         if on_report:

@@ -13,6 +13,7 @@ from typing import Any
 
 from greendc.control.registry import CONTROLLERS, make_controller
 from greendc.errors import UsageError
+from greendc.results.records import RunSummary
 from greendc.results.store import write_directory_atomic, write_json_atomic
 from greendc.results.summary import summarize
 from greendc.site.schema import Site
@@ -24,7 +25,7 @@ from greendc.workflows.executor import Executor, InProcessExecutor, LocalProcess
 @dataclass
 class SimulationOutcome:
     result: RunResult
-    summary: dict[str, Any]
+    summary: RunSummary
 
 
 def simulate(
@@ -38,16 +39,17 @@ def simulate(
     """Build the site's twin and run it for its run period under a named controller."""
     twin = build_twin(site, site_dir=site_dir, weather=weather)
     result = run_simulation(twin, make_controller(controller, **(controller_options or {})), progress=progress)
-    summary = summarize(result.telemetry, result.zone_names, result.timestep_h)
+    period = summarize(result.telemetry, result.zone_names, result.timestep_h)
     decisions = result.decisions
-    if decisions is not None:
-        summary.update(
-            decisions=len(decisions),
-            decision_ms_median=float(decisions["decision_ms"].median()),
-            decision_ms_p99=float(decisions["decision_ms"].quantile(0.99)),
-            guard_counts={str(k): int(v) for k, v in decisions["guard"].value_counts().items()},
-        )
-    summary.update(
+    decision_stats = {} if decisions is None else {
+        "decisions": len(decisions),
+        "decision_ms_median": float(decisions["decision_ms"].median()),
+        "decision_ms_p99": float(decisions["decision_ms"].quantile(0.99)),
+        "guard_counts": {str(k): int(v) for k, v in decisions["guard"].value_counts().items()},
+    }
+    summary = RunSummary(
+        **period.model_dump(),
+        **decision_stats,
         site=site.name,
         grid_region=site.grid_region,
         controller=controller,
@@ -57,6 +59,8 @@ def simulate(
         energyplus_warnings=result.err.warnings,
         energyplus_severe_errors=result.err.severe,
         energyplus_severe_messages=result.err.severe_messages[:10],
+        installed_it_power_kw=site.it_design_power_w / 1000.0,
+        it_floor_area_m2=sum(zone.floor_area_m2 for zone in site.zones),
     )
     return SimulationOutcome(result, summary)
 
@@ -67,7 +71,7 @@ def write_run_files(outcome: SimulationOutcome, folder: Path) -> None:
     if outcome.result.decisions is not None:
         outcome.result.decisions.to_parquet(folder / "decisions.parquet", index=False)
     write_json_atomic(folder / "model.epJSON", outcome.result.epjson)
-    write_json_atomic(folder / "summary.json", outcome.summary)
+    outcome.summary.write(folder / "summary.json")
 
 
 def save_outcome(outcome: SimulationOutcome, out_dir: Path) -> Path:
