@@ -41,6 +41,8 @@ sys.path[:0] = [str(REPO), str(REPO / "bench")]
 from tests.fuzz.mutations import CASE_MAKERS, outcome  # noqa: E402 - needs the repository on the path
 
 PROBLEMS = ("bad message", "crash", "hang")
+#: What bench/fuzz_models.py counts as escaping ModelFileError: at load, while predicting, a dead or hung child.
+MODEL_PROBLEMS = ("load_errors", "prediction_errors", "deaths", "hangs")
 
 
 class _Hang(BaseException):
@@ -113,7 +115,9 @@ def fuzz_models(cases: int = 2000, seed: int = 0) -> dict[str, Any] | None:
         print("model files: skipped, bench/fuzz_models.py (fuzz_model_files) is not there yet", flush=True)
         return None
     result = fuzz_model_files(cases=cases, seed=seed)
-    print(f"model files: {result}", flush=True)
+    counts = ", ".join(f"{result.get(key, '?')} {key.replace('_', ' ')}"
+                       for key in ("refused", "loaded", *MODEL_PROBLEMS))
+    print(f"model files: {result.get('cases', cases):,} cases, {counts} ({result.get('seconds', '?')} s)", flush=True)
     return result
 
 
@@ -136,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     failures = sum(result[kind] for result in results["input_files"].values() for kind in PROBLEMS)
+    model_files = results.get("model_files") or {}
+    failures += sum(int(model_files.get(kind, 0)) for kind in MODEL_PROBLEMS)
     print(f"{failures} case(s) outside greendc's own error types" if failures else
           "0 cases outside greendc's own error types", flush=True)
     return 1 if failures else 0
