@@ -286,6 +286,20 @@ def test_bad_load_values_are_one_line(tmp_path: Path, content: str, words: str) 
     assert "\n" not in message and len(message) < 400
 
 
+def test_cli_simulate_with_dev_zero_as_the_load_csv_exits_2_at_once(tmp_path: Path) -> None:
+    """It used to hang: pandas read /dev/zero for ever. The twin is built in a worker process."""
+    data = example_site_data(end_day=1)
+    data["it_load"] = {"kind": "csv", "path": "/dev/zero"}
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["simulate", str(site_file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert errors == ["error: /dev/zero: it_load.path: cannot read CSV (is not a regular file (a device or a "
+                      "pipe?); give a load CSV)"], result.output
+
+
 def test_a_good_load_csv_reads_8760_fractions(tmp_path: Path) -> None:
     values = np.linspace(0.2, 0.9, 8784)
     pd.DataFrame({"time": range(8784), "fraction": values}).to_csv(tmp_path / "load.csv", index=False)
@@ -348,6 +362,17 @@ def test_nan_setpoint_bounds_are_refused_naming_the_field(tmp_path: Path) -> Non
         load_site(path)
     assert str(raised.value).startswith(f"{path}: setpoints.supply_air_c.min: must be a finite number, not NaN "
                                         "or infinity (got nan); 1 more problem(s)")
+
+
+def test_cli_simulate_with_nan_setpoint_bounds_exits_2_with_one_line(tmp_path: Path) -> None:
+    data = example_site_data()
+    data["setpoints"]["supply_air_c"] = {"min": float("nan"), "max": float("nan")}
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["simulate", str(site_file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert _one_line(result.output) == (f"error: {site_file}: setpoints.supply_air_c.min: must be a finite number, "
+                                        "not NaN or infinity (got nan); 1 more problem(s)")
 
 
 def test_a_finite_out_of_range_float_names_the_allowed_range(tmp_path: Path) -> None:
