@@ -243,7 +243,7 @@ def _read_telemetry_file(file: Path) -> pd.DataFrame:
         if file.suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            metadata = pq.ParquetFile(file).metadata
+            metadata = pq.read_metadata(file)  # the footer only, and the file closed again
             cells = metadata.num_rows * metadata.num_columns
             if cells > MAX_TELEMETRY_CELLS or metadata.num_columns > MAX_TELEMETRY_COLUMNS:
                 raise TelemetryError(f"{shown_path(file)}: {metadata.num_rows:,} rows of {metadata.num_columns:,} "
