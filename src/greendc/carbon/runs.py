@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from greendc.carbon.errors import InventoryError
+from greendc.files import InputFileError
+from greendc.results.records import read_bench_records
 
 NOT_END_USES_KWH: frozenset[str] = frozenset({"it_kwh", "cooling_kwh", "facility_kwh", "server_fans_kwh"})
 """Totals, and sub-items of IT energy (server fans are inside ``it_kwh``), which must not be stacked again."""
@@ -184,8 +186,18 @@ def read_run_summary(path: Path) -> RunSummary:
         pue=pue,
         water_m3=water,
         monthly=monthly,
-        design=read_run_design(path.parent / "model.epJSON"),
+        design=_design_in_summary(data, path) or read_run_design(path.parent / "model.epJSON"),
     )
+
+
+def _design_in_summary(data: dict[str, Any], path: Path) -> RunDesign | None:
+    """The site's installed IT power and IT floor area as a greendc run summary records them (since issue 15);
+    ``None`` for a summary without them (hand-made, or written before), which the run's model then gives."""
+    power_kw = _number(data, "installed_it_power_kw", path, "", optional=True)
+    area_m2 = _number(data, "it_floor_area_m2", path, "", optional=True)
+    if not power_kw or not area_m2:
+        return None
+    return RunDesign(installed_it_power_kw=power_kw, it_floor_area_m2=area_m2)
 
 
 @dataclass(frozen=True)
@@ -205,17 +217,15 @@ class BenchComparison:
 
 
 def read_bench_comparison(path: Path, climate: str, baseline: str, improved: str, *, field: str) -> BenchComparison:
-    """Pick the two records of a ``greendc bench --json`` list and compare their facility energy."""
-    data = _read_json(path)
-    if not isinstance(data, list):
-        raise InventoryError(path, "<root>", "a benchmark file must be a JSON list of records")
+    """Pick the two records of a ``greendc bench --json`` list (read as typed records) and compare their
+    facility energy."""
+    try:
+        records = read_bench_records(path)
+    except InputFileError as error:
+        raise InventoryError(error.file, error.field, error.message) from None
 
     def pick(controller: str, role: str) -> float:
-        matches = [
-            (i, r)
-            for i, r in enumerate(data)
-            if isinstance(r, dict) and r.get("climate") == climate and r.get("controller") == controller
-        ]
+        matches = [(i, r) for i, r in enumerate(records) if r.climate == climate and r.controller == controller]
         if not matches:
             raise InventoryError(
                 path,
@@ -227,7 +237,7 @@ def read_bench_comparison(path: Path, climate: str, baseline: str, improved: str
                 path, f"{field}.{role}_controller", f"{len(matches)} records for {climate!r}/{controller!r}"
             )
         index, record = matches[0]
-        return _number(record, "facility_kwh", path, f"[{index}].") / 1000.0
+        return _number(record.row(), "facility_kwh", path, f"[{index}].") / 1000.0
 
     return BenchComparison(
         path=path,
