@@ -12,8 +12,9 @@ import typer
 from typer.testing import CliRunner
 
 from greendc.carbon.errors import InventoryError
-from greendc.report import build_report, inventory_from_run
+from greendc.report import build_report
 from greendc.report.render import render_html
+from greendc.workflows.run_inventory import inventory_from_run
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "inventories"
 
@@ -161,7 +162,7 @@ def test_report_from_a_run_summary_for_the_demo(tmp_path: Path) -> None:
     assert loaded.model.reporting_year == 2020  # latest eGRID year shipped for CAMX
     html = render_html(__import__("greendc.carbon", fromlist=["calculate"]).calculate(loaded))
     assert "modelled, not metered" in html
-    folder = build_report(run / "summary.json", tmp_path / "demo-report")
+    folder = build_report(inventory_from_run(run / "summary.json"), tmp_path / "demo-report")
     doc = json.loads((folder / "figures.json").read_text(encoding="utf-8"))
     # 2 x 130 MWh x 0.2329 = 60.554 t
     assert doc["organization"]["location_based_tco2"] == pytest.approx(60.554)

@@ -76,8 +76,8 @@ def carbon(
     """Scope 2 (location- and market-based), renewables, avoided emissions and KPIs of an inventory."""
     from greendc.carbon.calculate import calculate
     from greendc.carbon.export import to_json
-    from greendc.report.render import load_source
     from greendc.results.store import write_json_atomic
+    from greendc.workflows.run_inventory import load_source
 
     result = calculate(load_source(inventory))
     _out.print(_headline_table(result))
@@ -101,8 +101,11 @@ def report(
 ) -> None:
     """Write the ESG report (HTML and PDF), figures.json and the GRI / KPI tables as CSV."""
     from greendc.report import build_report
+    from greendc.results.store import check_output_folder
+    from greendc.workflows.run_inventory import load_source
 
-    folder = build_report(inventory, out, overwrite=overwrite)
+    check_output_folder(out, "report", overwrite)  # before reading a year of telemetry
+    folder = build_report(load_source(inventory), out, overwrite=overwrite)
     _out.print(
         f"wrote {folder / 'report.html'}, {folder / 'report.pdf'}, figures.json and CSV tables",
         markup=False,

@@ -13,21 +13,13 @@ from importlib import resources
 from pathlib import Path
 
 from greendc.carbon.calculate import InventoryResult, calculate
-from greendc.carbon.errors import InventoryError
 from greendc.carbon.export import to_json
-from greendc.carbon.factors import shipped_table
 from greendc.carbon.inventory import (
-    BenchSaving,
-    Electricity,
     Inventory,
     LoadedInventory,
-    Organization,
-    Saving,
-    Site,
     check_inventory,
     load_inventory,
 )
-from greendc.carbon.runs import read_run_summary
 from greendc.errors import GreendcError
 from greendc.report import charts
 from greendc.report.tables import ReportTable, all_tables, fmt
@@ -47,78 +39,15 @@ def _version() -> str:
         return "dev"
 
 
-def inventory_from_run(
-    summary: str | Path,
-    *,
-    organization: str | None = None,
-    reporting_year: int | None = None,
-    bench: BenchSaving | None = None,
-) -> LoadedInventory:
-    """A one-site inventory for a greendc run (``summary.json`` or its folder), e.g. for ``greendc demo``.
-
-    Without ``reporting_year`` the latest year with a grid-average factor for the run's grid region is
-    used, and the report says that a simulated typical year is reported as that year. The installed IT
-    power and the IT halls' floor area are the site file's, as the run's ``model.epJSON`` holds them (a run
-    folder without its model, such as a hand-made summary, leaves them out).
-    """
-    path = Path(summary).resolve()
-    run = read_run_summary(path)
-    table = shipped_table()
-    region = table.region(run.grid_region, file=run.path, field="grid_region")
-    if reporting_year is None:
-        years = table.years(region.code, "grid_average")
-        if not years:
-            raise InventoryError(run.path, "grid_region", f"no grid_average factor shipped for {region.code!r}")
-        reporting_year = years[-1]
-    savings = []
-    if bench is not None:
-        savings.append(
-            Saving(
-                name=f"{bench.improved_controller} control vs {bench.baseline_controller} ({bench.climate})",
-                site=run.site,
-                from_bench=bench.model_copy(update={"path": str(Path(bench.path).resolve())}),
-                verification="greendc benchmark of the EnergyPlus twin (simulated, not metered)",
-            )
-        )
-    notes = [
-        f"Electricity, IT energy and water of {run.site} come from a greendc simulation of a typical "
-        f"meteorological year ({run.weather or 'weather not recorded'}), reported as {reporting_year} "
-        f"with that year's factors; they are modelled, not metered."
-    ]
-    design = run.design
-    if design is not None:
-        notes.append(
-            f"Installed IT power ({design.installed_it_power_kw:,.1f} kW) and floor area "
-            f"({design.it_floor_area_m2:,.1f} m2, the IT halls) are the design values of the simulated site."
-        )
-    site = Site(
-        name=run.site,
-        electricity=Electricity(from_run=str(run.path)),
-        installed_it_power_kw=design.installed_it_power_kw if design is not None else None,
-        floor_area_m2=design.it_floor_area_m2 if design is not None else None,
-    )
-    model = Inventory(
-        organization=Organization(name=organization or run.site),
-        reporting_year=reporting_year,
-        sites=[site],
-        verified_savings=savings,
-        notes=notes,
-    )
-    check_inventory(model, file=run.path)
-    return LoadedInventory(model=model, path=run.path, base_dir=run.path.parent)
-
-
-def load_source(source: str | Path | Inventory | LoadedInventory) -> LoadedInventory:
-    """An inventory YAML, a run's summary.json (or run folder), or an inventory already in memory."""
+def load_inventory_source(source: str | Path | Inventory | LoadedInventory) -> LoadedInventory:
+    """An inventory YAML file, or an inventory already in memory (a run's summary is turned into one by
+    ``greendc.workflows.run_inventory``, above the report)."""
     if isinstance(source, LoadedInventory):
         return source
     if isinstance(source, Inventory):
         check_inventory(source)
         return LoadedInventory(model=source, path=None, base_dir=Path.cwd())
-    path = Path(source)
-    if path.is_dir() or path.suffix.lower() == ".json":
-        return inventory_from_run(path)
-    return load_inventory(path)
+    return load_inventory(Path(source))
 
 
 def _data_uri(png: bytes | None) -> str | None:
@@ -301,13 +230,13 @@ def build_report(inventory: str | Path | Inventory | LoadedInventory, out_dir: s
                  overwrite: bool = False) -> Path:
     """Compute the inventory and write ``report.html``, ``report.pdf``, ``figures.json`` and CSV tables.
 
-    ``inventory`` is an inventory YAML path, a greendc run's ``summary.json`` (or run folder), a parsed
-    ``Inventory`` (relative paths then resolve against the working directory) or a ``LoadedInventory``.
+    ``inventory`` is an inventory YAML path, a parsed ``Inventory`` (relative paths then resolve against the
+    working directory) or a ``LoadedInventory`` (such as ``greendc.workflows.run_inventory`` makes of a run).
     Raises ``InventoryError`` for bad input (nothing is written) and ``ReportError`` if rendering fails.
     ``out_dir`` must be new, empty, or (with ``overwrite``) an earlier greendc report. Returns ``out_dir``.
     """
     check_output_folder(out_dir, "report", overwrite)  # before the work: a refused folder costs nothing
-    loaded = load_source(inventory)
+    loaded = load_inventory_source(inventory)
     result = calculate(loaded)
 
     def fill(folder: Path) -> None:

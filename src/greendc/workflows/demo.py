@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from greendc.carbon.inventory import BenchSaving
-from greendc.report.render import build_report, inventory_from_run
+from greendc.report.render import build_report
 from greendc.results.plots import plot_comparison
 from greendc.results.records import write_bench_records
 from greendc.results.store import claim_output_folder
@@ -21,6 +21,7 @@ from greendc.site.loader import load_site
 from greendc.site.schema import Site
 from greendc.workflows.bench import bench_record
 from greendc.workflows.executor import Executor
+from greendc.workflows.run_inventory import inventory_from_run
 from greendc.workflows.simulation import (
     SimulationJob,
     SimulationOutcome,
