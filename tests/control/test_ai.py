@@ -51,10 +51,10 @@ def test_decision_respects_bounds_rate_limit_and_constraint(facility_model: Faci
     controller = _controller(facility_model)
     action = controller.act(_observation(supply_c=21.0))
     record = controller.decision_log[-1]
-    assert record["guard"] == "none" and record["applied"] == "ai"
+    assert record.guard == "none" and record.applied == "ai"
     for zone in ZONES:
         assert 20.0 - 1e-9 <= action.supply_air_setpoint_c[zone] <= 22.0 + 1e-9  # at most 1 K per step
-        upper = record[f"predicted:{zone}/inlet_temp_c"] + 2 * record[f"predicted:{zone}/inlet_temp_std_c"]
+        upper = record.prediction.inlet_temp_c[zone] + 2 * record.prediction.inlet_temp_std_c[zone]
         assert upper <= 27.0 - 0.5 + 1e-9
     assert 6.0 - 1e-9 <= action.chilled_water_setpoint_c <= 8.0 + 1e-9
     bounded = _controller(facility_model, max_step_c=5.0)
@@ -69,7 +69,7 @@ def test_search_is_as_good_as_a_fine_grid(facility_model: FacilityModel) -> None
     observation = _observation(supply_c=21.0)
     action = controller.act(observation)
     record = controller.decision_log[-1]
-    chosen_objective = record["predicted_objective_w"]
+    chosen_objective = record.prediction.objective_w
     state = controller._state_vector(observation)
     fine = np.arange(20.0, 22.0 + 1e-9, 0.05)
     west, east = np.meshgrid(fine, fine)
@@ -78,7 +78,7 @@ def test_search_is_as_good_as_a_fine_grid(facility_model: FacilityModel) -> None
     for rise in controller.zone_rises_c:
         for water in (6.0, 7.0, 8.0):
             matrix = controller._matrix(state, supply, np.full_like(supply, rise), np.full(len(supply), water))
-            spread = {z: record[f"predicted:{z}/inlet_temp_std_c"] for z in ZONES}
+            spread = {z: record.prediction.inlet_temp_std_c[z] for z in ZONES}
             _, objective, feasible, _ = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
             if feasible.any():
                 best = min(best, float(objective[feasible].min()))
@@ -96,7 +96,7 @@ def test_bad_inputs_fall_back_to_the_baseline(facility_model: FacilityModel, cha
     shadow.reset(CONTEXT)
     observation = _observation(**changes)
     action = controller.act(observation)
-    assert controller.decision_log[-1]["guard"] == guard
+    assert controller.decision_log[-1].guard == guard
     assert action == shadow.act(observation)
 
 
@@ -104,7 +104,7 @@ def test_stuck_inlet_sensor(facility_model: FacilityModel) -> None:
     controller = _controller(facility_model, stuck_steps=4)
     for supply_c in (21.0, 20.8, 20.6, 20.4):  # the supply air moves, the inlet reading does not
         controller.act(_observation(inlet_c=22.0, supply_c=supply_c))
-    assert [r["guard"] for r in controller.decision_log] == ["none", "none", "none", "stuck-sensor"]
+    assert [r.guard for r in controller.decision_log] == ["none", "none", "none", "stuck-sensor"]
 
 
 def test_a_steady_inlet_is_not_a_stuck_sensor(facility_model: FacilityModel) -> None:
@@ -115,22 +115,22 @@ def test_a_steady_inlet_is_not_a_stuck_sensor(facility_model: FacilityModel) -> 
     for it_w in (30_000.0, 30_000.0, 45_000.0, 45_000.0, 45_000.0):
         zone = _observation().zones[ZONES[0]]._replace(it_power_w=it_w, inlet_temp_c=22.0)
         controller.act(_observation(zones=dict.fromkeys(ZONES, zone), it_power_w=2 * it_w))
-    assert "stuck-sensor" not in {r["guard"] for r in controller.decision_log}
+    assert "stuck-sensor" not in {r.guard for r in controller.decision_log}
 
 
 def test_an_inlet_gets_one_step_to_follow_its_supply_air(facility_model: FacilityModel) -> None:
     controller = _controller(facility_model, stuck_steps=4)
     for supply_c in (21.0, 21.0, 21.0, 20.5):  # supply air reaches the racks a step later
         controller.act(_observation(inlet_c=22.0, supply_c=supply_c))
-    assert "stuck-sensor" not in {r["guard"] for r in controller.decision_log}
+    assert "stuck-sensor" not in {r.guard for r in controller.decision_log}
     controller.act(_observation(inlet_c=22.0, supply_c=20.5))  # a step later it should have moved
-    assert controller.decision_log[-1]["guard"] == "stuck-sensor"
+    assert controller.decision_log[-1].guard == "stuck-sensor"
 
 
 def test_inlet_over_limit_recovers_at_once(facility_model: FacilityModel) -> None:
     controller = _controller(facility_model)
     action = controller.act(_observation(inlet_c=27.4, supply_c=25.0))
-    assert controller.decision_log[-1]["guard"] == "inlet-over-limit"
+    assert controller.decision_log[-1].guard == "inlet-over-limit"
     # 2 K plus the 0.9 K excess over limit minus margin, below the current 25 C.
     assert all(value <= 25.0 - 2.9 + 1e-9 for value in action.supply_air_setpoint_c.values())
 
@@ -138,34 +138,33 @@ def test_inlet_over_limit_recovers_at_once(facility_model: FacilityModel) -> Non
 def test_no_feasible_action_and_uncertain_model(facility_model: FacilityModel) -> None:
     strict = _controller(facility_model, inlet_limit_c=12.0)
     strict.act(_observation(inlet_c=11.0, supply_c=12.0))
-    assert strict.decision_log[-1]["guard"] == "no-feasible-action"
+    assert strict.decision_log[-1].guard == "no-feasible-action"
     doubtful = _controller(facility_model, max_uncertainty_c=0.0)
     doubtful.act(_observation())
-    assert doubtful.decision_log[-1]["guard"] == "model-uncertain"
+    assert doubtful.decision_log[-1].guard == "model-uncertain"
 
 
 def test_kill_switch_hands_over_immediately(facility_model: FacilityModel, tmp_path: Path) -> None:
     switch = tmp_path / "STOP-AI"
     controller = _controller(facility_model, kill_switch=switch)
     controller.act(_observation())
-    assert controller.decision_log[-1]["applied"] == "ai"
+    assert controller.decision_log[-1].applied == "ai"
     switch.touch()
     controller.act(_observation())
-    assert controller.decision_log[-1]["guard"] == "kill-switch"
-    assert controller.decision_log[-1]["applied"] == "baseline"
+    assert controller.decision_log[-1].guard == "kill-switch"
+    assert controller.decision_log[-1].applied == "baseline"
 
 
 def test_explanation_records(facility_model: FacilityModel) -> None:
     controller = _controller(facility_model)
     controller.act(_observation())
     record = controller.decision_log[-1]
-    for key in ("time", "guard", "outdoor_dry_bulb_c", "hottest_inlet_c", "chosen:West Hall/supply_air_setpoint_c",
-                "baseline:West Hall/supply_air_setpoint_c", "predicted_cooling_power_w",
-                "predicted:East Hall/inlet_temp_c", "predicted:East Hall/inlet_temp_std_c", "predicted_saving_w",
-                "decision_ms"):
-        assert key in record, key
-    assert record["predicted_saving_w"] == pytest.approx(
-        record["predicted_baseline_objective_w"] - record["predicted_objective_w"])
+    assert set(record.chosen.supply_air_setpoint_c) == set(record.baseline.supply_air_setpoint_c) == set(ZONES)
+    assert set(record.prediction.inlet_temp_c) == set(record.prediction.inlet_temp_std_c) == set(ZONES)
+    assert record.prediction.cooling_power_w > 0 and record.decision_ms > 0 and record.guard == "none"
+    assert record.outdoor_dry_bulb_c == _observation().outdoor_dry_bulb_c
+    assert record.prediction.saving_w == pytest.approx(
+        record.prediction.baseline_objective_w - record.prediction.objective_w)
 
 
 def test_model_for_other_zones_is_refused(facility_model: FacilityModel) -> None:
@@ -184,11 +183,11 @@ def test_advisory_mode_changes_nothing(facility_model: FacilityModel, short_twin
     with_advice = run_simulation(short_twin, advisory)
     baseline = run_simulation(short_twin, TrimRespondController())
     pd.testing.assert_frame_equal(with_advice.telemetry, baseline.telemetry)
-    guards = [r["guard"] for r in advisory.decision_log]
+    guards = [r.guard for r in advisory.decision_log]
     # The rule runs the room, so near its own 25.8 C some searches find nothing safe: logged, not applied.
     assert set(guards) <= {"advisory", "model-uncertain", "no-feasible-action"}
     assert guards.count("advisory") > len(guards) / 2
-    assert all(r["applied"] == "baseline" for r in advisory.decision_log)
+    assert all(r.applied == "baseline" for r in advisory.decision_log)
     assert with_advice.decisions is not None and len(with_advice.decisions) == len(baseline.telemetry)
 
 
@@ -197,8 +196,8 @@ def test_closed_loop_keeps_inlets_safe(facility_model: FacilityModel, short_twin
     result = run_simulation(short_twin, controller)
     inlets = result.telemetry[[f"{z}/inlet_temp_c" for z in ZONES]]
     assert inlets.to_numpy().max() <= 27.0
-    applied = pd.DataFrame(controller.decision_log)
-    assert (applied["applied"] == "ai").mean() > 0.9
+    applied = [record.applied for record in controller.decision_log]
+    assert applied.count("ai") / len(applied) > 0.9
     supply = result.telemetry["West Hall/supply_air_setpoint_c"]
     assert supply.diff().abs().iloc[2:].max() <= 1.0 + 1e-6
 
@@ -208,9 +207,9 @@ def test_no_overcooling_below_the_recommended_minimum(facility_model: FacilityMo
     # A cold start: supply air at the bound; a saving from colder air would still not justify inlets below 18 C.
     controller.act(_observation(supply_c=16.0, inlet_c=17.0))
     record = controller.decision_log[-1]
-    assert record["guard"] == "none"
+    assert record.guard == "none"
     for zone in ZONES:
-        assert record[f"predicted:{zone}/inlet_temp_c"] >= 18.0 - 1e-9
+        assert record.prediction.inlet_temp_c[zone] >= 18.0 - 1e-9
 
 
 @pytest.mark.parametrize(("outdoor_c", "supply_c", "inlet_c"), [(29.0, 21.0, 22.0), (10.0, 18.0, 19.0),
@@ -222,7 +221,7 @@ def test_a_finer_search_finds_nothing_clearly_better(facility_model: FacilityMod
                                outdoor_wet_bulb_c=min(outdoor_c, 21.0) - 2.0)
     controller.act(observation)
     record = controller.decision_log[-1]
-    assert record["guard"] == "none"
+    assert record.guard == "none"
     # Every zone on its own 0.125 K grid, every zone rise 4-10 K by 1 K, chilled water by 0.25 K: about
     # 127,000 candidates under the same constraints, against the controller's hundred or so.
     state = controller._state_vector(observation)
@@ -236,7 +235,7 @@ def test_a_finer_search_finds_nothing_clearly_better(facility_model: FacilityMod
         _baseline_row(controller, baseline, observation)).items()}
     _, objective, feasible, _ = controller._evaluate(matrix, spread, controller._humid_below_c(observation))
     assert feasible.any()
-    assert objective[feasible].min() >= record["predicted_objective_w"] * (1 - 0.005)
+    assert objective[feasible].min() >= record.prediction.objective_w * (1 - 0.005)
 
 
 def _humid(observation: Observation, dew_point_c: float) -> Observation:
@@ -253,13 +252,13 @@ def test_humid_inlet_air_is_not_cooled_above_the_humidity_limit(facility_model: 
     floor_c = 0.5 + dry_bulb_at_relative_humidity_c(15.0, 60.0)
     free = _controller(facility_model, max_inlet_relative_humidity_pct=None)
     free.act(observation)
-    assert min(free.decision_log[-1][f"predicted:{z}/inlet_temp_c"] for z in ZONES) < floor_c
+    assert min(free.decision_log[-1].prediction.inlet_temp_c[z] for z in ZONES) < floor_c
     limited = _controller(facility_model, max_step_c=3.0)
     limited.act(observation)
     record = limited.decision_log[-1]
-    assert record["guard"] == "none" and "for relative humidity at most 60 %" in record["detail"]
-    assert min(record[f"predicted:{z}/inlet_temp_c"] for z in ZONES) >= floor_c - 0.1
-    assert record["humid_air_floor_c"] == pytest.approx(floor_c)
+    assert record.guard == "none" and "for relative humidity at most 60 %" in record.detail
+    assert min(record.prediction.inlet_temp_c[z] for z in ZONES) >= floor_c - 0.1
+    assert record.humid_air_floor_c == pytest.approx(floor_c)
 
 
 def test_humidity_limit_yields_to_the_temperature_limit(facility_model: FacilityModel) -> None:
@@ -271,14 +270,14 @@ def test_humidity_limit_yields_to_the_temperature_limit(facility_model: Facility
     limited.act(observation)
     free.act(observation)
     record, unlimited = limited.decision_log[-1], free.decision_log[-1]
-    assert record["guard"] == "none"
+    assert record.guard == "none"
     for zone in ZONES:
-        upper_c = record[f"predicted:{zone}/inlet_temp_c"] + 2 * record[f"predicted:{zone}/inlet_temp_std_c"]
+        upper_c = record.prediction.inlet_temp_c[zone] + 2 * record.prediction.inlet_temp_std_c[zone]
         assert upper_c <= 26.5 + 1e-9
-    coolest = min(record[f"predicted:{z}/inlet_temp_c"] for z in ZONES)
-    assert coolest > min(unlimited[f"predicted:{z}/inlet_temp_c"] for z in ZONES)
+    coolest = min(record.prediction.inlet_temp_c[z] for z in ZONES)
+    assert coolest > min(unlimited.prediction.inlet_temp_c[z] for z in ZONES)
     assert coolest < dry_bulb_at_relative_humidity_c(19.0, 60.0)
-    assert record["humid_air_floor_c"] == pytest.approx(0.5 + dry_bulb_at_relative_humidity_c(19.0, 60.0))
+    assert record.humid_air_floor_c == pytest.approx(0.5 + dry_bulb_at_relative_humidity_c(19.0, 60.0))
 
 
 def test_dry_air_leaves_the_choice_to_the_temperature_limits(facility_model: FacilityModel) -> None:
@@ -288,18 +287,18 @@ def test_dry_air_leaves_the_choice_to_the_temperature_limits(facility_model: Fac
     observation = _humid(_observation(supply_c=18.5, inlet_c=19.5, outdoor_dry_bulb_c=5.0, outdoor_wet_bulb_c=3.0),
                          8.0)
     assert limited.act(observation) == free.act(observation)
-    assert limited.decision_log[-1]["humid_air_floor_c"] is None
+    assert limited.decision_log[-1].humid_air_floor_c is None
 
 
 def test_missing_inlet_dew_point_falls_back_only_when_humidity_is_limited(facility_model: FacilityModel) -> None:
     observation = _humid(_observation(), float("nan"))
     controller = _controller(facility_model)
     controller.act(observation)
-    assert controller.decision_log[-1]["guard"] == "missing-input"
-    assert "inlet_dew_point_c" in controller.decision_log[-1]["detail"]
+    assert controller.decision_log[-1].guard == "missing-input"
+    assert "inlet_dew_point_c" in controller.decision_log[-1].detail
     unlimited = _controller(facility_model, max_inlet_relative_humidity_pct=None)
     unlimited.act(observation)
-    assert unlimited.decision_log[-1]["guard"] == "none"
+    assert unlimited.decision_log[-1].guard == "none"
 
 
 def test_the_dew_point_rise_allowance_raises_the_floor(facility_model: FacilityModel) -> None:
@@ -309,7 +308,7 @@ def test_the_dew_point_rise_allowance_raises_the_floor(facility_model: FacilityM
     for rise_c in (0.0, 2.0):
         controller = _controller(facility_model, max_step_c=3.0, dew_point_rise_c=rise_c)
         controller.act(observation)
-        floors[rise_c] = controller.decision_log[-1]["humid_air_floor_c"]
+        floors[rise_c] = controller.decision_log[-1].humid_air_floor_c
         assert floors[rise_c] == pytest.approx(0.5 + dry_bulb_at_relative_humidity_c(14.0 + rise_c, 60.0))
     with pytest.raises(ValueError, match="dew_point_rise_c must be 0-10 K"):
         _controller(facility_model, dew_point_rise_c=-1.0)
@@ -328,7 +327,7 @@ def test_the_search_is_prepared_in_the_background_and_its_failure_reaches_the_fi
     controller = _controller(facility_model)
     assert controller._preparing is not None  # started by reset, joined by the first decision
     controller.act(_observation())
-    assert controller._preparing is None and controller.decision_log[-1]["guard"] == "none"
+    assert controller._preparing is None and controller.decision_log[-1].guard == "none"
 
     def broken(*args: object) -> None:
         raise RuntimeError("compiled search unavailable")

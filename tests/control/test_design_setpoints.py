@@ -47,7 +47,7 @@ def test_the_ai_falls_back_to_the_sites_chilled_water(facility_model: FacilityMo
     controller = _controller(facility_model, kill_switch=switch)
     controller.reset(NINE_C)
     action = controller.act(_observation(chilled_water_setpoint_c=9.0))
-    assert controller.decision_log[-1]["guard"] == "kill-switch"
+    assert controller.decision_log[-1].guard == "kill-switch"
     assert action.chilled_water_setpoint_c == 9.0
 
 
@@ -57,7 +57,7 @@ def test_the_ai_searches_around_the_sites_chilled_water_when_none_is_observed(fa
     observation = _observation(chilled_water_setpoint_c=math.nan)
     action = controller.act(observation)
     record = controller.decision_log[-1]
-    assert record["guard"] == "none" and record["baseline:chilled_water_setpoint_c"] == 9.0
+    assert record.guard == "none" and record.baseline.chilled_water_setpoint_c == 9.0
     # One rate-limited step from 9 C, not from 7 C.
     assert 8.0 - 1e-9 <= action.chilled_water_setpoint_c <= 10.0 + 1e-9
     assert controller._setpoints_of(controller._baseline.action()._replace(chilled_water_setpoint_c=None),

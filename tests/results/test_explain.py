@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -5,6 +6,8 @@ import pytest
 
 from greendc.results.explain import ExplainError, explain_run
 from greendc.results.records import MonthSummary, RunSummary
+from greendc.telemetry.contract import Action
+from greendc.telemetry.decisions import DecisionRecord, Prediction, read_decisions, write_decisions
 
 
 def _summary() -> RunSummary:
@@ -17,16 +20,20 @@ def _summary() -> RunSummary:
                       energyplus_warnings=0, energyplus_severe_errors=0)
 
 
-def _run(tmp_path: Path, records: list[dict]) -> Path:
+def _run(tmp_path: Path, records: list[DecisionRecord]) -> Path:
     _summary().write(tmp_path / "summary.json")
-    pd.DataFrame(records).to_parquet(tmp_path / "decisions.parquet")
+    write_decisions(tmp_path / "decisions.parquet", records)
     return tmp_path
 
 
-def _record(time: str, guard: str, saving_w: float | None) -> dict:
-    return {"time": pd.Timestamp(time), "guard": guard, "applied": "ai" if guard == "none" else "baseline",
-            "detail": "", "predicted_saving_w": saving_w, "decision_ms": 3.0, "hottest_inlet_c": 25.0,
-            "chosen:West Hall/supply_air_setpoint_c": 20.0}
+def _record(time: str, guard: str, saving_w: float | None) -> DecisionRecord:
+    prediction = None if saving_w is None else Prediction(
+        cooling_power_w=5000.0, it_power_w=90000.0, objective_w=95000.0, baseline_objective_w=95000.0 + saving_w,
+        inlet_temp_c={"West Hall": 24.0}, inlet_temp_std_c={"West Hall": 0.3})
+    return DecisionRecord(time=pd.Timestamp(time).to_pydatetime(), guard=guard, detail="", mode="closed-loop",
+                          applied="ai" if guard == "none" else "baseline", outdoor_dry_bulb_c=20.0,
+                          it_power_w=90000.0, hottest_inlet_c=25.0, chosen=Action({"West Hall": 20.0}),
+                          baseline=Action({"West Hall": 18.0}), prediction=prediction, decision_ms=3.0)
 
 
 def test_predicted_saving_counts_each_decision_for_as_long_as_it_held(tmp_path: Path) -> None:
@@ -44,7 +51,7 @@ def test_predicted_saving_counts_each_decision_for_as_long_as_it_held(tmp_path: 
 
 def test_decisions_shaped_by_the_humidity_limit_are_counted(tmp_path: Path) -> None:
     records = [_record("2001-07-01 01:00", "none", 100.0), _record("2001-07-01 02:00", "none", 100.0)]
-    records[1]["humid_air_floor_c"] = 22.4
+    records[1] = replace(records[1], humid_air_floor_c=22.4)
     assert explain_run(_run(tmp_path, records))["humid_air_floor_decisions"] == 1
 
 
@@ -52,3 +59,11 @@ def test_a_run_without_decisions_is_explained_as_such(tmp_path: Path) -> None:
     (tmp_path / "summary.json").write_text("{}")
     with pytest.raises(ExplainError, match="only ai runs log decisions"):
         explain_run(tmp_path)
+
+
+def test_the_decision_log_reads_back_as_written(tmp_path: Path) -> None:
+    records = [_record("2001-07-01 01:00", "none", 1000.0), _record("2001-07-01 02:00", "kill-switch", None)]
+    records[0] = replace(records[0], humid_air_floor_c=21.5,
+                         chosen=Action({"West Hall": 20.0}, {"West Hall": 28.0}, 9.0))
+    write_decisions(tmp_path / "decisions.parquet", records)
+    assert read_decisions(tmp_path / "decisions.parquet") == records

@@ -153,5 +153,5 @@ def test_the_ai_moves_the_chilled_water_from_the_sites_9_c(nine_c_twin) -> None:
     water = run_simulation(nine_c_twin, controller).telemetry["chilled_water_setpoint_c"].to_numpy()
     # Its first step is the rule's (9 C); its first decision moves one rate-limited step from there.
     assert water[0] == 9.0 and 8.0 - 1e-9 <= water[1] <= 10.0 + 1e-9
-    baseline = [r["baseline:chilled_water_setpoint_c"] for r in controller.decision_log]
+    baseline = [r.baseline.chilled_water_setpoint_c for r in controller.decision_log]
     assert set(baseline) == {9.0}

@@ -33,6 +33,7 @@ from greendc.learning.facility_model import FacilityModel
 from greendc.learning.features import action_columns, feature_names, hour_of_day_features
 from greendc.site.weather import dry_bulb_at_relative_humidity_c
 from greendc.telemetry.contract import Action, ControlContext, Observation, ZoneObservation
+from greendc.telemetry.decisions import DecisionRecord, Prediction
 from greendc.telemetry.sensors import FACILITY, ZONE
 
 Guard = Literal["none", "kill-switch", "advisory", "missing-input", "out-of-range", "stuck-sensor", "inlet-over-limit",
@@ -93,13 +94,13 @@ class AIController:
     decide_every_steps: int = 4
     zone_rises_c: tuple[float, ...] = (4.0, 7.0, 10.0)
     name: str = "ai"
-    _records: list[dict[str, Any]] = field(default_factory=list, init=False, repr=False)
+    _records: list[DecisionRecord] = field(default_factory=list, init=False, repr=False)
     _entries: list[tuple[Any, ...]] = field(default_factory=list, init=False, repr=False)
     _preparing: threading.Thread | None = field(default=None, init=False, repr=False)
     _preparation_error: BaseException | None = field(default=None, init=False, repr=False)
 
     @property
-    def decision_log(self) -> list[dict[str, Any]]:
+    def decision_log(self) -> list[DecisionRecord]:
         """Every decision of this run, oldest first, as a record (see ``_record``)."""
         if self._entries:
             self._records += [self._record(*entry) for entry in self._entries]
@@ -151,14 +152,7 @@ class AIController:
         zone_inputs = _ZONE_INPUTS if humidity is not None else _ZONE_INPUTS[:-1]
         self._zone_checks = [(zone, [(sensor.of(zone), *sensor.physical_range) for sensor in zone_inputs])
                              for zone in context.zone_names]
-        # The decision log's column names, made once.
-        zones = context.zone_names
-        self._setpoint_keys = [({zone: f"{label}:{ZONE.supply_air_setpoint_c.of(zone)}" for zone in zones},
-                                {zone: f"{label}:{ZONE.zone_cooling_setpoint_c.of(zone)}" for zone in zones},
-                                f"{label}:{FACILITY.chilled_water_setpoint_c.column}")
-                               for label in ("chosen", "baseline")]
-        self._predicted_keys = [(f"predicted:{ZONE.inlet_temp_c.of(zone)}", f"predicted:{zone}/inlet_temp_std_c")
-                                for zone in context.zone_names]
+        self._zone_names = list(context.zone_names)
         # Time of day as the model sees it (sine, cosine), by hour of day: it takes one of a few values.
         self._hour_features: dict[float, tuple[float, float]] = {}
         # Phase 1's candidates as offsets from the current setpoints: every common supply-air step with
@@ -427,43 +421,27 @@ class AIController:
     def _record(self, month: int, day: int, hour: int, minute: int, guard: Guard, detail: str, mode: str,
                 outdoor_dry_bulb_c: float, it_power_w: float, hottest_inlet_c: float, chosen: Action,
                 baseline: Action, search: _Search | None, humid_air_floor_c: float | None,
-                decision_ms: float) -> dict[str, Any]:
+                decision_ms: float) -> DecisionRecord:
         """One decision's record: its inputs, the chosen and the baseline's setpoints, the predictions with
         their uncertainty, the predicted saving, the guard that fired and what the decision cost."""
-        record: dict[str, Any] = {
-            # datetime, not pandas.Timestamp: a tenth of the cost, and the log's DataFrame stores it the same way.
-            "time": datetime(2001, month, day) + timedelta(hours=hour, minutes=minute),
-            "guard": guard,
-            "detail": detail,
-            "mode": mode,
-            FACILITY.outdoor_dry_bulb_c.column: outdoor_dry_bulb_c,
-            FACILITY.it_power_w.column: it_power_w,
-            "hottest_inlet_c": hottest_inlet_c,
-            "applied": "ai" if guard == "none" else ("recovery" if guard == "inlet-over-limit" else "baseline"),
-            # The humid-air floor (C) the chosen setpoints keep the inlets above, when it ruled out a cheaper choice.
-            "humid_air_floor_c": humid_air_floor_c,
-        }
-        for action, (supply_keys, cooling_keys, water_key) in zip((chosen, baseline), self._setpoint_keys,
-                                                                  strict=True):
-            for zone, value in (action.supply_air_setpoint_c or {}).items():
-                record[supply_keys[zone]] = value
-            for zone, value in (action.zone_cooling_setpoint_c or {}).items():
-                record[cooling_keys[zone]] = value
-            if action.chilled_water_setpoint_c is not None:
-                record[water_key] = action.chilled_water_setpoint_c
+        prediction = None
         if search is not None:
             (cooling_w, it_w, objective_w, *inlets_c), baseline_outcome = search.outcomes.tolist()
-            record["predicted_cooling_power_w"] = cooling_w
-            record["predicted_it_power_w"] = it_w
-            record["predicted_objective_w"] = objective_w
-            record["predicted_baseline_objective_w"] = baseline_outcome[2]
-            record["predicted_saving_w"] = baseline_outcome[2] - objective_w
-            for (inlet_key, std_key), inlet_c, std_c in zip(self._predicted_keys, inlets_c,
-                                                            search.chosen_std_c.tolist(), strict=True):
-                record[inlet_key] = inlet_c
-                record[std_key] = std_c
-        record["decision_ms"] = decision_ms
-        return record
+            prediction = Prediction(
+                cooling_power_w=cooling_w, it_power_w=it_w, objective_w=objective_w,
+                baseline_objective_w=baseline_outcome[2],
+                inlet_temp_c=dict(zip(self._zone_names, inlets_c, strict=True)),
+                inlet_temp_std_c=dict(zip(self._zone_names, search.chosen_std_c.tolist(), strict=True)),
+            )
+        return DecisionRecord(
+            # datetime, not pandas.Timestamp: a tenth of the cost, and the log's table stores it the same way.
+            time=datetime(2001, month, day) + timedelta(hours=hour, minutes=minute),
+            guard=guard, detail=detail, mode=mode,
+            applied="ai" if guard == "none" else ("recovery" if guard == "inlet-over-limit" else "baseline"),
+            outdoor_dry_bulb_c=outdoor_dry_bulb_c, it_power_w=it_power_w, hottest_inlet_c=hottest_inlet_c,
+            chosen=chosen, baseline=baseline, prediction=prediction, decision_ms=decision_ms,
+            humid_air_floor_c=humid_air_floor_c,
+        )
 
 
 def _unchanged_for(last: list[Any], value: float) -> int:

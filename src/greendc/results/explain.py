@@ -9,6 +9,8 @@ import pandas as pd
 
 from greendc.errors import GreendcError
 from greendc.results.records import RunSummary
+from greendc.telemetry.decisions import DecisionRecord, read_decisions
+from greendc.telemetry.sensors import FACILITY, ZONE
 
 
 class ExplainError(GreendcError, ValueError):
@@ -25,7 +27,10 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
     if not decisions_path.is_file():
         raise ExplainError(f"{run_dir}: no decisions.parquet; only ai runs log decisions")
     summary = RunSummary.read(summary_path)
-    decisions = pd.read_parquet(decisions_path)
+    records = read_decisions(decisions_path)
+    if not records:
+        raise ExplainError(f"{decisions_path}: the decision log is empty")
+    decisions = _decision_table(records)
     interval_h = summary.timestep_h
     guards = decisions["guard"].value_counts()
     applied = decisions["applied"] == "ai"
@@ -33,12 +38,11 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
     held_h = ((decisions["time"].shift(-1) - decisions["time"]).dt.total_seconds() / 3600.0).fillna(interval_h)
     saving_kwh = decisions["predicted_saving_w"].where(applied, 0.0).fillna(0.0) * held_h / 1000.0
     months = decisions["time"].dt.month
-    supply_columns = [c for c in decisions.columns if c.startswith("chosen:") and c.endswith("supply_air_setpoint_c")]
     monthly = pd.DataFrame({
         "decisions": decisions.groupby(months).size(),
         "ai_applied_pct": 100.0 * applied.groupby(months).mean(),
         "predicted_saving_kwh": saving_kwh.groupby(months).sum(),
-        "mean_supply_air_setpoint_c": decisions[supply_columns].mean(axis=1).groupby(months).mean(),
+        "mean_supply_air_setpoint_c": decisions["mean_supply_air_setpoint_c"].groupby(months).mean(),
         "hottest_inlet_max_c": decisions["hottest_inlet_c"].groupby(months).max(),
     })
     explanation: dict[str, Any] = {
@@ -50,11 +54,10 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
         "decision_ms_median": float(decisions["decision_ms"].median()),
         "guards": {str(k): int(v) for k, v in guards.items()},
         # Decisions that passed over a cheaper safe choice to keep humid inlet air within the humidity limit.
-        "humid_air_floor_decisions": int(decisions["humid_air_floor_c"].notna().sum())
-        if "humid_air_floor_c" in decisions else 0,
+        "humid_air_floor_decisions": int(decisions["humid_air_floor_c"].notna().sum()),
         "predicted_saving_kwh": float(saving_kwh.sum()),
         "monthly": monthly.reset_index(names="month").to_dict(orient="records"),
-        "examples": _examples(decisions),
+        "examples": _examples(records),
     }
     model_path = summary.controller_options.get("model")
     if model_path and Path(model_path).is_file():
@@ -63,18 +66,50 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
         model = FacilityModel.load(model_path)
         explanation["features"] = {
             target: {name: float(gain) for name, gain in model.feature_importance(target).head(top_features).items()}
-            for target in ("cooling_power_w", f"{model.zone_names_[0]}/inlet_temp_c")
+            for target in (FACILITY.cooling_power_w.column, ZONE.inlet_temp_c.of(model.zone_names_[0]))
         }
         explanation["model_accuracy"] = model.metrics_
     return explanation
 
 
-def _examples(decisions: pd.DataFrame) -> list[dict[str, Any]]:
+def _decision_table(records: list[DecisionRecord]) -> pd.DataFrame:
+    """The figures of each decision the explanation aggregates, one row per decision."""
+    return pd.DataFrame({
+        "time": pd.to_datetime([record.time for record in records]),
+        "guard": [record.guard for record in records],
+        "applied": [record.applied for record in records],
+        "predicted_saving_w": [record.prediction.saving_w if record.prediction else None for record in records],
+        "mean_supply_air_setpoint_c": [_mean(record.chosen.supply_air_setpoint_c) for record in records],
+        "hottest_inlet_c": [record.hottest_inlet_c for record in records],
+        "humid_air_floor_c": [record.humid_air_floor_c for record in records],
+        "decision_ms": [record.decision_ms for record in records],
+    }).astype({"predicted_saving_w": float, "mean_supply_air_setpoint_c": float, "humid_air_floor_c": float})
+
+
+def _mean(values: dict[str, float] | None) -> float | None:
+    return sum(values.values()) / len(values) if values else None
+
+
+def _examples(records: list[DecisionRecord]) -> list[dict[str, Any]]:
     """The decision with the largest predicted saving and the first of each guard that fired."""
     picks = []
-    if decisions["predicted_saving_w"].notna().any():
-        picks.append(decisions.loc[decisions["predicted_saving_w"].idxmax()])
-    for guard in decisions["guard"].unique():
-        if guard != "none":
-            picks.append(decisions[decisions["guard"] == guard].iloc[0])
-    return [{k: (str(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.dropna().items()} for row in picks]
+    predicted = [record for record in records if record.prediction is not None]
+    if predicted:
+        picks.append(max(predicted, key=lambda record: record.prediction.saving_w))
+    seen: set[str] = set()
+    for record in records:
+        if record.guard != "none" and record.guard not in seen:
+            seen.add(record.guard)
+            picks.append(record)
+    return [_example(record) for record in picks]
+
+
+def _example(record: DecisionRecord) -> dict[str, Any]:
+    example = {"time": str(record.time), "guard": record.guard, "applied": record.applied,
+               "detail": record.detail, "hottest_inlet_c": record.hottest_inlet_c,
+               "chosen_supply_air_setpoint_c": record.chosen.supply_air_setpoint_c,
+               "baseline_supply_air_setpoint_c": record.baseline.supply_air_setpoint_c}
+    if record.prediction is not None:
+        example["predicted_saving_w"] = record.prediction.saving_w
+        example["predicted_inlet_temp_c"] = record.prediction.inlet_temp_c
+    return example

@@ -48,6 +48,7 @@ import pandas as pd
 from greendc.errors import GreendcError
 from greendc.site.schema import Bounds, Setpoints
 from greendc.telemetry.contract import Action, ControlContext, Controller
+from greendc.telemetry.decisions import DecisionRecord
 from greendc.telemetry.sensors import FACILITY, ZONE, Derivation, Equipment, cooling_power_columns
 from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin, ZoneSystem
 from greendc.twin.engine import check_engine
@@ -125,7 +126,8 @@ class RunResult:
     zone_names: list[str]
     has_chiller_plant: bool
     epjson: dict[str, Any] = field(repr=False, default_factory=dict)
-    decisions: pd.DataFrame | None = field(repr=False, default=None)
+    #: The decision records of a controller that logs them (the ai), oldest first.
+    decisions: list[DecisionRecord] | None = field(repr=False, default=None)
 
 
 _C_DECLARATIONS = """
@@ -624,7 +626,7 @@ def _run_simulation(twin: Twin, controller: Controller, workdir: Path | None,
             zone_names=session.zone_names,
             has_chiller_plant=twin.has_chiller_plant,
             epjson=model,
-            decisions=pd.DataFrame(controller.decision_log) if getattr(controller, "decision_log", None) else None,
+            decisions=list(controller.decision_log) if getattr(controller, "decision_log", None) else None,
         )
 
 

@@ -6,10 +6,13 @@ through an executor (:mod:`greendc.workflows.executor`): separate local processe
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from greendc.control.registry import CONTROLLERS, make_controller
 from greendc.errors import UsageError
@@ -17,6 +20,7 @@ from greendc.results.records import RunSummary
 from greendc.results.store import write_directory_atomic, write_json_atomic
 from greendc.results.summary import summarize
 from greendc.site.schema import Site
+from greendc.telemetry.decisions import DecisionRecord, write_decisions
 from greendc.twin.builder import build_twin
 from greendc.twin.runner import EnergyPlusError, RunResult, run_simulation
 from greendc.workflows.executor import Executor, InProcessExecutor, LocalProcessExecutor, WorkerDiedError
@@ -41,12 +45,7 @@ def simulate(
     result = run_simulation(twin, make_controller(controller, **(controller_options or {})), progress=progress)
     period = summarize(result.telemetry, result.zone_names, result.timestep_h)
     decisions = result.decisions
-    decision_stats = {} if decisions is None else {
-        "decisions": len(decisions),
-        "decision_ms_median": float(decisions["decision_ms"].median()),
-        "decision_ms_p99": float(decisions["decision_ms"].quantile(0.99)),
-        "guard_counts": {str(k): int(v) for k, v in decisions["guard"].value_counts().items()},
-    }
+    decision_stats = {} if decisions is None else _decision_statistics(decisions)
     summary = RunSummary(
         **period.model_dump(),
         **decision_stats,
@@ -65,11 +64,22 @@ def simulate(
     return SimulationOutcome(result, summary)
 
 
+def _decision_statistics(decisions: list[DecisionRecord]) -> dict[str, Any]:
+    """How many decisions, how long they took (median and 99th percentile, ms) and which guards fired."""
+    decision_ms = np.array([decision.decision_ms for decision in decisions])
+    return {
+        "decisions": len(decisions),
+        "decision_ms_median": float(np.median(decision_ms)),
+        "decision_ms_p99": float(np.quantile(decision_ms, 0.99)),
+        "guard_counts": dict(Counter(decision.guard for decision in decisions).most_common()),
+    }
+
+
 def write_run_files(outcome: SimulationOutcome, folder: Path) -> None:
     """Write telemetry.parquet, summary.json, model.epJSON (and decisions.parquet) into ``folder``."""
     outcome.result.telemetry.to_parquet(folder / "telemetry.parquet", index=False)
     if outcome.result.decisions is not None:
-        outcome.result.decisions.to_parquet(folder / "decisions.parquet", index=False)
+        write_decisions(folder / "decisions.parquet", outcome.result.decisions)
     write_json_atomic(folder / "model.epJSON", outcome.result.epjson)
     outcome.summary.write(folder / "summary.json")
 
@@ -100,7 +110,7 @@ def _run_job(job: SimulationJob, report: Callable[[float], None] | None = None) 
                        controller_options=job.controller_options)
     if job.summary_only:
         result = outcome.result
-        decisions = result.decisions.iloc[0:0] if result.decisions is not None else None
+        decisions = [] if result.decisions is not None else None
         outcome = SimulationOutcome(replace(result, telemetry=result.telemetry.iloc[0:0], decisions=decisions,
                                             epjson={}), outcome.summary)
     return outcome
