@@ -18,10 +18,11 @@ Exits with status 1 if any figure does not hold.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from greendc.results.records import read_bench_records
 
 BASELINES = ("default", "rbc", "trim-respond")
 MIN_ORACLE_SHARE = 0.8
@@ -87,8 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("facility", type=Path, help="greendc bench JSON, --objective facility")
     parser.add_argument("cooling", type=Path, help="greendc bench JSON, --objective cooling")
     args = parser.parse_args(argv)
-    facility = json.loads(args.facility.read_text())
-    cooling = json.loads(args.cooling.read_text())
+    facility = [record.row() for record in read_bench_records(args.facility)]
+    cooling = [record.row() for record in read_bench_records(args.cooling)]
     print("### Facility objective\n\n" + controller_table(facility) + "\n")
     print("### Cooling objective\n\n" + controller_table(cooling) + "\n")
     table, every = verdicts(facility, cooling)

@@ -55,7 +55,7 @@ def quality(job: tuple[str, str, str, int]) -> dict[str, Any]:
     twin, (result, controller), wall = _ai_run(weather, objective, every)
     summary = summarize(result.telemetry, [zone.names.zone for zone in twin.zones], result.timestep_h)
     return {"climate": climate, "objective": objective, "decide_every_steps": every,
-            "decisions": sum(1 for record in controller.decision_log if record["guard"] == "none"),
+            "decisions": sum(1 for record in controller.decision_log if record.guard == "none"),
             "wall_s_two_at_a_time": round(wall, 1),
             **{key: getattr(summary, key) for key in ("it_kwh", "cooling_kwh", "facility_kwh", "pue",
                                                       "steps_above_27c", "steps_humid")}}
