@@ -17,6 +17,7 @@ tree order from zero, as ``GBDT::PredictRaw`` sums them. A test compares the two
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +26,21 @@ import numba
 import numpy as np
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+from greendc.errors import quoted
+
 # LightGBM's decision_type bits (``LightGBM/include/LightGBM/tree.h``): categorical split, default left,
 # and in bits 2-3 the missing-value handling of a numerical split.
 _CATEGORICAL_MASK, _DEFAULT_LEFT_MASK = 1, 2
 _MISSING_NONE, _MISSING_ZERO, _MISSING_NAN = 0, 1, 2
+#: The decision types of the numerical splits LightGBM writes: default left or not, each missing-value rule.
+_NUMERICAL_DECISION_TYPES = frozenset(default | missing << 2 for default in (0, _DEFAULT_LEFT_MASK)
+                                      for missing in (_MISSING_NONE, _MISSING_ZERO, _MISSING_NAN))
+#: LightGBM's largest ``num_leaves`` (``config.h``); more in a file is corruption, not a model.
+MAX_LEAVES_PER_TREE = 131_072
+#: More features than any facility model has by far; a larger ``max_feature_idx`` is corruption.
+MAX_FEATURES = 100_000
+#: The longest a number in a model text can be: 17 significant digits, sign, point, exponent and a space.
+_MAX_NUMBER_CHARS = 32
 #: LightGBM's kZeroThreshold: its dense-row reader drops values this close to zero, and a "Zero" missing
 #: type sends them the default way.
 _ZERO_THRESHOLD = 1e-35
@@ -37,6 +49,13 @@ _TOGETHER_MAX_ROWS = 256
 #: From this many rows on, resolving the shared columns' splits once is cheaper than walking every tree
 #: to its leaves for every row (resolving visits the reachable part of every tree once).
 _RESOLVE_MIN_ROWS = 8
+
+
+class ModelTextError(ValueError):
+    """A LightGBM model text that cannot be used: malformed, or trees the compiled walkers could not walk safely.
+
+    The message names the model, the tree and the split or leaf at fault.
+    """
 
 
 @dataclass(frozen=True)
@@ -72,11 +91,13 @@ class TreeEnsemble:
     def from_model_texts(cls, texts: Mapping[str, str]) -> TreeEnsemble:
         """Flatten LightGBM models in their text format (``{target: Booster.model_to_string()}``, all on the
         same features) into one ensemble, without LightGBM (importing it and dumping 1,200 trees through its
-        JSON took half a second of every ai run). Malformed text raises ValueError.
+        JSON took half a second of every ai run).
 
         The text holds, per tree, its splits' features, thresholds (17 significant digits, so the doubles
         come back exactly), decision types and children (a leaf as ``~index``), and its leaf values
-        (LightGBM's ``Tree::ToString``).
+        (LightGBM's ``Tree::ToString``). Every tree is checked here, once, so that the compiled walkers,
+        which trust every index they read, can neither read out of bounds nor loop (:func:`_check_tree`);
+        anything else raises :class:`ModelTextError` naming the model, the tree and the split.
         """
         splits: dict[str, list[Any]] = {name: [] for name in
                                         ("feature", "threshold", "missing", "default_left", "left", "right")}
@@ -87,18 +108,19 @@ class TreeEnsemble:
         for target_index, (target, text) in enumerate(texts.items()):
             try:
                 header, trees = _model_sections(text)
-                features = int(header["max_feature_idx"]) + 1
-                if header.get("num_tree_per_iteration", "1") != "1" or "average_output" in header:
-                    raise ValueError("not a single-output boosted regression model")
-                for tree in trees:
-                    root.append(_add_tree(tree, splits, leaf_value))
-                    tree_target.append(target_index)
-            except (KeyError, ValueError, IndexError) as error:
-                raise ValueError(f"model {target!r}: {error}") from error
+                features = _header_features(header)
+            except ModelTextError as error:
+                raise ModelTextError(f"model {target!r}: {error}") from None
             if n_features is None:
                 n_features = features
             elif features != n_features:
-                raise ValueError(f"model {target!r} has {features} features, not {n_features}")
+                raise ModelTextError(f"model {target!r} has {features} features, not {n_features}")
+            for tree_index, tree in enumerate(trees):
+                try:
+                    root.append(_add_tree(tree, features, splits, leaf_value))
+                except ModelTextError as error:
+                    raise ModelTextError(f"model {target!r}, tree {tree_index}: {error}") from None
+                tree_target.append(target_index)
         return cls(
             targets=tuple(texts), n_features=int(n_features or 0),
             feature=np.asarray(splits["feature"], dtype=np.int64),
@@ -152,36 +174,139 @@ def _model_sections(text: str) -> tuple[dict[str, str], list[dict[str, str]]]:
             key, value = line.split("=", 1)
             fields[key] = value
     if not trees:
-        raise ValueError("no trees in the model text")
+        raise ModelTextError("no trees in the model text")
     return header, trees
 
 
-def _add_tree(tree: dict[str, str], splits: dict[str, list[Any]], leaf_value: list[float]) -> int:
-    """Append one tree's splits and leaves (split ``i`` and leaf ``j`` of the tree after those already there);
-    return its root: its first split, or its only leaf's code."""
+def _header_features(header: dict[str, str]) -> int:
+    """How many features a model's splits may test, from its header; refuse what the walker cannot evaluate."""
+    if header.get("num_tree_per_iteration", "1") != "1" or "average_output" in header:
+        raise ModelTextError("not a single-output boosted regression model")
+    [last_feature] = _numbers(header, "max_feature_idx", 1, int)
+    if not 0 <= last_feature < MAX_FEATURES:
+        raise ModelTextError(f"max_feature_idx {last_feature} is not between 0 and {MAX_FEATURES - 1}")
+    return last_feature + 1
+
+
+def _numbers(fields: dict[str, str], key: str, count: int, kind: type) -> list[Any]:
+    """Field ``key`` as exactly ``count`` numbers of ``kind`` (``int`` or ``float``).
+
+    The length is checked before the field is split, so that a corrupted field of millions of values
+    costs no more memory than its text.
+    """
+    if key not in fields:
+        raise ModelTextError(f"no {key} field")
+    text = fields[key]
+    if len(text) > count * _MAX_NUMBER_CHARS:
+        raise ModelTextError(f"{key} is {len(text):,} characters long, too long for {count} numbers")
+    tokens = text.split()
+    if len(tokens) != count:
+        raise ModelTextError(f"{key} has {len(tokens)} values, not {count}")
+    try:
+        return [kind(token) for token in tokens]
+    except ValueError:
+        bad = next(token for token in tokens if not _parses(token, kind))
+        raise ModelTextError(f"{key}: {quoted(bad)} is not {'an integer' if kind is int else 'a number'}") from None
+
+
+def _parses(token: str, kind: type) -> bool:
+    try:
+        kind(token)
+    except ValueError:
+        return False
+    return True
+
+
+def _add_tree(tree: dict[str, str], n_features: int, splits: dict[str, list[Any]], leaf_value: list[float]) -> int:
+    """Append one tree's splits and leaves (split ``i`` and leaf ``j`` of the tree after those already there)
+    once it is checked (:func:`_check_tree`); return its root: its first split, or its only leaf's code."""
     first_split, first_leaf = len(splits["feature"]), len(leaf_value)
-    leaves = [float(value) for value in tree["leaf_value"].split()]
-    if len(leaves) != int(tree["num_leaves"]):
-        raise ValueError(f"a tree has {len(leaves)} leaf values for {tree['num_leaves']} leaves")
-    leaf_value.extend(leaves)
-    if len(leaves) == 1:
+    [leaves] = _numbers(tree, "num_leaves", 1, int)
+    if not 1 <= leaves <= MAX_LEAVES_PER_TREE:
+        raise ModelTextError(f"num_leaves {leaves} is not between 1 and {MAX_LEAVES_PER_TREE}")
+    if tree.get("num_cat", "0").strip() != "0":
+        raise ModelTextError(f"num_cat {quoted(tree['num_cat'])}: only numerical splits are supported")
+    if tree.get("is_linear", "0").strip() != "0":
+        raise ModelTextError("a linear tree; only constant leaves are supported")
+    values = _numbers(tree, "leaf_value", leaves, float)
+    if leaves == 1:  # a constant: LightGBM writes its split fields empty or not at all
+        _check_tree([], [], [], [], [], values, n_features)
+        leaf_value.extend(values)
         return ~first_leaf
-    decision_type = [int(value) for value in tree["decision_type"].split()]
-    if any(kind & _CATEGORICAL_MASK for kind in decision_type):
-        raise ValueError("a tree has a categorical split; only numerical splits are supported")
+    inner = leaves - 1
+    feature, threshold = _numbers(tree, "split_feature", inner, int), _numbers(tree, "threshold", inner, float)
+    decision_type = _numbers(tree, "decision_type", inner, int)
+    left, right = _numbers(tree, "left_child", inner, int), _numbers(tree, "right_child", inner, int)
+    _check_tree(feature, threshold, decision_type, left, right, values, n_features)
+    leaf_value.extend(values)
 
     def code(child: int) -> int:
         return first_split + child if child >= 0 else ~(first_leaf + ~child)
 
-    splits["feature"] += [int(value) for value in tree["split_feature"].split()]
-    splits["threshold"] += [float(value) for value in tree["threshold"].split()]
+    splits["feature"] += feature
+    splits["threshold"] += threshold
     splits["missing"] += [(kind >> 2) & 3 for kind in decision_type]
     splits["default_left"] += [bool(kind & _DEFAULT_LEFT_MASK) for kind in decision_type]
-    splits["left"] += [code(int(value)) for value in tree["left_child"].split()]
-    splits["right"] += [code(int(value)) for value in tree["right_child"].split()]
-    if any(len(values) != first_split + len(leaves) - 1 for values in splits.values()):
-        raise ValueError(f"a tree of {len(leaves)} leaves does not have {len(leaves) - 1} splits in every field")
+    splits["left"] += [code(child) for child in left]
+    splits["right"] += [code(child) for child in right]
     return first_split
+
+
+def _check_tree(feature: list[int], threshold: list[float], decision_type: list[int], left: list[int],
+                right: list[int], leaf_value: list[float], n_features: int) -> None:
+    """Refuse a tree the compiled walkers could read out of bounds or loop in, or would evaluate wrongly.
+
+    The walkers (:func:`walk`, :func:`walk_together`, :func:`resolve`) index the feature, child and leaf
+    arrays without bounds checks and size their stacks by the number of splits, both of which are only safe
+    for a tree: every index in range and every split and leaf reached exactly once from the root (split 0).
+    A child that points back to an ancestor would make the walk endless; one shared by two parents would
+    overflow the stacks.
+    """
+    splits, leaves = len(feature), len(leaf_value)
+    for leaf, value in enumerate(leaf_value):
+        if not math.isfinite(value):
+            raise ModelTextError(f"leaf {leaf}: value {value} is not finite")
+    for node in range(splits):
+        if not 0 <= feature[node] < n_features:
+            raise ModelTextError(f"split {node}: feature {feature[node]} is not one of the model's "
+                                 f"{n_features} features (0 to {n_features - 1})")
+        # LightGBM writes every threshold finite (Common::AvoidInf caps them at +-1e300).
+        if not math.isfinite(threshold[node]):
+            raise ModelTextError(f"split {node}: threshold {threshold[node]} is not finite")
+        if decision_type[node] not in _NUMERICAL_DECISION_TYPES:
+            kind = ("a categorical split; only numerical splits are supported"
+                    if 0 <= decision_type[node] < 16 and decision_type[node] & _CATEGORICAL_MASK else
+                    "not a decision type LightGBM writes")
+            raise ModelTextError(f"split {node}: decision type {decision_type[node]} is {kind}")
+        for side, child in (("left", left[node]), ("right", right[node])):
+            if not -leaves <= child < splits:
+                raise ModelTextError(f"split {node}: {side} child {child} is neither a split (0 to {splits - 1}) "
+                                     f"nor a leaf (-1 to {-leaves})")
+    if splits:
+        _check_reached_once(left, right, leaves)
+
+
+def _check_reached_once(left: list[int], right: list[int], leaves: int) -> None:
+    """Refuse children that do not make a tree rooted at split 0 (children known to be in range)."""
+    split_seen, leaf_seen = [False] * len(left), [False] * leaves
+    split_seen[0] = True
+    stack = [0]
+    while stack:  # each split is pushed at most once, so this ends whatever the children are
+        node = stack.pop()
+        for child in (left[node], right[node]):
+            seen = split_seen if child >= 0 else leaf_seen
+            index = child if child >= 0 else ~child
+            if seen[index]:
+                what = f"split {index}" if child >= 0 else f"leaf {index}"
+                raise ModelTextError(f"split {node}: its child {what} is reached twice from the root (a cycle or "
+                                     "a shared branch: not a tree)")
+            seen[index] = True
+            if child >= 0:
+                stack.append(child)
+    if not all(split_seen):
+        raise ModelTextError(f"split {split_seen.index(False)} is not reached from the root")
+    if not all(leaf_seen):
+        raise ModelTextError(f"leaf {leaf_seen.index(False)} is not reached from the root")
 
 
 @compiled
