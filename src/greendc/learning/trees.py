@@ -13,6 +13,17 @@ once for the whole batch, carrying the rows that reach each split as bits.
 The result is LightGBM's to the last bit: the same thresholds, the same missing-value rules
 (``LightGBM/include/LightGBM/tree.h``, ``Tree::NumericalDecision``), and each row's leaf values summed in
 tree order from zero, as ``GBDT::PredictRaw`` sums them. A test compares the two.
+
+Why not a library (issue 15, item 9; bench/README.md, "Issue 15, item 9"; bench/predictor_choice.py):
+on the exact candidate batches of all 8,757 searches of an annual Chicago ai run (2026-12-01, 2 busy
+cores, 5 repeats), these trees predict a decision's batches in 0.31-0.37 ms (median), bit for bit equal
+to LightGBM. LightGBM's own ``Booster.predict`` (one thread, 16 calls per decision) took 2.8-8.4 ms and
+treelite 4.8.1's GTIL 10-24 ms, each over the 1 ms limit before any search arithmetic. lleaves 1.3.0
+took 0.48-0.78 ms (0.62-1.00 ms with the search's arithmetic, estimated). It is not adopted: it does
+not run with the llvmlite that numba >= 0.62 needs, it compiles the model for 12-33 s in every process
+(or loads an unchecked cache), and its sums differ from LightGBM's in the last bits. Revisit when lleaves
+supports llvmlite >= 0.45. Every tree is checked when its text is read (``_check_tree`` and
+``_check_reached_once``), so a model file that loads cannot send the compiled walkers out of their arrays.
 """
 
 from __future__ import annotations
