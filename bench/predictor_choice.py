@@ -144,8 +144,10 @@ def compare_decisions(recorded: Any, path: Path) -> str:
     """Check that the recording run's decision log equals a ``greendc simulate`` run's (but ``decision_ms``)."""
     import pandas as pd
 
+    from greendc.telemetry.decisions import decisions_frame
+
     other = pd.read_parquet(path)
-    mine = recorded.drop(columns="decision_ms").reset_index(drop=True)
+    mine = decisions_frame(recorded).drop(columns="decision_ms").reset_index(drop=True)
     theirs = other.drop(columns="decision_ms").reset_index(drop=True)
     pd.testing.assert_frame_equal(mine, theirs, check_dtype=False, check_exact=True)
     return f"the recording run's {len(mine)} decision records equal {path}'s in every column but decision_ms"
