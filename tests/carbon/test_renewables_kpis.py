@@ -100,3 +100,13 @@ def test_a_weather_that_is_no_epw_file_is_refused_by_the_one_resolver(tmp_path: 
     assert info.value.field == "sites[0].onsite_generation[0].pv_model.weather"
     assert info.value.file.endswith("inventory.yaml")
     assert "'notes.txt'" in info.value.message and ".epw" in info.value.message
+
+
+def test_a_malformed_epw_for_pv_is_one_error_from_the_site_check(tmp_path: Path) -> None:
+    """Carbon's PV model reads weather through the site's EPW check, not straight into pvlib."""
+    header_only = tmp_path / "header-only.epw"
+    header_only.write_text("LOCATION,Somewhere,XX,XXX,TMY3,000000,40.0,-105.0,-7.0,1800.0\n", encoding="utf-8")
+    with pytest.raises(InventoryError) as info:
+        model_pv(PVArray(capacity_kw_dc=100.0, tilt_deg=30.0, azimuth_deg=180.0), header_only)
+    assert info.value.field == "<epw>" and "not a usable EPW weather file" in info.value.message
+    assert len(str(info.value)) < 1000 and "\n" not in str(info.value)

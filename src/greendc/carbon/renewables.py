@@ -10,8 +10,8 @@ import numpy as np
 
 from greendc.carbon.errors import InventoryError
 from greendc.carbon.inventory import PVArray
-from greendc.errors import quoted
-from greendc.site.weather import SHIPPED_WEATHER, WeatherError
+from greendc.errors import QUOTE_LIMIT_CHARS, plain_text, quoted
+from greendc.site.weather import SHIPPED_WEATHER, WeatherError, read_weather
 from greendc.site.weather import resolve_weather as resolve_site_weather
 
 _SHIPPED_FILE_NAMES: dict[str, str] = {file.lower(): name for name, file in SHIPPED_WEATHER.items()}
@@ -53,7 +53,9 @@ class PVResult:
 def _read_epw(path: str):
     from pvlib.iotools import read_epw
 
-    # A TMY mixes years; pinning one year keeps the index monotonic for solar position.
+    # The site's reader checks the file first (size, records, numeric fields within the EPW limits), so that
+    # pvlib only ever sees a valid EPW; a TMY mixes years, and pinning one keeps solar position's index monotonic.
+    read_weather(Path(path))
     data, meta = read_epw(path, coerce_year=2021)
     return data, meta
 
@@ -71,8 +73,11 @@ def model_pv(array: PVArray, epw_path: Path, *, file: object = None, field: str 
 
     try:
         data, meta = _read_epw(str(epw_path))
-    except Exception as error:
-        raise InventoryError(epw_path, "<epw>", f"cannot read the EPW weather file ({error})") from None
+    except WeatherError as error:
+        raise InventoryError(epw_path, "<epw>", f"not a usable EPW weather file ({error})") from None
+    except Exception as error:  # pvlib's own reader, on a file the check let through
+        raise InventoryError(epw_path, "<epw>", f"cannot read the EPW weather file "
+                                                f"({plain_text(str(error))[:QUOTE_LIMIT_CHARS]})") from None
     # The timestamps carry their own UTC offset, so the Location needs no time zone of its own.
     site = location.Location(meta["latitude"], meta["longitude"], altitude=meta["altitude"])
     times = data.index + pd.Timedelta(minutes=30)
