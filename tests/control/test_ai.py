@@ -167,6 +167,14 @@ def test_explanation_records(facility_model: FacilityModel) -> None:
         record.prediction.baseline_objective_w - record.prediction.objective_w)
 
 
+def test_a_model_for_another_plant_is_a_user_error(facility_model: FacilityModel) -> None:
+    from greendc.errors import GreendcError
+
+    context = dataclasses.replace(CONTEXT, has_chiller_plant=not CONTEXT.has_chiller_plant)
+    with pytest.raises(GreendcError, match="disagree on whether there is a chiller plant"):
+        AIController(model=facility_model).reset(context)
+
+
 def test_model_for_other_zones_is_refused(facility_model: FacilityModel) -> None:
     context = dataclasses.replace(CONTEXT, zone_names=["Hall A", "Hall B"])
     with pytest.raises(ValueError, match="trained for zones"):

@@ -29,6 +29,7 @@ import numpy as np
 
 from greendc.control.baselines import TrimRespondController
 from greendc.control.search import candidate_rows, evaluate_rows, search_setpoints
+from greendc.errors import UsageError
 from greendc.learning.facility_model import FacilityModel
 from greendc.learning.features import action_columns, feature_names, hour_of_day_features
 from greendc.site.weather import dry_bulb_at_relative_humidity_c
@@ -111,22 +112,23 @@ class AIController:
         if not isinstance(self.model, FacilityModel):
             self.model = FacilityModel.load(self.model, zone_names=context.zone_names)
         elif self.model.zone_names_ != list(context.zone_names):
-            raise ValueError(f"the model was trained for zones {self.model.zone_names_}, the site has "
+            raise UsageError(f"the model was trained for zones {self.model.zone_names_}, the site has "
                              f"{list(context.zone_names)}")
         if self.model.has_chiller_plant_ != context.has_chiller_plant:
-            raise ValueError("the model and the site disagree on whether there is a chiller plant")
+            raise UsageError("the model and the site disagree on whether there is a chiller plant: train a model "
+                             "on this site's telemetry (greendc explore, then greendc train)")
         expected = feature_names(list(context.zone_names), context.has_chiller_plant)
         if self.model.feature_names_ != expected:
-            raise ValueError(f"the model's features {self.model.feature_names_} are not the ones greendc builds for "
+            raise UsageError(f"the model's features {self.model.feature_names_} are not the ones greendc builds for "
                              f"this site: {expected}")
         if self.objective not in ("facility", "cooling"):
-            raise ValueError(f"objective must be facility or cooling, not {self.objective!r}")
+            raise UsageError(f"objective must be facility or cooling, not {self.objective!r}")
         humidity = self.max_inlet_relative_humidity_pct
         if humidity is not None and not 0.0 < humidity <= 100.0:
-            raise ValueError(f"max_inlet_relative_humidity_pct must be above 0 and at most 100 (or None), "
+            raise UsageError(f"max_inlet_relative_humidity_pct must be above 0 and at most 100 (or None), "
                              f"not {humidity}")
         if not 0.0 <= self.dew_point_rise_c <= 10.0:
-            raise ValueError(f"dew_point_rise_c must be 0-10 K, not {self.dew_point_rise_c}")
+            raise UsageError(f"dew_point_rise_c must be 0-10 K, not {self.dew_point_rise_c}")
         self._context = context
         self._baseline = TrimRespondController()
         self._action = self._baseline.reset(context)

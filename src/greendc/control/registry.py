@@ -12,6 +12,7 @@ from greendc.control.baselines import (
     TrimRespondController,
 )
 from greendc.control.explore import ExplorationController
+from greendc.errors import UsageError
 from greendc.telemetry.contract import Controller
 
 
@@ -38,5 +39,5 @@ def make_controller(name: str, **options: Any) -> Controller:
     try:
         factory = CONTROLLERS[name]
     except KeyError:
-        raise ValueError(f"unknown controller {name!r}; choose from {', '.join(CONTROLLERS)}") from None
+        raise UsageError(f"unknown controller {name!r}; choose from {', '.join(CONTROLLERS)}") from None
     return factory(**options)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from greendc.errors import UsageError
 from greendc.results.oracle import (
     OBJECTIVES,
     ORACLE_GRID,
@@ -105,11 +106,11 @@ def run_bench(
     after each one, sweep runs included.
     """
     if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+        raise UsageError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
     controllers, climates = list(controllers), list(climates)
     options = {name: dict(value) for name, value in (options or {}).items()}
     if "ai" in controllers and options.setdefault("ai", {}).setdefault("objective", objective) != objective:
-        raise ValueError(f"the ai's objective {options['ai']['objective']!r} is not the bench's {objective!r}; "
+        raise UsageError(f"the ai's objective {options['ai']['objective']!r} is not the bench's {objective!r}; "
                          "the ai and the oracle must be judged on the same objective")
     jobs: list[SimulationJob] = []
     slots: list[tuple[str, str, range]] = []  # (climate, controller, the jobs that make its record)
