@@ -68,8 +68,7 @@ def run_demo(out_dir: Path, overwrite: bool = False, workers: int = 2, executor:
     with claim_output_folder(out_dir, "demo", overwrite) as folder:
         options = controller_options(list(DEMO_CONTROLLERS), [z.name for z in site.zones], demo_model_path())
         jobs = [SimulationJob(site, site_dir, name, None, options[name]) for name in DEMO_CONTROLLERS]
-        outcomes = simulate_many(jobs, workers=workers, executor=executor, on_progress=on_progress,
-                                 on_done=(lambda i, _: on_progress(i, 1.0)) if on_progress else None)
+        outcomes = simulate_many(jobs, workers=workers, executor=executor, on_progress=on_progress)
         by_name = dict(zip(DEMO_CONTROLLERS, outcomes, strict=True))
 
         def fill(staging: Path) -> None:

@@ -37,7 +37,8 @@ class Executor(Protocol):
     def run(self, job_function: JobFunction, jobs: Sequence[Any],
             on_progress: Callable[[int, float], None] | None = None,
             on_done: Callable[[int, Any], None] | None = None) -> list[Any]:
-        """``on_progress(job_index, fraction)`` within each job; ``on_done(job_index, outcome)`` as each ends."""
+        """``on_progress(job_index, fraction)`` within each job, and with 1.0 when it ends; ``on_done(job_index,
+        outcome)`` as each ends."""
         ...
 
 
@@ -51,6 +52,8 @@ class InProcessExecutor:
         for index, job in enumerate(jobs):
             report = (lambda fraction, i=index: on_progress(i, fraction)) if on_progress else None
             outcomes.append(job_function(job, report))
+            if on_progress:
+                on_progress(index, 1.0)
             if on_done:
                 on_done(index, outcomes[-1])
         return outcomes
@@ -118,5 +121,7 @@ def _collect(futures: dict[Future[Any], int], progress_queue: Any, results: dict
                 results[index] = future.result()
             except BrokenProcessPool:
                 raise WorkerDiedError(index) from None
+            if on_progress:
+                on_progress(index, 1.0)
             if on_done:
                 on_done(index, results[index])

@@ -41,8 +41,7 @@ def explore(site: Site, site_dir: Path | None, out_dir: Path, climates: list[str
         resolve_weather(name, relative_to=site_dir)
     jobs = [SimulationJob(site, site_dir, "explore", name, {"random_state": seed + i}) for i, name in enumerate(names)]
     with claim_output_folder(out_dir, "exploration", overwrite) as folder:
-        outcomes = simulate_many(jobs, workers=workers, executor=executor, on_progress=on_progress,
-                                 on_done=(lambda i, _: on_progress(i, 1.0)) if on_progress else None)
+        outcomes = simulate_many(jobs, workers=workers, executor=executor, on_progress=on_progress)
 
         def fill(staging: Path) -> None:
             for name, outcome in zip(names, outcomes, strict=True):
