@@ -88,3 +88,11 @@ def test_a_folder_being_written_cannot_be_claimed_twice(tmp_path: Path) -> None:
 
 def test_output_folder_errors_are_user_errors() -> None:
     assert issubclass(OutputFolderError, GreendcError)
+
+
+def test_a_folder_with_only_an_unreadable_marker_is_refused_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / RESULT_MARKER).write_text("not json")
+    with pytest.raises(OutputFolderError, match=r"did not write \('\.greendc-result\.json'\)"):
+        write_result_folder(tmp_path / "run", _fill("{}"), "simulation", overwrite=True)
+    assert (tmp_path / "run" / RESULT_MARKER).read_text() == "not json"

@@ -69,7 +69,8 @@ def check_output_folder(out_dir: Path | str, kind: str, overwrite: bool = False)
     if not found and not (out_dir / RESULT_MARKER).exists():
         return out_dir
     existing_kind, written = read_result_kind(out_dir)
-    foreign = [name for name in found if name not in written]
+    # A marker greendc cannot read counts as foreign too, so that the message names what is in the way.
+    foreign = [name for name in found if name not in written] or ([] if existing_kind else [RESULT_MARKER])
     if existing_kind is None or foreign:
         shown = ", ".join(quoted(name) for name in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
         raise OutputFolderError(f"{out_dir}: the folder holds files greendc did not write ({shown}); choose a "
