@@ -18,6 +18,7 @@ Every problem becomes one :class:`InputFileError` naming the file, the line and 
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,15 @@ def read_text_file(path: Path | str, max_bytes: int = MAX_CONFIG_FILE_BYTES, wha
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise InputFileError(path, "<file>", f"not a UTF-8 text file (byte {error.start})") from None
+
+
+def read_json_file(path: Path | str, max_bytes: int, what: str = "file") -> Any:
+    """The parsed JSON of a regular UTF-8 file of at most ``max_bytes``; malformed JSON names its line."""
+    text = read_text_file(path, max_bytes, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputFileError(path, "<json>", f"malformed JSON at line {error.lineno}: {error.msg}") from None
 
 
 class _UntrustedYamlError(yaml.MarkedYAMLError):

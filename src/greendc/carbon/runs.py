@@ -6,14 +6,13 @@ boundary, so that the rest of the carbon part works in MWh only.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from greendc.carbon.errors import InventoryError
-from greendc.files import InputFileError
+from greendc.files import InputFileError, read_json_file
 from greendc.results.records import read_bench_records
 
 NOT_END_USES_KWH: frozenset[str] = frozenset({"it_kwh", "cooling_kwh", "facility_kwh", "server_fans_kwh"})
@@ -85,15 +84,15 @@ def _ratio(value: Any) -> float | None:
     return float(value)
 
 
+#: A run's summary and model, and a benchmark's records, are written by greendc: far below this.
+MAX_RUN_FILE_BYTES = 256 * 1024 * 1024
+
+
 def _read_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InventoryError(path, "<file>", "file not found") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InventoryError(path, "<file>", f"cannot read the file ({error})") from None
-    except json.JSONDecodeError as error:
-        raise InventoryError(path, "<json>", f"malformed JSON at line {error.lineno}: {error.msg}") from None
+        return read_json_file(path, MAX_RUN_FILE_BYTES, "file")
+    except InputFileError as error:
+        raise InventoryError(error.file, error.field, error.message) from None
 
 
 def _polygon_area_m2(vertices: list[dict[str, float]]) -> float:

@@ -13,7 +13,6 @@ and the field. Non-finite numbers (a PUE without IT energy) are written as ``nul
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -22,7 +21,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from greendc.atomic import write_json_atomic
 from greendc.errors import quoted
-from greendc.files import InputFileError, read_text_file
+from greendc.files import InputFileError, read_json_file
 
 #: A run's or a benchmark's JSON is written by greendc: 64 MiB is far above a year of monthly figures.
 MAX_RECORD_FILE_BYTES = 64 * 1024 * 1024
@@ -203,11 +202,10 @@ def read_bench_records(path: Path | str) -> list[BenchRecord]:
 
 
 def _read_json(path: Path, what: str) -> Any:
-    text = read_text_file(path, MAX_RECORD_FILE_BYTES, what)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RecordFileError(path, "<json>", f"malformed JSON at line {error.lineno}: {error.msg}") from None
+        return read_json_file(path, MAX_RECORD_FILE_BYTES, what)
+    except InputFileError as error:
+        raise RecordFileError(error.file, error.field, error.message) from None
 
 
 def _validated(model: type[_Record], data: Any, path: Path, prefix: str = "") -> Any:
