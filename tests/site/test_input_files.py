@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -92,12 +93,17 @@ def test_an_oversized_weather_file_is_refused_before_reading(tmp_path: Path) -> 
         read_weather(path)
 
 
+def _simulate(tmp_path: Path, site_data: dict) -> tuple[Any, Path]:
+    """``greendc simulate`` on the site written from ``site_data``: the CLI's result and the site file."""
+    site_file = tmp_path / "site.yaml"
+    site_file.write_text(yaml.safe_dump(site_data))
+    return CliRunner().invoke(app, ["simulate", str(site_file), "--out", str(tmp_path / "out")]), site_file
+
+
 def test_cli_simulate_with_weather_of_an_unknown_user_is_one_line(tmp_path: Path) -> None:
     data = example_site_data()
     data["weather"] = "~nosuchuser/x.epw"
-    site_file = tmp_path / "site.yaml"
-    site_file.write_text(yaml.safe_dump(data))
-    result = CliRunner().invoke(app, ["simulate", str(site_file), "--out", str(tmp_path / "out")])
+    result, _ = _simulate(tmp_path, data)
     assert result.exit_code == 2, result.output
     line = _one_line(result.output)
     assert "~nosuchuser/x.epw: weather: cannot expand '~nosuchuser'" in line
@@ -218,9 +224,7 @@ def test_cli_simulate_on_a_header_only_epw_exits_2_with_one_line(tmp_path: Path)
     epw = _write_epw(tmp_path, _epw_lines()[:8])
     data = example_site_data(end_day=1)
     data["weather"] = str(epw)
-    site_file = tmp_path / "site.yaml"
-    site_file.write_text(yaml.safe_dump(data))
-    result = CliRunner().invoke(app, ["simulate", str(site_file), "--out", str(tmp_path / "out")])
+    result, _ = _simulate(tmp_path, data)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
@@ -290,9 +294,7 @@ def test_cli_simulate_with_dev_zero_as_the_load_csv_exits_2_at_once(tmp_path: Pa
     """It used to hang: pandas read /dev/zero for ever. The twin is built in a worker process."""
     data = example_site_data(end_day=1)
     data["it_load"] = {"kind": "csv", "path": "/dev/zero"}
-    site_file = tmp_path / "site.yaml"
-    site_file.write_text(yaml.safe_dump(data))
-    result = CliRunner().invoke(app, ["simulate", str(site_file), "--out", str(tmp_path / "out")])
+    result, _ = _simulate(tmp_path, data)
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
@@ -367,9 +369,7 @@ def test_nan_setpoint_bounds_are_refused_naming_the_field(tmp_path: Path) -> Non
 def test_cli_simulate_with_nan_setpoint_bounds_exits_2_with_one_line(tmp_path: Path) -> None:
     data = example_site_data()
     data["setpoints"]["supply_air_c"] = {"min": float("nan"), "max": float("nan")}
-    site_file = tmp_path / "site.yaml"
-    site_file.write_text(yaml.safe_dump(data))
-    result = CliRunner().invoke(app, ["simulate", str(site_file), "--out", str(tmp_path / "out")])
+    result, site_file = _simulate(tmp_path, data)
     assert result.exit_code == 2, result.output
     assert _one_line(result.output) == (f"error: {site_file}: setpoints.supply_air_c.min: must be a finite number, "
                                         "not NaN or infinity (got nan); 1 more problem(s)")
