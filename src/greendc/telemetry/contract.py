@@ -13,7 +13,7 @@ a sensor added there reaches controllers without another list to keep in step.
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
 from greendc.site.schema import Bounds, Setpoints
@@ -107,6 +107,10 @@ class ControlContext:
     has_chiller_plant: bool
     timestep_h: float
     design: DesignSetpoints
+    #: Each zone's IT design power, W (empty when unknown): what a learned model is checked against.
+    zone_it_design_power_w: dict[str, float] = field(default_factory=dict)
+    #: ``greendc.site.fingerprint.site_fingerprint`` of the site's plant ("" when unknown).
+    site_fingerprint: str = ""
 
 
 class Controller(Protocol):

@@ -46,6 +46,7 @@ import numpy as np
 import pandas as pd
 
 from greendc.errors import GreendcError
+from greendc.site.fingerprint import site_fingerprint, zone_it_design_power_w
 from greendc.site.schema import Bounds, Setpoints
 from greendc.telemetry.contract import Action, ControlContext, Controller
 from greendc.telemetry.decisions import DecisionRecord
@@ -260,6 +261,8 @@ class _Session:
             has_chiller_plant=twin.has_chiller_plant,
             timestep_h=1.0 / twin.site.simulation.timesteps_per_hour,
             design=twin.design_setpoints,
+            zone_it_design_power_w=zone_it_design_power_w(twin.site),
+            site_fingerprint=site_fingerprint(twin.site),
         )
         self._last_action = controller.reset(self.context)
         self.action = clip_to_bounds(self._last_action, self.context.bounds)
