@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from greendc.telemetry.contract import Action, ControlContext, Observation
+from greendc.telemetry.contract import Action, ControlContext, Observation, is_missing
 
 ASHRAE_RECOMMENDED_MAX_C = 27.0
 ASHRAE_RECOMMENDED_MIN_C = 18.0
@@ -59,6 +59,7 @@ class RuleBasedController:
         initial_c = context.design.zone_cooling_c if self.initial_setpoint_c is None else self.initial_setpoint_c
         # The rule moves within the bounds (otherwise it would wind up past them while the runner clips).
         self._setpoint_c = context.bounds.zone_cooling_c.clip(initial_c)
+        self._safe_setpoint_c = context.bounds.zone_cooling_c.clip(context.design.zone_cooling_c)
         self._last: tuple[float | None, Action | None] = (None, None)
         return self._action()
 
@@ -71,7 +72,11 @@ class RuleBasedController:
 
     def act(self, observation: Observation) -> Action:
         mean_c = observation.mean_zone_air_temp_c
-        if mean_c < self.band_low_c:
+        if is_missing(mean_c):
+            # No zone reads its air temperature: step toward the site's own setpoint, never away from cooling.
+            if self._setpoint_c > self._safe_setpoint_c:
+                self._setpoint_c = max(self._safe_setpoint_c, self._setpoint_c - self.step_c)
+        elif mean_c < self.band_low_c:
             self._setpoint_c += self.step_c
         elif mean_c > self.band_high_c:
             self._setpoint_c -= self.step_c
@@ -91,6 +96,11 @@ class TrimRespondController:
     to full flow chasing a return temperature the supply air cannot reach. The chilled water stays at the
     site's design setpoint. The rule trims and responds within the site's supply-air bounds (Guideline 36's
     minimum and maximum setpoint), so that it never winds up beyond what the runner would apply.
+
+    A zone whose inlet reads nothing (None or NaN) cannot say it is warm, so its silence is no reason to
+    trim: while any inlet is missing the rule never trims up, and above the site's safe supply air (the
+    warmest setpoint of its own control, ``ControlContext.design.supply_air_reset_c.max``) it responds down
+    by ``respond_c`` a step until it gets there. Requests from the zones that do read still count as usual.
     """
 
     initial_supply_air_c: float = 18.0
@@ -108,6 +118,7 @@ class TrimRespondController:
         self._bounds = context.bounds
         self._low_c, self._high_c = context.bounds.supply_air_c.min, context.bounds.supply_air_c.max
         self._supply_c = context.bounds.supply_air_c.clip(self.initial_supply_air_c)
+        self._safe_supply_c = context.bounds.supply_air_c.clip(context.design.supply_air_reset_c.max)
         self._water_c = context.design.chilled_water_c
         self._last: tuple[float | None, Action] = (None, Action())
         return self.action()
@@ -134,17 +145,22 @@ class TrimRespondController:
     def follow(self, observation: Observation) -> None:
         """Trim or respond to this timestep's requests: ``act`` without making the action, for a controller
         that keeps this rule running as its fallback and needs its action only now and then."""
-        requests = 0
+        requests, missing = 0, False
         for zone in observation.zones.values():
             inlet_c = zone.inlet_temp_c
-            if inlet_c > self.urgent_above_c:
+            if is_missing(inlet_c):
+                missing = True
+            elif inlet_c > self.urgent_above_c:
                 requests += 2
             elif inlet_c > self.request_above_c:
                 requests += 1
-        if requests <= self.ignored_requests:
-            supply_c = self._supply_c + self.trim_c
+        supply_c = self._supply_c
+        if requests > self.ignored_requests:
+            supply_c -= min(self.max_response_c, self.respond_c * (requests - self.ignored_requests))
+        elif missing:
+            supply_c = min(supply_c, max(self._safe_supply_c, supply_c - self.respond_c))
         else:
-            supply_c = self._supply_c - min(self.max_response_c, self.respond_c * (requests - self.ignored_requests))
+            supply_c += self.trim_c
         self._supply_c = min(max(supply_c, self._low_c), self._high_c)
 
 

@@ -12,6 +12,7 @@ a sensor added there reaches controllers without another list to keep in step.
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
@@ -49,11 +50,20 @@ class Observation(namedtuple("Observation", ["month", "day", "hour", "minute",
 
     @property
     def hottest_inlet_c(self) -> float:
-        return max(zone.inlet_temp_c for zone in self.zones.values())
+        """The hottest ITE inlet that reads a value, C (NaN when none does)."""
+        readings = [zone.inlet_temp_c for zone in self.zones.values() if not is_missing(zone.inlet_temp_c)]
+        return max(readings) if readings else math.nan
 
     @property
     def mean_zone_air_temp_c(self) -> float:
-        return sum(zone.zone_air_temp_c for zone in self.zones.values()) / len(self.zones)
+        """The mean zone air temperature of the zones that read a value, C (NaN when none does)."""
+        readings = [zone.zone_air_temp_c for zone in self.zones.values() if not is_missing(zone.zone_air_temp_c)]
+        return sum(readings) / len(readings) if readings else math.nan
+
+
+def is_missing(value: float | None) -> bool:
+    """Whether a reading is missing: None (a sensor that gave nothing) and NaN are the same missing value."""
+    return value is None or value != value or value in (math.inf, -math.inf)
 
 
 def frozen(observation: Observation) -> Observation:
