@@ -6,10 +6,13 @@ import pytest
 import yaml
 from tests.conftest import EXAMPLE_SITE, REPO, example_site_data
 
+from greendc.control.registry import make_controller
 from greendc.site.loader import SiteFileError, load_site
 from greendc.site.schema import Site
 from greendc.site.weather import SHIPPED_WEATHER, WeatherError, resolve_weather
 from greendc.twin.builder import SiteInputError, build_twin
+from greendc.twin.runner import run_simulation
+from greendc.twin.schema_check import validate_epjson
 
 
 def _write(tmp_path: Path, data: object, name: str = "site.yaml") -> Path:
@@ -18,12 +21,25 @@ def _write(tmp_path: Path, data: object, name: str = "site.yaml") -> Path:
     return path
 
 
-def test_every_example_site_loads() -> None:
+def test_every_example_site_loads_builds_a_valid_twin_and_runs_a_day() -> None:
     sites = sorted((REPO / "examples" / "sites").glob("*.yaml"))
     assert sites, "examples/sites must hold at least one site"
     for path in sites:
         site, site_dir = load_site(path)
         assert site.zones and site_dir == path.parent
+        # A user copies these files: the twin must build and pass the engine's schema as shipped, and one
+        # July day (sizing included) must run without a severe error under the legacy control, the hottest
+        # inlet at or below 27 C and none colder than the coldest supply air the legacy reset may ask for.
+        day = site.simulation.model_copy(update={"begin_month": 7, "begin_day": 1, "end_month": 7, "end_day": 1})
+        twin = build_twin(site.model_copy(update={"simulation": day}), site_dir=site_dir)
+        validate_epjson(twin.epjson)
+        assert [system.names.zone for system in twin.zones] == [zone.name for zone in site.zones], path.name
+        run = run_simulation(twin, make_controller("default"))
+        assert run.err.severe == 0, (path.name, run.err.severe_messages[:3])
+        inlets = run.telemetry[[f"{zone.name}/inlet_temp_c" for zone in site.zones]]
+        assert len(inlets) == 24 * site.simulation.timesteps_per_hour, path.name
+        coldest_supply_c = twin.design_setpoints.supply_air_reset_c.min
+        assert inlets.min().min() >= coldest_supply_c and inlets.max().max() <= 27.0, path.name
 
 
 def test_packaged_demo_site_is_the_example() -> None:
