@@ -133,6 +133,7 @@ def simulate(
     advisory: AdvisoryOption = False,
     kill_switch: KillSwitchOption = None,
     overwrite: OverwriteOption = False,
+    faults_file: FaultsOption = None,
 ) -> None:
     """Simulate a site's run period under one controller and save telemetry and an annual summary."""
     from greendc.results.store import claim_output_folder
@@ -141,13 +142,16 @@ def simulate(
     from greendc.workflows.simulation import write_run_files
 
     site, site_dir = load_site(site_file)
+    faults = _load_faults(faults_file, site)
     with claim_output_folder(out or Path("greendc-out") / f"{slug(site.name)}-{controller}", "simulation",
                              overwrite) as folder:
-        outcome = _simulate_one(site, site_dir, controller, weather, model, objective, advisory, kill_switch)
+        outcome = _simulate_one(site, site_dir, controller, weather, model, objective, advisory, kill_switch,
+                                faults)
         out_dir = folder.write(lambda staging: write_run_files(outcome, staging))
     summary = outcome.summary
     console.print(_summary_table([{**summary.model_dump(), "climate": weather or site.weather}], f"{site.name}"))
     _print_severe(summary)
+    _print_faults(summary.faults)
     if summary.decisions is not None:
         console.print(f"{summary.decisions} decisions, median {summary.decision_ms_median:.1f} ms; guards: "
                       f"{summary.guard_counts}; explain with: greendc explain {out_dir}")
@@ -155,19 +159,38 @@ def simulate(
 
 
 def _simulate_one(site: Any, site_dir: Path, controller: str, weather: str | None, model: Path | None,
-                  objective: str, advisory: bool, kill_switch: Path | None) -> Any:
+                  objective: str, advisory: bool, kill_switch: Path | None, faults: tuple[Any, ...] = ()) -> Any:
     from greendc.site.weather import resolve_weather
     from greendc.workflows.simulation import SimulationJob, controller_options, simulate_many
 
     resolve_weather(weather or site.weather, relative_to=site_dir)  # a missing file fails before the run
     options = controller_options([controller], [z.name for z in site.zones], model, objective, advisory,
                                  kill_switch)[controller]
-    job = SimulationJob(site, site_dir, controller, weather, options)
+    job = SimulationJob(site, site_dir, controller, weather, options, faults=faults)
     [outcome] = _run_with_progress(
         f"{site.name}: {controller}",
         lambda report: simulate_many([job], workers=1, on_progress=lambda _, fraction: report(fraction)),
     )
     return outcome
+
+
+def _load_faults(path: Path | None, site: Any) -> tuple[Any, ...]:
+    """The faults of a ``--faults`` file, checked against the site's zones before any simulation starts."""
+    if path is None:
+        return ()
+    from greendc.telemetry.faults import check_fault_zones, load_faults
+
+    faults = load_faults(path)
+    check_fault_zones(faults, [zone.name for zone in site.zones])
+    return faults
+
+
+def _print_faults(lines: list[str]) -> None:
+    if lines:
+        console.print("[yellow]The controller observed its sensors through faults[/] (the results are true):",
+                      highlight=False)
+        for line in lines:
+            console.print(f"  [yellow]{escape(line)}[/]", highlight=False)
 
 
 def _print_severe(summary: RunSummary) -> None:
@@ -185,6 +208,10 @@ ObjectiveOption = Annotated[str, typer.Option(help="What the ai minimises and be
 AdvisoryOption = Annotated[bool, typer.Option("--advisory", help="ai only logs recommendations; baseline acts.")]
 KillSwitchOption = Annotated[Path | None, typer.Option(help="While this file exists the ai hands control to the "
                                                             "baseline rule.")]
+FaultsOption = Annotated[Path | None, typer.Option("--faults", help="Sensor faults (YAML) the controllers observe "
+                                                                    "through; the simulation and its results stay "
+                                                                    "true (see greendc.telemetry.faults). The "
+                                                                    "oracle runs without them.")]
 
 
 def _split(text: str) -> list[str]:
@@ -205,6 +232,7 @@ def bench(
     workers: Annotated[int, typer.Option(min=1, max=8, help="Parallel EnergyPlus processes.")] = 2,
     model: ModelOption = None,
     objective: ObjectiveOption = "facility",
+    faults_file: FaultsOption = None,
 ) -> None:
     """Compare controllers across climates: one table, one JSON record per controller and climate."""
     from greendc.control.registry import CONTROLLERS
@@ -228,6 +256,7 @@ def bench(
     if weather is not None:
         climate_list.append(str(resolve_weather(str(weather))))
     options = controller_options([n for n in names if n != ORACLE], [z.name for z in site.zones], model, objective)
+    faults = _load_faults(faults_file, site)
     with _progress() as progress:
         task = progress.add_task("simulation runs", total=None)
 
@@ -236,9 +265,10 @@ def bench(
             progress.update(task, description=f"{total} simulation runs", completed=done, total=total)
 
         records = run_bench(site, site_dir, names, climate_list, workers=workers, options=options,
-                            objective=objective, on_progress=advance)
+                            objective=objective, on_progress=advance, faults=faults)
     write_bench_records(json_path, records)
     console.print(_summary_table([record.row() for record in records], f"{site.name}: controllers x climates"))
+    _print_faults([fault.describe() for fault in faults])
     console.print(f"Wrote {len(records)} records to [bold]{json_path}[/]")
     failed = [record for record in records if record.error is not None]
     if failed:

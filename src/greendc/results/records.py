@@ -122,6 +122,9 @@ class RunSummary(PeriodSummary):
     decision_ms_median: float | None = None
     decision_ms_p99: float | None = None
     guard_counts: dict[str, int] | None = None
+    #: The sensor faults the controller observed through (``greendc.telemetry.faults``), one line each; the
+    #: telemetry and these figures stay true. Empty: the controller saw the true sensors.
+    faults: list[str] = Field(default_factory=list)
 
     def write(self, path: Path) -> Path:
         """Write ``summary.json`` atomically (the one writer of this file)."""

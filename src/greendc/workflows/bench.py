@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from greendc.results.oracle import (
 from greendc.results.records import BenchRecord, RunSummary
 from greendc.site.schema import Site
 from greendc.site.weather import SHIPPED_WEATHER
+from greendc.telemetry.faults import SensorFault
 from greendc.workflows import simulation
 from greendc.workflows.executor import Executor
 from greendc.workflows.simulation import SimulationJob, SimulationOutcome
@@ -89,6 +90,7 @@ def run_bench(
     oracle_grid: SetpointGrid = ORACLE_GRID,
     on_progress: Callable[[int, int], None] | None = None,
     executor: Executor | None = None,
+    faults: Sequence[SensorFault] = (),
 ) -> list[BenchRecord]:
     """Run every controller in every climate (in parallel processes) and return one record per pair.
 
@@ -104,6 +106,9 @@ def run_bench(
     ``on_done(record)`` is called as each record completes (the oracle's when the last run of its sweep in
     that climate finishes); ``on_progress(runs_done, runs_total)`` once before the first simulation and
     after each one, sweep runs included.
+
+    ``faults`` (``greendc.telemetry.faults``) are what every controller observes through; the oracle's sweep
+    runs without them, since constant setpoints observe nothing (and the oracle stays the true reference).
     """
     if objective not in OBJECTIVES:
         raise UsageError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
@@ -120,7 +125,7 @@ def run_bench(
                 new = oracle_sweep_jobs(site, site_dir, weather, oracle_grid)
             else:
                 new = [SimulationJob(site, site_dir, controller, weather, options.get(controller, {}),
-                                     summary_only=True)]
+                                     summary_only=True, faults=tuple(faults))]
             slots.append((climate_name(weather or site.weather), controller, range(len(jobs), len(jobs) + len(new))))
             jobs += new
     slot_of = {index: slot for slot, (_, _, indices) in enumerate(slots) for index in indices}

@@ -7,7 +7,7 @@ through an executor (:mod:`greendc.workflows.executor`): separate local processe
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,9 @@ from greendc.results.records import RunSummary
 from greendc.results.store import write_directory_atomic, write_json_atomic
 from greendc.results.summary import summarize
 from greendc.site.schema import Site
+from greendc.telemetry.contract import Controller
 from greendc.telemetry.decisions import DecisionRecord, write_decisions
+from greendc.telemetry.faults import FaultInjectingController, SensorFault, check_fault_zones, describe_faults
 from greendc.twin.builder import build_twin
 from greendc.twin.runner import EnergyPlusError, RunResult, run_simulation
 from greendc.workflows.executor import Executor, InProcessExecutor, LocalProcessExecutor, WorkerDiedError
@@ -39,10 +41,18 @@ def simulate(
     weather: str | None = None,
     progress: Callable[[float], None] | None = None,
     controller_options: dict[str, Any] | None = None,
+    faults: Sequence[SensorFault] = (),
 ) -> SimulationOutcome:
-    """Build the site's twin and run it for its run period under a named controller."""
+    """Build the site's twin and run it for its run period under a named controller.
+
+    With ``faults`` the controller observes its sensors through them (``greendc.telemetry.faults``); the
+    simulation and its telemetry stay true, and the summary lists the faults.
+    """
     twin = build_twin(site, site_dir=site_dir, weather=weather)
-    result = run_simulation(twin, make_controller(controller, **(controller_options or {})), progress=progress)
+    driver: Controller = make_controller(controller, **(controller_options or {}))
+    if faults:
+        driver = FaultInjectingController(driver, faults)
+    result = run_simulation(twin, driver, progress=progress)
     period = summarize(result.telemetry, result.zone_names, result.timestep_h)
     decisions = result.decisions
     decision_stats = {} if decisions is None else _decision_statistics(decisions)
@@ -60,6 +70,7 @@ def simulate(
         energyplus_severe_messages=result.err.severe_messages[:10],
         installed_it_power_kw=site.it_design_power_w / 1000.0,
         it_floor_area_m2=sum(zone.floor_area_m2 for zone in site.zones),
+        faults=describe_faults(faults),
     )
     return SimulationOutcome(result, summary)
 
@@ -103,11 +114,13 @@ class SimulationJob:
     weather: str | None = None
     controller_options: dict[str, Any] = field(default_factory=dict)
     summary_only: bool = False
+    #: Sensor faults the controller observes through (``greendc.telemetry.faults``); none: the true sensors.
+    faults: tuple[SensorFault, ...] = ()
 
 
 def _run_job(job: SimulationJob, report: Callable[[float], None] | None = None) -> SimulationOutcome:
     outcome = simulate(job.site, job.site_dir, job.controller, weather=job.weather, progress=report,
-                       controller_options=job.controller_options)
+                       controller_options=job.controller_options, faults=job.faults)
     if job.summary_only:
         result = outcome.result
         decisions = [] if result.decisions is not None else None
@@ -133,6 +146,7 @@ def simulate_many(
     """
     for job in jobs:
         make_controller(job.controller, **job.controller_options)  # fail before starting any simulation
+        check_fault_zones(job.faults, [zone.name for zone in job.site.zones])
     executor = executor or (LocalProcessExecutor(workers) if isolated else InProcessExecutor())
     try:
         return executor.run(_run_job, jobs, on_progress=on_progress, on_done=on_done)
