@@ -9,7 +9,7 @@ the model's predictions with their uncertainty, the guard that fired and what th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from greendc.telemetry.sensors import FACILITY, ZONE
 #: A decision log of a year at one decision a step is about a megabyte; a gigabyte is not a decision log.
 MAX_DECISIONS_FILE_BYTES = 1024**3
 _SCALARS = ("guard", "detail", "mode", "applied", FACILITY.outdoor_dry_bulb_c.column, FACILITY.it_power_w.column,
-            "hottest_inlet_c", "humid_air_floor_c", "decision_ms")
+            "hottest_inlet_c", "humid_air_floor_c", "decision_ms", "drift_statistic", "drift_margin_c")
 _PREDICTED = (FACILITY.cooling_power_w.column, FACILITY.it_power_w.column, "objective_w", "baseline_objective_w")
 
 
@@ -45,8 +45,9 @@ class Prediction:
 
 @dataclass(frozen=True)
 class DecisionRecord:
-    """One decision. ``applied`` is who was in charge: ``ai``, ``baseline`` (a guard handed over) or
-    ``recovery`` (a measured inlet at the limit)."""
+    """One decision. ``applied`` is who was in charge: ``ai``, ``baseline`` (a guard handed over),
+    ``recovery`` (a measured inlet at the limit), ``held`` (the setpoints kept while an over-limit reading waits
+    for corroboration) or ``site`` (advisory mode: the site's own control, the decision only recommended)."""
 
     time: datetime
     guard: str
@@ -62,6 +63,12 @@ class DecisionRecord:
     decision_ms: float
     #: The humid-air floor (C) the chosen setpoints keep the inlets above, when it ruled out a cheaper choice.
     humid_air_floor_c: float | None = None
+    #: The drift monitor's statistic (standard deviations; ``greendc.control.drift``) at this decision.
+    drift_statistic: float = 0.0
+    #: How much the safety margin was widened because the plant ran warmer than predicted, K.
+    drift_margin_c: float = 0.0
+    #: The latest residual (measured minus predicted) of each target compared so far: inlets K, cooling power W.
+    residuals: dict[str, float] = field(default_factory=dict)
 
 
 def _setpoint_columns(label: str, action: Action) -> dict[str, float]:
@@ -85,6 +92,7 @@ def _row(record: DecisionRecord) -> dict[str, object]:
         for zone, inlet_c in prediction.inlet_temp_c.items():
             row[f"predicted:{ZONE.inlet_temp_c.of(zone)}"] = inlet_c
             row[f"predicted:{zone}/inlet_temp_std_c"] = prediction.inlet_temp_std_c[zone]
+    row.update({f"residual:{target}": value for target, value in record.residuals.items()})
     return row
 
 
@@ -131,6 +139,9 @@ def _record(frame: pd.DataFrame, row: pd.Series) -> DecisionRecord:
         it_power_w=float(row[FACILITY.it_power_w.column]), hottest_inlet_c=float(row["hottest_inlet_c"]),
         chosen=_action(frame, row, "chosen"), baseline=_action(frame, row, "baseline"), prediction=prediction,
         decision_ms=float(row["decision_ms"]), humid_air_floor_c=_optional(row.get("humid_air_floor_c")),
+        drift_statistic=float(row.get("drift_statistic", 0.0)), drift_margin_c=float(row.get("drift_margin_c", 0.0)),
+        residuals={column[len("residual:"):]: float(row[column]) for column in frame.columns
+                   if column.startswith("residual:") and pd.notna(row[column])},
     )
 
 
