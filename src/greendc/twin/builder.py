@@ -21,10 +21,11 @@ from typing import Any
 import pandas as pd
 
 from greendc.errors import GreendcError
+from greendc.site.fingerprint import site_fingerprint, zone_it_design_power_w
 from greendc.site.schema import Bounds, CsvLoad, ScheduleLoad, Site, Zone
 from greendc.site.servers import Biquadratic
 from greendc.site.weather import DesignConditions, Location, design_conditions, read_weather, resolve_weather
-from greendc.telemetry.contract import DesignSetpoints
+from greendc.telemetry.contract import ControlContext, DesignSetpoints
 from greendc.twin.engine import ENGINE_VERSION
 
 ALWAYS_ON = "Always On"
@@ -297,6 +298,20 @@ def build_twin(site: Site, site_dir: Path | None = None, weather: str | None = N
         has_chiller_plant=bool(water_coils),
         design_setpoints=design_setpoints(site),
         side_files=side_files,
+    )
+
+
+def control_context(site: Site) -> ControlContext:
+    """What a controller is told about the site when a run starts (``greendc.telemetry.contract``): the
+    twin's runner hands it over, and a workflow uses the same to check a model against the site first."""
+    return ControlContext(
+        zone_names=[zone.name for zone in site.zones],
+        bounds=site.setpoints,
+        has_chiller_plant=site.has_chiller_plant,
+        timestep_h=1.0 / site.simulation.timesteps_per_hour,
+        design=design_setpoints(site),
+        zone_it_design_power_w=zone_it_design_power_w(site),
+        site_fingerprint=site_fingerprint(site),
     )
 
 

@@ -46,12 +46,11 @@ import numpy as np
 import pandas as pd
 
 from greendc.errors import GreendcError
-from greendc.site.fingerprint import site_fingerprint, zone_it_design_power_w
 from greendc.site.schema import Bounds, Setpoints
-from greendc.telemetry.contract import Action, ControlContext, Controller
+from greendc.telemetry.contract import Action, Controller
 from greendc.telemetry.decisions import DecisionRecord
 from greendc.telemetry.sensors import FACILITY, ZONE, Derivation, Equipment, cooling_power_columns
-from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin, ZoneSystem
+from greendc.twin.builder import CHILLED_WATER_SETPOINT_SCHEDULE, Twin, ZoneSystem, control_context
 from greendc.twin.engine import check_engine
 from greendc.twin.live import LiveObservation, LiveZoneObservation, SensorReader
 from greendc.twin.recorder import Recorder
@@ -255,15 +254,9 @@ class _Session:
         self.active = False
         self.failed: BaseException | None = None
         self.zone_names = [z.names.zone for z in twin.zones]
-        self.context = ControlContext(
-            zone_names=self.zone_names,
-            bounds=twin.site.setpoints,
-            has_chiller_plant=twin.has_chiller_plant,
-            timestep_h=1.0 / twin.site.simulation.timesteps_per_hour,
-            design=twin.design_setpoints,
-            zone_it_design_power_w=zone_it_design_power_w(twin.site),
-            site_fingerprint=site_fingerprint(twin.site),
-        )
+        self.context = control_context(twin.site)
+        if (self.context.zone_names, self.context.has_chiller_plant) != (self.zone_names, twin.has_chiller_plant):
+            raise RuntimeError("the twin's zones or plant differ from its site's")
         self._last_action = controller.reset(self.context)
         self.action = clip_to_bounds(self._last_action, self.context.bounds)
         self._written: Action | None = None
