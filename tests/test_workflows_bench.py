@@ -2,12 +2,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 import greendc.workflows.simulation as simulation
 from greendc.results.oracle import OracleError, SetpointGrid
 from greendc.site.schema import Site
-from greendc.workflows.bench import BENCH_KEYS, ORACLE, oracle_sweep_jobs, run_bench
+from greendc.workflows.bench import (
+    BENCH_KEYS,
+    ORACLE,
+    ORACLE_HOURLY,
+    ORACLE_HOURLY_HUMID,
+    oracle_sweep_jobs,
+    run_bench,
+)
 from tests.conftest import example_site_data
 
 TWO_POINTS = SetpointGrid(supply_air_c=(20.0, 22.0), zone_rise_c=(9.0,), chilled_water_c=(7.0,))
@@ -82,3 +90,49 @@ def test_a_climate_without_an_oracle_keeps_the_other_records() -> None:
     assert [(r.climate, r.controller) for r in records] == [("chicago", "default"), ("chicago", ORACLE)]
     assert set(BENCH_KEYS) <= set(records[0].row())
     assert set(records[1].row()) == {"climate", "controller", "error"} and "chicago" in records[1].error
+
+
+def test_bench_with_both_oracles_shares_one_sweep(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default, the monthly oracle on two points and the hourly one on three (two shared) over two days."""
+    site = Site.model_validate(example_site_data(begin_month=7, begin_day=1, end_month=7, end_day=2))
+    three_points = SetpointGrid(supply_air_c=(20.0, 22.0, 24.0), zone_rise_c=(5.0,), chilled_water_c=(7.0,))
+    two_points = SetpointGrid(supply_air_c=(20.0, 22.0), zone_rise_c=(5.0,), chilled_water_c=(7.0,))
+    ran: list[Any] = []
+    simulate_many = simulation.simulate_many
+
+    def spy(jobs, **kwargs):
+        outcomes = simulate_many(jobs, **kwargs)
+        ran.extend(zip(jobs, outcomes, strict=True))
+        return outcomes
+
+    monkeypatch.setattr(simulation, "simulate_many", spy)
+    progress: list[tuple[int, int]] = []
+    records = run_bench(site, None, ["default", ORACLE, ORACLE_HOURLY], ["chicago"], isolated=False,
+                        oracle_grid=two_points, hourly_oracle_grid=three_points,
+                        on_progress=lambda d, t: progress.append((d, t)))
+    assert [r.controller for r in records] == ["default", ORACLE, ORACLE_HOURLY, ORACLE_HOURLY_HUMID]
+    assert progress[0] == (0, 4) and progress[-1] == (4, 4)  # 1 + 3 runs: the monthly sweep added none
+    swept = [(job, outcome) for job, outcome in ran if job.controller == "constant"]
+    assert len(swept) == 3 and all(job.hourly and outcome.hourly is not None for job, outcome in swept)
+    assert not ran[0][0].hourly and ran[0][1].hourly is None  # default's run ships no per-hour table
+    for _, outcome in swept:  # worked out in the worker, the table adds up to the run's summary
+        assert len(outcome.result.telemetry) == 0 and len(outcome.hourly) == 48
+        assert outcome.hourly["facility_kwh"].sum() == pytest.approx(outcome.summary.facility_kwh)
+        assert outcome.hourly["steps_humid"].sum() == outcome.summary.steps_humid
+    monthly, hourly, humid = records[1:]
+    assert monthly.swept_runs == 2 and hourly.swept_runs == humid.swept_runs == 3
+    for record in (hourly, humid):
+        assert set(BENCH_KEYS) <= set(record.row()) and record.objective == "facility" and record.hours == 48
+        assert record.pue == pytest.approx(record.facility_kwh / record.it_kwh)
+        assert record.wall_s == pytest.approx(sum(outcome.summary.wall_s for _, outcome in swept))
+        assert all(sum(hours.values()) == 48 for hours in record.setpoint_hours.values())
+        assert 0 <= record.hours_without_safe_run <= 48
+    assert (hourly.limits, humid.limits) == ("temperature", "temperature+humidity")
+    safe_all_along = [o.summary.facility_kwh for _, o in swept
+                      if o.summary.steps_above_27c == o.summary.steps_below_18c == 0]
+    if safe_all_along:  # a run within 18-27 C every hour is one of the hourly oracle's candidates every hour
+        assert hourly.facility_kwh <= min(safe_all_along) + 1e-9
+    cheapest_each_hour = np.column_stack([o.hourly["facility_kwh"] for _, o in swept]).min(axis=1).sum()
+    assert hourly.facility_kwh >= cheapest_each_hour - 1e-9
+    if humid.hours_without_safe_run == 0:  # each hour's humid-safe runs are among its temperature-safe ones
+        assert humid.facility_kwh >= hourly.facility_kwh - 1e-9

@@ -219,7 +219,8 @@ def _split(text: str) -> list[str]:
 
 
 CONTROLLERS_HELP = ("Comma-separated controllers; 'oracle' adds the hindsight reference, best constant setpoints "
-                    "per month from up to 28 annual runs per climate.")
+                    "per month from up to 28 annual runs per climate; 'oracle-hourly' the best per hour from up to "
+                    "44 (two rows: within 18-27 C, and also within the humidity limits).")
 
 
 @app.command()
@@ -239,23 +240,24 @@ def bench(
     from greendc.results.records import write_bench_records
     from greendc.site.loader import load_site
     from greendc.site.weather import SHIPPED_WEATHER, resolve_weather
-    from greendc.workflows.bench import ORACLE, run_bench
+    from greendc.workflows.bench import SWEPT_REFERENCES, run_bench
     from greendc.workflows.demo import demo_site_path
     from greendc.workflows.simulation import controller_options
 
     site, site_dir = load_site(site_file or demo_site_path())
     names = _split(controllers)
-    unknown = [name for name in names if name not in CONTROLLERS and name != ORACLE]
+    unknown = [name for name in names if name not in CONTROLLERS and name not in SWEPT_REFERENCES]
     if unknown or not names:
         raise UsageError(f"--controllers: unknown {', '.join(unknown) or '(none given)'}; "
-                         f"choose from {', '.join([*CONTROLLERS, ORACLE])}")
+                         f"choose from {', '.join([*CONTROLLERS, *SWEPT_REFERENCES])}")
     climate_list = list(SHIPPED_WEATHER) if climates.strip().lower() == "all" else _split(climates)
     bad = [c for c in climate_list if c not in SHIPPED_WEATHER]
     if bad:
         raise UsageError(f"--climates: unknown {', '.join(bad)}; choose from {', '.join(SHIPPED_WEATHER)} or all")
     if weather is not None:
         climate_list.append(str(resolve_weather(str(weather))))
-    options = controller_options([n for n in names if n != ORACLE], [z.name for z in site.zones], model, objective)
+    options = controller_options([n for n in names if n not in SWEPT_REFERENCES], [z.name for z in site.zones], model,
+                                 objective)
     faults = _load_faults(faults_file, site)
     with _progress() as progress:
         task = progress.add_task("simulation runs", total=None)

@@ -5,6 +5,13 @@ each month takes the run with the lowest objective (facility or cooling electric
 hottest ITE inlet never exceeded the limit in that month. The oracle's year is the sum of those monthly
 bests. It is a reference, not a controller: no real operator knows next month's weather, and the switch
 between months is free. ``greendc bench --controllers ...,oracle`` runs the sweep and reports it as one row.
+
+The hourly-hindsight oracle (:func:`hourly_oracle_from_sweep`) makes the same choice every hour, from a finer
+sweep (:data:`HOURLY_ORACLE_GRID`) and the runs' per-hour tables (:func:`hourly_table`), among the runs whose
+inlets all stayed within 18-27 C that hour, and in a second variant also within the envelope's humidity
+limits. A data hall's thermal mass is small, so a year of hourly switches between constant-setpoint runs is
+close to the best any hourly controller with these levers can do; it is still hindsight: each hour's figures
+are those of a run that held its setpoints all along (the switch costs nothing) and the hour's weather is known.
 """
 
 from __future__ import annotations
@@ -13,7 +20,11 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 from greendc.errors import GreendcError
+from greendc.results.summary import envelope_flags, inlet_extremes
 from greendc.site.schema import Setpoints
 
 #: What the oracle (and the ai) can minimise: facility (IT + cooling) or cooling electricity.
@@ -60,6 +71,24 @@ ORACLE_GRID = SetpointGrid(
     chilled_water_c=(7.0, 11.0),
 )
 
+#: The hourly oracle's sweep: supply air 16-26 C in 1 K steps x zone rise 5 or 9 K x chilled water 7 or 11 C,
+#: 44 annual runs per climate before the site's bounds trim it. It holds every point of :data:`ORACLE_GRID`,
+#: so a bench asking for both oracles runs the monthly one on a subset of the same runs.
+HOURLY_ORACLE_GRID = SetpointGrid(
+    supply_air_c=tuple(float(supply_c) for supply_c in range(16, 27)),
+    zone_rise_c=(5.0, 9.0),
+    chilled_water_c=(7.0, 11.0),
+)
+
+#: The hourly oracle's limits, by name: the per-hour column counting the steps that break them.
+#: ``temperature``: any inlet above 27 C or below 18 C; ``temperature+humidity``: that, or a humid inlet
+#: (dew point above 15 C or relative humidity above 60 %, as the run summary counts ``steps_humid``).
+HOURLY_LIMITS = {"temperature": "steps_outside_18_27c", "temperature+humidity": "steps_outside_envelope"}
+
+#: Per-hour figures summed into the hourly oracle's year (energy kWh, water m3, step counts).
+_HOURLY_SUMMED_KEYS = ("it_kwh", "cooling_kwh", "facility_kwh", "water_m3", "steps_above_27c", "steps_above_32c",
+                       "steps_below_18c", "steps_humid")
+
 
 def sweep_setpoints(bounds: Setpoints, grid: SetpointGrid = ORACLE_GRID, chiller_plant: bool = True
                     ) -> list[dict[str, float]]:
@@ -96,20 +125,28 @@ def oracle_from_sweep(runs: list[dict[str, Any]], objective: str = "facility",
     ``runs`` holds one record per constant-setpoint run: ``setpoints`` (a dict) and ``monthly``, the
     summary's per-month dicts (``month``, ``it_kwh``, ``cooling_kwh``, ``facility_kwh``, ``water_m3``,
     ``inlet_max_c`` in C and the step counts ``steps_above_27c``, ``steps_above_32c``, ``steps_below_18c``,
-    ``steps_humid``). Energy is in kWh, water in m3; the year's figures are the chosen months' sums.
+    ``steps_humid``). Energy is in kWh, water in m3; the year's figures are the chosen months' sums. The
+    choice is :func:`choose_runs`'s, a month above ``inlet_limit_c`` being one violation; unlike the hourly
+    oracle, a month without a safe run is an :class:`OracleError` (a constant month that overheats the
+    servers is no reference).
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
-    key = f"{objective}_kwh"
+    key = _objective_key(objective)
+    if not runs:
+        raise OracleError("the sweep has no runs")
     months = sorted({m["month"] for run in runs for m in run["monthly"]})
+    by_month = [{m["month"]: m for m in run["monthly"]} for run in runs]
+    # A run without some month cannot be chosen for it: infinitely many violations.
+    objective_kwh = np.array([[run[month][key] if month in run else np.inf for run in by_month]
+                              for month in months], dtype=float).reshape(len(months), len(runs))
+    too_hot = np.array([[float(run[month]["inlet_max_c"] > inlet_limit_c) if month in run else np.inf
+                         for run in by_month] for month in months], dtype=float).reshape(len(months), len(runs))
+    best, safe = choose_runs(objective_kwh, too_hot)
     chosen = []
-    for month in months:
-        candidates = [(m[key], run["setpoints"], m) for run in runs for m in run["monthly"]
-                      if m["month"] == month and m["inlet_max_c"] <= inlet_limit_c]
-        if not candidates:
+    for month, run_index, month_is_safe in zip(months, best, safe, strict=True):
+        if not month_is_safe:
             raise OracleError(f"no swept setpoint keeps inlets at or below {inlet_limit_c} C in month {month}")
-        _, setpoints, figures = min(candidates, key=lambda c: c[0])
-        chosen.append({"month": month, "setpoints": setpoints,
+        figures = by_month[run_index][month]
+        chosen.append({"month": month, "setpoints": runs[run_index]["setpoints"],
                        **{k: figures[k] for k in (*_SUMMED_KEYS, "inlet_max_c")}})
     if not chosen:
         raise OracleError("the sweep has no runs")
@@ -117,3 +154,95 @@ def oracle_from_sweep(runs: list[dict[str, Any]], objective: str = "facility",
     return {"objective": objective, "inlet_limit_c": inlet_limit_c, **total,
             "pue": total["facility_kwh"] / total["it_kwh"], "inlet_max_c": max(m["inlet_max_c"] for m in chosen),
             "monthly": chosen, "swept_runs": len(runs)}
+
+
+def _objective_key(objective: str) -> str:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+    return f"{objective}_kwh"
+
+
+def choose_runs(objective_kwh: np.ndarray, violating_steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The oracles' one selection rule: per period (row), which run (column) to take.
+
+    A run is safe in a period when it has no violating step there; the choice is the safe run with the
+    lowest objective (kWh) or, where no run is safe, the one with the fewest violating steps and among those
+    the lowest objective. Ties go to the first run in sweep order. Returns the chosen column per row and
+    whether that row had a safe run.
+    """
+    fewest = violating_steps.min(axis=1, keepdims=True)
+    candidates = np.where(violating_steps == fewest, objective_kwh, np.inf)
+    return candidates.argmin(axis=1), fewest[:, 0] == 0
+
+
+def hourly_table(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float) -> pd.DataFrame:
+    """A run's figures per clock hour, for the hourly oracle: some 8,760 rows instead of 35,040 steps of frames.
+
+    Columns: ``hour`` (the hour's start, by the start of each timestep as the summary's months), ``it_kwh``,
+    ``cooling_kwh``, ``facility_kwh``, ``water_m3``, ``inlet_max_c`` (hottest inlet of the hour, C), the
+    summary's step counts ``steps_above_27c``, ``steps_above_32c``, ``steps_below_18c``, ``steps_humid``
+    (judged on the hottest, coolest and most humid inlet of each step by
+    :func:`~greendc.results.summary.envelope_flags`), and the steps breaking the oracle's limits
+    (:data:`HOURLY_LIMITS`): ``steps_outside_18_27c`` and ``steps_outside_envelope`` (each step once, however
+    many limits it breaks).
+    """
+    hottest, coolest, humid = inlet_extremes(telemetry, zone_names)
+    flags = envelope_flags(hottest, coolest, humid)
+    outside_18_27c = flags["steps_above_27c"] | flags["steps_below_18c"]
+    water_columns = [c for c in telemetry.columns if c.endswith("_water_m3")]
+    per_step = pd.DataFrame({
+        "it_w": telemetry["it_power_w"], "cooling_w": telemetry["cooling_power_w"],
+        "facility_w": telemetry["facility_power_w"], "water_m3": telemetry[water_columns].sum(axis=1),
+        "inlet_max_c": hottest, **{name: flags[name].astype(np.int32) for name in flags.columns},
+        "steps_outside_18_27c": outside_18_27c.astype(np.int32),
+        "steps_outside_envelope": (outside_18_27c | flags["steps_humid"]).astype(np.int32),
+    })
+    hour = (telemetry["time"] - pd.Timedelta(hours=timestep_h)).dt.floor("h").to_numpy()
+    table = per_step.groupby(hour).agg({name: "max" if name == "inlet_max_c" else "sum" for name in per_step})
+    for name in ("it", "cooling", "facility"):
+        table[f"{name}_kwh"] = table.pop(f"{name}_w") * timestep_h / 1000.0
+    return table.rename_axis("hour").reset_index()
+
+
+def hourly_oracle_from_sweep(runs: list[dict[str, Any]], objective: str = "facility",
+                             limits: str = "temperature") -> dict[str, Any]:
+    """Combine a sweep's per-hour tables into the hourly-hindsight oracle's year.
+
+    ``runs`` holds one record per constant-setpoint run: ``setpoints`` (a dict) and ``hourly``, its
+    :func:`hourly_table` (all runs over the same hours). Each hour takes the run :func:`choose_runs` picks,
+    with the steps breaking ``limits`` (a key of :data:`HOURLY_LIMITS`) as violations. The year's energy
+    (kWh), water (m3) and step counts are the chosen hours' sums; ``hours_without_safe_run`` counts the hours
+    where every run broke the limits; ``setpoint_hours`` how many hours each value of each setpoint was chosen.
+    """
+    key = _objective_key(objective)
+    if limits not in HOURLY_LIMITS:
+        raise ValueError(f"limits must be one of {', '.join(HOURLY_LIMITS)}, not {limits!r}")
+    if not runs:
+        raise OracleError("the sweep has no runs")
+    hours = runs[0]["hourly"]["hour"].to_numpy()
+    if any(not np.array_equal(run["hourly"]["hour"].to_numpy(), hours) for run in runs):
+        raise OracleError("the sweep's runs do not cover the same hours")
+
+    def stacked(column: str) -> np.ndarray:  # hours x runs
+        return np.column_stack([run["hourly"][column].to_numpy() for run in runs])
+
+    best, safe = choose_runs(stacked(key).astype(float), stacked(HOURLY_LIMITS[limits]))
+    rows = np.arange(len(hours))
+    total: dict[str, Any] = {name: stacked(name)[rows, best].sum() for name in _HOURLY_SUMMED_KEYS}
+    total = {name: int(value) if name.startswith("steps_") else float(value) for name, value in total.items()}
+    return {"objective": objective, "limits": limits, **total,
+            "pue": total["facility_kwh"] / total["it_kwh"] if total["it_kwh"] > 0 else float("nan"),
+            "inlet_max_c": float(stacked("inlet_max_c")[rows, best].max()), "hours": len(hours),
+            "hours_without_safe_run": int((~safe).sum()),
+            "setpoint_hours": _setpoint_hours([runs[index]["setpoints"] for index in best]),
+            "swept_runs": len(runs)}
+
+
+def _setpoint_hours(chosen: list[dict[str, float]]) -> dict[str, dict[str, int]]:
+    """How many hours each value of each setpoint was chosen: {"supply_air_c": {"16": 120, ...}, ...}."""
+    hours: dict[str, dict[str, int]] = {}
+    for name in sorted({name for setpoints in chosen for name in setpoints}):
+        values = [setpoints[name] for setpoints in chosen if name in setpoints]
+        unique, counts = np.unique(np.asarray(values, dtype=float), return_counts=True)
+        hours[name] = {f"{value:g}": int(count) for value, count in zip(unique, counts, strict=True)}
+    return hours

@@ -173,6 +173,12 @@ class BenchRecord(_Record):
     inlet_limit_c: float | None = None
     swept_runs: int | None = Field(default=None, ge=0)
     monthly: list[OracleMonth] | None = None
+    #: The hourly oracle's own: its limits (``temperature`` or ``temperature+humidity``), the hours it chose,
+    #: those where no swept run met the limits, and how many hours each setpoint value was chosen.
+    limits: str | None = None
+    hours: int | None = Field(default=None, ge=0)
+    hours_without_safe_run: int | None = Field(default=None, ge=0)
+    setpoint_hours: dict[str, dict[str, int]] | None = None
 
     @classmethod
     def of_run(cls, climate: str, summary: RunSummary) -> BenchRecord:

@@ -65,14 +65,34 @@ def _energy_figures(frame: pd.DataFrame, zone_names: list[str], timestep_h: floa
     return figures
 
 
+def envelope_flags(hottest: pd.Series, coolest: pd.Series, humid: pd.Series) -> pd.DataFrame:
+    """Per timestep, which limit of the ASHRAE envelope it breaks (columns named as the step counts)."""
+    return pd.DataFrame({
+        "steps_above_27c": hottest > RECOMMENDED_MAX_C,
+        "steps_above_32c": hottest > ALLOWABLE_A1_MAX_C,
+        "steps_below_18c": coolest < RECOMMENDED_MIN_C,
+        "steps_humid": humid.astype(bool),
+    })
+
+
 def _inlet_counts(hottest: pd.Series, coolest: pd.Series, humid: pd.Series) -> dict[str, int]:
     """Timesteps outside the ASHRAE envelope, judged on the hottest, coolest and most humid inlet of each step."""
-    return {
-        "steps_above_27c": int((hottest > RECOMMENDED_MAX_C).sum()),
-        "steps_above_32c": int((hottest > ALLOWABLE_A1_MAX_C).sum()),
-        "steps_below_18c": int((coolest < RECOMMENDED_MIN_C).sum()),
-        "steps_humid": int(humid.sum()),
-    }
+    return {name: int(count) for name, count in envelope_flags(hottest, coolest, humid).sum().items()}
+
+
+def inlet_extremes(telemetry: pd.DataFrame, zone_names: list[str]) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Per timestep: the hottest and the coolest ITE inlet (C), and whether any inlet is humid.
+
+    Humid means outside the recommended envelope's moisture limits: dew point above 15 C or relative
+    humidity above 60 %. Every count of steps outside the envelope (run, month, hour) starts from these.
+    """
+    inlet = telemetry[_zone_columns(telemetry, zone_names, "inlet_temp_c")]
+    dew = telemetry[_zone_columns(telemetry, zone_names, "inlet_dew_point_c")]
+    humidity = telemetry[_zone_columns(telemetry, zone_names, "inlet_relative_humidity_pct")]
+    humid = (dew.max(axis=1) > RECOMMENDED_MAX_DEW_POINT_C) | (
+        humidity.max(axis=1) > RECOMMENDED_MAX_RELATIVE_HUMIDITY_PCT
+    )
+    return inlet.max(axis=1), inlet.min(axis=1), humid
 
 
 def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float) -> PeriodSummary:
@@ -83,12 +103,7 @@ def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float)
     """
     inlet = telemetry[_zone_columns(telemetry, zone_names, "inlet_temp_c")]
     dew = telemetry[_zone_columns(telemetry, zone_names, "inlet_dew_point_c")]
-    humidity = telemetry[_zone_columns(telemetry, zone_names, "inlet_relative_humidity_pct")]
-    hottest = inlet.max(axis=1)
-    coolest = inlet.min(axis=1)
-    humid = (dew.max(axis=1) > RECOMMENDED_MAX_DEW_POINT_C) | (
-        humidity.max(axis=1) > RECOMMENDED_MAX_RELATIVE_HUMIDITY_PCT
-    )
+    hottest, coolest, humid = inlet_extremes(telemetry, zone_names)
     summary: dict[str, Any] = _energy_figures(telemetry, zone_names, timestep_h)
     summary.update(
         steps=len(telemetry),
