@@ -179,14 +179,20 @@ class BenchRecord(_Record):
     hours: int | None = Field(default=None, ge=0)
     hours_without_safe_run: int | None = Field(default=None, ge=0)
     setpoint_hours: dict[str, dict[str, int]] | None = None
+    #: A controller that logs its decisions (the ai): how many decisions each guard took, and the faults its
+    #: sensors were read through (``greendc.telemetry.faults``; the figures stay true).
+    decisions: int | None = Field(default=None, ge=0)
+    guard_counts: dict[str, int] | None = None
+    faults: list[str] | None = None
 
     @classmethod
     def of_run(cls, climate: str, summary: RunSummary) -> BenchRecord:
         """The benchmark row of one run."""
         fields = ("controller", "it_kwh", "cooling_kwh", "facility_kwh", "pue", "inlet_max_c", "steps_above_27c",
                   "steps_above_32c", "steps_below_18c", "steps_humid", "wall_s", "water_m3",
-                  "energyplus_severe_errors")
-        return cls(climate=climate, **{name: getattr(summary, name) for name in fields})
+                  "energyplus_severe_errors", "decisions", "guard_counts")
+        return cls(climate=climate, faults=list(summary.faults) or None,
+                   **{name: getattr(summary, name) for name in fields})
 
     def row(self) -> dict[str, Any]:
         """The record as a flat mapping without the fields it does not have (for tables)."""
