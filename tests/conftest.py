@@ -11,6 +11,7 @@ import yaml
 from greendc.learning.facility_model import FacilityModel
 from greendc.site.schema import Site
 from greendc.telemetry.schema import Telemetry, load_telemetry
+from greendc.workflows.explore import write_site_file
 from greendc.workflows.simulation import SimulationJob, save_outcome, simulate_many
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,12 +39,19 @@ def short_site_file(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def exploration_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def exploration_site() -> Site:
+    """The example site as the exploration telemetry was recorded (eight July days in Chicago)."""
+    return Site.model_validate(example_site_data(end_day=8))
+
+
+@pytest.fixture(scope="session")
+def exploration_dir(tmp_path_factory: pytest.TempPathFactory, exploration_site: Site) -> Path:
     """Eight July days of exploration telemetry of the example site (in-process, about 4 s)."""
-    site = Site.model_validate(example_site_data(end_day=8))
+    site = exploration_site
     [outcome] = simulate_many([SimulationJob(site, None, "explore", None, {"random_state": 3})], isolated=False)
     out = tmp_path_factory.mktemp("explore") / "chicago"
     save_outcome(outcome, out)
+    write_site_file(site, out)  # as greendc explore does, so that greendc train finds the site
     return out
 
 
@@ -53,6 +61,6 @@ def exploration(exploration_dir: Path) -> Telemetry:
 
 
 @pytest.fixture(scope="session")
-def facility_model(exploration: Telemetry) -> FacilityModel:
+def facility_model(exploration: Telemetry, exploration_site: Site) -> FacilityModel:
     """The facility model fitted on the exploration telemetry (about 4 s)."""
-    return FacilityModel(random_state=0).fit(exploration)
+    return FacilityModel(random_state=0).fit(exploration, exploration_site)

@@ -146,7 +146,7 @@ def test_train_and_explain_error_paths(short_site_file: Path, tmp_path: Path, ex
     assert result.exit_code == 2 and "no .parquet or .csv" in result.output
     small = tmp_path / "small.parquet"
     pd.read_parquet(exploration_dir / "telemetry.parquet").iloc[:100].to_parquet(small)
-    result = runner.invoke(app, ["train", str(small), "--out", str(tmp_path / "m.gdm")])
+    result = runner.invoke(app, ["train", str(small), "--site", str(short_site_file), "--out", str(tmp_path / "m.gdm")])
     assert result.exit_code == 2 and "needs at least 500" in result.output
     assert not (tmp_path / "m.gdm").exists()
     result = runner.invoke(app, ["explain", str(exploration_dir)])

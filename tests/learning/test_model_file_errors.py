@@ -146,7 +146,23 @@ def _set(path: str, value: Any) -> Any:
     (lambda meta: meta["target_names"].append("x"), r"meta.json: target_names: .* are not the ones"),
     (_set("zone_names", ["West Hall", "West Hall"]), r"zone_names: a zone appears twice"),
     (_set("kind", "cat pictures"), r"not a greendc facility model \(meta.json: kind 'cat pictures'\)"),
-    (_set("format_version", [1]), r"model format version \[1\], this greendc reads version 1"),
+    (_set("format_version", [1]), r"model format version \[1\], this greendc reads version 2"),
+    (_set("format_version", 1), r"model format version 1, this greendc reads version 2; retrain with greendc train$"),
+    (_set("calibration.inlet_std_scale.West Hall", math.nan), r"calibration.inlet_std_scale.West Hall: Input should "
+                                                              r"be a finite number"),
+    (_set("calibration.inlet_std_scale.West Hall", -1.0), r"calibration.inlet_std_scale.West Hall: Input should be "
+                                                          r"greater than or equal to 0"),
+    (_set("calibration.cooling_power_std_w", "1"), r"calibration.cooling_power_std_w: Input should be a valid number"),
+    (lambda meta: meta["calibration"]["inlet_std_floor_c"].pop("East Hall"),
+     r"calibration.inlet_std_floor_c: zones \['West Hall'\] are not the model's"),
+    (lambda meta: meta.pop("envelope"), r"meta.json: envelope: Field required$"),
+    (_set("envelope.feature_ranges.hour_sin.min", 5.0), r"envelope.feature_ranges.hour_sin: Value error, min \(5.0\) "
+                                                        r"must not exceed max"),
+    (lambda meta: meta["envelope"]["feature_ranges"].pop("hour_cos"), r"envelope.feature_ranges: .* are not the "
+                                                                      r"model's features"),
+    (_set("envelope.zone_names", ["East Hall", "West Hall"]), r"envelope: Value error, zone_it_design_power_w: zones"),
+    (lambda meta: meta["metrics"].pop("cooling_power_within_2_std_fraction"),
+     r"metrics.cooling_power_within_2_std_fraction: the coverage is missing"),
 ])
 def test_meta_json_is_checked_field_by_field(small_model_bytes: bytes, tmp_path: Path, change: Any,
                                              message: str) -> None:

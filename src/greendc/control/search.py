@@ -211,8 +211,9 @@ def search_setpoints(state: np.ndarray, setpoints_c: np.ndarray, steps_k: np.nda
 
 
 @compiled
-def _spread(row: np.ndarray, quantiles: tuple[Any, ...], floor_c: np.ndarray) -> np.ndarray:
-    """Each zone's predicted inlet standard deviation at one row, K."""
-    raw = np.zeros((2 * len(floor_c), 1))
+def _spread(row: np.ndarray, quantiles: tuple[Any, ...], calibration_c: np.ndarray) -> np.ndarray:
+    """Each zone's predicted inlet standard deviation at one row, K; ``calibration_c`` is the (2, zones) floors
+    and scales of ``FacilityModel.inlet_std_calibration`` (what ``spread_floor_c`` carries)."""
+    raw = np.zeros((2 * calibration_c.shape[1], 1))
     walk(row.reshape(1, len(row)), quantiles, raw)
-    return inlet_std_from_quantiles_c(raw, floor_c)[:, 0]
+    return inlet_std_from_quantiles_c(raw, calibration_c)[:, 0]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from greendc.errors import UsageError, quoted
 from greendc.telemetry.schema import Telemetry
 from greendc.telemetry.sensors import FACILITY, ZONE
 
@@ -48,6 +49,40 @@ def target_names(zone_names: list[str]) -> list[str]:
     return [*TARGET_COLUMNS, *[f"{zone}/{name}" for zone in zone_names for name in ZONE_TARGET_COLUMNS]]
 
 
+def zone_columns(zone: str) -> list[str]:
+    """The columns the model needs of one zone: its state, its actions and its outcome."""
+    return [f"{zone}/{name}" for name in (*ZONE_STATE_COLUMNS, *ZONE_ACTION_COLUMNS, *ZONE_TARGET_COLUMNS)]
+
+
+class TrainingDataError(UsageError):
+    """Telemetry the facility model cannot be trained on as it stands (a zone's column missing or empty)."""
+
+
+def check_training_columns(telemetry: Telemetry, zone_names: list[str], has_chiller_plant: bool) -> None:
+    """Refuse telemetry that lacks a column the model needs for one of the site's zones, or holds no number in
+    one (an empty column is a missing one), naming the zone and the columns.
+
+    Telemetry finds its zones by their inlet columns, so a file without one hall's inlet column would
+    otherwise train a model of the other halls without a word; the site says which zones there are. Zones
+    in the telemetry that the site does not describe are refused too: their heat is in the facility's power.
+    """
+    frame = telemetry.frame
+    problems = []
+    for zone in zone_names:
+        lacking = [column for column in zone_columns(zone) if column not in frame or not frame[column].notna().any()]
+        if lacking:
+            problems.append(f"zone {quoted(zone)} lacks {', '.join(quoted(column) for column in lacking)}")
+    if has_chiller_plant and (PLANT_ACTION_COLUMN not in frame or not frame[PLANT_ACTION_COLUMN].notna().any()):
+        problems.append(f"the site's chiller plant lacks {quoted(PLANT_ACTION_COLUMN)}")
+    if problems:
+        raise TrainingDataError(f"{telemetry.source}: {'; '.join(problems)} (missing or holding no number); the "
+                                "facility model learns every zone of the site or none")
+    unknown = [zone for zone in telemetry.zone_names if zone not in zone_names]
+    if unknown:
+        raise TrainingDataError(f"{telemetry.source}: zone(s) {', '.join(quoted(zone) for zone in unknown)} are "
+                                f"not in the site description, which has {', '.join(quoted(z) for z in zone_names)}")
+
+
 def hour_features(time: pd.Series | pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Time of day as a point on the unit circle (sine, cosine), so that 23:45 sits next to 00:00."""
     stamps = pd.DatetimeIndex(time)
@@ -68,6 +103,12 @@ class TrainingTable:
     targets: pd.DataFrame
     episode: np.ndarray
     time: pd.Series
+
+    def rows(self, mask: np.ndarray) -> TrainingTable:
+        """The rows where ``mask`` is true, as a table of their own."""
+        return TrainingTable(features=self.features[mask].reset_index(drop=True),
+                             targets=self.targets[mask].reset_index(drop=True), episode=self.episode[mask],
+                             time=self.time[mask].reset_index(drop=True))
 
 
 def training_table(telemetry: Telemetry, has_chiller_plant: bool) -> TrainingTable:

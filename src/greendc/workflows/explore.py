@@ -7,11 +7,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from greendc.atomic import write_json_atomic
 from greendc.results.store import claim_output_folder
 from greendc.site.schema import Site
 from greendc.site.weather import resolve_weather
 from greendc.workflows.executor import Executor
 from greendc.workflows.simulation import SimulationJob, SimulationOutcome, save_outcome, simulate_many
+
+#: The validated site description an exploration folder holds, for ``greendc train``.
+SITE_FILE = "site.json"
+
+
+def write_site_file(site: Site, folder: Path) -> Path:
+    """Write ``site`` (validated, as :class:`Site` dumps it) to ``folder / site.json``: what the telemetry
+    beside it was recorded on, which ``greendc train`` reads so that the model knows the site it learned."""
+    return write_json_atomic(Path(folder) / SITE_FILE, site.model_dump(mode="json"))
 
 
 def slug(text: str) -> str:
@@ -33,8 +43,9 @@ def explore(site: Site, site_dir: Path | None, out_dir: Path, climates: list[str
             on_progress: Callable[[int, float], None] | None = None) -> Exploration:
     """Run the ``explore`` controller once per climate (the site's own by default) into ``out_dir``.
 
-    Each climate's telemetry goes to its own subfolder; ``greendc train OUT_DIR`` reads them all. Climate
-    ``i`` explores with random state ``seed + i``. The output folder is checked before any run starts.
+    Each climate's telemetry goes to its own subfolder and the site description to ``site.json``;
+    ``greendc train OUT_DIR`` reads them all. Climate ``i`` explores with random state ``seed + i``. The
+    output folder is checked before any run starts.
     """
     names = climates or [site.weather]
     for name in names:
@@ -46,6 +57,7 @@ def explore(site: Site, site_dir: Path | None, out_dir: Path, climates: list[str
         def fill(staging: Path) -> None:
             for name, outcome in zip(names, outcomes, strict=True):
                 save_outcome(outcome, staging / slug(Path(name).stem))
+            write_site_file(site, staging)
 
         written = folder.write(fill)
     return Exploration(names, outcomes, written)
