@@ -350,7 +350,7 @@ COVERAGE_TARGET = 0.97
 
 def _print_coverage(model: Any) -> None:
     """How much of the test rows' outcomes the calibrated 2-sigma bands cover, and what the model learned from."""
-    metrics, calibration = model.metrics_, model.calibration_
+    metrics = model.metrics_
 
     def share(value: float) -> str:
         colour = "green" if value >= COVERAGE_TARGET else "yellow"
@@ -359,8 +359,9 @@ def _print_coverage(model: Any) -> None:
     inlet = metrics["inlet_within_2_std_fraction"]
     upper = metrics["inlet_below_mean_plus_2_std_fraction"]
     cooling = metrics["cooling_power_within_2_std_fraction"]
-    console.print(f"Calibrated uncertainty (conformal, on {calibration.rows} held-out rows; measured on the other "
-                  f"{inlet['n']}, which neither the trees nor the calibration saw):")
+    console.print(f"Calibrated uncertainty (split-conformal: the held-out days in two random halves, each half's "
+                  f"band measured on the other, so that each of the {inlet['n']} held-out rows is judged by a band "
+                  "calibrated without it):")
     zones = ", ".join(f"{escape(zone)} {share(value)}" for zone, value in inlet["by_zone"].items())
     console.print(f"  inlet mean +- 2 std covers {share(inlet['value'])} of held-out outcomes (target >= "
                   f"{100 * COVERAGE_TARGET:.0f} %): {zones}; at or below mean + 2 std: {share(upper['value'])}")
