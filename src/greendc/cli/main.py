@@ -384,18 +384,21 @@ def _span(values: Any) -> str:
 def explain(
     run_dir: Annotated[Path, typer.Argument(help="Results folder of an ai run (greendc simulate --controller ai).")],
 ) -> None:
-    """Why the ai did what it did: guard activations, predicted savings by month, what drives the model."""
+    """Why the ai did what it did: who was in charge and for how long, the inlets' excursions, predicted savings
+    by month, what drives the model."""
     from greendc.results.explain import explain_run
 
     explanation = explain_run(run_dir)
-    console.print(f"[bold]{explanation['run']}[/]: {explanation['decisions']} decisions "
+    console.print(f"[bold]{escape(explanation['run'])}[/]: {explanation['decisions']} decisions "
                   f"({explanation['mode']}, objective {explanation['objective']}), median "
                   f"{explanation['decision_ms_median']:.1f} ms per decision")
     guards = Table(title="Who was in charge", title_justify="left")
     guards.add_column("guard")
     guards.add_column("decisions", justify="right")
+    guards.add_column("hours", justify="right")
     for guard, count in explanation["guards"].items():
-        guards.add_row("optimizer (no guard fired)" if guard == "none" else guard, str(count))
+        guards.add_row("optimizer (no guard fired)" if guard == "none" else guard, str(count),
+                       f"{explanation['guard_hours'][guard]:.2f}")
     console.print(guards)
     if explanation["humid_air_floor_decisions"]:
         console.print(f"{explanation['humid_air_floor_decisions']} optimizer decisions passed over cheaper safe "
@@ -409,8 +412,13 @@ def explain(
                        f"{row['predicted_saving_kwh']:.0f}", f"{row['mean_supply_air_setpoint_c']:.1f}",
                        f"{row['hottest_inlet_max_c']:.1f}")
     console.print(months)
-    console.print(f"Predicted saving against the baseline rule: {explanation['predicted_saving_kwh']:.0f} kWh "
-                  "(model estimate; the benchmark measures the real one)")
+    # The inlets' excursions come first: a predicted saving says nothing of a run that overheated its servers.
+    for flag in explanation["flags"]:
+        console.print(f"[bold red]Inlets out of range:[/] {escape(flag)}", highlight=False)
+    console.print(f"Predicted saving against the baseline rule: {explanation['predicted_saving_kwh']:.0f} kWh, the "
+                  "model's estimate, not a measurement (greendc bench measures the real one)")
+    if "model_note" in explanation:
+        console.print(f"[yellow]{escape(explanation['model_note'])}[/]", highlight=False)
     for target, features in explanation.get("features", {}).items():
         total = sum(features.values()) or 1.0
         console.print(f"What drives {target}: " + ", ".join(f"{name} {100 * gain / total:.0f} %"

@@ -18,7 +18,9 @@ class ExplainError(GreendcError, ValueError):
 
 
 def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
-    """Guard activations, predicted savings by month and the features that drive the model of a run."""
+    """Guard activations (decisions and hours), the run's inlet excursions (``flags``: steps above 27 C or
+    below 18 C, which no predicted saving excuses), predicted savings by month and the features that drive
+    the model of a run."""
     run_dir = Path(run_dir)
     decisions_path = run_dir / "decisions.parquet"
     summary_path = run_dir / "summary.json"
@@ -45,6 +47,7 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
         "mean_supply_air_setpoint_c": decisions["mean_supply_air_setpoint_c"].groupby(months).mean(),
         "hottest_inlet_max_c": decisions["hottest_inlet_c"].groupby(months).max(),
     })
+    guard_hours = held_h.groupby(decisions["guard"]).sum()
     explanation: dict[str, Any] = {
         "run": str(run_dir),
         "controller": summary.controller,
@@ -53,6 +56,9 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
         "decisions": len(decisions),
         "decision_ms_median": float(decisions["decision_ms"].median()),
         "guards": {str(k): int(v) for k, v in guards.items()},
+        # Hours each guard (or, as "none", the optimizer) was in charge: from each record to the next.
+        "guard_hours": {str(guard): float(guard_hours[guard]) for guard in guards.index},
+        "flags": inlet_flags(summary),
         # Decisions that passed over a cheaper safe choice to keep humid inlet air within the humidity limit.
         "humid_air_floor_decisions": int(decisions["humid_air_floor_c"].notna().sum()),
         "predicted_saving_kwh": float(saving_kwh.sum()),
@@ -61,15 +67,32 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
     }
     model_path = summary.controller_options.get("model")
     if model_path and Path(model_path).is_file():
-        from greendc.learning.facility_model import FacilityModel
+        from greendc.learning.facility_model import FacilityModel, ModelFileError
 
-        model = FacilityModel.load(model_path)
+        try:
+            model = FacilityModel.load(model_path)
+        except ModelFileError as error:  # replaced or retrained since the run: the run is still explained
+            explanation["model_note"] = f"what drives the model is not shown: {error}"
+            return explanation
         explanation["features"] = {
             target: {name: float(gain) for name, gain in model.feature_importance(target).head(top_features).items()}
             for target in (FACILITY.cooling_power_w.column, ZONE.inlet_temp_c.of(model.zone_names_[0]))
         }
         explanation["model_accuracy"] = model.metrics_
     return explanation
+
+
+def inlet_flags(summary: RunSummary) -> list[str]:
+    """One line for each way the run's inlets left the ASHRAE recommended range (18-27 C; 32 C is the A1
+    allowable limit), with the steps and hours: what a predicted saving must be read against."""
+    step_h = summary.timestep_h
+    flags = []
+    for steps, what in ((summary.steps_above_27c, "above 27 C, the recommended maximum"),
+                        (summary.steps_above_32c, "above 32 C, the allowable maximum (class A1)"),
+                        (summary.steps_below_18c, "below 18 C, the recommended minimum")):
+        if steps:
+            flags.append(f"{steps} steps ({steps * step_h:.1f} h) with a server inlet {what}")
+    return flags
 
 
 def _decision_table(records: list[DecisionRecord]) -> pd.DataFrame:
