@@ -98,9 +98,11 @@ class TrimRespondController:
     minimum and maximum setpoint), so that it never winds up beyond what the runner would apply.
 
     A zone whose inlet reads nothing (None or NaN) cannot say it is warm, so its silence is no reason to
-    trim: while any inlet is missing the rule never trims up, and above the site's safe supply air (the
-    warmest setpoint of its own control, ``ControlContext.design.supply_air_reset_c.max``) it responds down
-    by ``respond_c`` a step until it gets there. Requests from the zones that do read still count as usual.
+    trim: while any inlet is missing the rule goes to the site's safe supply air, the warmest setpoint of its
+    own control (``ControlContext.design.supply_air_reset_c.max``, which the site ran without greendc), and
+    holds it: from above by ``respond_c`` a step, from below (after a response to a hot reading) by
+    ``trim_c``, never past it, so that a blind rule neither warms the room nor overcools it for hours.
+    Requests from the zones that do read still count as usual.
     """
 
     initial_supply_air_c: float = 18.0
@@ -157,8 +159,10 @@ class TrimRespondController:
         supply_c = self._supply_c
         if requests > self.ignored_requests:
             supply_c -= min(self.max_response_c, self.respond_c * (requests - self.ignored_requests))
+        elif missing and supply_c > self._safe_supply_c:
+            supply_c = max(self._safe_supply_c, supply_c - self.respond_c)
         elif missing:
-            supply_c = min(supply_c, max(self._safe_supply_c, supply_c - self.respond_c))
+            supply_c = min(self._safe_supply_c, supply_c + self.trim_c)
         else:
             supply_c += self.trim_c
         self._supply_c = min(max(supply_c, self._low_c), self._high_c)
