@@ -93,11 +93,12 @@ class InletTrust:
 
     :meth:`check` judges a reading against physics (:func:`inlet_problem`) and against the last trusted one:
     a jump larger than :data:`MAX_INLET_CHANGE_PER_STEP_K` per step since then is believed only when the
-    zone air moved at least half as far the same way (a second sensor agrees).
+    zone air or the supply air moved at least half as far the same way (a second sensor agrees).
     """
 
     last_inlet_c: float | None = None
     last_zone_air_c: float | None = None
+    last_supply_air_c: float | None = None
     steps_since_trusted: int = 0
     previous_supply_air_c: float | None = None
     implausible_steps: int = field(default=0)
@@ -115,14 +116,24 @@ class InletTrust:
             change_k = inlet_c - self.last_inlet_c
             allowed_k = MAX_INLET_CHANGE_PER_STEP_K * self.steps_since_trusted
             if abs(change_k) > allowed_k:
-                zone_change_k = (zone_air_c - self.last_zone_air_c
-                                 if self.last_zone_air_c is not None and not is_missing(zone_air_c) else 0.0)
-                if not zone_change_k * change_k > 0 or abs(zone_change_k) < abs(change_k) / 2:
+                # Either neighbour may vouch for it: the zone air around it, or the supply air feeding it (of
+                # this step or the previous one, which the racks see now).
+                vouching_k = [_change(zone_air_c, self.last_zone_air_c), _change(supply_air_c, self.last_supply_air_c),
+                              _change(previous_supply_c, self.last_supply_air_c)]
+                if not any(k * change_k > 0 and abs(k) >= abs(change_k) / 2 for k in vouching_k):
                     problem = (f"jumped {change_k:+.1f} K in {self.steps_since_trusted} step(s) while its zone's "
-                               f"air moved {zone_change_k:+.1f} K")
+                               f"air moved {vouching_k[0]:+.1f} K and its supply air {vouching_k[1]:+.1f} K")
         if problem:
             self.implausible_steps += 1
             return problem
         self.last_inlet_c, self.last_zone_air_c, self.steps_since_trusted = inlet_c, zone_air_c, 0
+        self.last_supply_air_c = supply_air_c
         self.implausible_steps = 0
         return ""
+
+
+def _change(now: float | None, before: float | None) -> float:
+    """How much a reading moved, K (0 when either reading is missing)."""
+    if now is None or before is None or is_missing(now) or is_missing(before):
+        return 0.0
+    return now - before
