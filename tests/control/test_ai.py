@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from greendc.control.ai import AIController
-from greendc.control.baselines import TrimRespondController
+from greendc.control.baselines import DefaultController, TrimRespondController
+from greendc.control.sensor_checks import stull_wet_bulb_c
 from greendc.learning.facility_model import FacilityModel
 from greendc.site.schema import Bounds, Setpoints, Site
 from greendc.site.weather import dry_bulb_at_relative_humidity_c
@@ -32,6 +33,17 @@ def _observation(inlet_c: float = 22.0, supply_c: float = 21.0, **changes) -> Ob
                               zones={z: zone for z in ZONES}, it_power_w=76_000.0, cooling_power_w=9_000.0,
                               facility_power_w=89_000.0, chilled_water_setpoint_c=7.0)
     return observation._replace(**changes)
+
+
+def _weather(dry_bulb_c: float, wet_bulb_c: float) -> dict[str, float]:
+    """Outdoor readings that agree psychrometrically (the ai checks that they do): the relative humidity
+    that gives this wet bulb at this dry bulb."""
+    low, high = 1.0, 100.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if stull_wet_bulb_c(dry_bulb_c, middle) < wet_bulb_c else (low, middle)
+    return {"outdoor_dry_bulb_c": dry_bulb_c, "outdoor_wet_bulb_c": wet_bulb_c,
+            "outdoor_relative_humidity_pct": (low + high) / 2}
 
 
 def _controller(model: FacilityModel, **options) -> AIController:
@@ -189,14 +201,13 @@ def short_twin():
 def test_advisory_mode_changes_nothing(facility_model: FacilityModel, short_twin) -> None:
     advisory = AIController(model=facility_model, mode="advisory", decide_every_steps=1)
     with_advice = run_simulation(short_twin, advisory)
-    baseline = run_simulation(short_twin, TrimRespondController())
-    pd.testing.assert_frame_equal(with_advice.telemetry, baseline.telemetry)
-    guards = [r.guard for r in advisory.decision_log]
-    # The rule runs the room, so near its own 25.8 C some searches find nothing safe: logged, not applied.
-    assert set(guards) <= {"advisory", "model-uncertain", "no-feasible-action"}
-    assert guards.count("advisory") > len(guards) / 2
-    assert all(r.applied == "baseline" for r in advisory.decision_log)
-    assert with_advice.decisions is not None and len(with_advice.decisions) == len(baseline.telemetry)
+    site_alone = run_simulation(short_twin, DefaultController())
+    # The site's own control runs exactly as without greendc: the recorded telemetry is the same to the bit.
+    pd.testing.assert_frame_equal(with_advice.telemetry, site_alone.telemetry)
+    assert {r.applied for r in advisory.decision_log} == {"site"}
+    recommended = [r for r in advisory.decision_log if r.guard == "none"]
+    assert recommended and all(r.prediction is not None for r in recommended)
+    assert with_advice.decisions is not None and len(with_advice.decisions) == len(site_alone.telemetry)
 
 
 def test_closed_loop_keeps_inlets_safe(facility_model: FacilityModel, short_twin) -> None:
@@ -224,9 +235,9 @@ def test_no_overcooling_below_the_recommended_minimum(facility_model: FacilityMo
                                                                  (32.0, 24.0, 25.5)])
 def test_a_finer_search_finds_nothing_clearly_better(facility_model: FacilityModel, outdoor_c: float,
                                                      supply_c: float, inlet_c: float) -> None:
-    controller = _controller(facility_model)
-    observation = _observation(inlet_c=inlet_c, supply_c=supply_c, outdoor_dry_bulb_c=outdoor_c,
-                               outdoor_wet_bulb_c=min(outdoor_c, 21.0) - 2.0)
+    # A 10 C day lies outside the July data the fixture's model learned from: the search is tested, not the envelope.
+    controller = _controller(facility_model, weather_tolerance_c=30.0)
+    observation = _observation(inlet_c=inlet_c, supply_c=supply_c, **_weather(outdoor_c, min(outdoor_c, 21.0) - 2.0))
     controller.act(observation)
     record = controller.decision_log[-1]
     assert record.guard == "none"
@@ -255,13 +266,14 @@ def test_humid_inlet_air_is_not_cooled_above_the_humidity_limit(facility_model: 
     # A cool day with humid air: without the humidity limit the optimizer cools the inlets below the dry bulb
     # at which their dew point, plus the 1 K allowed for its rise, reaches 60 % relative humidity (about 23.2 C
     # at a 14 C dew point).
-    observation = _humid(_observation(supply_c=20.0, inlet_c=21.0, outdoor_dry_bulb_c=16.0, outdoor_wet_bulb_c=15.0),
+    observation = _humid(_observation(supply_c=20.0, inlet_c=21.0, **_weather(16.0, 15.0)),
                          14.0)
     floor_c = 0.5 + dry_bulb_at_relative_humidity_c(15.0, 60.0)
     free = _controller(facility_model, max_inlet_relative_humidity_pct=None)
     free.act(observation)
     assert min(free.decision_log[-1].prediction.inlet_temp_c[z] for z in ZONES) < floor_c
-    limited = _controller(facility_model, max_step_c=3.0)
+    # The measured dew point's floor alone (the evaporative one: tests/control/test_ai_humidity.py).
+    limited = _controller(facility_model, max_step_c=3.0, evaporative_passes=0)
     limited.act(observation)
     record = limited.decision_log[-1]
     assert record.guard == "none" and "for relative humidity at most 60 %" in record.detail
@@ -272,9 +284,10 @@ def test_humid_inlet_air_is_not_cooled_above_the_humidity_limit(facility_model: 
 def test_humidity_limit_yields_to_the_temperature_limit(facility_model: FacilityModel) -> None:
     # At an 18 C dew point the inlets would have to be above 28 C: no safe candidate gets there, so the search
     # takes the safe ones that come closest: warmer inlets than without the limit, inside the same limits.
-    observation = _humid(_observation(supply_c=22.0, inlet_c=23.0, outdoor_dry_bulb_c=16.0, outdoor_wet_bulb_c=15.0),
+    observation = _humid(_observation(supply_c=22.0, inlet_c=23.0, **_weather(16.0, 15.0)),
                          18.0)
-    limited, free = _controller(facility_model), _controller(facility_model, max_inlet_relative_humidity_pct=None)
+    limited = _controller(facility_model, evaporative_passes=0)
+    free = _controller(facility_model, max_inlet_relative_humidity_pct=None)
     limited.act(observation)
     free.act(observation)
     record, unlimited = limited.decision_log[-1], free.decision_log[-1]
@@ -292,7 +305,7 @@ def test_dry_air_leaves_the_choice_to_the_temperature_limits(facility_model: Fac
     # At an 8 C dew point the humid-air floor (0.5 K above 16.8 C, where 9 C reaches 60 %) lies below the 18.5 C
     # the lower limit keeps anyway.
     limited, free = _controller(facility_model), _controller(facility_model, max_inlet_relative_humidity_pct=None)
-    observation = _humid(_observation(supply_c=18.5, inlet_c=19.5, outdoor_dry_bulb_c=5.0, outdoor_wet_bulb_c=3.0),
+    observation = _humid(_observation(supply_c=18.5, inlet_c=19.5, **_weather(5.0, 3.0)),
                          8.0)
     assert limited.act(observation) == free.act(observation)
     assert limited.decision_log[-1].humid_air_floor_c is None
@@ -310,11 +323,11 @@ def test_missing_inlet_dew_point_falls_back_only_when_humidity_is_limited(facili
 
 
 def test_the_dew_point_rise_allowance_raises_the_floor(facility_model: FacilityModel) -> None:
-    observation = _humid(_observation(supply_c=20.0, inlet_c=21.0, outdoor_dry_bulb_c=16.0, outdoor_wet_bulb_c=15.0),
+    observation = _humid(_observation(supply_c=20.0, inlet_c=21.0, **_weather(16.0, 15.0)),
                          14.0)
     floors = {}
     for rise_c in (0.0, 2.0):
-        controller = _controller(facility_model, max_step_c=3.0, dew_point_rise_c=rise_c)
+        controller = _controller(facility_model, max_step_c=3.0, dew_point_rise_c=rise_c, evaporative_passes=0)
         controller.act(observation)
         floors[rise_c] = controller.decision_log[-1].humid_air_floor_c
         assert floors[rise_c] == pytest.approx(0.5 + dry_bulb_at_relative_humidity_c(14.0 + rise_c, 60.0))

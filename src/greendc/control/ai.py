@@ -1,17 +1,27 @@
-"""The AI cooling optimizer: a learned facility model, a constrained search, and a safety layer.
+"""The AI cooling optimizer: a learned facility model, a constrained search, and a safety layer that knows
+what the model does not know.
 
-Every control step (``decide_every_steps`` zone timesteps) it
+Every zone timestep it
 
-1. checks its inputs (missing, out of physical range, stuck) and the operator's kill switch;
-2. recovers at once when a measured inlet is at or over the limit;
-3. otherwise searches setpoints near the current ones (rate-limited, within the site's bounds) for the
-   lowest predicted objective (IT + cooling electricity by default, or cooling alone) such that every
-   zone's predicted inlet plus ``k_sigma`` standard deviations stays at or below the limit minus a margin;
-4. falls back to the baseline rule when no candidate is feasible or the model is too uncertain.
+1. judges its readings: missing (None and NaN alike), out of physical range, stuck, or implausible against
+   physics and their neighbours (``greendc.control.sensor_checks``); a reading it cannot trust hands the
+   step to the fallback rule, which moves toward the site's safe setpoints and never trims up;
+2. compares what the model predicted with what was measured (``greendc.control.drift``): a plant that runs
+   warmer than predicted widens the safety margin by that much, and a model that stops explaining the plant
+   hands control to the fallback until it does again (guard ``model-drift``);
+3. recovers when a measured inlet is at or over the limit and that is corroborated (a second step or a second
+   zone), by a bounded drop of the supply air;
+4. at each decision (every ``decide_every_steps`` timesteps), hands over when the state lies outside what the
+   model learned from (guard ``outside-training``), else searches setpoints near the current ones, within the
+   site's bounds and the setpoints the model saw in training, for the lowest predicted objective (IT +
+   cooling electricity by default, or cooling alone) such that every zone's predicted inlet plus ``k_sigma``
+   calibrated standard deviations stays at or below the limit minus the margin;
+5. falls back to the rule when no candidate is feasible or the model is too uncertain.
 
-In advisory mode it logs what it would do and leaves the baseline rule in charge. Every decision is
-recorded with its inputs, the chosen and the baseline action, predictions with uncertainty, the
-predicted saving and the guard that fired (``decision_log``).
+In advisory mode nothing it decides reaches the plant: the site's own control runs exactly as without greendc
+and every decision, urgent ones included, is a recommendation in the log. Every decision is recorded with its
+inputs, the chosen and the baseline action, predictions with uncertainty, the predicted saving, the guard
+that fired, the drift state and the latest residuals (``decision_log``).
 """
 
 from __future__ import annotations
@@ -28,22 +38,49 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 
 from greendc.control.baselines import TrimRespondController
-from greendc.control.search import candidate_rows, evaluate_rows, search_setpoints
+from greendc.control.drift import DriftMonitor
+from greendc.control.search import (
+    CHILLED_WATER,
+    MAX,
+    MIN,
+    SUPPLY_AIR,
+    ZONE_COOLING,
+    candidate_rows,
+    evaluate_rows,
+    search_setpoints,
+)
+from greendc.control.sensor_checks import InletTrust, outdoor_problem
 from greendc.errors import UsageError
+from greendc.learning.envelope import TrainingEnvelope, check_model_for_site
 from greendc.learning.facility_model import FacilityModel
 from greendc.learning.features import action_columns, feature_names, hour_of_day_features
 from greendc.site.weather import dry_bulb_at_relative_humidity_c
-from greendc.telemetry.contract import Action, ControlContext, Observation, ZoneObservation
+from greendc.telemetry.contract import Action, ControlContext, Observation, ZoneObservation, frozen, is_missing
 from greendc.telemetry.decisions import DecisionRecord, Prediction
 from greendc.telemetry.sensors import FACILITY, ZONE
 
-Guard = Literal["none", "kill-switch", "advisory", "missing-input", "out-of-range", "stuck-sensor", "inlet-over-limit",
-                "no-feasible-action", "model-uncertain"]
+Guard = Literal["none", "kill-switch", "missing-input", "out-of-range", "stuck-sensor", "implausible-sensor",
+                "unconfirmed-over-limit", "inlet-over-limit", "outside-training", "model-drift", "no-feasible-action",
+                "model-uncertain"]
 
 #: The inputs the optimizer relies on, checked at every step against their physical ranges (the registry's):
 #: outdoor air, then each zone's (the inlet dew point only with a humidity limit, last).
 _OUTDOOR_INPUTS = (FACILITY.outdoor_dry_bulb_c, FACILITY.outdoor_wet_bulb_c, FACILITY.outdoor_relative_humidity_pct)
 _ZONE_INPUTS = (ZONE.inlet_temp_c, ZONE.it_power_w, ZONE.supply_air_setpoint_c, ZONE.inlet_dew_point_c)
+#: Air pressure of the ai's psychrometric relations, Pa (sea level).
+_SEA_LEVEL_PA = 101325.0
+#: What advisory mode hands the plant: nothing, so that the site's own control stays in charge.
+_SITE_CONTROL = Action()
+
+
+class _Pending(NamedTuple):
+    """The model's prediction for the setpoints applied at a decision, waiting for its measurement."""
+
+    step: int
+    cooling_power_w: float
+    cooling_power_std_w: float
+    inlets_c: dict[str, float]
+    inlet_stds_c: dict[str, float]
 
 
 @dataclass
@@ -66,16 +103,43 @@ class AIController:
         floor is the dry bulb at which the measured dew point plus this reaches the humidity limit. 1 K is the
         95th percentile of the rise within the next hour over an annual ai run in Chicago (bench/README.md,
         section 4); without it the ai had 2.5 times as many humid steps in Chicago and 3 times in Tampa.
-    margin_c : safety margin inside the inlet limits, K (also kept above the humid-air floor)
-    k_sigma : standard deviations of model uncertainty added to the predicted inlet
+    max_inlet_dew_point_c : the envelope's highest inlet dew point, C (15: ASHRAE recommended); with the
+        relative humidity limit it makes the humidity limit a constraint (see ``_humid_below_c``), and an inlet
+        that comes within the allowances of either makes a decision at once instead of at the end of the
+        control period
+    humidity_margin_pct : how close to the relative humidity limit an inlet may come before it counts as at
+        the envelope's edge, percentage points
+    outdoor_air_margin_c : with humid outdoor air, how far above the outdoor dry bulb the inlets are kept, K,
+        so that the plant does not humidify the supply air with outdoor air and evaporation
+    evaporative_passes : how many times the air an evaporative stage humidified may come back to it as return
+        air before a decision sees it (``_wet_bulb_floor_c``); with the economizer closed the air handler
+        recirculates the zone air; 0 turns the wet-bulb floor off. It is the dial between humidity and energy
+        (annual runs on the example site, bench/README.md, issue 16): one pass cut the humid steps from 162 to
+        18 in Chicago and from 487 to 220 (trim-respond's) in Tampa and keeps the ai below trim-respond's
+        facility electricity in every shipped climate; two passes reach trim-respond's humid steps in four
+        climates of six but cost 7-14 MWh a year more and lose to trim-respond in Tampa and San Francisco.
+        In Golden the halls' dew point went up in two steps after the economizer closed, so even two passes
+        leave 383 humid steps there (trim-respond 27)
+    margin_c : safety margin inside the inlet limits, K (also kept above the humid-air floor); the drift
+        monitor adds how much warmer than predicted the plant runs
+    k_sigma : calibrated standard deviations of model uncertainty added to the predicted inlet
     max_step_c : largest setpoint change per control step, K
     grid_step_c : resolution of the setpoint search, K
     max_uncertainty_c : above this predicted inlet standard deviation (K) the model is not trusted
     stuck_steps : a sensor reading identical for this many steps counts as stuck
-    mode : ``closed-loop`` applies decisions, ``advisory`` only logs them
+    mode : ``closed-loop`` applies decisions, ``advisory`` only logs them (the site's own control runs)
     kill_switch : a file whose existence hands control to the baseline rule at once
     decide_every_steps : control period in zone timesteps (4 = hourly at 15-minute steps); setpoints are
         held in between, while the input and inlet guards check every timestep
+    accept_model_mismatch : use a model whose zones' IT design power differs from the site's by more than 20 %
+        (refused otherwise; ``greendc.learning.envelope.check_model_for_site``)
+    weather_tolerance_c : how far outdoor dry and wet bulb may lie outside the training range, K
+    load_tolerance : how far a zone's IT load may lie outside its training range, as a fraction of design
+    setpoint_tolerance_c : how far the search may go beyond the setpoints seen in training, K
+    max_recovery_drop_c : the largest supply-air drop of a recovery from an over-limit inlet, K; it deepens by
+        ``max_step_c`` per control period while the inlet stays over, so that one reading cannot send the
+        supply air to its floor and keep it there for hours
+    drift : the drift monitor (its parameters: ``greendc.control.drift.DriftMonitor``)
     """
 
     model: FacilityModel | str | Path
@@ -84,6 +148,10 @@ class AIController:
     inlet_min_c: float = 18.0
     max_inlet_relative_humidity_pct: float | None = 60.0
     dew_point_rise_c: float = 1.0
+    max_inlet_dew_point_c: float = 15.0
+    humidity_margin_pct: float = 5.0
+    outdoor_air_margin_c: float = 1.0
+    evaporative_passes: int = 1
     margin_c: float = 0.5
     k_sigma: float = 2.0
     max_step_c: float = 1.0
@@ -94,6 +162,12 @@ class AIController:
     kill_switch: str | Path | None = None
     decide_every_steps: int = 4
     zone_rises_c: tuple[float, ...] = (4.0, 7.0, 10.0)
+    accept_model_mismatch: bool = False
+    weather_tolerance_c: float = 2.0
+    load_tolerance: float = 0.05
+    setpoint_tolerance_c: float = 0.5
+    max_recovery_drop_c: float = 3.0
+    drift: DriftMonitor = field(default_factory=DriftMonitor)
     name: str = "ai"
     _records: list[DecisionRecord] = field(default_factory=list, init=False, repr=False)
     _entries: list[tuple[Any, ...]] = field(default_factory=list, init=False, repr=False)
@@ -109,6 +183,7 @@ class AIController:
         return self._records
 
     def reset(self, context: ControlContext) -> Action:
+        self._check_options()
         if not isinstance(self.model, FacilityModel):
             self.model = FacilityModel.load(self.model, zone_names=context.zone_names)
         elif self.model.zone_names_ != list(context.zone_names):
@@ -119,17 +194,12 @@ class AIController:
                              "on this site's telemetry (greendc explore, then greendc train)")
         expected = feature_names(list(context.zone_names), context.has_chiller_plant)
         if self.model.feature_names_ != expected:
-            raise UsageError(f"the model's features {self.model.feature_names_} are not the ones greendc builds for "
+            raise UsageError(f"the model's features {self.model.feature_names_} are not the ones greendc makes for "
                              f"this site: {expected}")
-        if self.objective not in ("facility", "cooling"):
-            raise UsageError(f"objective must be facility or cooling, not {self.objective!r}")
-        humidity = self.max_inlet_relative_humidity_pct
-        if humidity is not None and not 0.0 < humidity <= 100.0:
-            raise UsageError(f"max_inlet_relative_humidity_pct must be above 0 and at most 100 (or None), "
-                             f"not {humidity}")
-        if not 0.0 <= self.dew_point_rise_c <= 10.0:
-            raise UsageError(f"dew_point_rise_c must be 0-10 K, not {self.dew_point_rise_c}")
+        #: What differs between the site and the one the model learned from (each one line; the run goes on).
+        self.model_warnings_ = check_model_for_site(self.model.envelope_, context, self.accept_model_mismatch)
         self._context = context
+        self._zone_names = list(context.zone_names)
         self._baseline = TrimRespondController()
         self._action = self._baseline.reset(context)
         self._step = 0
@@ -139,22 +209,16 @@ class AIController:
         self._cooling_columns = np.array([column[ZONE.zone_cooling_setpoint_c.of(z)] for z in context.zone_names])
         self._water_column = column[FACILITY.chilled_water_setpoint_c.column] if context.has_chiller_plant else -1
         self._columns = (self._supply_columns, self._cooling_columns, self._water_column)
-        # The site's bounds as the compiled search reads them (search.py): the same record, as an array.
-        self._bounds_c = np.array(context.bounds, dtype=float)
+        # The site's bounds as the compiled search reads them (search.py), narrowed to what the model saw.
+        self._bounds_c = _learned_bounds_c(np.array(context.bounds, dtype=float), self.model.envelope_,
+                                           self._zone_names, context.has_chiller_plant, self.setpoint_tolerance_c)
         self._unknown_actions = [math.nan] * len(action_columns(list(context.zone_names), context.has_chiller_plant))
         means, quantiles = self.model.ensembles()
-        self._trees = (means.arrays, quantiles.arrays, self.model.inlet_std_floor_c())
-        # What the stuck-sensor check remembers: the outdoor dry bulb's last reading and for how many readings
-        # it has not changed; the same for each zone's inlet, with the zone's recent supply-air readings.
-        self._dry_bulb_unchanged: list[Any] = [None, 0]
-        self._zone_stuck = [(zone, ZONE.inlet_temp_c.of(zone), [None, 0], deque(maxlen=self.stuck_steps))
-                            for zone in context.zone_names]
-        self._inlets_c: list[float] = []
-        self._outdoor_checks = [(sensor.column, *sensor.physical_range) for sensor in _OUTDOOR_INPUTS]
-        zone_inputs = _ZONE_INPUTS if humidity is not None else _ZONE_INPUTS[:-1]
-        self._zone_checks = [(zone, [(sensor.of(zone), *sensor.physical_range) for sensor in zone_inputs])
-                             for zone in context.zone_names]
-        self._zone_names = list(context.zone_names)
+        self._trees = (means.arrays, quantiles.arrays, self.model.inlet_std_calibration())
+        self._cooling_std_w = self.model.cooling_power_std_w()
+        self._envelope_checks = _envelope_checks(self.model.envelope_, context, self.weather_tolerance_c,
+                                                 self.load_tolerance)
+        self._reset_guards(context)
         # Time of day as the model sees it (sine, cosine), by hour of day: it takes one of a few values.
         self._hour_features: dict[float, tuple[float, float]] = {}
         # Phase 1's candidates as offsets from the current setpoints: every common supply-air step with
@@ -164,7 +228,44 @@ class AIController:
         grid = np.array([(d, r, w) for d in steps for r in self.zone_rises_c for w in water_steps])
         self._grid = (steps, grid)
         self._prepare_search()
-        return self._action
+        return self._action if self.mode == "closed-loop" else _SITE_CONTROL
+
+    def _check_options(self) -> None:
+        if self.objective not in ("facility", "cooling"):
+            raise UsageError(f"objective must be facility or cooling, not {self.objective!r}")
+        if self.mode not in ("closed-loop", "advisory"):
+            raise UsageError(f"mode must be closed-loop or advisory, not {self.mode!r}")
+        humidity = self.max_inlet_relative_humidity_pct
+        if humidity is not None and not 0.0 < humidity <= 100.0:
+            raise UsageError(f"max_inlet_relative_humidity_pct must be above 0 and at most 100 (or None), "
+                             f"not {humidity}")
+        if not 0.0 <= self.dew_point_rise_c <= 10.0:
+            raise UsageError(f"dew_point_rise_c must be 0-10 K, not {self.dew_point_rise_c}")
+        if not 0.0 < self.max_recovery_drop_c <= 10.0:
+            raise UsageError(f"max_recovery_drop_c must be above 0 and at most 10 K, not {self.max_recovery_drop_c}")
+
+    def _reset_guards(self, context: ControlContext) -> None:
+        """What the guards remember from step to step, as a run starts."""
+        # The stuck-sensor check: the outdoor dry bulb's last reading and for how many readings it has not
+        # changed; the same for each zone's inlet, with the zone's recent supply-air readings.
+        self._dry_bulb_unchanged: list[Any] = [None, 0]
+        self._zone_stuck = {zone: ([None, 0], deque(maxlen=self.stuck_steps)) for zone in context.zone_names}
+        self._outdoor_checks = [(sensor.column, *sensor.physical_range) for sensor in _OUTDOOR_INPUTS]
+        zone_inputs = _ZONE_INPUTS if self.max_inlet_relative_humidity_pct is not None else _ZONE_INPUTS[:-1]
+        self._zone_checks = [(zone, [(sensor.of(zone), *sensor.physical_range) for sensor in zone_inputs])
+                             for zone in context.zone_names]
+        self._trust = {zone: InletTrust() for zone in context.zone_names}
+        self._over_limit_steps = dict.fromkeys(context.zone_names, 0)
+        #: The step a recovery started and each zone's supply-air setpoint then (None: no recovery).
+        self._recovery_start: tuple[int, dict[str, float]] | None = None
+        self.drift.reset()
+        #: Predictions waiting for their measurement, oldest first (a decision's inlets are measured two steps on).
+        self._pending: deque[_Pending] = deque(maxlen=3)
+        self._residuals: dict[str, float] = {}
+        self._extra_margin_c = 0.0
+        self._humid_zones: set[str] = set()
+        #: Whether the last decision handed the control period to the fallback rule.
+        self._rule_in_charge = False
 
     def _prepare_search(self) -> None:
         """Run the compiled search once, on a made-up observation, in a background thread.
@@ -206,9 +307,68 @@ class AIController:
                 raise self._preparation_error
 
     # -- guards -------------------------------------------------------------------------------------------
+    def _trusted(self, observation: Observation) -> tuple[Observation, Guard, str]:
+        """The observation with every inlet the ai cannot believe made missing (NaN), the guard for the first
+        it did not believe (``implausible-sensor`` or ``stuck-sensor``; ``none`` when it believed all) and
+        why: see ``greendc.control.sensor_checks`` and :meth:`_inlet_stuck`. The outdoor readings are checked
+        against each other too. Every check runs at every step, so that each sensor's memory stays current."""
+        guard: Guard = "none"
+        problem = ""
+        outdoor = (observation.outdoor_dry_bulb_c, observation.outdoor_wet_bulb_c,
+                   observation.outdoor_relative_humidity_pct)
+        # Readings missing or out of their physical range are the input guard's to name.
+        if all(not is_missing(value) and low <= value <= high
+               for value, (_, low, high) in zip(outdoor, self._outdoor_checks, strict=True)):
+            problem = outdoor_problem(*outdoor)
+            guard = "implausible-sensor" if problem else guard
+        # The latest prediction whose setpoints have reached the racks (two steps after its decision).
+        pending = next((p for p in reversed(self._pending) if self._step >= p.step + 2), None)
+        distrusted = set()
+        for zone, state in observation.zones.items():
+            predicted_c, std_c = None, 0.0
+            if pending is not None:
+                predicted_c = pending.inlets_c[zone] + self.drift.bias_.get(ZONE.inlet_temp_c.of(zone), 0.0)
+                std_c = pending.inlet_stds_c[zone]
+            why = self._trust[zone].check(state.inlet_temp_c, state.supply_air_temp_c, state.zone_air_temp_c,
+                                          predicted_c, std_c)
+            kind: Guard = "implausible-sensor"
+            stuck = self._inlet_stuck(zone, state)
+            if stuck and why in ("", "missing"):
+                why, kind = stuck, "stuck-sensor"
+            if why and why != "missing":
+                distrusted.add(zone)
+                if guard == "none":
+                    guard, problem = kind, f"{ZONE.inlet_temp_c.of(zone)} {why}"
+        if not distrusted:
+            return observation, guard, problem
+        # A live observation reads EnergyPlus on access: a changed copy is made from a frozen one.
+        still = frozen(observation)
+        zones = {zone: state._replace(inlet_temp_c=math.nan) if zone in distrusted else state
+                 for zone, state in still.zones.items()}
+        return still._replace(zones=zones), guard, problem
+
+    def _inlet_stuck(self, zone: str, state: ZoneObservation) -> str:
+        """Why a zone's inlet reading counts as stuck ("" when it does not).
+
+        An inlet may rightly read the same for hours while its supply air holds steady (in a simulation to
+        the last digit, whatever the IT load: servers draw the air they are given, and a change of load moves
+        the return air, not the inlet); it is stuck when it stays put while the measured supply air moves. A
+        reading frozen while the supply air holds steady goes unnoticed; with steady supply air the inlet it
+        froze at stays close to the truth.
+        """
+        unchanged, supply_c = self._zone_stuck[zone]
+        supply_c.append(state.supply_air_temp_c)
+        if is_missing(state.inlet_temp_c):  # nothing read is missing, not stuck
+            unchanged[:] = [None, 0]
+        elif _unchanged_for(unchanged, state.inlet_temp_c) >= self.stuck_steps:
+            # Supply air reaches the racks a step later, so a change in this very step does not count.
+            earlier = list(supply_c)[:-1]
+            if earlier and max(earlier) - min(earlier) > 0.2:
+                return f"unchanged for {self.stuck_steps} steps while its zone's supply air changed"
+        return ""
+
     def _input_guard(self, observation: Observation) -> tuple[Guard, str]:
-        """Missing, out-of-range or stuck inputs (checked every timestep, so kept cheap). Keeps the inlets it
-        read in ``_inlets_c``."""
+        """Missing, out-of-range or stuck inputs (checked every timestep, so kept cheap)."""
         outdoor = (observation.outdoor_dry_bulb_c, observation.outdoor_wet_bulb_c,
                    observation.outdoor_relative_humidity_pct)
         for value, (name, low, high) in zip(outdoor, self._outdoor_checks, strict=True):
@@ -216,33 +376,56 @@ class AIController:
             if value is None or not low <= value <= high:
                 return _bad_input(name, value, low, high)
         zones = observation.zones
-        self._inlets_c = inlets_c = []
         for zone, checks in self._zone_checks:
             state = zones[zone]
-            inlets_c.append(state.inlet_temp_c)
             # The dew point's check is left out (zip stops early) when the humidity limit is off.
-            readings = (inlets_c[-1], state.it_power_w, state.supply_air_setpoint_c, state.inlet_dew_point_c)
+            readings = (state.inlet_temp_c, state.it_power_w, state.supply_air_setpoint_c, state.inlet_dew_point_c)
             for value, (name, low, high) in zip(readings, checks, strict=False):
                 if value is None or not low <= value <= high:
                     return _bad_input(name, value, low, high)
-        # An inlet may rightly read the same for hours while its supply air holds steady (in a simulation to
-        # the last digit, whatever the IT load: servers draw the air they are given, and a change of load moves
-        # the return air, not the inlet); it is stuck when it stays put while the measured supply air moves.
-        # A reading frozen while the supply air holds steady goes unnoticed; with steady supply air the inlet
-        # it froze at stays close to the truth.
-        # Weather files repeat hourly values, so the outdoor reading gets a longer window.
+        # A stuck inlet is the trust stage's (_inlet_stuck). Weather files repeat hourly values, so the outdoor
+        # reading gets a longer window.
         window = 3 * self.stuck_steps
         if _unchanged_for(self._dry_bulb_unchanged, outdoor[0]) >= window:
             return "stuck-sensor", f"{FACILITY.outdoor_dry_bulb_c.column} unchanged for {window} steps"
-        for (zone, inlet, unchanged, supply_c), inlet_c in zip(self._zone_stuck, inlets_c, strict=True):
-            supply_c.append(zones[zone].supply_air_temp_c)
-            if _unchanged_for(unchanged, inlet_c) >= self.stuck_steps:
-                # Supply air reaches the racks a step later, so a change in this very step does not count.
-                earlier = list(supply_c)[:-1]
-                if earlier and max(earlier) - min(earlier) > 0.2:
-                    return "stuck-sensor", (f"{inlet} unchanged for {self.stuck_steps} steps while its zone's "
-                                            "supply air changed")
         return "none", ""
+
+    def _outside_training(self, observation: Observation) -> str:
+        """Why the state lies outside what the model learned from, beyond the tolerances ("" when inside)."""
+        for label, read, allowed, tolerance, unit in self._envelope_checks:
+            value = read(observation)
+            if not allowed.contains(value, tolerance):
+                return (f"{label} {value:.3g} {unit} outside the training range {allowed.min:.3g}-{allowed.max:.3g} "
+                        f"{unit} (tolerance {tolerance:.2g})")
+        return ""
+
+    def _compare_with_prediction(self, observation: Observation) -> None:
+        """Feed the drift monitor what was measured once the last decision's setpoints took effect: cooling
+        power during the interval they applied to (one step later), inlets one interval after (two steps)."""
+        for pending in self._pending:
+            age = self._step - pending.step
+            if age == 1 and not is_missing(observation.cooling_power_w):
+                self._residuals[FACILITY.cooling_power_w.column] = self.drift.update(
+                    FACILITY.cooling_power_w.column, observation.cooling_power_w, pending.cooling_power_w,
+                    pending.cooling_power_std_w)
+            elif age == 2:
+                for zone, state in observation.zones.items():
+                    if not is_missing(state.inlet_temp_c):
+                        target = ZONE.inlet_temp_c.of(zone)
+                        self._residuals[target] = self.drift.update(
+                            target, state.inlet_temp_c, pending.inlets_c[zone], pending.inlet_stds_c[zone])
+
+    def _over_limit(self, observation: Observation) -> tuple[list[str], bool]:
+        """The zones whose (trusted) inlet is at or over the limit, and whether that is corroborated: by a
+        second consecutive step over it, or by a second zone over it at the same step."""
+        over = []
+        for zone, state in observation.zones.items():
+            hot = not is_missing(state.inlet_temp_c) and state.inlet_temp_c >= self.inlet_limit_c - 1e-9
+            self._over_limit_steps[zone] = self._over_limit_steps[zone] + 1 if hot else 0
+            if hot:
+                over.append(zone)
+        confirmed = len(over) >= 2 or any(self._over_limit_steps[zone] >= 2 for zone in over)
+        return over, confirmed
 
     def _kill_switch_engaged(self) -> bool:
         return self.kill_switch is not None and Path(self.kill_switch).exists()
@@ -282,12 +465,27 @@ class AIController:
         humid-air floor (empty without one), k, the highest and lowest allowed predicted inlet (C), and
         whether the objective is cooling alone."""
         floors_c = np.array([humid_below_c[z] for z in self._context.zone_names]) if humid_below_c else np.empty(0)
-        return (floors_c, self.k_sigma, self.inlet_limit_c - self.margin_c, self.inlet_min_c + self.margin_c,
-                self.objective == "cooling")
+        highest_c = self.inlet_limit_c - self.margin_c - self._extra_margin_c
+        return floors_c, self.k_sigma, highest_c, self.inlet_min_c + self.margin_c, self.objective == "cooling"
 
     def _humid_below_c(self, observation: Observation) -> dict[str, float]:
-        """Each zone's humid-air floor, C: the margin above the dry bulb at which its inlet dew point, plus
-        the allowance for its rise, reaches the humidity limit (none when the limit is off).
+        """Each zone's humid-air floor, C (none when the humidity limit is off): the highest of
+
+        - the margin above the dry bulb at which its inlet dew point, plus the allowance for its rise, reaches
+          the relative humidity limit (cooling air of a given moisture raises its relative humidity);
+        - when the outdoor wet bulb is within ``dew_point_rise_c`` of the dew-point limit, the outdoor dry bulb
+          plus ``outdoor_air_margin_c``: below it the plant cools with outdoor air and its direct evaporative
+          stage, which brings the supply air's dew point toward the outdoor wet bulb (on the example site a
+          supply-air setpoint a few tenths under the outdoor dry bulb on a humid September afternoon in
+          Chicago took a hall's inlet dew point from 10.5 to 15.8 C in one step, bench/README.md, issue 16);
+        - the margin above the supply-air dry bulb at which evaporation into the zone's return air (the zone
+          air at the inlet's dew point) or outdoor air may take it out of the envelope (``_wet_bulb_floor_c``):
+          an evaporative stage cools the mix of the two along its wet-bulb line, and once the economizer closes
+          (above its dry-bulb or dew-point limit) it evaporates into recirculated air whose moisture stays for
+          hours (in Golden the halls' inlet dew point went from 5.6 to 15 C within two steps of the economizer
+          closing on a June morning, at 21 C supply air, and stayed there all day; at trim-respond's 24.5 C it
+          reached 13.3 C, issue 16, item 7). The ai does not know whether the economizer is open or whether the
+          stage runs, so this floor assumes that it may.
 
         The next interval's inlet dew point is taken from the measured one: it follows the outdoor air through
         the economizer, and the setpoints move it only where the coil condenses water or an evaporative stage
@@ -295,9 +493,55 @@ class AIController:
         """
         if self.max_inlet_relative_humidity_pct is None:
             return {}
-        return {zone: self.margin_c + dry_bulb_at_relative_humidity_c(state.inlet_dew_point_c + self.dew_point_rise_c,
-                                                                       self.max_inlet_relative_humidity_pct)
-                for zone, state in observation.zones.items()}
+        evaporative_floor_c = -math.inf
+        if observation.outdoor_wet_bulb_c + self.dew_point_rise_c >= self.max_inlet_dew_point_c:
+            evaporative_floor_c = observation.outdoor_dry_bulb_c + self.outdoor_air_margin_c
+        floors_c = {}
+        for zone, state in observation.zones.items():
+            wet_bulb_floor_c = -math.inf if self.evaporative_passes == 0 else self.margin_c + self._wet_bulb_floor_c(
+                observation.outdoor_wet_bulb_c, state.zone_air_temp_c, state.inlet_dew_point_c)
+            floors_c[zone] = max(evaporative_floor_c, wet_bulb_floor_c, self.margin_c + dry_bulb_at_relative_humidity_c(
+                state.inlet_dew_point_c + self.dew_point_rise_c, self.max_inlet_relative_humidity_pct))
+        return floors_c
+
+    def _wet_bulb_floor_c(self, outdoor_wet_bulb_c: float, return_air_c: float, dew_point_c: float) -> float:
+        """The supply-air dry bulb, C, below which evaporative cooling may take a zone's air out of the humidity
+        envelope (its dew point within ``dew_point_rise_c`` of ``max_inlet_dew_point_c``, or its relative
+        humidity over the limit), for return air at ``return_air_c`` and ``dew_point_c``.
+
+        An evaporative stage cools the mix of outdoor and return air along its wet-bulb line, at most the
+        higher of the two's, and the air it humidified comes back as return air while the economizer is closed:
+        ``evaporative_passes`` such passes to the supply air's dry bulb are allowed for. Warmer supply air
+        evaporates less, so the bound is found by bisection between the treated air's wet bulb and the return
+        air.
+        """
+        limit_dew_point_c = self.max_inlet_dew_point_c - self.dew_point_rise_c
+
+        def inside(supply_c: float) -> bool:
+            humid_c = dew_point_c
+            for _ in range(self.evaporative_passes):
+                wet_bulb_c = max(outdoor_wet_bulb_c, _wet_bulb_c(return_air_c, humid_c))
+                # Supply air as warm as the return air needs no cooling, and nothing evaporates.
+                if supply_c < return_air_c:
+                    humid_c = max(humid_c, _dew_point_on_wet_bulb_line_c(wet_bulb_c, supply_c))
+            return humid_c <= limit_dew_point_c and dry_bulb_at_relative_humidity_c(
+                humid_c, self.max_inlet_relative_humidity_pct) <= supply_c
+
+        low_c = max(outdoor_wet_bulb_c, _wet_bulb_c(return_air_c, dew_point_c))
+        high_c = max(return_air_c, low_c)
+        if inside(low_c):
+            return low_c
+        for _ in range(12):
+            middle_c = 0.5 * (low_c + high_c)
+            low_c, high_c = (low_c, middle_c) if inside(middle_c) else (middle_c, high_c)
+        return high_c
+
+    def _humid_risk(self, state: ZoneObservation) -> bool:
+        """Whether a zone's inlet air is within the allowances of the humidity envelope's edge: its dew point
+        within ``dew_point_rise_c`` of ``max_inlet_dew_point_c``, or its relative humidity within
+        ``humidity_margin_pct`` of the limit."""
+        return (state.inlet_dew_point_c + self.dew_point_rise_c >= self.max_inlet_dew_point_c
+                or state.inlet_relative_humidity_pct >= self.max_inlet_relative_humidity_pct - self.humidity_margin_pct)
 
     def _search(self, observation: Observation, baseline: Action, humid_below_c: dict[str, float]) -> _Search:
         """The compiled search (``greendc.control.search.search_setpoints``) around the current setpoints."""
@@ -339,74 +583,137 @@ class AIController:
                 water = observation.chilled_water_setpoint_c or self._context.design.chilled_water_c
         return [*[supply[z] for z in zones], *[cooling[z] for z in zones], water]
 
-    def _recovery(self, baseline: Action, observation: Observation) -> Action:
-        """Cool every zone at or over the limit at once: supply air 2 K plus the excess below its current value."""
+    def _recovery(self, observation: Observation, over: list[str]) -> Action:
+        """Cool the zones over the limit: supply air down by 2 K plus the excess, at most
+        ``max_recovery_drop_c`` below where it was when the recovery began, and ``max_step_c`` further for every
+        control period the inlet stays over."""
         bounds = self._context.bounds
-        supply = dict(baseline.supply_air_setpoint_c or {})
-        for zone, state in observation.zones.items():
-            if state.inlet_temp_c >= self.inlet_limit_c - 1e-9:
-                excess = state.inlet_temp_c - (self.inlet_limit_c - self.margin_c)
-                supply[zone] = bounds.supply_air_c.clip(min(supply.get(zone, 99.0),
-                                                            state.supply_air_setpoint_c - 2.0 - excess))
+        held = self._action.supply_air_setpoint_c or {}
+        if self._recovery_start is None:
+            self._recovery_start = (self._step, {zone: state.supply_air_setpoint_c if not is_missing(
+                state.supply_air_setpoint_c) else held.get(zone, bounds.supply_air_c.min)
+                for zone, state in observation.zones.items()})
+        started_step, started_c = self._recovery_start
+        periods_over = (self._step - started_step) // self.decide_every_steps
+        supply = {zone: held.get(zone, started_c[zone]) for zone in self._zone_names}
+        for zone in over:
+            excess = observation.zones[zone].inlet_temp_c - (self.inlet_limit_c - self.margin_c)
+            drop = min(2.0 + excess, self.max_recovery_drop_c) + periods_over * self.max_step_c
+            supply[zone] = bounds.supply_air_c.clip(min(supply[zone], started_c[zone] - drop))
         cooling = {z: bounds.zone_cooling_c.clip(supply[z] + self._baseline.server_delta_t_c) for z in supply}
         self._baseline.continue_from(min(supply.values()))
-        return Action(supply, cooling, baseline.chilled_water_setpoint_c)
+        return Action(supply, cooling, self._action.chilled_water_setpoint_c)
+
+    def _applied(self, action: Action) -> Action:
+        """What reaches the plant: the action in closed loop, the site's own control in advisory mode."""
+        return action if self.mode == "closed-loop" else _SITE_CONTROL
 
     def act(self, observation: Observation) -> Action:
         # The ai plans within the site's bounds (its candidates and its recovery stay inside them, so that what
         # it predicts is what is applied); the runner alone clips what it returns.
         started = time.perf_counter()
-        # The rule runs at every step, so that it is ready to take over; its action is made only when needed.
-        self._baseline.follow(observation)
         self._step += 1
-        guard, detail = self._input_guard(observation)
+        trusted, distrust, distrust_detail = self._trusted(observation)
+        # The rule runs at every step on the readings the ai believes, so that it is ready to take over; its
+        # action is made only when needed.
+        self._baseline.follow(trusted)
+        self._compare_with_prediction(trusted)
+        guard, detail = (distrust, distrust_detail) if distrust != "none" else self._input_guard(trusted)
         if guard == "none" and self._kill_switch_engaged():
             guard, detail = "kill-switch", str(self.kill_switch)
+        over, confirmed = self._over_limit(trusted) if guard == "none" else ([], False)
+        if not over:
+            self._recovery_start = None
         if guard != "none":
-            self._action = baseline = self._baseline.action()
-            self._log(observation, guard, detail, baseline, baseline, None, started)
-            return baseline
-        if max(self._inlets_c) >= self.inlet_limit_c:
-            baseline = self._baseline.action()
-            self._action = self._recovery(baseline, observation)
-            self._log(observation, "inlet-over-limit", "measured inlet at or over the limit", self._action,
-                      baseline, None, started)
-            return self._action
-        if (self._step - 1) % self.decide_every_steps != 0:
-            return self._action if self.mode == "closed-loop" else self._baseline.action()
+            return self._hand_over(observation, guard, detail, started)
+        if over and confirmed:
+            self._action, self._rule_in_charge = self._recovery(trusted, over), False
+            self._pending.clear()
+            self._log(observation, "inlet-over-limit", f"measured inlet at or over the limit in {', '.join(over)}",
+                      self._action, self._baseline.action(), None, started)
+            return self._applied(self._action)
+        if over:
+            self._log(observation, "unconfirmed-over-limit", f"{', '.join(over)} at or over the limit for one step "
+                      "only: holding, waiting for a second step or sensor", self._action, self._baseline.action(),
+                      None, started)
+            return self._applied(self._action)
+        humidity_onset = self._humidity_onset(trusted)
+        if (self._step - 1) % self.decide_every_steps != 0 and not humidity_onset:
+            if self._rule_in_charge:
+                # A decision handed the period to the rule: it trims and responds every step, as on its own.
+                self._action = self._baseline.action()
+            return self._applied(self._action)
+        return self._decide(observation, started)
+
+    def _humidity_onset(self, observation: Observation) -> bool:
+        """Whether a zone's inlet air reached the humidity envelope's edge at this step (it was inside at the
+        last one): worth a decision now rather than at the end of the control period."""
+        if self.max_inlet_relative_humidity_pct is None:
+            return False
+        at_risk = {zone for zone, state in observation.zones.items() if self._humid_risk(state)}
+        onset, self._humid_zones = bool(at_risk - self._humid_zones), at_risk
+        return onset
+
+    def _hand_over(self, observation: Observation, guard: Guard, detail: str, started: float,
+                   search: _Search | None = None) -> Action:
+        """Give the step to the fallback rule (which fails safe on missing inlets) and log why."""
         baseline = self._baseline.action()
+        self._action, self._rule_in_charge = baseline, True
+        if search is None:
+            self._pending.clear()
+        self._log(observation, guard, detail, baseline, baseline, search, started)
+        return self._applied(baseline)
+
+    def _decide(self, observation: Observation, started: float) -> Action:
+        """A control decision: the envelope and drift guards, then the search."""
+        outside = self._outside_training(observation)
+        if outside:
+            return self._hand_over(observation, "outside-training", outside, started)
+        drifting = self.drift.decide()
+        self._extra_margin_c = self.drift.warm_bias_k([ZONE.inlet_temp_c.of(zone) for zone in self._zone_names])
+        baseline = self._baseline.action() if self.mode == "closed-loop" else _SITE_CONTROL
         humid_below = self._humid_below_c(observation)
         if self._preparing is not None:
             self._search_prepared()
         search = self._search(observation, baseline, humid_below)
+        if drifting:
+            self._expect(search, chosen=False)
+            return self._hand_over(observation, "model-drift", f"prediction residuals {self.drift.statistic:.1f} "
+                                   f"standard deviations off (hands back below {self.drift.clear_below:g})",
+                                   started, search)
         if not search.found:
-            self._action = baseline
-            self._log(observation, "no-feasible-action", f"none of {search.candidates} candidates is safe",
-                      baseline, baseline, None, started)
-            return baseline
-        action = self._to_action(search.chosen_row)
+            self._expect(search, chosen=False)
+            return self._hand_over(observation, "no-feasible-action", f"none of {search.candidates} candidates is "
+                                   "safe", started, search)
         spread = max(search.chosen_std_c.tolist())
         if spread > self.max_uncertainty_c:
-            self._action = baseline
-            self._log(observation, "model-uncertain", f"inlet std {spread:.2f} K > {self.max_uncertainty_c} K",
-                      baseline, baseline, search, started)
-            return baseline
-        if self.mode == "advisory":
-            self._action = baseline
-            self._log(observation, "advisory", "recommendation logged, baseline in charge", action, baseline,
-                      search, started)
-            return baseline
-        self._action = action
+            self._expect(search, chosen=False)
+            return self._hand_over(observation, "model-uncertain", f"inlet std {spread:.2f} K > "
+                                   f"{self.max_uncertainty_c} K", started, search)
+        action = self._to_action(search.chosen_row)
+        self._action, self._rule_in_charge = action, False
+        self._expect(search, chosen=True)
         # The rule continues from the optimizer's setpoint if it has to take over, instead of jumping back
         # to wherever its own state had drifted.
         self._baseline.continue_from(min(action.supply_air_setpoint_c.values()))
         detail, floor_c = f"{search.candidates} candidates searched", None
+        if self._extra_margin_c > 0.05:
+            detail += f"; margin widened by {self._extra_margin_c:.1f} K (the plant runs warmer than predicted)"
         if search.humidity_mattered:
             floor_c = max(humid_below.values())
             detail += (f"; inlets kept at or above {floor_c:.1f} C (not the cheapest safe choice) for relative "
                        f"humidity at most {self.max_inlet_relative_humidity_pct:g} %")
         self._log(observation, "none", detail, action, baseline, search, started, floor_c)
-        return action
+        return self._applied(action)
+
+    def _expect(self, search: _Search, chosen: bool) -> None:
+        """Remember what the model predicts for the setpoints that will apply (the chosen row, or the
+        baseline's when the rule or the site's own control keeps charge), to compare once they took effect."""
+        outcome = search.outcomes[0 if chosen else 1].tolist()
+        stds = (search.chosen_std_c if chosen else search.spread_c).tolist()
+        self._pending.append(_Pending(self._step, outcome[0], self._cooling_std_w,
+                                      dict(zip(self._zone_names, outcome[3:], strict=True)),
+                                      dict(zip(self._zone_names, stds, strict=True))))
 
     def _log(self, observation: Observation, guard: Guard, detail: str, chosen: Action, baseline: Action,
              search: _Search | None, started: float,
@@ -416,16 +723,17 @@ class AIController:
         read now: a live observation expires with its timestep."""
         self._entries.append((
             observation.month, observation.day, observation.hour, observation.minute, guard, detail, self.mode,
-            observation.outdoor_dry_bulb_c, observation.it_power_w,
-            max(z.inlet_temp_c for z in observation.zones.values()), chosen, baseline, search, humid_air_floor_c,
-            1000.0 * (time.perf_counter() - started)))
+            observation.outdoor_dry_bulb_c, observation.it_power_w, observation.hottest_inlet_c, chosen, baseline,
+            search, humid_air_floor_c, 1000.0 * (time.perf_counter() - started), self.drift.statistic,
+            self._extra_margin_c, dict(self._residuals)))
 
     def _record(self, month: int, day: int, hour: int, minute: int, guard: Guard, detail: str, mode: str,
                 outdoor_dry_bulb_c: float, it_power_w: float, hottest_inlet_c: float, chosen: Action,
                 baseline: Action, search: _Search | None, humid_air_floor_c: float | None,
-                decision_ms: float) -> DecisionRecord:
+                decision_ms: float, drift_statistic: float, drift_margin_c: float,
+                residuals: dict[str, float]) -> DecisionRecord:
         """One decision's record: its inputs, the chosen and the baseline's setpoints, the predictions with
-        their uncertainty, the predicted saving, the guard that fired and what the decision cost."""
+        their uncertainty, the predicted saving, the guard that fired, the drift state and what it cost."""
         prediction = None
         if search is not None:
             (cooling_w, it_w, objective_w, *inlets_c), baseline_outcome = search.outcomes.tolist()
@@ -435,15 +743,109 @@ class AIController:
                 inlet_temp_c=dict(zip(self._zone_names, inlets_c, strict=True)),
                 inlet_temp_std_c=dict(zip(self._zone_names, search.chosen_std_c.tolist(), strict=True)),
             )
+        if mode == "advisory":
+            applied = "site"
+        else:
+            applied = "ai" if guard == "none" else {"inlet-over-limit": "recovery",
+                                                     "unconfirmed-over-limit": "held"}.get(guard, "baseline")
         return DecisionRecord(
             # datetime, not pandas.Timestamp: a tenth of the cost, and the log's table stores it the same way.
             time=datetime(2001, month, day) + timedelta(hours=hour, minutes=minute),
-            guard=guard, detail=detail, mode=mode,
-            applied="ai" if guard == "none" else ("recovery" if guard == "inlet-over-limit" else "baseline"),
-            outdoor_dry_bulb_c=outdoor_dry_bulb_c, it_power_w=it_power_w, hottest_inlet_c=hottest_inlet_c,
-            chosen=chosen, baseline=baseline, prediction=prediction, decision_ms=decision_ms,
-            humid_air_floor_c=humid_air_floor_c,
+            guard=guard, detail=detail, mode=mode, applied=applied,
+            outdoor_dry_bulb_c=_reading(outdoor_dry_bulb_c), it_power_w=_reading(it_power_w),
+            hottest_inlet_c=hottest_inlet_c, chosen=chosen, baseline=baseline, prediction=prediction,
+            decision_ms=decision_ms, humid_air_floor_c=humid_air_floor_c, drift_statistic=drift_statistic,
+            drift_margin_c=drift_margin_c, residuals=residuals,
         )
+
+
+def _vapour_pressure_pa(temp_c: float) -> float:
+    """Saturation vapour pressure over water at this temperature (C), Pa (Magnus, Alduchov & Eskridge 1996):
+    the vapour pressure of air whose dew point it is."""
+    return 610.94 * math.exp(17.625 * temp_c / (temp_c + 243.04))
+
+
+def _humidity_ratio(dew_point_c: float) -> float:
+    """Humidity ratio of air of this dew point at sea-level pressure, kg water per kg dry air."""
+    vapour_pa = _vapour_pressure_pa(dew_point_c)
+    return 0.621945 * vapour_pa / (_SEA_LEVEL_PA - vapour_pa)
+
+
+def _wet_bulb_line_dry_bulb_c(wet_bulb_c: float, humidity_ratio: float) -> float:
+    """The dry bulb, C, of air of this wet bulb (C) and humidity ratio (kg/kg): the psychrometric wet-bulb
+    equation (ASHRAE Handbook of Fundamentals 2017, chapter 1, equation 33) solved for the dry bulb."""
+    saturated = _humidity_ratio(wet_bulb_c)
+    return (((2501.0 - 2.326 * wet_bulb_c) * saturated + 1.006 * wet_bulb_c - humidity_ratio
+             * (2501.0 - 4.186 * wet_bulb_c)) / (1.006 + 1.86 * humidity_ratio))
+
+
+def _wet_bulb_c(dry_bulb_c: float, dew_point_c: float) -> float:
+    """The wet bulb of air of this dry bulb and dew point, C (bisection on the wet-bulb equation: the dry bulb
+    on a wet-bulb line of fixed moisture grows with the wet bulb)."""
+    humidity_ratio = _humidity_ratio(min(dew_point_c, dry_bulb_c))
+    low_c, high_c = min(dew_point_c, dry_bulb_c), dry_bulb_c
+    for _ in range(16):
+        middle_c = 0.5 * (low_c + high_c)
+        low_c, high_c = (middle_c, high_c) if _wet_bulb_line_dry_bulb_c(middle_c, humidity_ratio) < dry_bulb_c \
+            else (low_c, middle_c)
+    return 0.5 * (low_c + high_c)
+
+
+def _dew_point_on_wet_bulb_line_c(wet_bulb_c: float, dry_bulb_c: float) -> float:
+    """The dew point, C, of air of this wet bulb and dry bulb (the wet-bulb equation for its humidity ratio,
+    then the Magnus form inverted)."""
+    saturated = _humidity_ratio(wet_bulb_c)
+    humidity_ratio = max(1e-6, ((2501.0 - 2.326 * wet_bulb_c) * saturated - 1.006 * (dry_bulb_c - wet_bulb_c))
+                         / (2501.0 + 1.86 * dry_bulb_c - 4.186 * wet_bulb_c))
+    vapour_pa = _SEA_LEVEL_PA * humidity_ratio / (0.621945 + humidity_ratio)
+    gamma = math.log(vapour_pa / 610.94)
+    return 243.04 * gamma / (17.625 - gamma)
+
+
+def _reading(value: float | None) -> float:
+    """A reading as a number for the log: a missing one (None) as NaN."""
+    return math.nan if value is None else float(value)
+
+
+def _learned_bounds_c(bounds_c: np.ndarray, envelope: TrainingEnvelope, zones: list[str], has_chiller_plant: bool,
+                      tolerance_c: float) -> np.ndarray:
+    """The site's setpoint bounds (rows as ``search.py`` reads them) narrowed to the setpoints the model saw
+    in training, plus a tolerance: the model is not asked about setpoints it never saw."""
+    learned = bounds_c.copy()
+    rows = [(SUPPLY_AIR, [ZONE.supply_air_setpoint_c.of(z) for z in zones]),
+            (ZONE_COOLING, [ZONE.zone_cooling_setpoint_c.of(z) for z in zones])]
+    if has_chiller_plant:
+        rows.append((CHILLED_WATER, [FACILITY.chilled_water_setpoint_c.column]))
+    for row, features in rows:
+        low = max(envelope.feature_ranges[name].min for name in features) - tolerance_c
+        high = min(envelope.feature_ranges[name].max for name in features) + tolerance_c
+        learned[row, MIN], learned[row, MAX] = max(learned[row, MIN], low), min(learned[row, MAX], high)
+        if learned[row, MIN] > learned[row, MAX]:
+            raise UsageError(f"the model learned {', '.join(features)} within {low + tolerance_c:g}-"
+                             f"{high - tolerance_c:g} C, outside the site's bounds {bounds_c[row, MIN]:g}-"
+                             f"{bounds_c[row, MAX]:g} C: train a model on this site's telemetry")
+    return learned
+
+
+def _envelope_checks(envelope: TrainingEnvelope, context: ControlContext, weather_tolerance_c: float,
+                     load_tolerance: float) -> list[tuple[str, Any, Any, float, str]]:
+    """The state checks of the training envelope: (label, reader of an observation, learned range, tolerance,
+    unit) for outdoor dry and wet bulb, and each zone's IT power in W and as a fraction of its design power."""
+    ranges = envelope.feature_ranges
+    checks: list[tuple[str, Any, Any, float, str]] = [
+        ("outdoor dry bulb", lambda o: o.outdoor_dry_bulb_c, ranges[f"state:{FACILITY.outdoor_dry_bulb_c.column}"],
+         weather_tolerance_c, "C"),
+        ("outdoor wet bulb", lambda o: o.outdoor_wet_bulb_c, ranges[f"state:{FACILITY.outdoor_wet_bulb_c.column}"],
+         weather_tolerance_c, "C"),
+    ]
+    for zone in context.zone_names:
+        design_w = context.zone_it_design_power_w.get(zone) or envelope.zone_it_design_power_w[zone]
+        learned_w = ranges[f"state:{ZONE.it_power_w.of(zone)}"]
+        checks.append((f"{zone} IT power", lambda o, z=zone: o.zones[z].it_power_w, learned_w,
+                       load_tolerance * envelope.zone_it_design_power_w[zone], "W"))
+        checks.append((f"{zone} IT load", lambda o, z=zone, d=design_w: o.zones[z].it_power_w / d,
+                       envelope.zone_it_load_fraction[zone], load_tolerance, "of design"))
+    return checks
 
 
 def _unchanged_for(last: list[Any], value: float) -> int:
