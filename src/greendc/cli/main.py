@@ -134,6 +134,7 @@ def simulate(
     kill_switch: KillSwitchOption = None,
     overwrite: OverwriteOption = False,
     faults_file: FaultsOption = None,
+    accept_model_mismatch: AcceptMismatchOption = False,
 ) -> None:
     """Simulate a site's run period under one controller and save telemetry and an annual summary."""
     from greendc.results.store import claim_output_folder
@@ -146,7 +147,7 @@ def simulate(
     with claim_output_folder(out or Path("greendc-out") / f"{slug(site.name)}-{controller}", "simulation",
                              overwrite) as folder:
         outcome = _simulate_one(site, site_dir, controller, weather, model, objective, advisory, kill_switch,
-                                faults)
+                                faults, accept_model_mismatch)
         out_dir = folder.write(lambda staging: write_run_files(outcome, staging))
     summary = outcome.summary
     console.print(_summary_table([{**summary.model_dump(), "climate": weather or site.weather}], f"{site.name}"))
@@ -159,19 +160,32 @@ def simulate(
 
 
 def _simulate_one(site: Any, site_dir: Path, controller: str, weather: str | None, model: Path | None,
-                  objective: str, advisory: bool, kill_switch: Path | None, faults: tuple[Any, ...] = ()) -> Any:
+                  objective: str, advisory: bool, kill_switch: Path | None, faults: tuple[Any, ...] = (),
+                  accept_model_mismatch: bool = False) -> Any:
     from greendc.site.weather import resolve_weather
     from greendc.workflows.simulation import SimulationJob, controller_options, simulate_many
 
     resolve_weather(weather or site.weather, relative_to=site_dir)  # a missing file fails before the run
     options = controller_options([controller], [z.name for z in site.zones], model, objective, advisory,
-                                 kill_switch)[controller]
+                                 kill_switch, accept_model_mismatch)[controller]
+    if controller == "ai":
+        _print_model_warnings(site, model, accept_model_mismatch)
     job = SimulationJob(site, site_dir, controller, weather, options, faults=faults)
     [outcome] = _run_with_progress(
         f"{site.name}: {controller}",
         lambda report: simulate_many([job], workers=1, on_progress=lambda _, fraction: report(fraction)),
     )
     return outcome
+
+
+def _print_model_warnings(site: Any, model: Path, accept_model_mismatch: bool) -> None:
+    """One yellow line when the site differs from the one the ai's model learned from (refusals raise)."""
+    from greendc.workflows.simulation import model_site_warnings
+
+    warnings = model_site_warnings(site, model, accept_model_mismatch)
+    if warnings:
+        console.print(f"[yellow]Warning: the model was trained on another site: {escape('; '.join(warnings))}; "
+                      "retrain it on this site's telemetry (greendc explore, then greendc train)[/]", highlight=False)
 
 
 def _load_faults(path: Path | None, site: Any) -> tuple[Any, ...]:
@@ -208,6 +222,9 @@ ObjectiveOption = Annotated[str, typer.Option(help="What the ai minimises and be
 AdvisoryOption = Annotated[bool, typer.Option("--advisory", help="ai only logs recommendations; baseline acts.")]
 KillSwitchOption = Annotated[Path | None, typer.Option(help="While this file exists the ai hands control to the "
                                                             "baseline rule.")]
+AcceptMismatchOption = Annotated[bool, typer.Option(
+    "--accept-model-mismatch", help="Use an ai model although its zones' IT design power differs from the site's by "
+                                    "more than 20 % (it then hands over wherever the load leaves its training).")]
 FaultsOption = Annotated[Path | None, typer.Option("--faults", help="Sensor faults (YAML) the controllers observe "
                                                                     "through; the simulation and its results stay "
                                                                     "true (see greendc.telemetry.faults). The "
@@ -234,6 +251,7 @@ def bench(
     model: ModelOption = None,
     objective: ObjectiveOption = "facility",
     faults_file: FaultsOption = None,
+    accept_model_mismatch: AcceptMismatchOption = False,
 ) -> None:
     """Compare controllers across climates: one table, one JSON record per controller and climate."""
     from greendc.control.registry import CONTROLLERS
@@ -257,7 +275,9 @@ def bench(
     if weather is not None:
         climate_list.append(str(resolve_weather(str(weather))))
     options = controller_options([n for n in names if n not in SWEPT_REFERENCES], [z.name for z in site.zones], model,
-                                 objective)
+                                 objective, accept_model_mismatch=accept_model_mismatch)
+    if "ai" in names:
+        _print_model_warnings(site, model, accept_model_mismatch)
     faults = _load_faults(faults_file, site)
     with _progress() as progress:
         task = progress.add_task("simulation runs", total=None)

@@ -169,7 +169,8 @@ def simulate_many(
 
 def controller_options(names: list[str], zone_names: list[str], model: Path | None = None,
                        objective: str = "facility", advisory: bool = False,
-                       kill_switch: Path | None = None) -> dict[str, dict[str, Any]]:
+                       kill_switch: Path | None = None, accept_model_mismatch: bool = False
+                       ) -> dict[str, dict[str, Any]]:
     """Constructor options per controller name, checked before any run starts (the ai's model above all).
 
     Raises :class:`UsageError` for an unknown controller or objective, or an ai without a model; the model
@@ -194,4 +195,21 @@ def controller_options(names: list[str], zone_names: list[str], model: Path | No
                      "mode": "advisory" if advisory else "closed-loop"}
     if kill_switch is not None:
         options["ai"]["kill_switch"] = str(Path(kill_switch).resolve())
+    if accept_model_mismatch:
+        options["ai"]["accept_model_mismatch"] = True
     return options
+
+
+def model_site_warnings(site: Site, model: Path, accept_model_mismatch: bool = False) -> list[str]:
+    """What differs between ``site`` and the site the model learned from, each one short line, before any run.
+
+    Raises :class:`~greendc.learning.envelope.ModelMismatchError` (one line) when the model does not fit the
+    site (its zones' IT design power more than 20 % away), unless the mismatch is accepted.
+    """
+    from greendc.learning.envelope import check_model_for_site
+    from greendc.learning.facility_model import FacilityModel
+    from greendc.twin.builder import control_context
+
+    context = control_context(site)
+    envelope = FacilityModel.load(model, zone_names=context.zone_names).envelope_
+    return check_model_for_site(envelope, context, accept_model_mismatch)
