@@ -147,10 +147,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, default=DEFAULT_OUT, metavar="OUT", help="where to write the rows")
     parser.add_argument("--workers", type=int, default=2, help="runs at a time, each in its own process")
+    parser.add_argument("--model", type=Path, default=demo_model_path(), help="the ai's model (default: shipped)")
     args = parser.parse_args(argv)
     sites = plants()
     zone_names = [zone.name for zone in next(iter(sites.values())).zones]
-    options = controller_options(list(CONTROLLERS), zone_names, model=demo_model_path())
+    options = controller_options(list(CONTROLLERS), zone_names, model=args.model)
     cases = {name: fault_case(entries) for name, entries in FAULT_CASES.items()}
     keys = [(plant, fault, controller) for plant in sites for fault in cases for controller in CONTROLLERS]
     jobs = [SimulationJob(sites[plant], SITE.parent, controller, None, options[controller], summary_only=True,
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [by_index[index] for index in range(len(jobs))]
     report = {"when": started.isoformat(timespec="seconds"), "commit": _commit(),
               "wall_s": round((datetime.now(UTC) - started).total_seconds(), 1), "period": PERIOD, "window": WINDOW,
-              "model": demo_model_path().name, "rows": rows}
+              "model": args.model.name, "rows": rows}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=1))
     print(markdown(rows))
