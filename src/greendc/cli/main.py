@@ -370,6 +370,8 @@ COVERAGE_TARGET = 0.97
 
 def _print_coverage(model: Any) -> None:
     """How much of the test rows' outcomes the calibrated 2-sigma bands cover, and what the model learned from."""
+    from greendc.telemetry.sensors import FACILITY
+
     metrics = model.metrics_
 
     def share(value: float) -> str:
@@ -389,11 +391,12 @@ def _print_coverage(model: Any) -> None:
                   f"{share(cooling['value'])} of held-out outcomes (target >= {100 * COVERAGE_TARGET:.0f} %)")
     envelope = model.envelope_
     ranges = envelope.feature_ranges
+    dry_bulb, wet_bulb = FACILITY.outdoor_dry_bulb_c.column, FACILITY.outdoor_wet_bulb_c.column
     loads = ", ".join(f"{escape(zone)} {100 * span.min:.0f}-{100 * span.max:.0f} %"
                       for zone, span in envelope.zone_it_load_fraction.items())
     console.print(f"Learned from {escape(envelope.site_name)}, {envelope.training_period[0]} to "
-                  f"{envelope.training_period[1]}: outdoor dry bulb {_span(ranges['state:outdoor_dry_bulb_c'])} C, "
-                  f"wet bulb {_span(ranges['state:outdoor_wet_bulb_c'])} C; IT load of design: {loads}")
+                  f"{envelope.training_period[1]}: outdoor dry bulb {_span(ranges[f'state:{dry_bulb}'])} C, "
+                  f"wet bulb {_span(ranges[f'state:{wet_bulb}'])} C; IT load of design: {loads}")
 
 
 def _span(values: Any) -> str:

@@ -50,7 +50,10 @@ from greendc.learning.metrics import accuracy
 from greendc.learning.trees import ModelTextError, TreeEnsemble, compiled
 from greendc.site.schema import Site
 from greendc.telemetry.schema import Telemetry
+from greendc.telemetry.sensors import FACILITY, ZONE
 
+#: The registry's names of the targets, for the metrics and the monotone constraints.
+_COOLING, _IT, _INLET = FACILITY.cooling_power_w.column, FACILITY.it_power_w.column, ZONE.inlet_temp_c.column
 FORMAT_VERSION = 2
 MODEL_KIND = "greendc facility model"
 MIN_TRAINING_ROWS = 500
@@ -203,7 +206,7 @@ class _HeldOut:
 
     def error(self, target: str, part: np.ndarray) -> np.ndarray:
         """Outcome minus predicted mean of ``target`` (cooling power or a zone's inlet) on the rows in ``part``."""
-        predicted = (self.prediction.cooling_power_w if target == "cooling_power_w"
+        predicted = (self.prediction.cooling_power_w if target == _COOLING
                      else self.prediction.inlet_temp_c[target.rsplit("/", 1)[0]])
         return self.table.targets.loc[part, target].to_numpy() - predicted[part]
 
@@ -222,13 +225,16 @@ class FacilityModel:
     calibration_coverage, calibration_confidence : what the calibrated 2-sigma bands are to cover, and how sure
         the calibration is to reach it (:func:`conformal_threshold`)
     random_state : seed for repeatable fits (and of how the held-out days are halved)
-    n_jobs : threads for fitting (prediction runs on one, compiled: ``greendc.learning.trees``)
+    n_jobs : threads for fitting (prediction runs on one, compiled: ``greendc.learning.trees``). One by
+        default: LightGBM's OpenMP threads spin while they wait for each other, and on two cores busy with
+        other work a fit of a three-hall site-year took 200-340 s on two threads and 5 s on one
+        (bench/README.md, section 4); on idle cores the second thread saves a second or two.
     """
 
     def __init__(self, n_estimators: int = 100, learning_rate: float = 0.2, num_leaves: int = 15,
                  min_child_samples: int = 20, holdout_fraction: float = 0.2,
                  calibration_coverage: float = CALIBRATION_COVERAGE,
-                 calibration_confidence: float = CALIBRATION_CONFIDENCE, random_state: int = 0, n_jobs: int = 2):
+                 calibration_confidence: float = CALIBRATION_CONFIDENCE, random_state: int = 0, n_jobs: int = 1):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -252,8 +258,8 @@ class FacilityModel:
         """+1 on supply-air setpoints for IT power and for the zone's own inlet, 0 elsewhere."""
         constraints = []
         for name in self.feature_names_:
-            own_inlet = target.endswith("/inlet_temp_c") and name.split("/")[0] == target.split("/")[0]
-            rising = name.endswith("/supply_air_setpoint_c") and (target == "it_power_w" or own_inlet)
+            own_inlet = target.endswith(f"/{_INLET}") and name.split("/")[0] == target.split("/")[0]
+            rising = name.endswith(f"/{ZONE.supply_air_setpoint_c.column}") and (target == _IT or own_inlet)
             constraints.append(1 if rising else 0)
         return constraints
 
@@ -316,7 +322,7 @@ class FacilityModel:
     def _fit_boosters(self, train: TrainingTable, on_progress: Callable[[int, int], None] | None) -> None:
         """The mean models of every target, and each zone's 10 % and 90 % inlet quantile models."""
         jobs = [(target, "regression", None) for target in self.target_names_]
-        jobs += [(target, "quantile", alpha) for target in self.target_names_ if target.endswith("/inlet_temp_c")
+        jobs += [(target, "quantile", alpha) for target in self.target_names_ if target.endswith(f"/{_INLET}")
                  for alpha in (0.1, 0.9)]
         total, done = len(jobs) * self.n_estimators, [0]
 
@@ -355,12 +361,12 @@ class FacilityModel:
         blocks = held_out.blocks[part]
         floors, scales, effective = {}, {}, {}
         for index, zone in enumerate(self.zone_names_):
-            error = held_out.error(f"{zone}/inlet_temp_c", part)
+            error = held_out.error(ZONE.inlet_temp_c.of(zone), part)
             floors[zone] = float(np.sqrt(np.mean(error**2)))
             std = np.maximum(held_out.raw_spread_c[index][part], floors[zone])
             scales[zone], effective[zone] = conformal_threshold(
                 _ratio(np.abs(error), 2 * std), blocks, self.calibration_coverage, self.calibration_confidence)
-        error = held_out.error("cooling_power_w", part)
+        error = held_out.error(_COOLING, part)
         cooling_std_w, cooling_effective = conformal_threshold(np.abs(error) / 2, blocks, self.calibration_coverage,
                                                                self.calibration_confidence)
         return Calibration(coverage=self.calibration_coverage, confidence=self.calibration_confidence,
@@ -372,10 +378,10 @@ class FacilityModel:
         """Accuracy on every held-out row (ASHRAE Guideline 14); the coverage of each half's band on the other."""
         rows, prediction = held_out.table, held_out.prediction
         metrics: dict[str, Any] = {
-            "cooling_power_w": accuracy(rows.targets["cooling_power_w"], prediction.cooling_power_w),
-            "it_power_w": accuracy(rows.targets["it_power_w"], prediction.it_power_w),
-            **{f"{zone}/inlet_temp_c": accuracy(rows.targets[f"{zone}/inlet_temp_c"], prediction.inlet_temp_c[zone])
-               for zone in self.zone_names_},
+            _COOLING: accuracy(rows.targets[_COOLING], prediction.cooling_power_w),
+            _IT: accuracy(rows.targets[_IT], prediction.it_power_w),
+            **{inlet: accuracy(rows.targets[inlet], prediction.inlet_temp_c[zone])
+               for zone, inlet in ((zone, ZONE.inlet_temp_c.of(zone)) for zone in self.zone_names_)},
         }
         within = {zone: 0 for zone in self.zone_names_}
         below = dict(within)
@@ -384,10 +390,10 @@ class FacilityModel:
             for index, zone in enumerate(self.zone_names_):
                 std = (np.maximum(held_out.raw_spread_c[index][tested], calibration.inlet_std_floor_c[zone])
                        * calibration.inlet_std_scale[zone])
-                error = held_out.error(f"{zone}/inlet_temp_c", tested)
+                error = held_out.error(ZONE.inlet_temp_c.of(zone), tested)
                 within[zone] += int(np.sum(np.abs(error) <= 2 * std))
                 below[zone] += int(np.sum(error <= 2 * std))
-            error = held_out.error("cooling_power_w", tested)
+            error = held_out.error(_COOLING, tested)
             cooling_within += int(np.sum(np.abs(error) <= 2 * calibration.cooling_power_std_w))
         n = len(rows.features)
         for name, counts in (("inlet_within_2_std_fraction", within), ("inlet_below_mean_plus_2_std_fraction", below)):
@@ -497,7 +503,7 @@ class FacilityModel:
                                          for names in (means, quantiles))
         return self._ensemble_cache
 
-    def feature_importance(self, target: str = "cooling_power_w") -> pd.Series:
+    def feature_importance(self, target: str = _COOLING) -> pd.Series:
         """Total gain of each feature for a target, largest first."""
         gains = self.boosters_[target].feature_importance(importance_type="gain")
         return pd.Series(gains, index=self.feature_names_).sort_values(ascending=False)

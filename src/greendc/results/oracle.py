@@ -26,6 +26,7 @@ import pandas as pd
 from greendc.errors import GreendcError
 from greendc.results.summary import envelope_flags, inlet_extremes
 from greendc.site.schema import Setpoints
+from greendc.telemetry.sensors import FACILITY
 
 #: What the oracle (and the ai) can minimise: facility (IT + cooling) or cooling electricity.
 OBJECTIVES = ("facility", "cooling")
@@ -191,8 +192,8 @@ def hourly_table(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: flo
     outside_18_27c = flags["steps_above_27c"] | flags["steps_below_18c"]
     water_columns = [c for c in telemetry.columns if c.endswith("_water_m3")]
     per_step = pd.DataFrame({
-        "it_w": telemetry["it_power_w"], "cooling_w": telemetry["cooling_power_w"],
-        "facility_w": telemetry["facility_power_w"], "water_m3": telemetry[water_columns].sum(axis=1),
+        "it_w": telemetry[FACILITY.it_power_w.column], "cooling_w": telemetry[FACILITY.cooling_power_w.column],
+        "facility_w": telemetry[FACILITY.facility_power_w.column], "water_m3": telemetry[water_columns].sum(axis=1),
         "inlet_max_c": hottest, **{name: flags[name].astype(np.int32) for name in flags.columns},
         "steps_outside_18_27c": outside_18_27c.astype(np.int32),
         "steps_outside_envelope": (outside_18_27c | flags["steps_humid"]).astype(np.int32),

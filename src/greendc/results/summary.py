@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from greendc.results.records import PeriodSummary
+from greendc.telemetry.sensors import ZONE
 
 RECOMMENDED_MAX_C = 27.0
 RECOMMENDED_MIN_C = 18.0
@@ -86,9 +87,9 @@ def inlet_extremes(telemetry: pd.DataFrame, zone_names: list[str]) -> tuple[pd.S
     Humid means outside the recommended envelope's moisture limits: dew point above 15 C or relative
     humidity above 60 %. Every count of steps outside the envelope (run, month, hour) starts from these.
     """
-    inlet = telemetry[_zone_columns(telemetry, zone_names, "inlet_temp_c")]
-    dew = telemetry[_zone_columns(telemetry, zone_names, "inlet_dew_point_c")]
-    humidity = telemetry[_zone_columns(telemetry, zone_names, "inlet_relative_humidity_pct")]
+    inlet = telemetry[_zone_columns(telemetry, zone_names, ZONE.inlet_temp_c.column)]
+    dew = telemetry[_zone_columns(telemetry, zone_names, ZONE.inlet_dew_point_c.column)]
+    humidity = telemetry[_zone_columns(telemetry, zone_names, ZONE.inlet_relative_humidity_pct.column)]
     humid = (dew.max(axis=1) > RECOMMENDED_MAX_DEW_POINT_C) | (
         humidity.max(axis=1) > RECOMMENDED_MAX_RELATIVE_HUMIDITY_PCT
     )
@@ -101,8 +102,8 @@ def summarize(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: float)
     ``monthly`` repeats the energy figures, the hottest inlet and the step counts outside the envelope per
     calendar month, so that monthly results (the hindsight oracle's) can be summed into a year.
     """
-    inlet = telemetry[_zone_columns(telemetry, zone_names, "inlet_temp_c")]
-    dew = telemetry[_zone_columns(telemetry, zone_names, "inlet_dew_point_c")]
+    inlet = telemetry[_zone_columns(telemetry, zone_names, ZONE.inlet_temp_c.column)]
+    dew = telemetry[_zone_columns(telemetry, zone_names, ZONE.inlet_dew_point_c.column)]
     hottest, coolest, humid = inlet_extremes(telemetry, zone_names)
     summary: dict[str, Any] = _energy_figures(telemetry, zone_names, timestep_h)
     summary.update(
