@@ -9,10 +9,9 @@ import pytest
 
 from greendc.control.ai import AIController
 from greendc.control.baselines import DefaultController, TrimRespondController
-from greendc.control.sensor_checks import stull_wet_bulb_c
 from greendc.learning.facility_model import FacilityModel
 from greendc.site.schema import Bounds, Setpoints, Site
-from greendc.site.weather import dry_bulb_at_relative_humidity_c
+from greendc.site.weather import dry_bulb_at_relative_humidity_c, stull_wet_bulb_c
 from greendc.telemetry.contract import Action, ControlContext, DesignSetpoints, Observation, ZoneObservation
 from greendc.twin.builder import build_twin
 from greendc.twin.runner import run_simulation

@@ -16,9 +16,9 @@ import pytest
 
 from greendc.control.ai import AIController
 from greendc.control.drift import DriftMonitor
-from greendc.control.sensor_checks import stull_wet_bulb_c
 from greendc.learning.envelope import ModelMismatchError
 from greendc.learning.facility_model import FacilityModel
+from greendc.site.weather import stull_wet_bulb_c
 from greendc.telemetry.contract import Action
 from tests.control.test_ai import CONTEXT, ZONES, _controller, _observation
 

@@ -4,36 +4,36 @@ from __future__ import annotations
 
 import pytest
 
-from greendc.control import ai
 from greendc.control.ai import AIController
-from greendc.control.sensor_checks import stull_wet_bulb_c
 from greendc.learning.facility_model import FacilityModel
-from greendc.site.weather import dry_bulb_at_relative_humidity_c
+from greendc.site import weather
+from greendc.site.weather import dry_bulb_at_relative_humidity_c, stull_wet_bulb_c
 from greendc.telemetry.contract import Observation
 from tests.control.test_ai import ZONES, _controller, _humid, _observation, _weather
 
 
 def _relative_humidity_pct(dry_bulb_c: float, dew_point_c: float) -> float:
-    return 100.0 * ai._vapour_pressure_pa(dew_point_c) / ai._vapour_pressure_pa(dry_bulb_c)
+    vapour_pa = weather.vapour_pressure_at_dew_point_pa
+    return 100.0 * vapour_pa(dew_point_c) / vapour_pa(dry_bulb_c)
 
 
 @pytest.mark.parametrize(("dry_bulb_c", "dew_point_c"), [(31.0, 10.0), (28.0, 0.0), (22.0, 15.0), (18.0, 17.9)])
 def test_wet_bulb_agrees_with_stull_and_returns_the_dew_point(dry_bulb_c: float, dew_point_c: float) -> None:
-    wet_bulb_c = ai._wet_bulb_c(dry_bulb_c, dew_point_c)
+    wet_bulb_c = weather.wet_bulb_at_dew_point_c(dry_bulb_c, dew_point_c)
     # Stull's fit is good to about 0.3 K (more at low humidity); the two forms are independent.
     assert wet_bulb_c == pytest.approx(stull_wet_bulb_c(dry_bulb_c, _relative_humidity_pct(dry_bulb_c, dew_point_c)),
                                        abs=0.5)
     assert dew_point_c <= wet_bulb_c <= dry_bulb_c
-    assert ai._dew_point_on_wet_bulb_line_c(wet_bulb_c, dry_bulb_c) == pytest.approx(dew_point_c, abs=0.01)
+    assert weather.dew_point_on_wet_bulb_line_c(wet_bulb_c, dry_bulb_c) == pytest.approx(dew_point_c, abs=0.01)
 
 
 def test_evaporation_along_a_wet_bulb_line_raises_the_dew_point() -> None:
     # Return air at 30 C and a 12 C dew point, cooled by evaporation: its dew point rises toward the wet bulb.
-    wet_bulb_c = ai._wet_bulb_c(30.0, 12.0)
-    dew_points_c = [ai._dew_point_on_wet_bulb_line_c(wet_bulb_c, dry_bulb_c) for dry_bulb_c in (30.0, 25.0, 21.0)]
+    wet_bulb_c = weather.wet_bulb_at_dew_point_c(30.0, 12.0)
+    dew_points_c = [weather.dew_point_on_wet_bulb_line_c(wet_bulb_c, dry_bulb_c) for dry_bulb_c in (30.0, 25.0, 21.0)]
     assert dew_points_c == sorted(dew_points_c) and dew_points_c[-1] > 15.0
-    at_14_c = ai._wet_bulb_line_dry_bulb_c(wet_bulb_c, ai._humidity_ratio(14.0))
-    assert ai._dew_point_on_wet_bulb_line_c(wet_bulb_c, at_14_c) == pytest.approx(14.0, abs=0.01)
+    at_14_c = weather.dry_bulb_on_wet_bulb_line_c(wet_bulb_c, weather.humidity_ratio_at_dew_point(14.0))
+    assert weather.dew_point_on_wet_bulb_line_c(wet_bulb_c, at_14_c) == pytest.approx(14.0, abs=0.01)
 
 
 def _return_air(observation: Observation, zone_air_c: float, dew_point_c: float) -> Observation:
@@ -47,8 +47,8 @@ def _after_passes(controller: AIController, supply_c: float, outdoor_wet_bulb_c:
     """Dew point (C) and relative humidity (%) of supply air at ``supply_c`` after the controller's evaporative
     passes, worked out step by step."""
     for _ in range(controller.evaporative_passes):
-        wet_bulb_c = max(outdoor_wet_bulb_c, ai._wet_bulb_c(return_air_c, dew_point_c))
-        dew_point_c = max(dew_point_c, ai._dew_point_on_wet_bulb_line_c(wet_bulb_c, supply_c))
+        wet_bulb_c = max(outdoor_wet_bulb_c, weather.wet_bulb_at_dew_point_c(return_air_c, dew_point_c))
+        dew_point_c = max(dew_point_c, weather.dew_point_on_wet_bulb_line_c(wet_bulb_c, supply_c))
     return dew_point_c, _relative_humidity_pct(supply_c, dew_point_c)
 
 

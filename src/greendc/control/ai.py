@@ -54,7 +54,11 @@ from greendc.errors import UsageError
 from greendc.learning.envelope import TrainingEnvelope, check_model_for_site
 from greendc.learning.facility_model import FacilityModel
 from greendc.learning.features import action_columns, feature_names, hour_of_day_features
-from greendc.site.weather import dry_bulb_at_relative_humidity_c
+from greendc.site.weather import (
+    dew_point_on_wet_bulb_line_c,
+    dry_bulb_at_relative_humidity_c,
+    wet_bulb_at_dew_point_c,
+)
 from greendc.telemetry.contract import Action, ControlContext, Observation, ZoneObservation, frozen, is_missing
 from greendc.telemetry.decisions import DecisionRecord, Prediction
 from greendc.telemetry.sensors import FACILITY, ZONE
@@ -67,8 +71,6 @@ Guard = Literal["none", "kill-switch", "missing-input", "out-of-range", "stuck-s
 #: outdoor air, then each zone's (the inlet dew point only with a humidity limit, last).
 _OUTDOOR_INPUTS = (FACILITY.outdoor_dry_bulb_c, FACILITY.outdoor_wet_bulb_c, FACILITY.outdoor_relative_humidity_pct)
 _ZONE_INPUTS = (ZONE.inlet_temp_c, ZONE.it_power_w, ZONE.supply_air_setpoint_c, ZONE.inlet_dew_point_c)
-#: Air pressure of the ai's psychrometric relations, Pa (sea level).
-_SEA_LEVEL_PA = 101325.0
 #: What advisory mode hands the plant: nothing, so that the site's own control stays in charge.
 _SITE_CONTROL = Action()
 
@@ -520,14 +522,14 @@ class AIController:
         def inside(supply_c: float) -> bool:
             humid_c = dew_point_c
             for _ in range(self.evaporative_passes):
-                wet_bulb_c = max(outdoor_wet_bulb_c, _wet_bulb_c(return_air_c, humid_c))
+                wet_bulb_c = max(outdoor_wet_bulb_c, wet_bulb_at_dew_point_c(return_air_c, humid_c))
                 # Supply air as warm as the return air needs no cooling, and nothing evaporates.
                 if supply_c < return_air_c:
-                    humid_c = max(humid_c, _dew_point_on_wet_bulb_line_c(wet_bulb_c, supply_c))
+                    humid_c = max(humid_c, dew_point_on_wet_bulb_line_c(wet_bulb_c, supply_c))
             return humid_c <= limit_dew_point_c and dry_bulb_at_relative_humidity_c(
                 humid_c, self.max_inlet_relative_humidity_pct) <= supply_c
 
-        low_c = max(outdoor_wet_bulb_c, _wet_bulb_c(return_air_c, dew_point_c))
+        low_c = max(outdoor_wet_bulb_c, wet_bulb_at_dew_point_c(return_air_c, dew_point_c))
         high_c = max(return_air_c, low_c)
         if inside(low_c):
             return low_c
@@ -757,49 +759,6 @@ class AIController:
             decision_ms=decision_ms, humid_air_floor_c=humid_air_floor_c, drift_statistic=drift_statistic,
             drift_margin_c=drift_margin_c, residuals=residuals,
         )
-
-
-def _vapour_pressure_pa(temp_c: float) -> float:
-    """Saturation vapour pressure over water at this temperature (C), Pa (Magnus, Alduchov & Eskridge 1996):
-    the vapour pressure of air whose dew point it is."""
-    return 610.94 * math.exp(17.625 * temp_c / (temp_c + 243.04))
-
-
-def _humidity_ratio(dew_point_c: float) -> float:
-    """Humidity ratio of air of this dew point at sea-level pressure, kg water per kg dry air."""
-    vapour_pa = _vapour_pressure_pa(dew_point_c)
-    return 0.621945 * vapour_pa / (_SEA_LEVEL_PA - vapour_pa)
-
-
-def _wet_bulb_line_dry_bulb_c(wet_bulb_c: float, humidity_ratio: float) -> float:
-    """The dry bulb, C, of air of this wet bulb (C) and humidity ratio (kg/kg): the psychrometric wet-bulb
-    equation (ASHRAE Handbook of Fundamentals 2017, chapter 1, equation 33) solved for the dry bulb."""
-    saturated = _humidity_ratio(wet_bulb_c)
-    return (((2501.0 - 2.326 * wet_bulb_c) * saturated + 1.006 * wet_bulb_c - humidity_ratio
-             * (2501.0 - 4.186 * wet_bulb_c)) / (1.006 + 1.86 * humidity_ratio))
-
-
-def _wet_bulb_c(dry_bulb_c: float, dew_point_c: float) -> float:
-    """The wet bulb of air of this dry bulb and dew point, C (bisection on the wet-bulb equation: the dry bulb
-    on a wet-bulb line of fixed moisture grows with the wet bulb)."""
-    humidity_ratio = _humidity_ratio(min(dew_point_c, dry_bulb_c))
-    low_c, high_c = min(dew_point_c, dry_bulb_c), dry_bulb_c
-    for _ in range(16):
-        middle_c = 0.5 * (low_c + high_c)
-        low_c, high_c = (middle_c, high_c) if _wet_bulb_line_dry_bulb_c(middle_c, humidity_ratio) < dry_bulb_c \
-            else (low_c, middle_c)
-    return 0.5 * (low_c + high_c)
-
-
-def _dew_point_on_wet_bulb_line_c(wet_bulb_c: float, dry_bulb_c: float) -> float:
-    """The dew point, C, of air of this wet bulb and dry bulb (the wet-bulb equation for its humidity ratio,
-    then the Magnus form inverted)."""
-    saturated = _humidity_ratio(wet_bulb_c)
-    humidity_ratio = max(1e-6, ((2501.0 - 2.326 * wet_bulb_c) * saturated - 1.006 * (dry_bulb_c - wet_bulb_c))
-                         / (2501.0 + 1.86 * dry_bulb_c - 4.186 * wet_bulb_c))
-    vapour_pa = _SEA_LEVEL_PA * humidity_ratio / (0.621945 + humidity_ratio)
-    gamma = math.log(vapour_pa / 610.94)
-    return 243.04 * gamma / (17.625 - gamma)
 
 
 def _reading(value: float | None) -> float:

@@ -26,9 +26,9 @@ most 2.5 K in a step (bench/README.md, "Issue 16").
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
+from greendc.site.weather import stull_wet_bulb_c
 from greendc.telemetry.contract import is_missing
 
 #: How far an inlet may read below the coldest supply air of this and the previous step, K.
@@ -77,14 +77,6 @@ def outdoor_problem(dry_bulb_c: float, wet_bulb_c: float, relative_humidity_pct:
         return (f"outdoor dry bulb {dry_bulb_c:.1f} C and relative humidity {relative_humidity_pct:.0f} % give a "
                 f"wet bulb of {expected_c:.1f} C, the sensor reads {wet_bulb_c:.1f} C (stale or faulty)")
     return ""
-
-
-def stull_wet_bulb_c(dry_bulb_c: float, relative_humidity_pct: float) -> float:
-    """Wet-bulb temperature at sea level from dry bulb and relative humidity (Stull 2011, J. Appl. Meteor.
-    Climatol. 50, 2267-2269), C: the scalar of ``greendc.site.weather.wet_bulb_c``, at a tenth of its cost."""
-    t, rh = dry_bulb_c, min(max(relative_humidity_pct, 1.0), 100.0)
-    return (t * math.atan(0.151977 * math.sqrt(rh + 8.313659)) + math.atan(t + rh) - math.atan(rh - 1.676331)
-            + 0.00391838 * rh**1.5 * math.atan(0.023101 * rh) - 4.686035)
 
 
 @dataclass
