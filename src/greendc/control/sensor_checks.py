@@ -26,7 +26,7 @@ most 2.5 K in a step (bench/README.md, "Issue 16").
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from greendc.site.weather import stull_wet_bulb_c
 from greendc.telemetry.contract import is_missing
@@ -93,7 +93,6 @@ class InletTrust:
     last_supply_air_c: float | None = None
     steps_since_trusted: int = 0
     previous_supply_air_c: float | None = None
-    implausible_steps: int = field(default=0)
 
     def check(self, inlet_c: float | None, supply_air_c: float, zone_air_c: float,
               predicted_c: float | None = None, predicted_std_c: float = 0.0) -> str:
@@ -101,7 +100,6 @@ class InletTrust:
         previous_supply_c, self.previous_supply_air_c = self.previous_supply_air_c, supply_air_c
         self.steps_since_trusted += 1
         if is_missing(inlet_c):
-            self.implausible_steps += 1
             return "missing"
         problem = inlet_problem(inlet_c, supply_air_c, previous_supply_c, zone_air_c, predicted_c, predicted_std_c)
         if not problem and self.last_inlet_c is not None:
@@ -116,11 +114,9 @@ class InletTrust:
                     problem = (f"jumped {change_k:+.1f} K in {self.steps_since_trusted} step(s) while its zone's "
                                f"air moved {vouching_k[0]:+.1f} K and its supply air {vouching_k[1]:+.1f} K")
         if problem:
-            self.implausible_steps += 1
             return problem
         self.last_inlet_c, self.last_zone_air_c, self.steps_since_trusted = inlet_c, zone_air_c, 0
         self.last_supply_air_c = supply_air_c
-        self.implausible_steps = 0
         return ""
 
 
