@@ -45,10 +45,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
-from greendc.errors import UsageError, plain_text, quoted
+from greendc.errors import UsageError, quoted
 from greendc.files import InputFileError, load_yaml_mapping
 from greendc.telemetry.contract import Action, ControlContext, Controller, Observation, ZoneObservation, frozen
 from greendc.telemetry.sensors import FACILITY
+from greendc.validation import bracketed, first_problem
 
 FaultKind = Literal["nan", "none", "stuck", "offset", "spike", "stale"]
 #: ``Zone Name/*``: every observed sensor of the zone.
@@ -221,27 +222,9 @@ def load_faults(path: Path | str) -> tuple[SensorFault, ...]:
     try:
         return tuple(FaultsFile.model_validate(raw).faults)
     except ValidationError as error:
-        field, message = describe_fault_error(error)
-        raise FaultsFileError(path, field, message) from None
-
-
-def describe_fault_error(error: ValidationError) -> tuple[str, str]:
-    """The field (``faults[2].kind``) and message of a validation error's first problem."""
-    first = error.errors(include_url=False)[0]
-    field = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]).lstrip(".")
-    # The messages are greendc's own or pydantic's list of kinds; the user's value is quoted (and cut) below.
-    message = plain_text(str(first["msg"]).removeprefix("Value error, "), limit_chars=600)
-    if first["type"] == "extra_forbidden":
-        message = "unknown key (a fault has sensor, kind, start, hours, value_k, every_hours, for_hours)"
-    elif first["type"] == "missing":
-        message = "required field is missing"
-    elif first["type"] == "finite_number":
-        message = "must be a finite number, not NaN or infinity"
-    value = first.get("input")
-    hidden = first["type"] == "missing" or value is None or isinstance(value, dict | list)
-    shown = "" if hidden else f" (got {quoted(value)})"
-    more = f"; {error.error_count() - 1} more problem(s)" if error.error_count() > 1 else ""
-    return field or "<top level>", f"{message}{shown}{more}"
+        location, message = first_problem(error, FaultsFile, "unknown key (a fault has sensor, kind, start, "
+                                                             "hours, value_k, every_hours, for_hours)")
+        raise FaultsFileError(path, bracketed(location), message) from None
 
 
 def check_fault_zones(faults: Sequence[SensorFault], zone_names: Sequence[str]) -> None:
