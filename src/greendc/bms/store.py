@@ -8,7 +8,9 @@ control".
 
 The watchdog: once an agent has written the heartbeat, a heartbeat older than the timeout makes the store
 relinquish the agent's slot of every point (the building goes back to its own sequence) and count a trip. The
-building reports when it next ran on its own sequence, so that each return to local control is timed.
+building reports when it next ran on its own sequence, so that each return to local control is timed. An
+agent that relinquishes its heartbeat has signed off (it gives its points back first): nothing is watched
+until it writes a heartbeat again.
 
 Values are kept in the registry's units (C, W, %); the protocol servers read and write through a point's
 own unit (:meth:`PointStore.read_wire`, :meth:`PointStore.write_wire`). A store is shared by the building's
@@ -123,7 +125,10 @@ class PointStore:
             stored.slots[priority - 1] = value
             if priority == self.agent_priority:
                 self._agent_writes += 1
-            if name == HEARTBEAT and value is not None and value != self._heartbeat_value:
+            if name == HEARTBEAT and value is None and priority == self.agent_priority:
+                # The agent signed off after giving its points back: there is nothing left to watch.
+                self._heartbeat_value, self._last_heartbeat, self._tripped_at = None, None, None
+            elif name == HEARTBEAT and value is not None and value != self._heartbeat_value:
                 self._heartbeat_value, self._last_heartbeat = value, self._clock()
         self._notify()
 

@@ -213,6 +213,17 @@ def reading_minute(observation: Observation) -> float:
     return day * 1440.0 + observation.hour * 60.0 + observation.minute
 
 
+def calendar_of_reading_minute(minute_of_year: float) -> tuple[int, int, int, int]:
+    """The inverse of :func:`reading_minute`: ``(month, day, hour, minute)`` of a timestep that ends
+    ``minute_of_year`` minutes after 01-01 00:00 (``hour`` the hour it starts in, ``minute`` 1-60)."""
+    end = round(minute_of_year)
+    inside = end - 1  # a minute inside the step, so that a step ending at midnight belongs to its day
+    day_of_year, minute_of_day = divmod(inside, 1440)
+    month = next(m for m in range(12, 0, -1) if _DAYS_BEFORE_MONTH[m] <= day_of_year)
+    hour = minute_of_day // 60
+    return month, int(day_of_year - _DAYS_BEFORE_MONTH[month]) + 1, hour, end - (day_of_year * 1440 + hour * 60)
+
+
 def load_faults(path: Path | str) -> tuple[SensorFault, ...]:
     """Read and check a faults file; every problem is one :class:`FaultsFileError` naming the entry and field."""
     try:

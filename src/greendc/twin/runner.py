@@ -65,6 +65,11 @@ class EnergyPlusError(GreendcError, RuntimeError):
     """EnergyPlus stopped with a fatal error; the message quotes the .err file."""
 
 
+class StopRun(Exception):  # noqa: N818 - a request, not an error
+    """Raised by a controller to end a run early (a served building told to stop): the run returns the
+    telemetry of the timesteps simulated so far instead of failing."""
+
+
 @dataclass
 class ErrSummary:
     """What the EnergyPlus .err file says about a run."""
@@ -253,6 +258,7 @@ class _Session:
         self.ready = False
         self.active = False
         self.failed: BaseException | None = None
+        self.stopped_early = False
         self.zone_names = [z.names.zone for z in twin.zones]
         self.context = control_context(twin.site)
         if (self.context.zone_names, self.context.has_chiller_plant) != (self.zone_names, twin.has_chiller_plant):
@@ -414,6 +420,9 @@ class _Session:
                 self._write_action()
             if self.progress is not None and minute == 60 and hour == 23:
                 self.progress(self.steps / len(calendar))
+        except StopRun:
+            self.stopped_early = True
+            self.api.runtime.stop_simulation(self.state)
         except BaseException as error:
             self._stop(error)
 
@@ -433,12 +442,13 @@ class _Session:
             raise EnergyPlusError("EnergyPlus flagged an API error during the run: a sensor was read or a "
                                   "setpoint written through a handle it did not know")
         recorded = self.recorder.recorded_steps
-        if self.steps != len(self.calendar) or recorded != self.steps:
+        expected = self.steps if self.stopped_early else len(self.calendar)
+        if self.steps != expected or recorded != self.steps:
             raise EnergyPlusError(f"EnergyPlus called the controller at {self.steps} timesteps and the recorder at "
                                   f"{recorded}, but the run period has {len(self.calendar)} ({self.calendar[0]} to "
                                   f"{self.calendar[-1]})")
         frame = pd.DataFrame(self.recorder.values(), columns=self.columns)
-        seen = np.asarray(self.calendar, dtype=np.int64).reshape(-1, 4)
+        seen = np.asarray(self.calendar[:recorded], dtype=np.int64).reshape(-1, 4)
         days = pd.to_datetime(pd.DataFrame({"year": 2001, "month": seen[:, 0], "day": seen[:, 1]}))
         stamps = days + pd.to_timedelta(seen[:, 2] * 60 + seen[:, 3], unit="min")
         frame.insert(0, "time", pd.DatetimeIndex(stamps))
@@ -605,7 +615,7 @@ def _run_simulation(twin: Twin, controller: Controller, workdir: Path | None,
         err = read_err(run_dir / "eplusout.err")
         if session.failed is not None:
             raise session.failed
-        if code != 0 or err.fatal_messages:
+        if (code != 0 or err.fatal_messages) and not session.stopped_early:
             quoted = " | ".join((err.fatal_messages + err.severe_messages)[:3]) or "no .err file written"
             raise EnergyPlusError(f"EnergyPlus failed (exit {code}): {quoted}")
         if not session.steps:

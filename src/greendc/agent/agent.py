@@ -1,0 +1,336 @@
+"""The agent: the same controllers that drive the twin, on a building management system.
+
+Every control step the agent reads the map's points, builds the same :class:`Observation` the twin's runner
+builds, and hands it to the controller (whose own guards, such as the ai's envelope, drift and plausibility
+checks, act on the live data). What it does with the answer depends on its mode:
+
+- ``read-only``: nothing is written; the telemetry is recorded (to learn from, or to compare with).
+- ``advisory``: the controller's recommendations are logged (the ai's decision log) and nothing is written.
+- ``closed-loop``: each setpoint is written at the map's priority, clipped to the map's bounds, and the
+  heartbeat every step so that the building's watchdog can tell the agent is alive.
+
+Faults of the link have guards of their own, checked before the controller is asked; each logs one line when
+it starts and when it clears, and while it lasts the agent gives every commanded point back to the building
+(its own control):
+
+- ``device-unreachable``: a device did not answer (all of its points are missing);
+- ``stale-values``: the building's clock (the ``clock`` point) did not advance for several steps, or, without
+  one, every reading stayed the same: the BMS is frozen or a gateway serves a cache;
+- ``write-rejected``: a setpoint could not be written (a missing point, a wrong type, a refusal);
+- ``device-restarted``: a device answered again after it was lost, or its clock went back: its priority
+  arrays may have been wiped, so every command is written again.
+
+A missing or wrong-typed sensor point is a missing reading: the controller's own missing-input guard and
+fallback handle it. The agent relinquishes every point it commanded on any exit, and its ledger
+(:mod:`greendc.agent.ledger`) lets a restarted agent clean up after one that was killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+import pandas as pd
+
+from greendc.agent.client import BmsClient
+from greendc.agent.ledger import Ledger
+from greendc.agent.storage import LiveStorage
+from greendc.bms.points import CLOCK, HEARTBEAT, Point, PointMap
+from greendc.telemetry.contract import Action, ControlContext, Controller, Observation, ZoneObservation
+from greendc.telemetry.faults import CALENDAR_YEAR, calendar_of_reading_minute
+from greendc.telemetry.sensors import FACILITY
+
+Mode = Literal["read-only", "advisory", "closed-loop"]
+MODES: tuple[Mode, ...] = ("read-only", "advisory", "closed-loop")
+#: Steps without a new clock value (or with every reading unchanged) before the values count as stale.
+STALE_STEPS = 3
+#: How long the final relinquish may take, s: an agent that exits must not hang on a dead device.
+RELINQUISH_TIMEOUT_S = 10.0
+_FACILITY_OBSERVED = [s.column for s in FACILITY if s.observed]
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    mode: Mode
+    #: The control step, wall-clock s (with a clock point, the longest the agent waits for the next step).
+    interval_s: float
+    #: Stop after this many steps (None: until stopped).
+    max_steps: int | None = None
+    #: Steps between two flushes of the telemetry to disk.
+    flush_every_steps: int = 16
+
+
+@dataclass
+class AgentSummary:
+    steps: int = 0
+    writes: int = 0
+    relinquishes: int = 0
+    #: Link guards and how many steps each held.
+    guard_steps: Counter[str] = field(default_factory=Counter)
+    #: Wall time of each step (read, decide, write), s.
+    step_s: list[float] = field(default_factory=list)
+    leftovers_relinquished: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class Agent:
+    """One agent on one point map (see the module docstring)."""
+
+    def __init__(self, point_map: PointMap, context: ControlContext, controller: Controller, settings: AgentSettings,
+                 client: BmsClient, storage: LiveStorage, ledger: Ledger, log: Callable[[str], None] = print,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.point_map, self.context, self.controller = point_map, context, controller
+        self.settings, self.client, self.storage, self.ledger = settings, client, storage, ledger
+        self.log, self._monotonic = log, monotonic
+        self.summary = AgentSummary()
+        self._read_points = [p for p in point_map.points if p.column != HEARTBEAT]
+        self._setpoints = [p for p in point_map.points if p.writable and p.column != HEARTBEAT]
+        self._heartbeat = point_map.point(HEARTBEAT)
+        self._has_clock = point_map.point(CLOCK) is not None
+        self._written: dict[str, float] = {}
+        self._active_guard: str | None = None
+        self._last_clock: float | None = None
+        self._last_stamp_minute: float | None = None
+        self._stale_steps = 0
+        self._last_values: dict[str, float | None] | None = None
+        self._lost_devices: set[str] = set()
+        self._heartbeat_count = 0
+        self._decisions_seen = 0
+
+    # -- the loop -------------------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> AgentSummary:
+        """Run until ``stop`` is set or ``max_steps`` are done; relinquish everything on the way out."""
+        try:
+            await self._relinquish_leftovers()
+            self.controller.reset(self.context)
+            while not stop.is_set() and (self.settings.max_steps is None
+                                         or self.summary.steps < self.settings.max_steps):
+                if not await self._wait_for_step(stop):
+                    break
+                await self.step()
+        finally:
+            await asyncio.shield(self._relinquish_all("the agent stops"))
+            self.storage.consolidate()
+        return self.summary
+
+    async def _wait_for_step(self, stop: asyncio.Event) -> bool:
+        """Wait for the next control step: a new value of the building's clock, or one interval."""
+        if not self._has_clock:
+            return not await _stopped_within(stop, self.settings.interval_s if self.summary.steps else 0.0)
+        deadline = self._monotonic() + self.settings.interval_s * STALE_STEPS
+        clock = self.point_map.point(CLOCK)
+        waiting_logged = False
+        # Until the building's clock has been read once there is no step to act in: wait for it.
+        while self._last_clock is None or self._monotonic() < deadline:
+            value = (await self.client.read([clock]))[CLOCK]  # type: ignore[list-item]
+            if value is not None and value != self._last_clock:
+                return True
+            if self._last_clock is None and not waiting_logged:
+                self.log("waiting for the building's clock point to read a value")
+                waiting_logged = True
+            if await _stopped_within(stop, min(0.5, self.settings.interval_s / 10.0)):
+                return False
+        return True  # the clock stalled: the step runs, and its stale-values guard says so
+
+    async def step(self) -> None:
+        started = self._monotonic()
+        values = await self.client.read(self._read_points)
+        guard = self._link_guard(values)
+        observation, stamp = self._observation(values)
+        decisions: list[Any] = []
+        if guard is not None and guard != "device-restarted":
+            self._announce(guard)
+            await self._relinquish_all(f"guard {guard}")
+        else:
+            self._announce(guard)
+            if guard == "device-restarted":
+                self._written.clear()  # its priority arrays may be gone: write every command again
+            if self.settings.mode != "read-only":
+                action = self.controller.act(observation)
+                decisions = self._new_decisions()
+                if self.settings.mode == "closed-loop":
+                    await self._apply(action, values)
+        if self.settings.mode == "closed-loop":
+            await self._beat()
+        if guard is not None:
+            self.summary.guard_steps[guard] += 1
+        self.summary.steps += 1
+        self.summary.step_s.append(self._monotonic() - started)
+        self.storage.append(self._row(stamp, values, guard), decisions)
+        if self.storage.pending_rows >= self.settings.flush_every_steps:
+            self.storage.flush()
+
+    # -- guards ---------------------------------------------------------------------------------------
+    def _link_guard(self, values: dict[str, float | None]) -> str | None:
+        lost = set(self.client.unreachable)
+        came_back = self._lost_devices - lost
+        self._lost_devices = lost
+        if lost:
+            return "device-unreachable"
+        clock = values.get(CLOCK)
+        went_back = self._has_clock and clock is not None and self._last_clock is not None \
+            and clock < self._last_clock
+        stale = self._is_stale(values, clock)
+        if clock is not None:
+            self._last_clock = clock
+        if stale:
+            return "stale-values"
+        if came_back or went_back:
+            return "device-restarted"
+        if any(name in self.client.problems for name in self._written):
+            return "write-rejected"
+        return None
+
+    def _is_stale(self, values: dict[str, float | None], clock: float | None) -> bool:
+        if self._has_clock:
+            unchanged = clock is None or clock == self._last_clock
+        else:
+            unchanged = self._last_values is not None and values == self._last_values
+        self._last_values = values
+        self._stale_steps = self._stale_steps + 1 if unchanged else 0
+        return self._stale_steps >= STALE_STEPS
+
+    def _announce(self, guard: str | None) -> None:
+        if guard == self._active_guard:
+            return
+        if guard is None:
+            self.log(f"link guard {self._active_guard} cleared: the agent is back in charge")
+        else:
+            reasons = "; ".join(f"{k}: {v}" for k, v in list(self.client.unreachable.items())[:3]) or \
+                "; ".join(f"{k}: {v}" for k, v in list(self.client.problems.items())[:3])
+            self.log(f"link guard {guard}: the building's own control is in charge" + (f" ({reasons})" if reasons
+                                                                                        else ""))
+            self.summary.problems.append(f"{guard}: {reasons}")
+        self._active_guard = guard
+
+    # -- writing --------------------------------------------------------------------------------------
+    async def _apply(self, action: Action, values: dict[str, float | None]) -> None:
+        """Write each setpoint the action sets (clipped to the map's bounds); give back those it leaves."""
+        for point in self._setpoints:
+            wanted = _wanted(action, point)
+            if wanted is None:
+                if point.name in self.ledger.entries:
+                    await self._give_back(point)
+                continue
+            value = min(max(wanted, point.min), point.max)  # type: ignore[type-var]
+            in_force = values.get(point.name)
+            if self._written.get(point.name) == value and in_force is not None and abs(in_force - value) < 0.01:
+                continue
+            self.ledger.record(point.name, point.write_priority)
+            problem = await self.client.write(point, value, point.write_priority)
+            if problem is None:
+                self._written[point.name] = value
+                self.summary.writes += 1
+                self.client.problems.pop(point.name, None)
+            else:
+                self.client.problems[point.name] = problem
+                self._written[point.name] = value  # so that the write-rejected guard sees it next step
+                self.log(f"write of {point.name} = {value:g} refused: {problem}")
+
+    async def _give_back(self, point: Point) -> bool:
+        priority = self.ledger.entries.get(point.name, point.write_priority)
+        problem = await self.client.relinquish(point, priority)
+        if problem is not None:
+            self.log(f"relinquishing {point.name} failed: {problem} (kept in the ledger)")
+            return False
+        self.ledger.forget(point.name)
+        self._written.pop(point.name, None)
+        self.summary.relinquishes += 1
+        return True
+
+    async def _relinquish_all(self, why: str) -> None:
+        # The heartbeat last: a building that sees it go has had every setpoint back already.
+        names = sorted((name for name in self.ledger.entries if self.point_map.point(name) is not None),
+                       key=lambda name: name == HEARTBEAT)
+        if not names:
+            return
+        try:
+            async with asyncio.timeout(RELINQUISH_TIMEOUT_S):
+                for name in names:
+                    await self._give_back(self.point_map.point(name))  # type: ignore[arg-type]
+        except TimeoutError:
+            self.log(f"relinquishing on {why} timed out; {len(self.ledger.entries)} point(s) stay in the ledger "
+                     "for the next agent to relinquish")
+
+    async def _relinquish_leftovers(self) -> None:
+        if not self.ledger.entries:
+            return
+        count = len(self.ledger.entries)
+        origin = "an unreadable ledger (every writable point)" if self.ledger.unreadable else "the ledger"
+        self.log(f"relinquishing {count} point(s) a previous agent left commanded, from {origin}")
+        await self._relinquish_all("start")
+        self.summary.leftovers_relinquished = count - len(self.ledger.entries)
+
+    async def _beat(self) -> None:
+        if self._heartbeat is None:
+            return
+        self._heartbeat_count += 1
+        self.ledger.record(HEARTBEAT, self._heartbeat.write_priority)
+        problem = await self.client.write(self._heartbeat, float(self._heartbeat_count),
+                                          self._heartbeat.write_priority)
+        if problem is not None:
+            self.client.problems[HEARTBEAT] = problem
+
+    # -- records --------------------------------------------------------------------------------------
+    def _calendar(self, values: dict[str, float | None]) -> tuple[int, int, int, int, pd.Timestamp]:
+        """The step's (month, day, hour, minute) and time stamp: the building's clock where it has one (one
+        step past the last clock value while the clock cannot be read), else the wall clock."""
+        clock = values.get(CLOCK)
+        if self._has_clock:
+            if clock is None and self._last_stamp_minute is not None:
+                clock = self._last_stamp_minute + self.context.timestep_h * 60.0
+            if clock is not None:
+                self._last_stamp_minute = clock
+                month, day, hour, minute = calendar_of_reading_minute(clock)
+                return month, day, hour, minute, pd.Timestamp(CALENDAR_YEAR, 1, 1) + pd.Timedelta(minutes=round(clock))
+        now = datetime.now().replace(second=0, microsecond=0)
+        stamp = pd.Timestamp(now)
+        if now.minute == 0:  # a step that ends on the hour belongs to the hour before, as minute 60
+            before = stamp - pd.Timedelta(minutes=1)
+            return before.month, before.day, before.hour, 60, stamp
+        return now.month, now.day, now.hour, now.minute, stamp
+
+    def _observation(self, values: dict[str, float | None]) -> tuple[Observation, pd.Timestamp]:
+        month, day, hour, minute, stamp = self._calendar(values)
+        zones = {zone: ZoneObservation(**{column: values.get(f"{zone}/{column}")
+                                          for column in ZoneObservation._fields})
+                 for zone in self.context.zone_names}
+        facility = {column: values.get(column) for column in _FACILITY_OBSERVED}
+        return Observation(month, day, hour, minute, **facility, zones=zones), stamp
+
+    @staticmethod
+    def _row(stamp: pd.Timestamp, values: dict[str, float | None], guard: str | None) -> dict[str, Any]:
+        row: dict[str, Any] = {"time": stamp}
+        row.update({name: value for name, value in values.items() if name != CLOCK})
+        row["agent_guard"] = guard or "none"
+        return row
+
+    def _new_decisions(self) -> list[Any]:
+        log = getattr(self.controller, "decision_log", None)
+        if not log:
+            return []
+        records = list(log)[self._decisions_seen:]
+        self._decisions_seen = len(log)
+        return records
+
+
+def _wanted(action: Action, point: Point) -> float | None:
+    """The value an action sets for a setpoint point (None: the action leaves it to the building)."""
+    if point.zone is None:
+        return getattr(action, point.column, None)
+    setpoints = getattr(action, point.column, None)
+    return None if setpoints is None else setpoints.get(point.zone)
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds``; True if ``stop`` was set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))
+    except TimeoutError:
+        return False
+    return True
