@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from greendc.cli.carbon_commands import register as register_carbon_commands
+from greendc.cli.live_commands import register as register_live_commands
 from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError, UsageError
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ _state = {"debug": False}
 
 
 register_carbon_commands(app)
+register_live_commands(app)
 
 
 @app.callback()

@@ -1,0 +1,120 @@
+"""``greendc points``, ``greendc bms`` and ``greendc agent``: live operation on a building management system."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from greendc.errors import UsageError
+
+console = Console()
+points_app = typer.Typer(help="Point maps: where a site's sensors and setpoints live on its BMS.", no_args_is_help=True)
+bms_app = typer.Typer(help="The twin served as a virtual building over BACnet/IP and Modbus TCP.",
+                      no_args_is_help=True)
+
+BacnetOption = Annotated[str, typer.Option("--bacnet", help="HOST:PORT of the BACnet/IP device (UDP).")]
+ModbusOption = Annotated[str, typer.Option("--modbus", help="HOST:PORT of the Modbus TCP server.")]
+WatchdogOption = Annotated[float, typer.Option("--watchdog-s", help="Seconds without a heartbeat after which the "
+                                                                    "building drops the agent's commands.")]
+
+
+@points_app.command("template")
+def template(
+    site_file: Annotated[Path, typer.Argument(help="The site YAML file.", metavar="SITE")],
+    out: Annotated[Path | None, typer.Option(help="Write the map here (default: print it).")] = None,
+    bacnet: BacnetOption = "127.0.0.1:47808",
+    modbus: ModbusOption = "127.0.0.1:5020",
+    watchdog_s: WatchdogOption = 60.0,
+) -> None:
+    """Write a complete point map for a site: every observed sensor and every setpoint, as a starting point."""
+    from greendc.atomic import write_file_atomic
+    from greendc.bms.template import point_map_template, point_map_yaml
+    from greendc.site.loader import load_site
+
+    site, _ = load_site(site_file)
+    site_ref = str(site_file.resolve()) if out is None else _relative(site_file, out)
+    text = point_map_yaml(point_map_template(site, site_ref, bacnet, modbus, watchdog_s))
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    write_file_atomic(out, lambda stream: stream.write(text.encode("utf-8")))
+    console.print(f"Point map for {site.name}: [bold]{out}[/] ({text.count('  - {')} points)")
+
+
+def _relative(site_file: Path, out: Path) -> str:
+    """The site's path as the map names it: relative to the map's folder where it can be."""
+    import os
+
+    return os.path.relpath(site_file.resolve(), out.resolve().parent)
+
+
+@bms_app.command("serve")
+def serve(
+    site_file: Annotated[Path, typer.Argument(help="The site YAML file.", metavar="SITE")],
+    bacnet: BacnetOption = "127.0.0.1:47808",
+    modbus: ModbusOption = "127.0.0.1:5020",
+    speed: Annotated[float, typer.Option(help="Times real time: 60 runs a 15-minute step in 15 s.")] = 60.0,
+    start: Annotated[str | None, typer.Option(help="First day, MM-DD (default: the site's run period).")] = None,
+    days: Annotated[int | None, typer.Option(help="Days to run (default: the site's run period).")] = None,
+    watchdog_s: WatchdogOption = 60.0,
+    weather: Annotated[str | None, typer.Option(help="Weather instead of the site's.")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the building's true telemetry and summary.")] = Path(
+        "greendc-building"),
+    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the summary here.")] = None,
+) -> None:
+    """Run the site's twin as a building that serves its points; Ctrl-C or SIGTERM ends it (telemetry kept)."""
+    from greendc.bms.template import point_map_template
+    from greendc.site.loader import load_site
+    from greendc.workflows.virtual_building import serve_building, with_run_period, write_building_files
+
+    if out.exists():
+        raise UsageError(f"--out: {out} exists; the building writes a new folder")
+    site, site_dir = load_site(site_file)
+    site = with_run_period(site, start, days)
+    point_map = point_map_template(site, str(site_file), bacnet, modbus, watchdog_s)
+    stop = threading.Event()
+    for sign in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sign, lambda *_: stop.set())
+    console.print(f"[bold]{site.name}[/] served at {speed:g}x real time: BACnet/IP {bacnet}, Modbus TCP {modbus} "
+                  "(no authentication: loopback or a segregated network only). Ctrl-C stops it.")
+    run = asyncio.run(serve_building(site, site_dir, point_map, speed, weather=weather, stop=stop,
+                                     on_ready=lambda: console.print("listening")))
+    folder = write_building_files(run, site, out, json_out)
+    console.print(f"{run.pace.steps} steps ({run.pace.late_steps} late, most {run.pace.max_lag_s:.2f} s), "
+                  f"{run.watchdog.agent_writes} agent writes, {run.watchdog.watchdog_trips} watchdog trips; "
+                  f"telemetry and summary in [bold]{folder}[/]")
+
+
+def agent(
+    points: Annotated[Path, typer.Argument(help="The point map YAML.", metavar="POINTS")],
+    controller: Annotated[str, typer.Option(help="Controller: default, rbc, trim-respond or ai.")],
+    mode: Annotated[str, typer.Option(help="read-only, advisory or closed-loop.")] = "read-only",
+    model: Annotated[Path | None, typer.Option(help="The ai's facility model.")] = None,
+    objective: Annotated[str, typer.Option(help="The ai's objective: facility or cooling.")] = "facility",
+    interval: Annotated[float, typer.Option(help="Control step, s (with a clock point: the longest wait).")] = 900.0,
+    steps: Annotated[int | None, typer.Option(help="Stop after this many steps (default: until stopped).")] = None,
+    out: Annotated[Path, typer.Option(help="Folder for live telemetry, decisions and the ledger.")] = Path(
+        "greendc-agent"),
+    accept_model_mismatch: Annotated[bool, typer.Option(help="Use an ai model on a site it does not fit.")] = False,
+) -> None:
+    """Connect to a BMS with a point map: read-only, advisory or closed-loop; Ctrl-C gives every point back."""
+    from greendc.workflows.live import AgentJob, run_agent
+
+    job = AgentJob(points=points, controller=controller, mode=mode, interval_s=interval, out_dir=out,  # type: ignore[arg-type]
+                   model=model, objective=objective, max_steps=steps, accept_model_mismatch=accept_model_mismatch)
+    summary = run_agent(job, log=lambda line: console.print(line, highlight=False, markup=False))
+    console.print(f"{summary.steps} steps, {summary.writes} writes, {summary.relinquishes} points given back; "
+                  f"telemetry in [bold]{out}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``points``, ``bms`` and ``agent`` to the main ``greendc`` app."""
+    app.add_typer(points_app, name="points")
+    app.add_typer(bms_app, name="bms")
+    app.command("agent")(agent)

@@ -1,0 +1,141 @@
+"""Live operation: the agent on a point map, and the virtual building it can be pointed at.
+
+``run_agent`` is what ``greendc agent`` does: read the point map and its site, check the controller (the ai's
+model against the site, as for a simulation), and run :class:`greendc.agent.agent.Agent` until it is stopped
+(SIGINT, SIGTERM) or has done its steps, in an output folder that a restarted agent continues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from greendc.agent.agent import MODES, Agent, AgentSettings, AgentSummary, Mode
+from greendc.agent.client import BmsClient
+from greendc.agent.ledger import LEDGER_FILE, Ledger
+from greendc.agent.storage import DECISIONS_FILE, PARTS_FOLDER, TELEMETRY_FILE, LiveStorage
+from greendc.bms.points import PointMap, check_points_against_site, load_point_map, site_path_of
+from greendc.control.registry import make_controller
+from greendc.errors import UsageError
+from greendc.results.store import OutputFolderError, output_lock, write_json_atomic
+from greendc.site.loader import load_site
+from greendc.site.schema import Site
+from greendc.twin.builder import control_context
+from greendc.workflows.simulation import controller_options, model_site_warnings
+
+SUMMARY_FILE = "agent-summary.json"
+#: What an agent's folder may hold: anything else is a user's, and the folder is refused.
+_AGENT_ENTRIES = {TELEMETRY_FILE, DECISIONS_FILE, PARTS_FOLDER, LEDGER_FILE, SUMMARY_FILE}
+
+
+@dataclass(frozen=True)
+class AgentJob:
+    points: Path
+    controller: str
+    mode: Mode
+    interval_s: float
+    out_dir: Path
+    model: Path | None = None
+    objective: str = "facility"
+    max_steps: int | None = None
+    accept_model_mismatch: bool = False
+
+
+def load_live_site(points: Path) -> tuple[PointMap, Site, Path]:
+    """The point map, its site and the site's folder, checked against each other."""
+    point_map = load_point_map(points)
+    site, site_dir = load_site(site_path_of(point_map, points))
+    check_points_against_site(point_map, site, points)
+    return point_map, site, site_dir
+
+
+def check_agent_folder(out_dir: Path) -> None:
+    """Refuse an output folder that holds files an agent did not write."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputFolderError(f"{out_dir}: is a file, not a folder for the agent's output")
+    if out_dir.is_dir():
+        foreign = sorted(entry.name for entry in out_dir.iterdir() if entry.name not in _AGENT_ENTRIES)
+        if foreign:
+            raise OutputFolderError(f"{out_dir}: holds {', '.join(foreign[:3])}, which an agent did not write; "
+                                    "choose an empty folder or an agent's for --out")
+
+
+def prepare_agent(job: AgentJob, log: Callable[[str], None]) -> tuple[Agent, PointMap]:
+    """Everything checked before anything is read from or written to the BMS."""
+    if job.mode not in MODES:
+        raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {job.mode!r}")
+    if not 0.05 <= job.interval_s <= 3600:
+        raise UsageError(f"--interval must be 0.05-3600 s, not {job.interval_s:g}")
+    point_map, site, _ = load_live_site(job.points)
+    context = control_context(site)
+    options = controller_options([job.controller], context.zone_names, job.model, job.objective,
+                                 advisory=job.mode == "advisory",
+                                 accept_model_mismatch=job.accept_model_mismatch)[job.controller]
+    if job.model is not None and job.controller == "ai":
+        for line in model_site_warnings(site, job.model, job.accept_model_mismatch):
+            log(f"warning: {line}")
+    if job.mode == "closed-loop" and not any(p.writable for p in point_map.points):
+        raise UsageError(f"{job.points}: closed-loop needs setpoints in the point map, and it has none")
+    check_agent_folder(job.out_dir)
+    job.out_dir.mkdir(parents=True, exist_ok=True)
+    agent = Agent(point_map, context, make_controller(job.controller, **options),
+                  AgentSettings(mode=job.mode, interval_s=job.interval_s, max_steps=job.max_steps),
+                  BmsClient(point_map), LiveStorage(job.out_dir), Ledger(job.out_dir / LEDGER_FILE, point_map), log=log)
+    return agent, point_map
+
+
+def run_agent(job: AgentJob, log: Callable[[str], None] = print,
+              stop: threading.Event | None = None) -> AgentSummary:
+    """Run the agent until SIGINT/SIGTERM, ``stop`` or its steps; write ``agent-summary.json``."""
+    agent, _ = prepare_agent(job, log)
+    with output_lock(job.out_dir.resolve()):
+        summary = asyncio.run(_run_until_stopped(agent, stop))
+    write_json_atomic(job.out_dir / SUMMARY_FILE, summary_record(summary, job))
+    return summary
+
+
+async def _run_until_stopped(agent: Agent, stop: threading.Event | None) -> AgentSummary:
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    installed = []
+    for sign in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sign, stopping.set)
+            installed.append(sign)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread: the caller stops it
+            pass
+    watcher = None
+    if stop is not None:
+        watcher = asyncio.create_task(_watch(stop, stopping))
+    try:
+        async with agent.client:
+            return await agent.run(stopping)
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        for sign in installed:
+            loop.remove_signal_handler(sign)
+
+
+async def _watch(stop: threading.Event, stopping: asyncio.Event) -> None:
+    while not stop.is_set():
+        await asyncio.sleep(0.05)
+    stopping.set()
+
+
+def summary_record(summary: AgentSummary, job: AgentJob) -> dict[str, object]:
+    steps = sorted(summary.step_s)
+    return {
+        "controller": job.controller, "mode": job.mode, "interval_s": job.interval_s,
+        "steps": summary.steps, "writes": summary.writes, "relinquishes": summary.relinquishes,
+        "leftovers_relinquished": summary.leftovers_relinquished,
+        "link_guard_steps": dict(summary.guard_steps),
+        "step_s_p50": steps[len(steps) // 2] if steps else None,
+        "step_s_p99": steps[min(len(steps) - 1, int(0.99 * len(steps)))] if steps else None,
+        "step_s_max": steps[-1] if steps else None,
+        "problems": summary.problems[:50],
+    }
