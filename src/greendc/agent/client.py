@@ -1,4 +1,4 @@
-"""One client for a whole point map: each device through its protocol's client, every failure as a reason.
+"""One client for a whole point map: each protocol through its own client, every failure as a reason.
 
 The agent reads and writes points by name without caring which device or protocol holds them. A device that
 does not answer makes each of its points missing (None) with the reason kept in :attr:`BmsClient.problems`;
@@ -12,21 +12,22 @@ import contextlib
 from contextlib import AsyncExitStack
 from typing import Any
 
-from greendc.bms.points import Device, Point, PointMap
+from greendc.bms.points import Point, PointMap
 
 
-def _protocol_client(device: Device) -> Any:
-    if device.protocol == "bacnet":
+def _protocol_client(protocol: str, point_map: PointMap) -> Any:
+    if protocol == "bacnet":
         from greendc.bms.bacnet import BacnetClient
 
-        return BacnetClient(device)
+        return BacnetClient(point_map.devices)
     from greendc.bms.modbus import ModbusClient
 
-    return ModbusClient(device)
+    return ModbusClient(point_map)
 
 
 class BmsClient:
-    """Reads and writes the points of a map (an async context manager)."""
+    """Reads and writes the points of a map (an async context manager): one client per protocol, each
+    speaking to all of that protocol's devices."""
 
     def __init__(self, point_map: PointMap) -> None:
         self.point_map = point_map
@@ -34,7 +35,7 @@ class BmsClient:
         self._stack = AsyncExitStack()
         #: Point name -> why its last read or write failed (cleared for a point that then succeeds).
         self.problems: dict[str, str] = {}
-        #: Devices whose last request failed as a whole (unreachable, timed out).
+        #: Devices none of whose points answered the last read (unreachable, timed out, restarting).
         self.unreachable: dict[str, str] = {}
 
     async def __aenter__(self) -> BmsClient:
@@ -44,55 +45,66 @@ class BmsClient:
         await self.close()
 
     async def close(self) -> None:
-        await self._stack.aclose()
+        for client in list(self._clients.values()):
+            with contextlib.suppress(Exception):  # a broken connection may fail to close in any way
+                await asyncio.wait_for(client.__aexit__(None, None, None), timeout=2.0)
         self._clients.clear()
 
-    async def _client(self, device_name: str) -> Any:
-        client = self._clients.get(device_name)
+    async def _client(self, protocol: str) -> Any:
+        client = self._clients.get(protocol)
         if client is None:
-            client = _protocol_client(self.point_map.devices[device_name])
-            await self._stack.enter_async_context(client)
-            self._clients[device_name] = client
+            client = _protocol_client(protocol, self.point_map)
+            await asyncio.wait_for(client.__aenter__(), timeout=10.0)
+            self._clients[protocol] = client
         return client
 
-    async def _forget(self, device_name: str) -> None:
-        """Drop a device's client after it failed, so that the next request reconnects."""
-        client = self._clients.pop(device_name, None)
+    async def _forget(self, protocol: str) -> None:
+        """Drop a protocol's client after it failed as a whole, so that the next request starts afresh."""
+        client = self._clients.pop(protocol, None)
         if client is not None:
-            # Closing a broken connection may fail in any way; the connection is gone either way.
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # the connection is gone either way
                 await asyncio.wait_for(client.__aexit__(None, None, None), timeout=2.0)
+
+    def _timeout_s(self, points: list[Point]) -> float:
+        return max(self.point_map.devices[p.device].timeout_s for p in points) * 2 + 1.0
 
     async def read(self, points: list[Point]) -> dict[str, float | None]:
         """Every point's value in the registry's unit, None where it could not be read."""
-        by_device: dict[str, list[Point]] = {}
+        by_protocol: dict[str, list[Point]] = {}
         for point in points:
-            by_device.setdefault(point.device, []).append(point)
-        results = await asyncio.gather(*(self._read_device(name, group) for name, group in by_device.items()))
+            by_protocol.setdefault(self.point_map.devices[point.device].protocol, []).append(point)
+        results = await asyncio.gather(*(self._read_protocol(protocol, group)
+                                         for protocol, group in by_protocol.items()))
         values: dict[str, float | None] = {}
         for result in results:
             values.update(result)
+        self._note_unreachable(points, values)
         return values
 
-    async def _read_device(self, device_name: str, points: list[Point]) -> dict[str, float | None]:
-        device = self.point_map.devices[device_name]
+    async def _read_protocol(self, protocol: str, points: list[Point]) -> dict[str, float | None]:
         try:
-            client = await self._client(device_name)
-            values = await asyncio.wait_for(client.read(points), timeout=device.timeout_s * 2 + 1.0)
+            client = await self._client(protocol)
+            values = await asyncio.wait_for(client.read(points), timeout=self._timeout_s(points))
+            errors = dict(getattr(client, "last_errors", {}))
         except Exception as error:  # any failure of a device is a reason, never a crash
-            self.unreachable[device_name] = _reason(error)
-            await self._forget(device_name)
-            for point in points:
-                self.problems[point.name] = f"device {device_name} unreachable: {_reason(error)}"
-            return dict.fromkeys((point.name for point in points), None)
-        self.unreachable.pop(device_name, None)
-        errors = getattr(client, "last_errors", {})
+            await self._forget(protocol)
+            values, errors = {}, {point.name: _reason(error) for point in points}
         for point in points:
             if values.get(point.name) is None:
                 self.problems[point.name] = errors.get(point.name, "no value")
             else:
                 self.problems.pop(point.name, None)
         return {point.name: values.get(point.name) for point in points}
+
+    def _note_unreachable(self, points: list[Point], values: dict[str, float | None]) -> None:
+        devices: dict[str, list[Point]] = {}
+        for point in points:
+            devices.setdefault(point.device, []).append(point)
+        for device, group in devices.items():
+            if all(values.get(point.name) is None for point in group):
+                self.unreachable[device] = self.problems.get(group[0].name, "no answer")
+            else:
+                self.unreachable.pop(device, None)
 
     async def write(self, point: Point, value: float, priority: int) -> str | None:
         """Write a value (registry unit); the reason it failed, or None."""
@@ -104,14 +116,13 @@ class BmsClient:
         return await self._request(point, "relinquish", priority)
 
     async def _request(self, point: Point, verb: str, *arguments: Any) -> str | None:
-        device = self.point_map.devices[point.device]
+        protocol = self.point_map.devices[point.device].protocol
         try:
-            client = await self._client(point.device)
-            await asyncio.wait_for(getattr(client, verb)(point, *arguments), timeout=device.timeout_s * 2 + 1.0)
+            client = await self._client(protocol)
+            await asyncio.wait_for(getattr(client, verb)(point, *arguments), timeout=self._timeout_s([point]))
         except Exception as error:  # reported to the agent, which decides
-            if _is_unreachable(error):
-                self.unreachable[point.device] = _reason(error)
-                await self._forget(point.device)
+            if isinstance(error, TimeoutError | ConnectionError) or type(error).__name__ == "DeviceUnreachableError":
+                await self._forget(protocol)
             return _reason(error)
         return None
 
@@ -119,8 +130,3 @@ class BmsClient:
 def _reason(error: BaseException) -> str:
     text = " ".join(str(error).split())[:200]
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
-
-
-def _is_unreachable(error: BaseException) -> bool:
-    return isinstance(error, TimeoutError | ConnectionError | OSError) or type(error).__name__ == \
-        "DeviceUnreachableError"

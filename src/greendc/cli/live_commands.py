@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -13,7 +14,8 @@ from rich.console import Console
 
 from greendc.errors import UsageError
 
-console = Console()
+# Wide enough for tables when output goes to a file or a CI log, as the main command line.
+console = Console(width=None if sys.stdout.isatty() else 150)
 points_app = typer.Typer(help="Point maps: where a site's sensors and setpoints live on its BMS.", no_args_is_help=True)
 bms_app = typer.Typer(help="The twin served as a virtual building over BACnet/IP and Modbus TCP.",
                       no_args_is_help=True)
@@ -118,3 +120,36 @@ def register(app: typer.Typer) -> None:
     app.add_typer(points_app, name="points")
     app.add_typer(bms_app, name="bms")
     app.command("agent")(agent)
+
+
+def live_demo(out: Path, overwrite: bool) -> None:
+    """``greendc demo --live``: the example site over the wire, next to its in-process co-simulation."""
+    from rich.table import Table
+
+    from greendc.workflows.live_demo import DEMO_DAYS, DEMO_SLOT_S, DEMO_START, LIVE_CONTROLLERS, run_live_demo
+
+    console.print(f"[bold]greendc live demo[/]: the example site served as a virtual building on 127.0.0.1 "
+                  f"(BACnet/IP and Modbus TCP), {DEMO_DAYS} days from {DEMO_START} at {900 / DEMO_SLOT_S:,.0f}x real "
+                  f"time, each controller driven by the agent in closed loop (about "
+                  f"{DEMO_DAYS * 96 * DEMO_SLOT_S * len(LIVE_CONTROLLERS) / 60:.0f} minutes)")
+    comparisons = run_live_demo(out, overwrite, on_controller=lambda name: console.print(
+        f"{name}: the building and the agent over the wire, then the in-process co-simulation"))
+    table = Table(title=f"{DEMO_DAYS} days of the example data center, live and in-process", title_justify="left")
+    for header in ("controller", "run", "facility kWh", "cooling kWh", "PUE", "inlet max C", ">27 C", "<18 C",
+                   "humid", "live vs in-process"):
+        table.add_column(header, justify="left" if header in ("controller", "run") else "right")
+    for comparison in comparisons:
+        runs = (("live (BACnet/IP, Modbus TCP)", comparison.live), ("in-process", comparison.in_process))
+        for label, summary in runs:
+            difference = f"{100 * comparison.facility_difference:+.2f} %" if label != "in-process" else ""
+            table.add_row(comparison.controller, label, f"{summary.facility_kwh:,.1f}", f"{summary.cooling_kwh:,.1f}",
+                          f"{summary.pue:.3f}", f"{summary.inlet_max_c:.1f}", str(summary.steps_above_27c),
+                          str(summary.steps_below_18c), str(summary.steps_humid), difference)
+    console.print(table)
+    for comparison in comparisons:
+        steps = sorted(comparison.agent.step_s)
+        p99 = steps[min(len(steps) - 1, int(0.99 * len(steps)))] if steps else float("nan")
+        console.print(f"{comparison.controller}: {comparison.agent.steps} agent steps (p99 {1000 * p99:.0f} ms), "
+                      f"{comparison.building.watchdog.agent_writes} writes at priority 13, "
+                      f"{comparison.building.pace.late_steps} late building steps")
+    console.print(f"Telemetry of the building and of the agent per controller, and comparison.json: [bold]{out}[/]")

@@ -468,8 +468,16 @@ def heat_wave(
 def demo(
     out: Annotated[Path, typer.Option(help="Directory for the demo's results and plot.")] = Path("greendc-demo"),
     overwrite: OverwriteOption = False,
+    live: Annotated[bool, typer.Option("--live", help="Serve the example site as a virtual building over BACnet/IP "
+                                                      "and Modbus TCP on loopback and drive it with the agent for two "
+                                                      "simulated days, next to the in-process co-simulation.")] = False,
 ) -> None:
     """A year of the example data center under the legacy control, trim-respond and the ai; plot and ESG report."""
+    if live:
+        from greendc.cli.live_commands import live_demo
+
+        live_demo(out if out != Path("greendc-demo") else Path("greendc-demo-live"), overwrite)
+        return
     from greendc.site.loader import load_site
     from greendc.workflows.demo import DEMO_CONTROLLERS, DEMO_ORDER, demo_site_path, run_demo
 

@@ -17,7 +17,7 @@ import asyncio
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -191,10 +191,12 @@ def _month_day(text: str) -> tuple[int, int]:
 async def serve_building(site: Site, site_dir: Path | None, point_map: PointMap, speed: float,
                          weather: str | None = None, stop: threading.Event | None = None,
                          agent_priority: int = DEFAULT_PRIORITY, on_ready: Callable[[], None] | None = None,
-                         serve_protocols: bool = True, store: PointStore | None = None) -> BuildingRun:
+                         serve_protocols: bool = True, store: PointStore | None = None,
+                         before_close: Callable[[], Awaitable[None]] | None = None) -> BuildingRun:
     """Run the site's twin as a building that serves ``point_map``'s points until its run period ends or
-    ``stop`` is set; ``on_ready`` is called once the servers listen. ``serve_protocols=False`` (tests of the
-    pacing and the store alone) serves nothing."""
+    ``stop`` is set; ``on_ready`` is called once the servers listen, ``before_close`` is awaited after the
+    run and before the servers close (so that an agent can give its points back). ``serve_protocols=False``
+    (tests of the pacing and the store alone) serves nothing."""
     check_map_serves_site(point_map, [zone.name for zone in site.zones])
     store = store or PointStore(point_map, agent_priority=agent_priority)
     controller = BuildingController(store, speed, stop=stop)
@@ -204,6 +206,8 @@ async def serve_building(site: Site, site_dir: Path | None, point_map: PointMap,
         if on_ready is not None:
             on_ready()
         result = await asyncio.to_thread(run_simulation, twin, controller, freeze_older_objects=False)
+        if before_close is not None:
+            await before_close()
     finally:
         for server in servers:
             await server.close()
@@ -227,7 +231,7 @@ async def start_servers(store: PointStore, point_map: PointMap) -> list[Any]:
             else:
                 modbus_addresses.setdefault(device.address, []).append(name)
         for address in modbus_addresses:
-            server = ModbusServer(store, point_map, address)
+            server = ModbusServer(point_map, store, address)
             await server.start()
             servers.append(server)
     except BaseException:
