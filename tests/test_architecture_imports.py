@@ -1,7 +1,7 @@
 """Data flows one way: a test fails as soon as a package imports one it must not.
 
 site -> twin -> telemetry -> learning -> control -> workflows -> results -> carbon -> report, with the CLI
-on top. Every ``import`` counts, those inside functions too: a lazy import is still a dependency.
+on top; the BMS protocols (bms) and the live agent (agent) stand beside the twin, on telemetry and control. Every ``import`` counts, those inside functions too: a lazy import is still a dependency.
 """
 
 from __future__ import annotations
@@ -27,6 +27,10 @@ FORBIDDEN = [
     ("telemetry", "control", "the telemetry contract is what every part speaks; it depends on none of them"),
     ("telemetry", "learning", "the telemetry contract is what every part speaks; it depends on none of them"),
     ("site", "carbon", "site files are read before any accounting"),
+    ("agent", "twin", "the agent talks to a building management system, never to EnergyPlus"),
+    ("bms", "twin", "the protocols serve any building's points; the virtual building stands on them"),
+    ("bms", "control", "the protocols carry points; which controller wrote them is not their concern"),
+    ("agent", "workflows", "the agent is handed its controller and context; workflows start it"),
 ]
 #: Below the command line: nothing but the CLI itself may import it.
 CLI = "cli"
