@@ -1,7 +1,8 @@
 """Data flows one way: a test fails as soon as a package imports one it must not.
 
 site -> twin -> telemetry -> learning -> control -> workflows -> results -> carbon -> report, with the CLI
-on top; the BMS protocols (bms) and the live agent (agent) stand beside the twin, on telemetry and control. Every ``import`` counts, those inside functions too: a lazy import is still a dependency.
+on top; the BMS protocols (bms) and the live agent (agent) stand beside the twin, on telemetry and control.
+Every ``import`` counts, those inside functions too: a lazy import is still a dependency.
 """
 
 from __future__ import annotations
