@@ -46,7 +46,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bacpypes3.apdu import ErrorRejectAbortNack, SubscribeCOVRequest, WritePropertyRequest
+from bacpypes3.apdu import AbortPDU, AbortReason, ErrorRejectAbortNack, SubscribeCOVRequest, WritePropertyRequest
 from bacpypes3.app import Application
 from bacpypes3.appservice import ApplicationServiceAccessPoint
 from bacpypes3.basetypes import EngineeringUnits, OptionalUnsigned, PriorityValue, PropertyIdentifier, Reliability
@@ -164,6 +164,16 @@ class _Stack(Application):
         self.normal.close()
         super().close()
         await asyncio.sleep(0)  # the transport closes its socket in the next turn of the loop
+
+    async def confirmation(self, apdu: Any) -> None:
+        """An answer to one of this application's requests. A request whose wait has ended (its timeout, which
+        is also when the stack's own resends run out and it makes a no-response Abort) has a cancelled future
+        that bacpypes3 forgets only a turn of the loop later; setting it would raise InvalidStateError in a
+        task nobody awaits, so such an answer is dropped here."""
+        for request, future in self._requests.get(apdu.pduSource, ()):
+            if request.apduInvokeID == apdu.apduInvokeID and future.done():
+                return
+        await super().confirmation(apdu)
 
     async def do_WritePropertyRequest(self, apdu: WritePropertyRequest) -> None:  # noqa: N802 (bacpypes3's name)
         if apdu.priority is None and apdu.propertyIdentifier == _PRESENT_VALUE \
@@ -377,6 +387,12 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__.removesuffix('PDU').lower()}: {getattr(error, 'reason', '?')}"
 
 
+def _no_answer(error: BaseException) -> bool:
+    """Whether an Abort is the client stack's own "no response": its resends ran out before asyncio's bound on
+    the request (the two end together), so the device did not answer; it did not refuse."""
+    return isinstance(error, AbortPDU) and error.apduAbortRejectReason == AbortReason.noResponse
+
+
 def _registry_value(point: Point, value: object) -> tuple[float | None, str | None]:
     """A value read off the wire, in the registry's unit, or None and why not."""
     if getattr(value, "errorClass", None) is not None:
@@ -460,6 +476,8 @@ class BacnetClient:
         except TimeoutError:
             return {point.name: (None, _unreachable(points[0].device, device)) for point in points}
         except ErrorRejectAbortNack as error:  # a BaseException in bacpypes3, not an Exception
+            if _no_answer(error):
+                return {point.name: (None, _unreachable(points[0].device, device)) for point in points}
             # a whole request fails only when none of its objects exists (clause 15.7)
             return {point.name: (None, f"device {points[0].device}: {_describe(error)}") for point in points}
         values = {identifier: value for identifier, _, _, value in answer or ()}
@@ -485,6 +503,8 @@ class BacnetClient:
         except TimeoutError:
             raise DeviceUnreachableError(_unreachable(point.device, device)) from None
         except ErrorRejectAbortNack as error:
+            if _no_answer(error):
+                raise DeviceUnreachableError(_unreachable(point.device, device)) from None
             raise BacnetRequestError(f"{point.name}: device {point.device} refused to read {name}: "
                                      f"{_describe(error)}") from None
 
@@ -509,6 +529,8 @@ class BacnetClient:
         except TimeoutError:
             raise DeviceUnreachableError(_unreachable(point.device, device)) from None
         except ErrorRejectAbortNack as error:
+            if _no_answer(error):
+                raise DeviceUnreachableError(_unreachable(point.device, device)) from None
             raise WriteRejectedError(f"{point.name}: device {point.device} refused the write: "
                                      f"{_describe(error)}") from None
 
@@ -618,6 +640,8 @@ class _CovWatch(SubscriptionContextManager):
         except TimeoutError:
             raise DeviceUnreachableError(_unreachable(self.point.device, self.device)) from None
         except ErrorRejectAbortNack as error:
+            if _no_answer(error):
+                raise DeviceUnreachableError(_unreachable(self.point.device, self.device)) from None
             raise SubscriptionRefusedError(f"{self.point.name}: device {self.point.device} refused the COV "
                                            f"subscription: {_describe(error)}") from None
 
