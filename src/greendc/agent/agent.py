@@ -10,19 +10,27 @@ checks, act on the live data). What it does with the answer depends on its mode:
   heartbeat every step so that the building's watchdog can tell the agent is alive.
 
 Faults of the link have guards of their own, checked before the controller is asked; each logs one line when
-it starts and when it clears, and while it lasts the agent gives every commanded point back to the building
-(its own control):
+it starts (naming the devices or points and why) and one when it clears, and while it lasts the agent gives
+every commanded point back to the building (its own control), except as said for device-restarted:
 
-- ``device-unreachable``: a device did not answer (all of its points are missing);
+- ``device-unreachable``: a device did not answer (all of its points are missing). Its own points cannot be
+  given back until it answers; the agent does not wait out a timeout on each of them every step, keeps them in
+  the ledger, and gives them back (or commands them again) once the device answers;
 - ``stale-values``: the building's clock (the ``clock`` point) did not advance for several steps, or, without
   one, every reading stayed the same: the BMS is frozen or a gateway serves a cache;
-- ``write-rejected``: a setpoint could not be written (a missing point, a wrong type, a refusal);
+- ``write-rejected``: the device refused a write (a missing point, a wrong type, a value it will not take, an
+  operator's lock). The agent writes the refused setpoints again every :data:`REJECTED_RETRY_STEPS` steps,
+  and only those: the guard clears once the device takes them. A refused write is not in force, so a point
+  that held no command of the agent's leaves the ledger at once;
 - ``device-restarted``: a device answered again after it was lost, or its clock went back: its priority
-  arrays may have been wiped, so every command is written again.
+  arrays may have been wiped, so every command is written again. (A device that restarts between two steps
+  goes unseen; the agent still writes again any command that its point does not read back.)
 
 A missing or wrong-typed sensor point is a missing reading: the controller's own missing-input guard and
-fallback handle it. The agent relinquishes every point it commanded on any exit, and its ledger
-(:mod:`greendc.agent.ledger`) lets a restarted agent clean up after one that was killed.
+fallback handle it. A slow or lossy link costs readings (a point whose request timed out is missing for that
+step) and, when a whole device misses a step, a step of device-unreachable; the agent keeps stepping. It
+relinquishes every point it commanded on any exit, and its ledger (:mod:`greendc.agent.ledger`) lets a
+restarted agent clean up after one that was killed.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from greendc.agent.client import BmsClient
+from greendc.agent.client import BmsClient, Refusal
 from greendc.agent.ledger import Ledger
 from greendc.agent.storage import LiveStorage
 from greendc.bms.points import CLOCK, HEARTBEAT, Point, PointMap
@@ -49,6 +57,10 @@ Mode = Literal["read-only", "advisory", "closed-loop"]
 MODES: tuple[Mode, ...] = ("read-only", "advisory", "closed-loop")
 #: Steps without a new clock value (or with every reading unchanged) before the values count as stale.
 STALE_STEPS = 3
+#: While a write is refused, the agent tries it again every this many steps.
+REJECTED_RETRY_STEPS = 10
+#: The guards during which the building has its own control back (device-restarted writes everything again).
+HANDING_BACK = frozenset({"device-unreachable", "stale-values", "write-rejected"})
 #: How long the final relinquish may take, s: an agent that exits must not hang on a dead device.
 RELINQUISH_TIMEOUT_S = 10.0
 _FACILITY_OBSERVED = [s.column for s in FACILITY if s.observed]
@@ -101,6 +113,12 @@ class Agent:
         self._lost_devices: set[str] = set()
         self._heartbeat_count = 0
         self._decisions_seen = 0
+        self._decisions: list[Any] = []
+        #: Setpoints whose last write the device refused, and why (the write-rejected guard).
+        self._rejected: dict[str, str] = {}
+        self._restarted: list[str] = []
+        self._guard_steps = 0  # steps the active guard (or no guard) has held
+        self._give_back_failed: dict[str, str] = {}
 
     # -- the loop -------------------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event) -> AgentSummary:
@@ -142,17 +160,20 @@ class Agent:
         values = await self.client.read(self._read_points)
         guard = self._link_guard(values)
         observation, stamp = self._observation(values)
-        decisions: list[Any] = []
-        if guard is not None and guard != "device-restarted":
-            self._announce(guard)
-            await self._relinquish_all(f"guard {guard}")
+        self._decisions = []
+        action: Action | None = None
+        if guard == "write-rejected" and self._guard_steps % REJECTED_RETRY_STEPS == REJECTED_RETRY_STEPS - 1 \
+                and self.settings.mode == "closed-loop":
+            action = self._decide(observation)
+            guard = await self._try_rejected_again(action)
+        self._announce(guard)
+        if guard in HANDING_BACK:
+            await self._relinquish_all(f"guard {guard}", skip_unreachable=True)
         else:
-            self._announce(guard)
             if guard == "device-restarted":
                 self._written.clear()  # its priority arrays may be gone: write every command again
             if self.settings.mode != "read-only":
-                action = self.controller.act(observation)
-                decisions = self._new_decisions()
+                action = action or self._decide(observation)
                 if self.settings.mode == "closed-loop":
                     await self._apply(action, values)
         if self.settings.mode == "closed-loop":
@@ -161,28 +182,34 @@ class Agent:
             self.summary.guard_steps[guard] += 1
         self.summary.steps += 1
         self.summary.step_s.append(self._monotonic() - started)
-        self.storage.append(self._row(stamp, values, guard), decisions)
+        self.storage.append(self._row(stamp, values, guard), self._decisions)
         if self.storage.pending_rows >= self.settings.flush_every_steps:
             self.storage.flush()
+
+    def _decide(self, observation: Observation) -> Action:
+        action = self.controller.act(observation)
+        self._decisions = self._new_decisions()
+        return action
 
     # -- guards ---------------------------------------------------------------------------------------
     def _link_guard(self, values: dict[str, float | None]) -> str | None:
         lost = set(self.client.unreachable)
         came_back = self._lost_devices - lost
         self._lost_devices = lost
-        if lost:
-            return "device-unreachable"
         clock = values.get(CLOCK)
         went_back = self._has_clock and clock is not None and self._last_clock is not None \
             and clock < self._last_clock
         stale = self._is_stale(values, clock)
         if clock is not None:
             self._last_clock = clock
+        if lost:
+            return "device-unreachable"
         if stale:
             return "stale-values"
         if came_back or went_back:
+            self._restarted = sorted(came_back) or ["the building's clock went back"]
             return "device-restarted"
-        if any(name in self.client.problems for name in self._written):
+        if self._rejected:
             return "write-rejected"
         return None
 
@@ -195,18 +222,46 @@ class Agent:
         self._stale_steps = self._stale_steps + 1 if unchanged else 0
         return self._stale_steps >= STALE_STEPS
 
+    async def _try_rejected_again(self, action: Action) -> str | None:
+        """Write the refused setpoints again (every :data:`REJECTED_RETRY_STEPS` steps of the guard): the
+        guard holds while any is still refused, and clears once the device takes them all."""
+        for name in sorted(self._rejected):
+            point = self.point_map.point(name)
+            wanted = None if point is None or name == HEARTBEAT else _wanted(action, point)
+            if wanted is None:
+                self._rejected.pop(name, None)  # the controller no longer sets it, or it is the heartbeat
+                continue
+            await self._write(point, min(max(wanted, point.min), point.max))  # type: ignore[arg-type,type-var]
+        return "write-rejected" if self._rejected else None
+
     def _announce(self, guard: str | None) -> None:
+        """One line when a guard starts (with its reasons) and one when it clears."""
+        self._guard_steps = self._guard_steps + 1 if guard == self._active_guard else 0
         if guard == self._active_guard:
             return
         if guard is None:
             self.log(f"link guard {self._active_guard} cleared: the agent is back in charge")
+        elif guard == "device-restarted":
+            self.log(f"link guard device-restarted: {', '.join(self._restarted)} answered again; every command is "
+                     "written again, as its priority arrays may have been wiped")
+            self.summary.problems.append(f"{guard}: {', '.join(self._restarted)}")
         else:
-            reasons = "; ".join(f"{k}: {v}" for k, v in list(self.client.unreachable.items())[:3]) or \
-                "; ".join(f"{k}: {v}" for k, v in list(self.client.problems.items())[:3])
-            self.log(f"link guard {guard}: the building's own control is in charge" + (f" ({reasons})" if reasons
-                                                                                        else ""))
+            reasons = self._reasons(guard)
+            self.log(f"link guard {guard}: the building's own control is in charge ({reasons})")
             self.summary.problems.append(f"{guard}: {reasons}")
         self._active_guard = guard
+
+    def _reasons(self, guard: str) -> str:
+        if guard == "device-unreachable":
+            found = self.client.unreachable
+        elif guard == "write-rejected":
+            found = self._rejected
+        elif self._has_clock:
+            return f"the building's clock stayed at {self._last_clock} for {self._stale_steps} steps"
+        else:
+            return f"every reading stayed the same for {self._stale_steps} steps"
+        return "; ".join(f"{k}: {v}" for k, v in list(found.items())[:3]) + \
+            (f"; and {len(found) - 3} more" if len(found) > 3 else "")
 
     # -- writing --------------------------------------------------------------------------------------
     async def _apply(self, action: Action, values: dict[str, float | None]) -> None:
@@ -221,31 +276,46 @@ class Agent:
             in_force = values.get(point.name)
             if self._written.get(point.name) == value and in_force is not None and abs(in_force - value) < 0.01:
                 continue
-            self.ledger.record(point.name, point.write_priority)
-            problem = await self.client.write(point, value, point.write_priority)
-            if problem is None:
-                self._written[point.name] = value
-                self.summary.writes += 1
-                self.client.problems.pop(point.name, None)
-            else:
-                self.client.problems[point.name] = problem
-                self._written[point.name] = value  # so that the write-rejected guard sees it next step
-                self.log(f"write of {point.name} = {value:g} refused: {problem}")
+            await self._write(point, value)
+
+    async def _write(self, point: Point, value: float) -> None:
+        """Write one setpoint, write-ahead in the ledger. A refusal is the write-rejected guard's (and, when the
+        point held no command of the agent's, leaves the ledger as it was); no answer leaves it to be
+        written again next step."""
+        held = point.name in self._written
+        self.ledger.record(point.name, point.write_priority)
+        problem = await self.client.write(point, value, point.write_priority)
+        if problem is None:
+            self._written[point.name] = value
+            self.summary.writes += 1
+            self._rejected.pop(point.name, None)
+            return
+        self._written.pop(point.name, None)
+        if isinstance(problem, Refusal):
+            if not held:
+                self.ledger.forget(point.name)  # refused: no command of the agent's is in force there
+            self._rejected[point.name] = f"{value:g} refused: {problem}"  # the guard's line says it
 
     async def _give_back(self, point: Point) -> bool:
         priority = self.ledger.entries.get(point.name, point.write_priority)
         problem = await self.client.relinquish(point, priority)
         if problem is not None:
-            self.log(f"relinquishing {point.name} failed: {problem} (kept in the ledger)")
+            if self._give_back_failed.get(point.name) != problem:  # one line per point and reason
+                self.log(f"relinquishing {point.name} failed: {problem} (kept in the ledger)")
+            self._give_back_failed[point.name] = problem
             return False
+        self._give_back_failed.pop(point.name, None)
         self.ledger.forget(point.name)
         self._written.pop(point.name, None)
         self.summary.relinquishes += 1
         return True
 
-    async def _relinquish_all(self, why: str) -> None:
+    async def _relinquish_all(self, why: str, skip_unreachable: bool = False) -> None:
+        """Give back every point in the ledger (those of unreachable devices, while a guard holds, wait until
+        they answer: each attempt would wait out a timeout)."""
         # The heartbeat last: a building that sees it go has had every setpoint back already.
-        names = sorted((name for name in self.ledger.entries if self.point_map.point(name) is not None),
+        names = sorted((name for name in self.ledger.entries if (point := self.point_map.point(name)) is not None
+                        and not (skip_unreachable and point.device in self.client.unreachable)),
                        key=lambda name: name == HEARTBEAT)
         if not names:
             return
@@ -273,8 +343,10 @@ class Agent:
         self.ledger.record(HEARTBEAT, self._heartbeat.write_priority)
         problem = await self.client.write(self._heartbeat, float(self._heartbeat_count),
                                           self._heartbeat.write_priority)
-        if problem is not None:
-            self.client.problems[HEARTBEAT] = problem
+        if problem is None:
+            self._rejected.pop(HEARTBEAT, None)
+        elif isinstance(problem, Refusal):
+            self._rejected[HEARTBEAT] = problem  # the watchdog would drop every command: hand them back now
 
     # -- records --------------------------------------------------------------------------------------
     def _calendar(self, values: dict[str, float | None]) -> tuple[int, int, int, int, pd.Timestamp]:

@@ -3,6 +3,14 @@
 The agent reads and writes points by name without caring which device or protocol holds them. A device that
 does not answer makes each of its points missing (None) with the reason kept in :attr:`BmsClient.problems`;
 nothing a device does raises out of :meth:`BmsClient.read`, so the agent decides what a failure means.
+
+A write or relinquish that fails comes back as its reason: a :class:`Refusal` when the device answered with
+an error (the request was not carried out), a plain string when it did not answer (it may or may not have
+been). The difference matters to the agent's ledger: a command the device refused is not in force.
+
+BACnet/IP is connectionless, so its client (its UDP socket and COV subscriptions) is kept through any
+number of timeouts; a Modbus TCP connection that timed out is dropped and made again by the next request,
+so that a late answer is never taken for the next request's.
 """
 
 from __future__ import annotations
@@ -23,6 +31,18 @@ def _protocol_client(protocol: str, point_map: PointMap) -> Any:
     from greendc.bms.modbus import ModbusClient
 
     return ModbusClient(point_map)
+
+
+#: The errors with which a device answers a request it does not carry out (rather than not answering).
+_REFUSALS = frozenset({"WriteRejectedError", "RequestRefusedError", "BacnetRequestError", "RegisterValueError"})
+#: The protocols whose client holds connections that a timeout may leave in an unknown state.
+_CONNECTED = frozenset({"modbus"})
+
+
+class Refusal(str):
+    """The reason a device refused a write or relinquish: it answered, and the request was not carried out."""
+
+    __slots__ = ()
 
 
 class BmsClient:
@@ -121,7 +141,10 @@ class BmsClient:
             client = await self._client(protocol)
             await asyncio.wait_for(getattr(client, verb)(point, *arguments), timeout=self._timeout_s([point]))
         except Exception as error:  # reported to the agent, which decides
-            if isinstance(error, TimeoutError | ConnectionError) or type(error).__name__ == "DeviceUnreachableError":
+            if type(error).__name__ in _REFUSALS:
+                return Refusal(_reason(error))
+            if protocol in _CONNECTED and (isinstance(error, TimeoutError | ConnectionError)
+                                           or type(error).__name__ == "DeviceUnreachableError"):
                 await self._forget(protocol)
             return _reason(error)
         return None
