@@ -143,6 +143,8 @@ class Run:
     building: Building
     agent: Agent
     lines: list[str]
+    make_agent: Callable[..., Agent]
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     def logged(self, text: str) -> list[str]:
         return [line for line in self.lines if text in line]
@@ -193,13 +195,15 @@ def run_agent(tmp_path: Path, body: Body, edit: Callable[[dict[str, Any]], None]
             await before()
         try:
             async with BmsClient(agent_map) as client:
-                agent = Agent(agent_map, control_context(site), make_controller("trim-respond"),
-                              AgentSettings(mode="closed-loop", interval_s=SLOT_S), client,
-                              LiveStorage(tmp_path / "agent"), Ledger(tmp_path / "agent" / LEDGER_FILE, agent_map),
-                              log=lines.append)
-                run = Run(building, agent, lines)
-                stop = asyncio.Event()
-                task = asyncio.create_task(agent.run(stop))
+                def make_agent(folder: str = "agent", max_steps: int | None = None) -> Agent:
+                    return Agent(agent_map, control_context(site), make_controller("trim-respond"),
+                                 AgentSettings(mode="closed-loop", interval_s=SLOT_S, max_steps=max_steps), client,
+                                 LiveStorage(tmp_path / folder), Ledger(tmp_path / "agent" / LEDGER_FILE, agent_map),
+                                 log=lines.append)
+
+                run = Run(building, make_agent(), lines, make_agent)
+                stop = run.stop
+                task = asyncio.create_task(run.agent.run(stop))
                 try:
                     await run.steps(3)
                     await body(run)
@@ -219,7 +223,7 @@ def run_agent(tmp_path: Path, body: Body, edit: Callable[[dict[str, Any]], None]
     assert stray == [], stray
     # Everything the agent commanded was given back when it stopped, and nothing is left in its ledger.
     assert run.building.commanded() == [], run.lines
-    assert run.agent.ledger.entries == {}, run.lines
+    assert Ledger(tmp_path / "agent" / LEDGER_FILE, agent_map).entries == {}, run.lines
     return run
 
 
@@ -228,6 +232,7 @@ def test_a_device_that_stops_answering_hands_the_building_its_own_control_until_
         tmp_path: Path) -> None:
     async def body(run: Run) -> None:
         building = run.building
+        assert CLOCK in run.agent.client.notified  # the clock's changes of value wake the agent's steps
         assert building.store.command(BACNET_SETPOINT) is not None  # the agent is in charge
         assert building.store.command(MODBUS_SETPOINT) is not None
         await building.stop("modbus")  # the CRAC and the power meters go silent
@@ -245,6 +250,26 @@ def test_a_device_that_stops_answering_hands_the_building_its_own_control_until_
     # The devices of the stopped server (the one the read was at when it stopped, at least), and why.
     assert ("power-meter" in line or "crac-1" in line) and "did not" in line, line
     assert run.logged("link guard device-restarted:")  # the device came back: every command written again
+
+
+def test_an_agent_that_stops_while_a_device_is_down_leaves_its_commands_to_the_next_agent(tmp_path: Path) -> None:
+    async def body(run: Run) -> None:
+        building = run.building
+        await building.stop("modbus")
+        await run.guard_held("device-unreachable", 1)
+        run.stop.set()  # the agent stops while the CRAC cannot be told
+        await until(lambda: any("stay in the ledger" in line or "kept in the ledger" in line for line in run.lines),
+                    "the agent says what it could not give back")
+        await asyncio.sleep(3 * SLOT_S)
+        assert MODBUS_SETPOINT in run.agent.ledger.entries
+        await building.start_modbus()
+        # The next agent (one step) gives back what the last one left, then runs and gives back its own.
+        successor = run.make_agent(folder="successor", max_steps=1)
+        summary = await asyncio.wait_for(successor.run(asyncio.Event()), WAIT_S)
+        assert summary.leftovers_relinquished >= 2  # the CRAC's two setpoints
+
+    run = run_agent(tmp_path, body)
+    assert run.logged("relinquishing 2 point(s) a previous agent left commanded, from the ledger"), run.lines
 
 
 # -- (b) a point the device does not have ---------------------------------------------------------------------

@@ -9,6 +9,17 @@ checks, act on the live data). What it does with the answer depends on its mode:
 - ``closed-loop``: each setpoint is written at the map's priority, clipped to the map's bounds, and the
   heartbeat every step so that the building's watchdog can tell the agent is alive.
 
+Reading: each step starts when the building's clock changes. The agent subscribes to the clock's change of
+value (BACnet COV, renewed every third of its lifetime) so that a step starts as soon as the building's does,
+and polls the clock as the fallback (a lost notification, a device that refuses or forgot the subscription,
+a clock on Modbus). Every point is then read (ReadPropertyMultiple of up to 50 objects, the fewest Modbus
+register runs): the values are those of the step, because the building publishes its readings with the
+clock, in one change of the store. The readings themselves are polled, not taken from COV notifications, on
+purpose: a notification comes only when a value changes, one datagram per object in no guaranteed order, so
+the agent could not tell when all of a step's notifications had arrived, and a step decided on a mix of
+this step's and the last step's values would break the equivalence with the in-process run that the live
+demo checks; on loopback a poll of the whole map takes some 10 ms.
+
 Faults of the link have guards of their own, checked before the controller is asked; each logs one line when
 it starts (naming the devices or points and why) and one when it clears, and while it lasts the agent gives
 every commanded point back to the building (its own control), except as said for device-restarted:
@@ -61,6 +72,8 @@ STALE_STEPS = 3
 REJECTED_RETRY_STEPS = 10
 #: The guards during which the building has its own control back (device-restarted writes everything again).
 HANDING_BACK = frozenset({"device-unreachable", "stale-values", "write-rejected"})
+#: The lifetime of the clock's change-of-value subscription, s (renewed every third of it).
+COV_LIFETIME_S = 300.0
 #: How long the final relinquish may take, s: an agent that exits must not hang on a dead device.
 RELINQUISH_TIMEOUT_S = 10.0
 _FACILITY_OBSERVED = [s.column for s in FACILITY if s.observed]
@@ -125,6 +138,7 @@ class Agent:
         """Run until ``stop`` is set or ``max_steps`` are done; relinquish everything on the way out."""
         try:
             await self._relinquish_leftovers()
+            await self._watch_clock()
             self.controller.reset(self.context)
             while not stop.is_set() and (self.settings.max_steps is None
                                          or self.summary.steps < self.settings.max_steps):
@@ -137,23 +151,42 @@ class Agent:
         return self.summary
 
     async def _wait_for_step(self, stop: asyncio.Event) -> bool:
-        """Wait for the next control step: a new value of the building's clock, or one interval."""
+        """Wait for the next control step: a new value of the building's clock, or one interval.
+
+        The clock is read again whenever its change-of-value notification arrives (see :meth:`_watch_clock`)
+        and, as the fallback for a lost notification or subscription, every tenth of an interval (at most
+        0.5 s). A notification only wakes the agent: the step's values are read after it, so they are the
+        step's (the building publishes the readings with, or before, the clock)."""
         if not self._has_clock:
             return not await _stopped_within(stop, self.settings.interval_s if self.summary.steps else 0.0)
         deadline = self._monotonic() + self.settings.interval_s * STALE_STEPS
         clock = self.point_map.point(CLOCK)
+        changed = getattr(self.client, "changed", None)
         waiting_logged = False
         # Until the building's clock has been read once there is no step to act in: wait for it.
         while self._last_clock is None or self._monotonic() < deadline:
+            if changed is not None:
+                changed.clear()  # before the read: a notification from now on wakes the wait below
             value = (await self.client.read([clock]))[CLOCK]  # type: ignore[list-item]
             if value is not None and value != self._last_clock:
                 return True
             if self._last_clock is None and not waiting_logged:
                 self.log("waiting for the building's clock point to read a value")
                 waiting_logged = True
-            if await _stopped_within(stop, min(0.5, self.settings.interval_s / 10.0)):
+            if await _stopped_within(stop, min(0.5, self.settings.interval_s / 10.0), changed):
                 return False
         return True  # the clock stalled: the step runs, and its stale-values guard says so
+
+    async def _watch_clock(self) -> None:
+        """Subscribe to the clock's changes of value, so that a step starts as soon as the building's does;
+        without a subscription (a Modbus clock, a device that refuses it) the clock is polled."""
+        clock = self.point_map.point(CLOCK)
+        watch = getattr(self.client, "watch", None)
+        if clock is None or watch is None:
+            return
+        problem = await watch([clock], COV_LIFETIME_S)
+        if problem is not None:
+            self.log(f"no change-of-value subscription to the building's clock ({problem}); polling it")
 
     async def step(self) -> None:
         started = self._monotonic()
@@ -399,10 +432,12 @@ def _wanted(action: Action, point: Point) -> float | None:
     return None if setpoints is None else setpoints.get(point.zone)
 
 
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
-    """Wait up to ``seconds``; True if ``stop`` was set meanwhile."""
+async def _stopped_within(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> bool:
+    """Wait up to ``seconds`` (or until ``wake`` is set); True if ``stop`` was set meanwhile."""
+    waits = [asyncio.ensure_future(stop.wait())] + ([asyncio.ensure_future(wake.wait())] if wake is not None else [])
     try:
-        await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))
-    except TimeoutError:
-        return False
-    return True
+        await asyncio.wait(waits, timeout=max(seconds, 0.0), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
+    return stop.is_set()

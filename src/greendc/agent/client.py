@@ -57,6 +57,10 @@ class BmsClient:
         self.problems: dict[str, str] = {}
         #: Devices none of whose points answered the last read (unreachable, timed out, restarting).
         self.unreachable: dict[str, str] = {}
+        #: Set by every change of value notified for a point of :meth:`watch` (the waiter clears it).
+        self.changed = asyncio.Event()
+        #: The last value notified for each watched point, in the registry's unit.
+        self.notified: dict[str, float | None] = {}
 
     async def __aenter__(self) -> BmsClient:
         return self
@@ -125,6 +129,24 @@ class BmsClient:
                 self.unreachable[device] = self.problems.get(group[0].name, "no answer")
             else:
                 self.unreachable.pop(device, None)
+
+    async def watch(self, points: list[Point], lifetime_s: float) -> str | None:
+        """Subscribe to the changes of value of BACnet points (renewed every third of ``lifetime_s`` by the
+        protocol client, which outlives the device's timeouts): each notification lands in :attr:`notified`
+        and sets :attr:`changed`. The reason it could not, or None; a Modbus point cannot be watched."""
+        if any(self.point_map.devices[point.device].protocol != "bacnet" for point in points):
+            return "only BACnet points have change-of-value subscriptions"
+
+        def heard(name: str, value: float | None) -> None:
+            self.notified[name] = value
+            self.changed.set()
+
+        try:
+            client = await self._client("bacnet")
+            await asyncio.wait_for(client.subscribe_cov(points, lifetime_s, heard), timeout=self._timeout_s(points))
+        except Exception as error:  # no subscription: the caller polls
+            return _reason(error)
+        return None
 
     async def write(self, point: Point, value: float, priority: int) -> str | None:
         """Write a value (registry unit); the reason it failed, or None."""
