@@ -163,8 +163,9 @@ class Agent:
         clock = self.point_map.point(CLOCK)
         changed = getattr(self.client, "changed", None)
         waiting_logged = False
-        # Until the building's clock has been read once there is no step to act in: wait for it.
-        while self._last_clock is None or self._monotonic() < deadline:
+        # A clock never read is waited for as long as a stalled one: then the step runs, and its guards say
+        # why (a building that does not answer is device-unreachable), rather than the agent hanging silently.
+        while self._monotonic() < deadline:
             if changed is not None:
                 changed.clear()  # before the read: a notification from now on wakes the wait below
             value = (await self.client.read([clock]))[CLOCK]  # type: ignore[list-item]
@@ -215,7 +216,9 @@ class Agent:
             self.summary.guard_steps[guard] += 1
         self.summary.steps += 1
         self.summary.step_s.append(self._monotonic() - started)
-        self.storage.append(self._row(stamp, values, guard), self._decisions)
+        if not self._has_clock or self._last_stamp_minute is not None:
+            # A row needs a time: with a clock point, the building's (none before it was first read).
+            self.storage.append(self._row(stamp, values, guard), self._decisions)
         if self.storage.pending_rows >= self.settings.flush_every_steps:
             self.storage.flush()
 
