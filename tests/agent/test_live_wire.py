@@ -175,3 +175,50 @@ def test_after_kill_9_the_building_takes_its_points_back_and_a_new_agent_cleans_
         assert sorted(leftovers) == sorted(SETPOINTS)  # the dead agent's commands outlived it...
     assert given_back >= set(SETPOINTS)  # ...until the new agent gave each back before its first command
     assert store.commanded_names(SETPOINTS) == []  # and its own, when it stopped after three steps
+
+
+def test_live_data_of_an_advisory_ai_feeds_explain_and_train(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from greendc.cli.main import app
+    from greendc.learning.features import check_training_columns
+    from greendc.telemetry.schema import load_telemetry
+    from greendc.workflows.demo import demo_model_path
+
+    site, site_dir = _site()
+    point_map = _point_map(site, 60.0)
+    points_file = tmp_path / "points.yaml"
+    points_file.write_text(point_map_yaml(point_map))
+    slot_s = 0.2
+    store = JournalStore(point_map)
+    out = tmp_path / "live"
+
+    async def scenario():
+        loop = asyncio.get_running_loop()
+        ready, stop_building = asyncio.Event(), threading.Event()
+        building = asyncio.create_task(serve_building(site, site_dir, point_map, 900 / slot_s, stop=stop_building,
+                                                      store=store,
+                                                      on_ready=lambda: loop.call_soon_threadsafe(ready.set)))
+        await asyncio.wait_for(ready.wait(), 60)
+        command = [sys.executable, "-m", "greendc", "agent", str(points_file), "--controller", "ai", "--model",
+                   str(demo_model_path()), "--mode", "advisory", "--interval", str(slot_s), "--steps", "24",
+                   "--out", str(out)]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            output, _ = await asyncio.to_thread(process.communicate, timeout=120)
+        finally:
+            if process.poll() is None:
+                process.kill()
+        stop_building.set()
+        await asyncio.wait_for(building, 60)
+        return process.returncode, output
+
+    code, output = asyncio.run(scenario())
+    assert code == 0, output
+    assert [entry for entry in store.journal if entry[0] != "heartbeat"] == []  # advisory writes nothing
+    explained = CliRunner().invoke(app, ["explain", str(out)])
+    assert explained.exit_code == 0, explained.output
+    assert "6 decisions (advisory" in explained.output  # the ai decides hourly: 24 steps of 15 minutes
+    telemetry = load_telemetry(out)
+    assert len(telemetry.frame) == 24
+    check_training_columns(telemetry, [zone.name for zone in site.zones], site.has_chiller_plant)

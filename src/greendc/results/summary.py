@@ -48,6 +48,10 @@ def energy_kwh(power_w: pd.Series | pd.DataFrame, timestep_h: float) -> float:
     return float(np.asarray(power_w, dtype=float).sum() * timestep_h / 1000.0)
 
 
+def _present(frame: pd.DataFrame, zone_names: list[str], column: str) -> list[str]:
+    return [name for name in (f"{zone}/{column}" for zone in zone_names) if name in frame]
+
+
 def _energy_figures(frame: pd.DataFrame, zone_names: list[str], timestep_h: float) -> dict[str, float]:
     it_kwh = energy_kwh(frame["it_power_w"], timestep_h)
     cooling_kwh = energy_kwh(frame["cooling_power_w"], timestep_h)
@@ -55,10 +59,11 @@ def _energy_figures(frame: pd.DataFrame, zone_names: list[str], timestep_h: floa
     figures: dict[str, float] = {"it_kwh": it_kwh, "cooling_kwh": cooling_kwh, "facility_kwh": facility_kwh}
     for end_use, suffixes in COOLING_END_USES.items():
         figures[f"{end_use}_kwh"] = energy_kwh(frame[_columns_ending(frame, suffixes)].sum(axis=1), timestep_h)
-    figures["ups_losses_kwh"] = energy_kwh(frame[_zone_columns(frame, zone_names, "ups_power_w")].sum(axis=1),
-                                           timestep_h)
+    # Metered telemetry (a live agent's) may lack the UPS and server-fan columns the twin records: their
+    # energy then stays in "other" rather than being guessed.
+    figures["ups_losses_kwh"] = energy_kwh(frame[_present(frame, zone_names, "ups_power_w")].sum(axis=1), timestep_h)
     figures["server_fans_kwh"] = energy_kwh(
-        frame[_zone_columns(frame, zone_names, "it_fan_power_w")].sum(axis=1), timestep_h)
+        frame[_present(frame, zone_names, "it_fan_power_w")].sum(axis=1), timestep_h)
     figures["other_kwh"] = facility_kwh - it_kwh - cooling_kwh - figures["ups_losses_kwh"]
     figures["pue"] = facility_kwh / it_kwh if it_kwh > 0 else float("nan")
     water_columns = [c for c in frame.columns if c.endswith("_water_m3")]

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from greendc.agent.agent import MODES, Agent, AgentSettings, AgentSummary, Mode
 from greendc.agent.client import BmsClient
 from greendc.agent.ledger import LEDGER_FILE, Ledger
@@ -21,15 +23,19 @@ from greendc.agent.storage import DECISIONS_FILE, PARTS_FOLDER, TELEMETRY_FILE, 
 from greendc.bms.points import PointMap, check_points_against_site, load_point_map, site_path_of
 from greendc.control.registry import make_controller
 from greendc.errors import UsageError
+from greendc.results.records import RunSummary
 from greendc.results.store import OutputFolderError, output_lock, write_json_atomic
+from greendc.results.summary import summarize
 from greendc.site.loader import load_site
 from greendc.site.schema import Site
 from greendc.twin.builder import control_context
 from greendc.workflows.simulation import controller_options, model_site_warnings
 
 SUMMARY_FILE = "agent-summary.json"
+#: The live period's summary in the form of a simulated run's, which ``greendc explain`` reads.
+RUN_SUMMARY_FILE = "summary.json"
 #: What an agent's folder may hold: anything else is a user's, and the folder is refused.
-_AGENT_ENTRIES = {TELEMETRY_FILE, DECISIONS_FILE, PARTS_FOLDER, LEDGER_FILE, SUMMARY_FILE}
+_AGENT_ENTRIES = {TELEMETRY_FILE, DECISIONS_FILE, PARTS_FOLDER, LEDGER_FILE, SUMMARY_FILE, RUN_SUMMARY_FILE}
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,15 @@ def check_agent_folder(out_dir: Path) -> None:
                                     "choose an empty folder or an agent's for --out")
 
 
-def prepare_agent(job: AgentJob, log: Callable[[str], None]) -> tuple[Agent, PointMap]:
+@dataclass(frozen=True)
+class PreparedAgent:
+    agent: Agent
+    point_map: PointMap
+    site: Site
+    options: dict[str, object]
+
+
+def prepare_agent(job: AgentJob, log: Callable[[str], None]) -> PreparedAgent:
     """Everything checked before anything is read from or written to the BMS."""
     if job.mode not in MODES:
         raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {job.mode!r}")
@@ -85,17 +99,35 @@ def prepare_agent(job: AgentJob, log: Callable[[str], None]) -> tuple[Agent, Poi
     agent = Agent(point_map, context, make_controller(job.controller, **options),
                   AgentSettings(mode=job.mode, interval_s=job.interval_s, max_steps=job.max_steps),
                   BmsClient(point_map), LiveStorage(job.out_dir), Ledger(job.out_dir / LEDGER_FILE, point_map), log=log)
-    return agent, point_map
+    return PreparedAgent(agent, point_map, site, options)
 
 
 def run_agent(job: AgentJob, log: Callable[[str], None] = print,
               stop: threading.Event | None = None) -> AgentSummary:
     """Run the agent until SIGINT/SIGTERM, ``stop`` or its steps; write ``agent-summary.json``."""
-    agent, _ = prepare_agent(job, log)
+    prepared = prepare_agent(job, log)
     with output_lock(job.out_dir.resolve()):
-        summary = asyncio.run(_run_until_stopped(agent, stop))
-    write_json_atomic(job.out_dir / SUMMARY_FILE, summary_record(summary, job))
+        summary = asyncio.run(_run_until_stopped(prepared.agent, stop))
+        write_json_atomic(job.out_dir / SUMMARY_FILE, summary_record(summary, job))
+        write_live_run_summary(job, prepared)
     return summary
+
+
+def write_live_run_summary(job: AgentJob, prepared: PreparedAgent) -> None:
+    """``summary.json`` of the live telemetry so far, as a simulated run's (what ``greendc explain`` reads)."""
+    telemetry_path = job.out_dir / TELEMETRY_FILE
+    if not telemetry_path.is_file():
+        return
+    telemetry = pd.read_parquet(telemetry_path)
+    if telemetry.empty:
+        return
+    site = prepared.site
+    period = summarize(telemetry, [zone.name for zone in site.zones], prepared.agent.context.timestep_h)
+    RunSummary(**period.model_dump(), site=site.name, grid_region=site.grid_region, controller=job.controller,
+               controller_options={key: str(value) for key, value in prepared.options.items()},
+               weather="live (the building's own)", wall_s=0.0, energyplus_warnings=0, energyplus_severe_errors=0,
+               installed_it_power_kw=site.it_design_power_w / 1000.0,
+               it_floor_area_m2=sum(zone.floor_area_m2 for zone in site.zones)).write(job.out_dir / RUN_SUMMARY_FILE)
 
 
 async def _run_until_stopped(agent: Agent, stop: threading.Event | None) -> AgentSummary:
