@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from greendc.agent.agent import Agent, AgentSettings
-from greendc.agent.client import BmsClient
+from greendc.agent.client import BmsClient, Refusal
 from greendc.agent.ledger import LEDGER_FILE, Ledger
 from greendc.agent.storage import LiveStorage
 from greendc.bms.bacnet import BacnetServer
@@ -535,3 +535,31 @@ def test_a_lossy_and_slow_link_costs_readings_but_never_the_agent(tmp_path: Path
                     after=close_proxies)
     assert udp.dropped > 0
     assert run.agent.summary.steps >= 14
+
+
+def test_requests_to_a_device_that_never_answers_end_as_unreachable_and_leave_no_stray_exception() -> None:
+    """The BACnet stack's own resends run out when the client's bound on the request does: the answer that the
+    stack then makes (a no-response Abort) must neither be taken for a refusal nor set a cancelled future
+    (bacpypes3 printed InvalidStateError tracebacks when the building closed while the agent relinquished)."""
+    def quick(data: dict[str, Any]) -> None:
+        data["devices"][BACNET_DEVICE]["timeout_s"] = 0.05  # nothing listens on its port
+
+    point_map = site_map(quick)
+    setpoint = point_map.point(BACNET_SETPOINT)
+    assert setpoint is not None
+
+    async def main() -> tuple[list[str | None], list[dict[str, Any]]]:
+        stray: list[dict[str, Any]] = []
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: stray.append(context))
+        async with BmsClient(point_map) as client:
+            problems = []
+            for _ in range(30):
+                problems.append(await client.write(setpoint, 20.0, 13))
+                problems.append(await client.relinquish(setpoint, 13))
+        await asyncio.sleep(0.2)  # the stack's last timers
+        return problems, stray
+
+    problems, stray = asyncio.run(asyncio.wait_for(main(), WAIT_S))
+    assert stray == [], stray
+    assert all(problem is not None and not isinstance(problem, Refusal) and "did not answer" in problem
+               for problem in problems), set(problems)
