@@ -116,7 +116,8 @@ class AIController:
         the envelope's edge, percentage points
     outdoor_air_margin_c : with humid outdoor air, how far above the outdoor dry bulb the inlets are kept, K,
         so that the plant does not humidify the supply air with outdoor air and evaporation
-    evaporative_passes : how many times the air an evaporative stage humidified may come back to it as return
+    evaporative_passes : (only where the site's air side is unknown or ``air_side_humidity`` is off) how many
+        times the air an evaporative stage humidified may come back to it as return
         air before a decision sees it (``_wet_bulb_floor_c``); with the economizer closed the air handler
         recirculates the zone air; 0 turns the wet-bulb floor off. It is the dial between humidity and energy
         (annual runs on the example site, bench/README.md, issue 16): one pass cut the humid steps from 162 to
@@ -137,7 +138,8 @@ class AIController:
     margin_c : safety margin inside the inlet limits, K (also kept above the humid-air floor); the drift
         monitor adds how much warmer than predicted the plant runs
     k_sigma : calibrated standard deviations of model uncertainty added to the predicted inlet
-    max_step_c : largest setpoint change per control step, K
+    max_step_c : largest setpoint change per control step, K (the supply air may rise ``humidity_step_up_c``
+        more to reach an air-side humid-air floor)
     grid_step_c : resolution of the setpoint search, K
     max_uncertainty_c : above this predicted inlet standard deviation (K) the model is not trusted
     stuck_steps : a sensor reading identical for this many steps counts as stuck
@@ -250,7 +252,8 @@ class AIController:
         wide = np.arange(-self.max_step_c, self.max_step_c + self.humidity_step_up_c + 1e-9, self.grid_step_c)
         self._wide_grid = (wide, np.array([(d, r, w) for d in wide for r in self.zone_rises_c for w in water_steps]))
         self._air_side = ({zone: context.air_side[zone] for zone in context.zone_names}
-                          if self.air_side_humidity and all(zone in context.air_side for zone in context.zone_names)
+                          if self.air_side_humidity and self.max_inlet_relative_humidity_pct is not None
+                          and all(zone in context.air_side for zone in context.zone_names)
                           else {})
         self._prepare_search()
         return self._action if self.mode == "closed-loop" else _SITE_CONTROL
@@ -520,6 +523,10 @@ class AIController:
           reached 13.3 C, issue 16, item 7). The ai does not know whether the economizer is open or whether the
           stage runs, so this floor assumes that it may.
 
+        Where the control context describes the zone's economizer and direct evaporative stage
+        (``ControlContext.air_side``), the last two give way to ``_air_side_floor_c``, which knows when the
+        economizer may be closed and so which air the stage evaporates into.
+
         The next interval's inlet dew point is taken from the measured one: it follows the outdoor air through
         the economizer, and the setpoints move it only where the coil condenses water or an evaporative stage
         humidifies. A learned dew point did worse (bench/README.md, section 4).
@@ -566,6 +573,12 @@ class AIController:
         A change makes a decision at once."""
         limits = self._air_side[zone]
         dry_bulb_c, dew_point_c = observation.outdoor_dry_bulb_c, observation.outdoor_dew_point_c
+        # Weather files hold dew points that disagree with their wet and dry bulbs (Golden, June 1: 9.5 C
+        # against 14 C from a 14.4 C wet bulb at 14.8 C); the economizer judges the air's moisture, so the
+        # higher of the two counts.
+        wet_bulb_c = observation.outdoor_wet_bulb_c
+        if not is_missing(wet_bulb_c) and wet_bulb_c <= dry_bulb_c:
+            dew_point_c = max(dew_point_c, dew_point_on_wet_bulb_line_c(wet_bulb_c, dry_bulb_c))
         change_c = self.outdoor_change_c
         # What the next two steps may bring at the rate of the last one (the choice reaches the racks a step on).
         rise_c, dew_rise_c = (2.0 * rise for rise in self._outdoor_rise_c)
@@ -691,7 +704,7 @@ class AIController:
         setpoints_c = np.array([*[observation.zones[z].supply_air_setpoint_c for z in zones],
                                 *self._setpoints_of(baseline, observation), water_now_c])
         steps, grid = self._grid
-        if humid_below_c and any(humid_below_c[z] - observation.zones[z].inlet_temp_c > self.max_step_c
+        if self._air_side and humid_below_c and any(humid_below_c[z] - observation.zones[z].inlet_temp_c > self.max_step_c
                                  for z in zones):
             steps, grid = self._wide_grid
         means, quantiles, floor_c = self._trees
