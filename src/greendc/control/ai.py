@@ -41,11 +41,11 @@ from greendc.control.baselines import TrimRespondController
 from greendc.control.drift import DriftMonitor
 from greendc.control.search import (
     CHILLED_WATER,
+    HUMID_FLOOR_TOLERANCE_K,
     MAX,
     MIN,
     SUPPLY_AIR,
     ZONE_COOLING,
-    HUMID_FLOOR_TOLERANCE_K,
     candidate_rows,
     evaluate_rows,
     search_setpoints,
@@ -57,8 +57,8 @@ from greendc.learning.facility_model import FacilityModel
 from greendc.learning.features import action_columns, feature_names, hour_of_day_features
 from greendc.site.weather import (
     dew_point_on_wet_bulb_line_c,
-    dry_bulb_on_wet_bulb_line_c,
     dry_bulb_at_relative_humidity_c,
+    dry_bulb_on_wet_bulb_line_c,
     humidity_ratio_at_dew_point,
     wet_bulb_at_dew_point_c,
 )
@@ -135,6 +135,9 @@ class AIController:
     evaporation_margin_c : how far below the dew-point limit evaporation may take the supply air, K
     humidity_step_up_c : how much further than ``max_step_c`` the supply air may rise in one decision to reach
         a humid-air floor, K
+    stage_off_margin_c : how far above a direct evaporative stage's wet-bulb limit the return air's wet bulb
+        must stay for the ai to count on the stage staying off with the economizer closed, K (in annual Golden
+        runs the stage ran at 1 % of the steps with a return-air wet bulb 0-1 K above its limit, 0.03 % above)
     margin_c : safety margin inside the inlet limits, K (also kept above the humid-air floor); the drift
         monitor adds how much warmer than predicted the plant runs
     k_sigma : calibrated standard deviations of model uncertainty added to the predicted inlet
@@ -173,6 +176,7 @@ class AIController:
     outdoor_wet_bulb_change_c: float = 0.5
     evaporation_margin_c: float = 0.5
     humidity_step_up_c: float = 1.5
+    stage_off_margin_c: float = 1.0
     margin_c: float = 0.5
     k_sigma: float = 2.0
     max_step_c: float = 1.0
@@ -292,10 +296,10 @@ class AIController:
         self._residuals: dict[str, float] = {}
         self._extra_margin_c = 0.0
         self._humid_zones: set[str] = set()
-        #: Each zone's air-side regime at the last decision (``_air_regime``) and whether its humid-air floor
-        #: was out of reach then (a decision at every step until it is reached).
+        #: Each zone's air-side regime at the last decision (``_air_regime``): a change makes a decision.
         self._regimes: dict[str, tuple[bool, bool]] = {}
-        #: The inlets the last decision's choice was predicted to give, C.
+        #: The inlets the last decision's choice was predicted to give, C: a humid-air floor above both these
+        #: and the measured inlets makes a decision at every step until one of them reaches it.
         self._held_inlets_c: dict[str, float] = {}
         #: The outdoor dry bulb and dew point at the last step, and how fast they rose since, K per step.
         self._last_outdoor_c: tuple[float, float] | None = None
@@ -590,10 +594,10 @@ class AIController:
             if is_missing(dew_point_c):
                 may_close, may_open = True, True
             else:
-                may_close = dry_bulb_c + change_c + rise_c >= high_c or dew_point_c + change_c + dew_rise_c >= humid_c or \
-                    dry_bulb_c - change_c <= low_c
-                may_open = dry_bulb_c - change_c < high_c and dew_point_c - change_c < humid_c and \
-                    dry_bulb_c + change_c > low_c
+                may_close = (dry_bulb_c + change_c + rise_c >= high_c or dew_point_c + change_c + dew_rise_c >= humid_c
+                             or dry_bulb_c - change_c <= low_c)
+                may_open = (dry_bulb_c - change_c < high_c and dew_point_c - change_c < humid_c
+                            and dry_bulb_c + change_c > low_c)
         return may_close, may_open
 
     def _air_side_floor_c(self, observation: Observation, zone: str, state: ZoneObservation) -> float:
@@ -625,14 +629,14 @@ class AIController:
             wet_bulb_c = min(observation.outdoor_wet_bulb_c + self.outdoor_wet_bulb_change_c, most_c)
             floor_c = min(self._lowest_dry_supply_c(wet_bulb_c, offset_c), dry_bulb_c + self.outdoor_change_c)
         if may_close:
-            # The stage stays off while the return air is warm enough for its wet bulb to stay a kelvin above
-            # the stage's limit (in annual Golden runs it ran at 1 % of the steps with the return air's wet
-            # bulb 18-19 C, a limit of 18 C, and at 0.03 % above), and the return air follows the supply air
-            # (the measured difference of the two).
+            # The stage stays off while the return air is warm enough for its wet bulb to stay
+            # ``stage_off_margin_c`` above the stage's limit, and the return air follows the supply air (the
+            # measured difference of the two).
             return_rise_c = state.zone_air_temp_c - state.supply_air_temp_c
             return_rise_c = max(return_rise_c, 0.0) if math.isfinite(return_rise_c) else 0.0
-            dry_return_c = dry_bulb_on_wet_bulb_line_c(most_c + 1.0, humidity_ratio_at_dew_point(
-                min(state.inlet_dew_point_c, most_c + 1.0)))
+            off_c = most_c + self.stage_off_margin_c
+            dry_return_c = dry_bulb_on_wet_bulb_line_c(off_c, humidity_ratio_at_dew_point(
+                min(state.inlet_dew_point_c, off_c)))
             floor_c = max(floor_c, min(self._lowest_dry_supply_c(most_c, offset_c), dry_return_c - return_rise_c))
         return floor_c + offset_c
 
@@ -704,8 +708,8 @@ class AIController:
         setpoints_c = np.array([*[observation.zones[z].supply_air_setpoint_c for z in zones],
                                 *self._setpoints_of(baseline, observation), water_now_c])
         steps, grid = self._grid
-        if self._air_side and humid_below_c and any(humid_below_c[z] - observation.zones[z].inlet_temp_c > self.max_step_c
-                                 for z in zones):
+        if self._air_side and any(humid_below_c[z] - observation.zones[z].inlet_temp_c > self.max_step_c
+                                  for z in zones):
             steps, grid = self._wide_grid
         means, quantiles, floor_c = self._trees
         return _Search(*search_setpoints(
