@@ -216,8 +216,16 @@ def test_closed_loop_keeps_inlets_safe(facility_model: FacilityModel, short_twin
     assert inlets.to_numpy().max() <= 27.0
     applied = [record.applied for record in controller.decision_log]
     assert applied.count("ai") / len(applied) > 0.9
-    supply = result.telemetry["West Hall/supply_air_setpoint_c"]
-    assert supply.diff().abs().iloc[2:].max() <= 1.0 + 1e-6
+    telemetry = result.telemetry.iloc[2:]
+    steps = telemetry["West Hall/supply_air_setpoint_c"].diff()
+    # At most 1 K a step, except that the supply air may rise faster toward a humid-air floor of the site's
+    # air side (humidity_step_up_c more, below the 3 K inlet jump the sensor checks question), and that the
+    # fallback rule's own setpoints (always a candidate, and what a hand-over applies) may lie further away.
+    assert steps.max() <= 1.0 + controller.humidity_step_up_c + 1e-6
+    decided = {record.time: record for record in controller.decision_log}
+    for time in telemetry["time"][(steps.abs() > 1.0 + 1e-6).to_numpy()]:
+        record = decided[time - pd.Timedelta(minutes=15)]
+        assert record.applied != "ai" or record.chosen == record.baseline or "for relative humidity" in record.detail
 
 
 def test_no_overcooling_below_the_recommended_minimum(facility_model: FacilityModel) -> None:

@@ -41,6 +41,7 @@ from greendc.control.baselines import TrimRespondController
 from greendc.control.drift import DriftMonitor
 from greendc.control.search import (
     CHILLED_WATER,
+    HUMID_FLOOR_TOLERANCE_K,
     MAX,
     MIN,
     SUPPLY_AIR,
@@ -57,6 +58,8 @@ from greendc.learning.features import action_columns, feature_names, hour_of_day
 from greendc.site.weather import (
     dew_point_on_wet_bulb_line_c,
     dry_bulb_at_relative_humidity_c,
+    dry_bulb_on_wet_bulb_line_c,
+    humidity_ratio_at_dew_point,
     wet_bulb_at_dew_point_c,
 )
 from greendc.telemetry.contract import Action, ControlContext, Observation, ZoneObservation, frozen, is_missing
@@ -113,7 +116,8 @@ class AIController:
         the envelope's edge, percentage points
     outdoor_air_margin_c : with humid outdoor air, how far above the outdoor dry bulb the inlets are kept, K,
         so that the plant does not humidify the supply air with outdoor air and evaporation
-    evaporative_passes : how many times the air an evaporative stage humidified may come back to it as return
+    evaporative_passes : (only where the site's air side is unknown or ``air_side_humidity`` is off) how many
+        times the air an evaporative stage humidified may come back to it as return
         air before a decision sees it (``_wet_bulb_floor_c``); with the economizer closed the air handler
         recirculates the zone air; 0 turns the wet-bulb floor off. It is the dial between humidity and energy
         (annual runs on the example site, bench/README.md, issue 16): one pass cut the humid steps from 162 to
@@ -122,10 +126,23 @@ class AIController:
         climates of six but cost 7-14 MWh a year more and lose to trim-respond in Tampa and San Francisco.
         In Golden the halls' dew point went up in two steps after the economizer closed, so even two passes
         leave 383 humid steps there (trim-respond 27)
+    air_side_humidity : where the site describes a zone's economizer and direct evaporative stage
+        (``ControlContext.air_side``), replace the outdoor-air and wet-bulb floors by what that plant does to
+        the supply air's moisture (``_air_side_floor_c``); ``evaporative_passes`` then does not apply
+    outdoor_change_c : how far the outdoor dry bulb and dew point may move before the next decision, K: within
+        it of an economizer limit, the economizer may open or close
+    outdoor_wet_bulb_change_c : the same for the outdoor wet bulb, K (evaporation into outdoor air)
+    evaporation_margin_c : how far below the dew-point limit evaporation may take the supply air, K
+    humidity_step_up_c : how much further than ``max_step_c`` the supply air may rise in one decision to reach
+        a humid-air floor, K
+    stage_off_margin_c : how far above a direct evaporative stage's wet-bulb limit the return air's wet bulb
+        must stay for the ai to count on the stage staying off with the economizer closed, K (in annual Golden
+        runs the stage ran at 1 % of the steps with a return-air wet bulb 0-1 K above its limit, 0.03 % above)
     margin_c : safety margin inside the inlet limits, K (also kept above the humid-air floor); the drift
         monitor adds how much warmer than predicted the plant runs
     k_sigma : calibrated standard deviations of model uncertainty added to the predicted inlet
-    max_step_c : largest setpoint change per control step, K
+    max_step_c : largest setpoint change per control step, K (the supply air may rise ``humidity_step_up_c``
+        more to reach an air-side humid-air floor)
     grid_step_c : resolution of the setpoint search, K
     max_uncertainty_c : above this predicted inlet standard deviation (K) the model is not trusted
     stuck_steps : a sensor reading identical for this many steps counts as stuck
@@ -154,6 +171,12 @@ class AIController:
     humidity_margin_pct: float = 5.0
     outdoor_air_margin_c: float = 1.0
     evaporative_passes: int = 1
+    air_side_humidity: bool = True
+    outdoor_change_c: float = 1.5
+    outdoor_wet_bulb_change_c: float = 0.5
+    evaporation_margin_c: float = 0.5
+    humidity_step_up_c: float = 1.5
+    stage_off_margin_c: float = 1.0
     margin_c: float = 0.5
     k_sigma: float = 2.0
     max_step_c: float = 1.0
@@ -229,6 +252,13 @@ class AIController:
         water_steps = [-self.max_step_c, 0.0, self.max_step_c] if context.has_chiller_plant else [0.0]
         grid = np.array([(d, r, w) for d in steps for r in self.zone_rises_c for w in water_steps])
         self._grid = (steps, grid)
+        # The same with larger rises of the supply air, for a decision whose humid-air floor lies beyond one step.
+        wide = np.arange(-self.max_step_c, self.max_step_c + self.humidity_step_up_c + 1e-9, self.grid_step_c)
+        self._wide_grid = (wide, np.array([(d, r, w) for d in wide for r in self.zone_rises_c for w in water_steps]))
+        self._air_side = ({zone: context.air_side[zone] for zone in context.zone_names}
+                          if self.air_side_humidity and self.max_inlet_relative_humidity_pct is not None
+                          and all(zone in context.air_side for zone in context.zone_names)
+                          else {})
         self._prepare_search()
         return self._action if self.mode == "closed-loop" else _SITE_CONTROL
 
@@ -266,6 +296,14 @@ class AIController:
         self._residuals: dict[str, float] = {}
         self._extra_margin_c = 0.0
         self._humid_zones: set[str] = set()
+        #: Each zone's air-side regime at the last decision (``_air_regime``): a change makes a decision.
+        self._regimes: dict[str, tuple[bool, bool]] = {}
+        #: The inlets the last decision's choice was predicted to give, C: a humid-air floor above both these
+        #: and the measured inlets makes a decision at every step until one of them reaches it.
+        self._held_inlets_c: dict[str, float] = {}
+        #: The outdoor dry bulb and dew point at the last step, and how fast they rose since, K per step.
+        self._last_outdoor_c: tuple[float, float] | None = None
+        self._outdoor_rise_c = (0.0, 0.0)
         #: Whether the last decision handed the control period to the fallback rule.
         self._rule_in_charge = False
 
@@ -489,6 +527,10 @@ class AIController:
           reached 13.3 C, issue 16, item 7). The ai does not know whether the economizer is open or whether the
           stage runs, so this floor assumes that it may.
 
+        Where the control context describes the zone's economizer and direct evaporative stage
+        (``ControlContext.air_side``), the last two give way to ``_air_side_floor_c``, which knows when the
+        economizer may be closed and so which air the stage evaporates into.
+
         The next interval's inlet dew point is taken from the measured one: it follows the outdoor air through
         the economizer, and the setpoints move it only where the coil condenses water or an evaporative stage
         humidifies. A learned dew point did worse (bench/README.md, section 4).
@@ -500,11 +542,122 @@ class AIController:
             evaporative_floor_c = observation.outdoor_dry_bulb_c + self.outdoor_air_margin_c
         floors_c = {}
         for zone, state in observation.zones.items():
+            if self._air_side:
+                floors_c[zone] = max(self._air_side_floor_c(observation, zone, state), self.margin_c + (
+                    dry_bulb_at_relative_humidity_c(state.inlet_dew_point_c + self.dew_point_rise_c,
+                                                    self.max_inlet_relative_humidity_pct)))
+                continue
             wet_bulb_floor_c = -math.inf if self.evaporative_passes == 0 else self.margin_c + self._wet_bulb_floor_c(
                 observation.outdoor_wet_bulb_c, state.zone_air_temp_c, state.inlet_dew_point_c)
             floors_c[zone] = max(evaporative_floor_c, wet_bulb_floor_c, self.margin_c + dry_bulb_at_relative_humidity_c(
                 state.inlet_dew_point_c + self.dew_point_rise_c, self.max_inlet_relative_humidity_pct))
         return floors_c
+
+    def _air_side_onset(self, observation: Observation) -> bool:
+        """Whether the air side asks for a decision at this step: a zone's regime (``_air_regime``) changed
+        since the last decision, or its humid-air floor rose above both its measured inlet and the inlet the
+        last decision expected (the outdoor air's wet bulb or dew point moved within the control period)."""
+        outdoor_c = (observation.outdoor_dry_bulb_c, observation.outdoor_dew_point_c)
+        if self._last_outdoor_c is not None:
+            self._outdoor_rise_c = tuple(max(0.0, now - before) if math.isfinite(now - before) else 0.0
+                                         for now, before in zip(outdoor_c, self._last_outdoor_c, strict=True))
+        self._last_outdoor_c = outdoor_c
+        if self._step <= 1:
+            return False
+        if {zone: self._air_regime(observation, zone) for zone in self._zone_names} != self._regimes:
+            return True
+        floors_c = self._humid_below_c(observation)
+        return any(floors_c[zone] > max(state.inlet_temp_c, self._held_inlets_c.get(zone, -math.inf))
+                   + HUMID_FLOOR_TOLERANCE_K for zone, state in observation.zones.items())
+
+    def _air_regime(self, observation: Observation, zone: str) -> tuple[bool, bool]:
+        """What a zone's air handler may do to the supply air's moisture before the next decision: whether its
+        economizer may close (the handler recirculates the return air) and whether it may open (outdoor air),
+        within ``outdoor_change_c`` of its limits, plus what two more steps bring at the rate of the last one.
+        A change makes a decision at once."""
+        limits = self._air_side[zone]
+        dry_bulb_c, dew_point_c = observation.outdoor_dry_bulb_c, observation.outdoor_dew_point_c
+        # Weather files hold dew points that disagree with their wet and dry bulbs (Golden, June 1: 9.5 C
+        # against 14 C from a 14.4 C wet bulb at 14.8 C); the economizer judges the air's moisture, so the
+        # higher of the two counts.
+        wet_bulb_c = observation.outdoor_wet_bulb_c
+        if not is_missing(wet_bulb_c) and wet_bulb_c <= dry_bulb_c:
+            dew_point_c = max(dew_point_c, dew_point_on_wet_bulb_line_c(wet_bulb_c, dry_bulb_c))
+        change_c = self.outdoor_change_c
+        # What the next two steps may bring at the rate of the last one (the choice reaches the racks a step on).
+        rise_c, dew_rise_c = (2.0 * rise for rise in self._outdoor_rise_c)
+        if limits.economizer_max_dry_bulb_c is None:
+            may_close, may_open = True, False
+        else:
+            high_c, humid_c, low_c = (limits.economizer_max_dry_bulb_c, limits.economizer_max_dew_point_c,
+                                      limits.economizer_min_dry_bulb_c)
+            if is_missing(dew_point_c):
+                may_close, may_open = True, True
+            else:
+                may_close = (dry_bulb_c + change_c + rise_c >= high_c or dew_point_c + change_c + dew_rise_c >= humid_c
+                             or dry_bulb_c - change_c <= low_c)
+                may_open = (dry_bulb_c - change_c < high_c and dew_point_c - change_c < humid_c
+                            and dry_bulb_c + change_c > low_c)
+        return may_close, may_open
+
+    def _air_side_floor_c(self, observation: Observation, zone: str, state: ZoneObservation) -> float:
+        """A zone's inlet floor, C, from what its air handler may do to the supply air's moisture before the
+        next decision (``ControlContext.air_side``): a direct evaporative stage cools the air it gets along
+        that air's wet-bulb line down to the supply-air setpoint, adding water.
+
+        - With the economizer open and the outdoor air warmer than the supply air, the stage cools outdoor
+          air: the supply air must stay where the outdoor wet-bulb line (plus ``outdoor_wet_bulb_change_c``)
+          keeps it within the envelope, or at the outdoor dry bulb (no evaporation).
+        - With the economizer closed, it cools the recirculated return air, and the water it adds comes back
+          again and again until the air's wet bulb reaches the stage's limit (in Golden the halls' dew point
+          went from -2 to 16 C in three steps at 19.75 C supply air): the supply air must stay where that
+          limit's wet-bulb line keeps it within the envelope, unless the return air is already that humid.
+
+        The inlet is the supply air plus the measured difference between the two (the racks take in some of
+        the hot aisle's air); its relative humidity is judged at the inlet.
+        """
+        limits = self._air_side[zone]
+        most_c = limits.direct_evaporative_max_wet_bulb_c
+        if most_c is None:
+            return -math.inf
+        may_close, may_open = self._air_regime(observation, zone)
+        offset_c = state.inlet_temp_c - state.supply_air_temp_c
+        offset_c = min(max(offset_c, 0.0), 3.0) if math.isfinite(offset_c) else 0.0
+        floor_c = -math.inf
+        dry_bulb_c = observation.outdoor_dry_bulb_c
+        if may_open and dry_bulb_c + self.outdoor_change_c > (limits.direct_evaporative_min_dry_bulb_c or -math.inf):
+            wet_bulb_c = min(observation.outdoor_wet_bulb_c + self.outdoor_wet_bulb_change_c, most_c)
+            floor_c = min(self._lowest_dry_supply_c(wet_bulb_c, offset_c), dry_bulb_c + self.outdoor_change_c)
+        if may_close:
+            # The stage stays off while the return air is warm enough for its wet bulb to stay
+            # ``stage_off_margin_c`` above the stage's limit, and the return air follows the supply air (the
+            # measured difference of the two).
+            return_rise_c = state.zone_air_temp_c - state.supply_air_temp_c
+            return_rise_c = max(return_rise_c, 0.0) if math.isfinite(return_rise_c) else 0.0
+            off_c = most_c + self.stage_off_margin_c
+            dry_return_c = dry_bulb_on_wet_bulb_line_c(off_c, humidity_ratio_at_dew_point(
+                min(state.inlet_dew_point_c, off_c)))
+            floor_c = max(floor_c, min(self._lowest_dry_supply_c(most_c, offset_c), dry_return_c - return_rise_c))
+        return floor_c + offset_c
+
+    def _lowest_dry_supply_c(self, wet_bulb_c: float, offset_c: float) -> float:
+        """The lowest supply-air dry bulb, C, on this wet-bulb line whose dew point stays ``evaporation_margin_c``
+        below the dew-point limit and whose relative humidity at the inlet (``offset_c`` warmer) stays within
+        the limit (bisection: both fall as the dry bulb rises along the line)."""
+        limit_c = self.max_inlet_dew_point_c - self.evaporation_margin_c
+
+        def inside(supply_c: float) -> bool:
+            dew_point_c = dew_point_on_wet_bulb_line_c(wet_bulb_c, supply_c)
+            return dew_point_c <= limit_c and dry_bulb_at_relative_humidity_c(
+                dew_point_c, self.max_inlet_relative_humidity_pct) <= supply_c + offset_c
+
+        low_c, high_c = wet_bulb_c, wet_bulb_c + 30.0
+        if inside(low_c):
+            return low_c
+        for _ in range(14):
+            middle_c = 0.5 * (low_c + high_c)
+            low_c, high_c = (low_c, middle_c) if inside(middle_c) else (middle_c, high_c)
+        return high_c
 
     def _wet_bulb_floor_c(self, outdoor_wet_bulb_c: float, return_air_c: float, dew_point_c: float) -> float:
         """The supply-air dry bulb, C, below which evaporative cooling may take a zone's air out of the humidity
@@ -555,6 +708,9 @@ class AIController:
         setpoints_c = np.array([*[observation.zones[z].supply_air_setpoint_c for z in zones],
                                 *self._setpoints_of(baseline, observation), water_now_c])
         steps, grid = self._grid
+        if self._air_side and any(humid_below_c[z] - observation.zones[z].inlet_temp_c > self.max_step_c
+                                  for z in zones):
+            steps, grid = self._wide_grid
         means, quantiles, floor_c = self._trees
         return _Search(*search_setpoints(
             self._state_vector(observation), setpoints_c, steps, grid, self._columns, self._bounds_c,
@@ -640,6 +796,8 @@ class AIController:
                       None, started)
             return self._applied(self._action)
         humidity_onset = self._humidity_onset(trusted)
+        if self._air_side:
+            humidity_onset = self._air_side_onset(trusted) or humidity_onset
         if (self._step - 1) % self.decide_every_steps != 0 and not humidity_onset:
             if self._rule_in_charge:
                 # A decision handed the period to the rule: it trims and responds every step, as on its own.
@@ -678,6 +836,10 @@ class AIController:
         if self._preparing is not None:
             self._search_prepared()
         search = self._search(observation, baseline, humid_below)
+        if self._air_side:
+            self._regimes = {zone: self._air_regime(observation, zone) for zone in self._zone_names}
+            self._held_inlets_c = dict(zip(self._zone_names, search.outcomes[0 if search.found else 1, 3:].tolist(),
+                                           strict=True))
         if drifting:
             self._expect(search, chosen=False)
             return self._hand_over(observation, "model-drift", f"prediction residuals {self.drift.statistic:.1f} "

@@ -107,6 +107,23 @@ class DesignSetpoints(NamedTuple):
     chilled_water_c: float | None
 
 
+class AirSide(NamedTuple):
+    """What a zone's air handler does to the air's moisture before the coil, as the site describes it (the
+    plant of ``greendc.twin.builder``: outdoor-air economizer, then a direct evaporative stage).
+
+    The economizer mixes outdoor air in while the outdoor dry bulb lies within its limits and the outdoor dew
+    point stays at or below its high limit, and recirculates the zone's return air otherwise; a direct
+    evaporative stage cools whatever it gets along that air's wet-bulb line (adding water) while the wet bulb
+    of the air it treats is below its limit. None: the zone has no such stage.
+    """
+
+    economizer_max_dry_bulb_c: float | None = None
+    economizer_max_dew_point_c: float | None = None
+    economizer_min_dry_bulb_c: float | None = None
+    direct_evaporative_max_wet_bulb_c: float | None = None
+    direct_evaporative_min_dry_bulb_c: float | None = None
+
+
 @dataclass(frozen=True)
 class ControlContext:
     """Facts about the facility a controller may use when it starts."""
@@ -121,6 +138,8 @@ class ControlContext:
     zone_it_design_power_w: dict[str, float] = field(default_factory=dict)
     #: ``greendc.site.fingerprint.site_fingerprint`` of the site's plant ("" when unknown).
     site_fingerprint: str = ""
+    #: Each zone's economizer and direct evaporative limits (empty when unknown; see :class:`AirSide`).
+    air_side: dict[str, AirSide] = field(default_factory=dict)
 
 
 class Controller(Protocol):

@@ -25,7 +25,7 @@ from greendc.site.fingerprint import site_fingerprint, zone_it_design_power_w
 from greendc.site.schema import Bounds, CsvLoad, ScheduleLoad, Site, Zone
 from greendc.site.servers import Biquadratic
 from greendc.site.weather import DesignConditions, Location, design_conditions, read_weather, resolve_weather
-from greendc.telemetry.contract import ControlContext, DesignSetpoints
+from greendc.telemetry.contract import AirSide, ControlContext, DesignSetpoints
 from greendc.twin.engine import ENGINE_VERSION
 
 ALWAYS_ON = "Always On"
@@ -312,7 +312,22 @@ def control_context(site: Site) -> ControlContext:
         design=design_setpoints(site),
         zone_it_design_power_w=zone_it_design_power_w(site),
         site_fingerprint=site_fingerprint(site),
+        air_side={zone.name: air_side(site, zone) for zone in site.zones},
     )
+
+
+def air_side(site: Site, zone: Zone) -> AirSide:
+    """A zone's economizer and direct evaporative limits as the twin builds them (``_air_loop``)."""
+    economizer, dec = site.economizer_of(zone), site.direct_evaporative_of(zone)
+    limits = AirSide()
+    if economizer.enabled:
+        limits = limits._replace(economizer_max_dry_bulb_c=economizer.max_dry_bulb_c,
+                                 economizer_max_dew_point_c=economizer.max_dew_point_c,
+                                 economizer_min_dry_bulb_c=economizer.min_dry_bulb_c)
+    if dec.enabled:
+        limits = limits._replace(direct_evaporative_max_wet_bulb_c=dec.max_wet_bulb_c,
+                                 direct_evaporative_min_dry_bulb_c=dec.min_dry_bulb_c)
+    return limits
 
 
 def design_setpoints(site: Site) -> DesignSetpoints:
