@@ -140,6 +140,7 @@ def test_after_kill_9_the_building_takes_its_points_back_and_a_new_agent_cleans_
                                                       on_ready=lambda: loop.call_soon_threadsafe(ready.set)))
         await asyncio.wait_for(ready.wait(), 60)
         first = _agent_process(points_file, out, slot_s)
+        second = None
         try:
             await _until(lambda: len(store.commanded_names(SETPOINTS)) == len(SETPOINTS), 60)
             await asyncio.sleep(4 * slot_s)
@@ -154,8 +155,8 @@ def test_after_kill_9_the_building_takes_its_points_back_and_a_new_agent_cleans_
             # In a thread: the building's servers share this event loop and must keep answering.
             output, _ = await asyncio.to_thread(second.communicate, timeout=90)
         finally:
-            for process in (first,):
-                if process.poll() is None:
+            for process in (first, second):
+                if process is not None and process.poll() is None:
                     process.kill()
         stop_building.set()
         run = await asyncio.wait_for(building, 60)
