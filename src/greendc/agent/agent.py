@@ -124,6 +124,7 @@ class Agent:
         self._stale_steps = 0
         self._last_values: dict[str, float | None] | None = None
         self._lost_devices: set[str] = set()
+        self._answered_devices: set[str] = set()  # devices that have answered at least once
         self._heartbeat_count = 0
         self._decisions_seen = 0
         self._decisions: list[Any] = []
@@ -230,8 +231,10 @@ class Agent:
     # -- guards ---------------------------------------------------------------------------------------
     def _link_guard(self, values: dict[str, float | None]) -> str | None:
         lost = set(self.client.unreachable)
-        came_back = self._lost_devices - lost
+        # Only a device that had answered before can have restarted (not one still starting when the agent did).
+        came_back = (self._lost_devices - lost) & self._answered_devices
         self._lost_devices = lost
+        self._answered_devices |= {point.device for point in self._read_points} - lost
         clock = values.get(CLOCK)
         went_back = self._has_clock and clock is not None and self._last_clock is not None \
             and clock < self._last_clock
