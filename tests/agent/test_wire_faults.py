@@ -252,6 +252,22 @@ def test_a_device_that_stops_answering_hands_the_building_its_own_control_until_
     assert run.logged("link guard device-restarted:")  # the device came back: every command written again
 
 
+def test_a_device_at_a_dead_port_keeps_the_agent_from_commanding_anything(tmp_path: Path) -> None:
+    dead_port = free_loopback_ports()[1]  # nothing listens there
+
+    def dead_meter(data: dict[str, Any]) -> None:
+        with_address(data, METER_DEVICE, dead_port)  # the power meter and the CRAC
+
+    async def body(run: Run) -> None:
+        await run.guard_held("device-unreachable", 5)
+        assert [name for name in run.building.commanded() if name != HEARTBEAT] == []
+
+    run = run_agent(tmp_path, body, edit=dead_meter)
+    assert run.agent.summary.writes == 0
+    (line,) = run.logged("link guard")
+    assert f"127.0.0.1:{dead_port}" in line and "device-unreachable" in line, line
+
+
 def test_an_agent_that_stops_while_a_device_is_down_leaves_its_commands_to_the_next_agent(tmp_path: Path) -> None:
     async def body(run: Run) -> None:
         building = run.building
@@ -279,8 +295,9 @@ def test_a_sensor_the_device_lacks_is_a_missing_reading_for_the_controller_not_a
 
     async def body(run: Run) -> None:
         await run.steps(5)
-        assert run.agent.client.problems["East Hall/inlet_temp_c"].startswith("device bms") \
-            or "unknown" in run.agent.client.problems["East Hall/inlet_temp_c"]
+        # Missing, with the device's own word for why (the rest of its ReadPropertyMultiple answer still reads).
+        assert "unknown-object" in run.agent.client.problems["East Hall/inlet_temp_c"]
+        assert "East Hall/zone_air_temp_c" not in run.agent.client.problems
         # Trim and respond's own guard: a blind zone holds the site's safe supply air; the agent stays in charge.
         assert run.building.store.command(BACNET_SETPOINT) is not None
 
