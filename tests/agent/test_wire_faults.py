@@ -172,11 +172,12 @@ Body = Callable[[Run], Awaitable[None]]
 def run_agent(tmp_path: Path, body: Body, edit: Callable[[dict[str, Any]], None] | None = None,
               served_map: PointMap | None = None,
               before: Callable[[], Awaitable[None]] | None = None,
-              after: Callable[[], Awaitable[None]] | None = None, bound_s: float = 60.0) -> Run:
+              after: Callable[[], Awaitable[None]] | None = None, bound_s: float = 60.0,
+              clean: bool = True) -> Run:
     """Serve the building (the site's template map on free ports, unless ``served_map``), run the agent on the
     same map changed by ``edit`` (what the operator got wrong, or a proxy in between), run ``body``, stop the
     agent and check that it left no command behind. ``before`` runs once the servers listen (a proxy's start),
-    ``after`` once the agent stopped."""
+    ``after`` once the agent stopped; ``clean=False`` leaves the check of what is left to the test."""
     served_map = served_map or site_map()
     agent_map = site_map(edit, ports=(served_map.devices[BACNET_DEVICE].port, served_map.devices[METER_DEVICE].port))
     building = Building(served_map)
@@ -221,6 +222,8 @@ def run_agent(tmp_path: Path, body: Body, edit: Callable[[dict[str, Any]], None]
 
     run = asyncio.run(asyncio.wait_for(main(), bound_s))
     assert stray == [], stray
+    if not clean:
+        return run
     # Everything the agent commanded was given back when it stopped, and nothing is left in its ledger.
     assert run.building.commanded() == [], run.lines
     assert Ledger(tmp_path / "agent" / LEDGER_FILE, agent_map).entries == {}, run.lines
@@ -278,14 +281,17 @@ def test_an_agent_that_stops_while_a_device_is_down_leaves_its_commands_to_the_n
                     "the agent says what it could not give back")
         await asyncio.sleep(3 * SLOT_S)
         assert MODBUS_SETPOINT in run.agent.ledger.entries
+        # It did not sign off: its heartbeat is left to lapse, so that the building's watchdog takes the rest.
+        assert building.store.command(HEARTBEAT) is not None and HEARTBEAT in run.agent.ledger.entries
+        assert any("left to lapse" in line for line in run.lines), run.lines
         await building.start_modbus()
         # The next agent (one step) gives back what the last one left, then runs and gives back its own.
         successor = run.make_agent(folder="successor", max_steps=1)
         summary = await asyncio.wait_for(successor.run(asyncio.Event()), WAIT_S)
-        assert summary.leftovers_relinquished >= 2  # the CRAC's two setpoints
+        assert summary.leftovers_relinquished == 3  # the CRAC's two setpoints and the heartbeat
 
     run = run_agent(tmp_path, body)
-    assert run.logged("relinquishing 2 point(s) a previous agent left commanded, from the ledger"), run.lines
+    assert run.logged("relinquishing 3 point(s) a previous agent left commanded, from the ledger"), run.lines
 
 
 # -- (b) a point the device does not have ---------------------------------------------------------------------
@@ -580,3 +586,31 @@ def test_requests_to_a_device_that_never_answers_end_as_unreachable_and_leave_no
     assert stray == [], stray
     assert all(problem is not None and not isinstance(problem, Refusal) and "did not answer" in problem
                for problem in problems), set(problems)
+
+
+def test_on_a_lossy_link_the_agent_never_signs_off_with_a_command_still_in_force(tmp_path: Path) -> None:
+    """Whatever a link that loses four datagrams in ten lets through, when the agent stops every setpoint is
+    either given back or still beating (the heartbeat left to lapse, for the watchdog), and in the ledger."""
+    served = site_map()
+    proxy_port = free_loopback_ports()[0]
+    udp = UdpProxy(served.devices[BACNET_DEVICE].port, drop=0.4, seed=3)
+
+    def through_proxy(data: dict[str, Any]) -> None:
+        with_address(data, BACNET_DEVICE, proxy_port)
+
+    async def start_proxy() -> None:
+        await udp.start(proxy_port)
+
+    async def close_proxy() -> None:
+        udp.close()
+
+    async def body(run: Run) -> None:
+        await run.steps(6)
+
+    run = run_agent(tmp_path, body, edit=through_proxy, served_map=served, before=start_proxy, after=close_proxy,
+                    clean=False)
+    commanded = run.building.commanded()
+    ledger = Ledger(tmp_path / "agent" / LEDGER_FILE, run.agent.point_map).entries
+    setpoints = [name for name in commanded if name != HEARTBEAT]
+    assert not setpoints or HEARTBEAT in commanded, (commanded, run.lines)
+    assert set(commanded) <= set(ledger), (commanded, ledger)

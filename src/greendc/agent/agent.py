@@ -40,8 +40,11 @@ every commanded point back to the building (its own control), except as said for
 A missing or wrong-typed sensor point is a missing reading: the controller's own missing-input guard and
 fallback handle it. A slow or lossy link costs readings (a point whose request timed out is missing for that
 step) and, when a whole device misses a step, a step of device-unreachable; the agent keeps stepping. It
-relinquishes every point it commanded on any exit, and its ledger (:mod:`greendc.agent.ledger`) lets a
-restarted agent clean up after one that was killed.
+relinquishes every point it commanded on any exit, trying a point that did not answer again, and gives back
+its heartbeat last and only when every setpoint is back: otherwise the heartbeat is left to lapse, so that
+the building's watchdog takes back what the agent could not (an agent that signed off would leave those
+commands in force for good). Its ledger (:mod:`greendc.agent.ledger`) lets a restarted agent clean up after
+one that was killed or could not finish.
 """
 
 from __future__ import annotations
@@ -76,6 +79,8 @@ HANDING_BACK = frozenset({"device-unreachable", "stale-values", "write-rejected"
 COV_LIFETIME_S = 300.0
 #: How long the final relinquish may take, s: an agent that exits must not hang on a dead device.
 RELINQUISH_TIMEOUT_S = 10.0
+#: How many times, on stopping, the agent tries to give back a point that did not answer.
+RELINQUISH_ROUNDS = 3
 _FACILITY_OBSERVED = [s.column for s in FACILITY if s.observed]
 
 
@@ -203,7 +208,7 @@ class Agent:
             guard = await self._try_rejected_again(action)
         self._announce(guard)
         if guard in HANDING_BACK:
-            await self._relinquish_all(f"guard {guard}", skip_unreachable=True)
+            await self._relinquish_all(f"guard {guard}", during_guard=True)
         else:
             if guard == "device-restarted":
                 self._written.clear()  # its priority arrays may be gone: write every command again
@@ -349,19 +354,32 @@ class Agent:
         self.summary.relinquishes += 1
         return True
 
-    async def _relinquish_all(self, why: str, skip_unreachable: bool = False) -> None:
-        """Give back every point in the ledger (those of unreachable devices, while a guard holds, wait until
-        they answer: each attempt would wait out a timeout)."""
-        # The heartbeat last: a building that sees it go has had every setpoint back already.
-        names = sorted((name for name in self.ledger.entries if (point := self.point_map.point(name)) is not None
-                        and not (skip_unreachable and point.device in self.client.unreachable)),
-                       key=lambda name: name == HEARTBEAT)
-        if not names:
-            return
+    async def _relinquish_all(self, why: str, during_guard: bool = False) -> None:
+        """Give back every point in the ledger; the heartbeat last, and only once every setpoint is back: a
+        building whose heartbeat lapses takes back, by its watchdog, what the agent could not.
+
+        While a guard holds (``during_guard``) the agent is alive: its heartbeat stays, each point gets one
+        attempt a step, and the points of unreachable devices wait until they answer (each attempt would wait
+        out a timeout). On stopping (and starting) a point is tried up to :data:`RELINQUISH_ROUNDS` times within
+        :data:`RELINQUISH_TIMEOUT_S`, so that a lost datagram or two leave no command behind."""
+        def owed() -> list[Point]:
+            return [point for name in self.ledger.entries if name != HEARTBEAT
+                    and (point := self.point_map.point(name)) is not None
+                    and not (during_guard and point.device in self.client.unreachable)]
+
         try:
             async with asyncio.timeout(RELINQUISH_TIMEOUT_S):
-                for name in names:
-                    await self._give_back(self.point_map.point(name))  # type: ignore[arg-type]
+                for _ in range(1 if during_guard else RELINQUISH_ROUNDS):
+                    for point in owed():
+                        await self._give_back(point)
+                if during_guard or self._heartbeat is None or HEARTBEAT not in self.ledger.entries:
+                    return
+                if left := owed():
+                    self.log(f"{len(left)} point(s) could not be given back on {why} "
+                             f"({', '.join(point.name for point in left[:3])}); the heartbeat is left to lapse so that "
+                             "the building's watchdog takes them back, and the ledger keeps them for the next agent")
+                    return
+                await self._give_back(self._heartbeat)
         except TimeoutError:
             self.log(f"relinquishing on {why} timed out; {len(self.ledger.entries)} point(s) stay in the ledger "
                      "for the next agent to relinquish")
