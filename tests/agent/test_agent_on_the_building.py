@@ -72,8 +72,10 @@ def test_a_closed_loop_agent_gives_the_in_process_result(controller: str, tmp_pa
     # Every command was given back when the agent stopped, and the live telemetry is on disk for train.
     assert store.commanded_names([p.name for p in store.points]) == []
     telemetry = pd.read_parquet(tmp_path / "agent" / "telemetry.parquet")
-    # One row per step of the building: the steps after it stopped repeat its last clock and are dropped.
-    assert len(telemetry) == run.pace.steps and "East Hall/inlet_temp_c" in telemetry
+    # At most one row per step of the building (the steps after it stopped repeat its last clock and are
+    # dropped); on a loaded machine the agent may miss a step of 0.06 s, never more than a couple.
+    assert run.pace.steps - 2 <= len(telemetry) <= run.pace.steps and telemetry["time"].is_unique
+    assert "East Hall/inlet_temp_c" in telemetry
 
 
 def test_the_watchdog_returns_the_building_to_its_own_control_when_the_agent_goes_silent(tmp_path: Path) -> None:

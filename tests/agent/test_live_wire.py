@@ -16,6 +16,7 @@ import threading
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from greendc.agent.agent import Agent, AgentSettings
@@ -219,7 +220,9 @@ def test_live_data_of_an_advisory_ai_feeds_explain_and_train(tmp_path: Path) -> 
     assert [entry for entry in store.journal if entry[0] != "heartbeat"] == []  # advisory writes nothing
     explained = CliRunner().invoke(app, ["explain", str(out)])
     assert explained.exit_code == 0, explained.output
-    assert "6 decisions (advisory" in explained.output  # the ai decides hourly: 24 steps of 15 minutes
+    decisions = pd.read_parquet(out / "decisions.parquet")
+    assert 6 <= len(decisions) <= 24  # hourly, and at once when the air side changes regime
+    assert f"{len(decisions)} decisions (advisory" in explained.output
     telemetry = load_telemetry(out)
     assert len(telemetry.frame) == 24
     check_training_columns(telemetry, [zone.name for zone in site.zones], site.has_chiller_plant)
