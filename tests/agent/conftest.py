@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from greendc.agent.client import Refusal
 from greendc.bms.points import Point
 from greendc.bms.store import PointStore, WriteRejectedError
 
@@ -35,6 +36,6 @@ class StoreClient:
         try:
             self.store.write(name, value, priority)
         except WriteRejectedError as error:
-            return str(error)
+            return Refusal(str(error))  # the building answered and refused, as BmsClient reports it
         self.writes.append((name, value, priority))
         return None
