@@ -48,10 +48,10 @@ def point_map_template(site: Site, site_file: str, bacnet_address: str = DEFAULT
         else:
             points.append(_bacnet(column, "analog-input", instance))
     if site.has_chiller_plant:
-        points.append(_bacnet("chilled_water_setpoint_c", "analog-value", _SETPOINT_OFFSET,
+        points.append(_bacnet(FACILITY.chilled_water_setpoint_c.column, "analog-value", _SETPOINT_OFFSET,
                               bounds=site.setpoints.chilled_water_c))
-    bounds = {"supply_air_setpoint_c": site.setpoints.supply_air_c,
-              "zone_cooling_setpoint_c": site.setpoints.zone_cooling_c}
+    bounds = {ZONE.supply_air_setpoint_c.column: site.setpoints.supply_air_c,
+              ZONE.zone_cooling_setpoint_c.column: site.setpoints.zone_cooling_c}
     for index, zone in enumerate(site.zones, start=1):
         if site.coil_of(zone) == "dx":
             device = f"crac-{index}"

@@ -76,8 +76,8 @@ class BuildingController:
     def reset(self, context: ControlContext) -> Action:
         self.context = context
         self.step_wall_s = context.timestep_h * 3600.0 / self.speed
-        self._setpoints = [f"{zone}/supply_air_setpoint_c" for zone in context.zone_names]
-        self._cooling = [f"{zone}/zone_cooling_setpoint_c" for zone in context.zone_names]
+        self._setpoints = [ZONE.supply_air_setpoint_c.of(zone) for zone in context.zone_names]
+        self._cooling = [ZONE.zone_cooling_setpoint_c.of(zone) for zone in context.zone_names]
         return Action()
 
     def act(self, observation: Observation) -> Action:
@@ -99,7 +99,7 @@ class BuildingController:
         values[CLOCK] = reading_minute(observation)
         # What the building's own sequence holds is the relinquish default; while a command is in force the
         # observed setpoint is the command's, so the last own value is kept.
-        for name in (*self._setpoints, *self._cooling, "chilled_water_setpoint_c"):
+        for name in (*self._setpoints, *self._cooling, FACILITY.chilled_water_setpoint_c.column):
             if name in values:
                 if self.store.command(name) is None and values[name] is not None:
                     self._own[name] = values[name]  # type: ignore[assignment]
@@ -138,7 +138,8 @@ class BuildingController:
             # The twin sets every zone's thermostat at once; an uncommanded zone keeps the site's own setpoint.
             design_c = self.context.design.zone_cooling_c
             cooling = {zone: design_c if value is None else value for zone, value in cooling_commands.items()}
-        water = self.store.command("chilled_water_setpoint_c") if self.context.has_chiller_plant else None
+        water = self.store.command(FACILITY.chilled_water_setpoint_c.column) if self.context.has_chiller_plant \
+            else None
         return Action(supply_air_setpoint_c=supply or None, zone_cooling_setpoint_c=cooling,
                       chilled_water_setpoint_c=water)
 
