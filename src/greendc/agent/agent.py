@@ -145,7 +145,12 @@ class Agent:
         try:
             await self._relinquish_leftovers()
             await self._watch_clock()
+            # The action reset returns is for a run's first step; an agent joins a building already running
+            # on its own sequence, so its first command is the first act's.
             self.controller.reset(self.context)
+            ready = getattr(self.controller, "wait_until_ready", None)
+            if ready is not None:
+                await asyncio.to_thread(ready)
             while not stop.is_set() and (self.settings.max_steps is None
                                          or self.summary.steps < self.settings.max_steps):
                 if not await self._wait_for_step(stop):

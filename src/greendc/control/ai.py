@@ -338,6 +338,12 @@ class AIController:
         self._preparing = threading.Thread(target=prepare, name="greendc-ai-prepare-search", daemon=True)
         self._preparing.start()
 
+    def wait_until_ready(self) -> None:
+        """Block until the search that ``reset`` started compiling is ready: a live agent calls this (in a
+        thread) before its first step, so that its first decision does not stall its event loop, its reads and
+        its heartbeat for the ~30 s numba needs after a fresh install (bench/README.md, issue 17)."""
+        self._search_prepared()
+
     def _search_prepared(self) -> None:
         """Wait for the search's preparation, if it is still running; raise what it raised."""
         if self._preparing is not None:

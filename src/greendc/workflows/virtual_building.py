@@ -18,7 +18,7 @@ import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,6 @@ class PaceRecord:
     late_steps: int = 0
     #: The most a step's end lagged behind its slot, s.
     max_lag_s: float = 0.0
-    lags_s: list[float] = field(default_factory=list, repr=False)
 
 
 class BuildingController:
