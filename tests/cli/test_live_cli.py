@@ -92,3 +92,17 @@ def test_bms_serve_keeps_its_telemetry_when_stopped_with_sigterm(tmp_path: Path)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert 0 < len(telemetry) < 3 * 96 and summary["steps"] == len(telemetry)
     assert summary["agent_writes"] == 0 and summary["watchdog_trips"] == 0
+
+
+def test_demo_live_drives_the_virtual_building_over_the_wire_and_matches_the_co_simulation(tmp_path: Path) -> None:
+    out = tmp_path / "demo-live"
+    result = runner.invoke(app, ["demo", "--live", "--days", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    comparisons = json.loads((out / "comparison.json").read_text())
+    assert [c["controller"] for c in comparisons] == ["trim-respond", "ai"]
+    for comparison in comparisons:
+        assert abs(comparison["facility_difference_pct"]) < 1.0, comparison
+        assert comparison["live"]["steps_above_27c"] == comparison["in_process"]["steps_above_27c"]
+        assert comparison["live"]["agent_writes"] > 0
+    assert "live (BACnet/IP, Modbus TCP)" in result.output
+    assert (out / "ai" / "agent" / "telemetry.parquet").is_file()

@@ -122,19 +122,19 @@ def register(app: typer.Typer) -> None:
     app.command("agent")(agent)
 
 
-def live_demo(out: Path, overwrite: bool) -> None:
+def live_demo(out: Path, overwrite: bool, days: int) -> None:
     """``greendc demo --live``: the example site over the wire, next to its in-process co-simulation."""
     from rich.table import Table
 
-    from greendc.workflows.live_demo import DEMO_DAYS, DEMO_SLOT_S, DEMO_START, LIVE_CONTROLLERS, run_live_demo
+    from greendc.workflows.live_demo import DEMO_SLOT_S, DEMO_START, LIVE_CONTROLLERS, run_live_demo
 
     console.print(f"[bold]greendc live demo[/]: the example site served as a virtual building on 127.0.0.1 "
-                  f"(BACnet/IP and Modbus TCP), {DEMO_DAYS} days from {DEMO_START} at {900 / DEMO_SLOT_S:,.0f}x real "
+                  f"(BACnet/IP and Modbus TCP), {days} days from {DEMO_START} at {900 / DEMO_SLOT_S:,.0f}x real "
                   f"time, each controller driven by the agent in closed loop (about "
-                  f"{DEMO_DAYS * 96 * DEMO_SLOT_S * len(LIVE_CONTROLLERS) / 60:.0f} minutes)")
-    comparisons = run_live_demo(out, overwrite, on_controller=lambda name: console.print(
+                  f"{days * 96 * DEMO_SLOT_S * len(LIVE_CONTROLLERS) / 60:.0f} minutes)")
+    comparisons = run_live_demo(out, overwrite, days=days, on_controller=lambda name: console.print(
         f"{name}: the building and the agent over the wire, then the in-process co-simulation"))
-    table = Table(title=f"{DEMO_DAYS} days of the example data center, live and in-process", title_justify="left")
+    table = Table(title=f"{days} day(s) of the example data center, live and in-process", title_justify="left")
     for header in ("controller", "run", "facility kWh", "cooling kWh", "PUE", "inlet max C", ">27 C", "<18 C",
                    "humid", "live vs in-process"):
         table.add_column(header, justify="left" if header in ("controller", "run") else "right")

@@ -471,12 +471,13 @@ def demo(
     live: Annotated[bool, typer.Option("--live", help="Serve the example site as a virtual building over BACnet/IP "
                                                       "and Modbus TCP on loopback and drive it with the agent for two "
                                                       "simulated days, next to the in-process co-simulation.")] = False,
+    days: Annotated[int, typer.Option(help="With --live: simulated days (1-31).", min=1, max=31)] = 2,
 ) -> None:
     """A year of the example data center under the legacy control, trim-respond and the ai; plot and ESG report."""
     if live:
         from greendc.cli.live_commands import live_demo
 
-        live_demo(out if out != Path("greendc-demo") else Path("greendc-demo-live"), overwrite)
+        live_demo(out if out != Path("greendc-demo") else Path("greendc-demo-live"), overwrite, days)
         return
     from greendc.site.loader import load_site
     from greendc.workflows.demo import DEMO_CONTROLLERS, DEMO_ORDER, demo_site_path, run_demo

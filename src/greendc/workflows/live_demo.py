@@ -37,7 +37,7 @@ from greendc.workflows.virtual_building import BuildingRun, building_summary, se
 LIVE_CONTROLLERS = ("trim-respond", "ai")
 #: Wall seconds per 15-minute step: 3,600 times real time, room for the agent's step over loopback.
 DEMO_SLOT_S = 0.25
-DEMO_DAYS = 2
+DEMO_DAYS = 2  # the CLI default too
 DEMO_START = "07-15"
 
 
