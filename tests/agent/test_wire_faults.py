@@ -249,9 +249,12 @@ def test_a_device_that_stops_answering_hands_the_building_its_own_control_until_
         assert building.store.command(MODBUS_SETPOINT) is not None
 
     run = run_agent(tmp_path, body)
-    (line,) = run.logged("link guard device-unreachable:")
+    lines = run.logged("link guard device-unreachable:")
+    # One line when the guard starts; on a loaded machine a read may get through while the server goes
+    # down, so the guard may clear and start once more, never a line per step.
+    assert 1 <= len(lines) <= 2, lines
     # The devices of the stopped server (the one the read was at when it stopped, at least), and why.
-    assert ("power-meter" in line or "crac-1" in line) and "did not" in line, line
+    assert all(("power-meter" in line or "crac-1" in line) and "did not" in line for line in lines), lines
     assert run.logged("link guard device-restarted:")  # the device came back: every command written again
 
 

@@ -251,7 +251,6 @@ def building_summary(run: BuildingRun, site: Site) -> dict[str, Any]:
         "agent_writes": run.watchdog.agent_writes,
         "watchdog_trips": run.watchdog.watchdog_trips,
         "return_to_local_control_s": list(run.watchdog.return_to_local_s),
-        "steps": run.pace.steps,
         "late_steps": run.pace.late_steps,
         "max_lag_s": run.pace.max_lag_s,
         "wall_s": run.result.wall_s,
