@@ -550,14 +550,26 @@ class AIController:
         for zone, state in observation.zones.items():
             if self._air_side:
                 floors_c[zone] = max(self._air_side_floor_c(observation, zone, state), self.margin_c + (
-                    dry_bulb_at_relative_humidity_c(state.inlet_dew_point_c + self.dew_point_rise_c,
-                                                    self.max_inlet_relative_humidity_pct)))
+                    dry_bulb_at_relative_humidity_c(self._coming_dew_point_c(observation, zone, state)
+                                                    + self.dew_point_rise_c, self.max_inlet_relative_humidity_pct)))
                 continue
             wet_bulb_floor_c = -math.inf if self.evaporative_passes == 0 else self.margin_c + self._wet_bulb_floor_c(
                 observation.outdoor_wet_bulb_c, state.zone_air_temp_c, state.inlet_dew_point_c)
             floors_c[zone] = max(evaporative_floor_c, wet_bulb_floor_c, self.margin_c + dry_bulb_at_relative_humidity_c(
                 state.inlet_dew_point_c + self.dew_point_rise_c, self.max_inlet_relative_humidity_pct))
         return floors_c
+
+    def _coming_dew_point_c(self, observation: Observation, zone: str, state: ZoneObservation) -> float:
+        """The dew point a zone's inlet may have before the next decision, C: its measured one, or the outdoor
+        air's where the economizer may be open and the outdoor air is the moister (the supply air then takes
+        the outdoor air's moisture; on the three-hall site, which has no evaporative stage, every humid step
+        of the ai was an inlet above 60 % with the economizer open while the outdoor dew point rose faster than
+        the inlet's, bench/README.md, issue 16)."""
+        dew_point_c = state.inlet_dew_point_c
+        outdoor_c = observation.outdoor_dew_point_c
+        if not is_missing(outdoor_c) and outdoor_c > dew_point_c and self._air_regime(observation, zone)[1]:
+            return outdoor_c
+        return dew_point_c
 
     def _air_side_onset(self, observation: Observation) -> bool:
         """Whether the air side asks for a decision at this step: a zone's regime (``_air_regime``) changed
@@ -832,6 +844,10 @@ class AIController:
 
     def _decide(self, observation: Observation, started: float) -> Action:
         """A control decision: the envelope and drift guards, then the search."""
+        if self._air_side:
+            # Before any hand-over: a regime kept only by the search would look changed at every step after one,
+            # and each step would be decided (and logged) instead of each control period.
+            self._regimes = {zone: self._air_regime(observation, zone) for zone in self._zone_names}
         outside = self._outside_training(observation)
         if outside:
             return self._hand_over(observation, "outside-training", outside, started)
@@ -843,7 +859,6 @@ class AIController:
             self._search_prepared()
         search = self._search(observation, baseline, humid_below)
         if self._air_side:
-            self._regimes = {zone: self._air_regime(observation, zone) for zone in self._zone_names}
             self._held_inlets_c = dict(zip(self._zone_names, search.outcomes[0 if search.found else 1, 3:].tolist(),
                                            strict=True))
         if drifting:
