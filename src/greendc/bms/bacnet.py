@@ -42,7 +42,7 @@ import itertools
 import math
 import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -497,16 +497,10 @@ class BacnetClient:
 
     async def _read_property(self, point: Point, name: str) -> Any:
         device = self._device_of(point)
-        try:
-            return await asyncio.wait_for(self._stack().read_property(
-                _address(device), object_identifier(point), PropertyIdentifier(name)), device.timeout_s)
-        except TimeoutError:
-            raise DeviceUnreachableError(_unreachable(point.device, device)) from None
-        except ErrorRejectAbortNack as error:
-            if _no_answer(error):
-                raise DeviceUnreachableError(_unreachable(point.device, device)) from None
-            raise BacnetRequestError(f"{point.name}: device {point.device} refused to read {name}: "
-                                     f"{_describe(error)}") from None
+        return await _answer(self._stack().read_property(
+            _address(device), object_identifier(point), PropertyIdentifier(name)), point, device,
+            lambda reason: BacnetRequestError(f"{point.name}: device {point.device} refused to read {name}: "
+                                              f"{reason}"))
 
     # -- writes --------------------------------------------------------------------------------------------
     async def write(self, point: Point, value_registry_unit: float, priority: int) -> None:
@@ -522,17 +516,9 @@ class BacnetClient:
         device = self._device_of(point)
         if not 1 <= priority <= PRIORITY_SLOTS:
             raise WriteRejectedError(f"{point.name}: priority {priority} is outside 1-{PRIORITY_SLOTS}")
-        try:
-            await asyncio.wait_for(self._stack().write_property(
-                _address(device), object_identifier(point), _PRESENT_VALUE, value,
-                priority=priority), device.timeout_s)
-        except TimeoutError:
-            raise DeviceUnreachableError(_unreachable(point.device, device)) from None
-        except ErrorRejectAbortNack as error:
-            if _no_answer(error):
-                raise DeviceUnreachableError(_unreachable(point.device, device)) from None
-            raise WriteRejectedError(f"{point.name}: device {point.device} refused the write: "
-                                     f"{_describe(error)}") from None
+        await _answer(self._stack().write_property(
+            _address(device), object_identifier(point), _PRESENT_VALUE, value, priority=priority), point, device,
+            lambda reason: WriteRejectedError(f"{point.name}: device {point.device} refused the write: {reason}"))
 
     # -- change of value -----------------------------------------------------------------------------------
     async def subscribe_cov(self, points: Iterable[Point], lifetime_s: float, callback: ValueCallback,
@@ -575,6 +561,21 @@ def _address(device: Device) -> Address:
 
 def _unreachable(name: str, device: Device) -> str:
     return f"device {name} at {device.address} did not answer within {device.timeout_s:g} s"
+
+
+async def _answer(request: Awaitable[Any], point: Point, device: Device,
+                  refused: Callable[[str], Exception]) -> Any:
+    """The device's answer to ``request`` within its timeout. :class:`DeviceUnreachableError` when none comes
+    (asyncio's bound, or the stack's own no-response Abort, ``_no_answer``); ``refused(reason)`` when the device
+    answers no (an Error, Reject or Abort)."""
+    try:
+        return await asyncio.wait_for(request, device.timeout_s)
+    except TimeoutError:
+        raise DeviceUnreachableError(_unreachable(point.device, device)) from None
+    except ErrorRejectAbortNack as error:
+        if _no_answer(error):
+            raise DeviceUnreachableError(_unreachable(point.device, device)) from None
+        raise refused(_describe(error)) from None
 
 
 @dataclass
@@ -635,15 +636,9 @@ class _CovWatch(SubscriptionContextManager):
             await self._send(cancel)
 
     async def _send(self, request: SubscribeCOVRequest) -> None:
-        try:
-            await asyncio.wait_for(self.app.request(request), self.device.timeout_s)
-        except TimeoutError:
-            raise DeviceUnreachableError(_unreachable(self.point.device, self.device)) from None
-        except ErrorRejectAbortNack as error:
-            if _no_answer(error):
-                raise DeviceUnreachableError(_unreachable(self.point.device, self.device)) from None
-            raise SubscriptionRefusedError(f"{self.point.name}: device {self.point.device} refused the COV "
-                                           f"subscription: {_describe(error)}") from None
+        point = self.point
+        await _answer(self.app.request(request), point, self.device, lambda reason: SubscriptionRefusedError(
+            f"{point.name}: device {point.device} refused the COV subscription: {reason}"))
 
     async def _renew(self) -> None:
         while True:
