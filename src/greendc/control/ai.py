@@ -30,6 +30,7 @@ import math
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -671,13 +672,7 @@ class AIController:
             return dew_point_c <= limit_c and dry_bulb_at_relative_humidity_c(
                 dew_point_c, self.max_inlet_relative_humidity_pct) <= supply_c + offset_c
 
-        low_c, high_c = wet_bulb_c, wet_bulb_c + 30.0
-        if inside(low_c):
-            return low_c
-        for _ in range(14):
-            middle_c = 0.5 * (low_c + high_c)
-            low_c, high_c = (low_c, middle_c) if inside(middle_c) else (middle_c, high_c)
-        return high_c
+        return _lowest_inside(inside, wet_bulb_c, wet_bulb_c + 30.0, iterations=14)
 
     def _wet_bulb_floor_c(self, outdoor_wet_bulb_c: float, return_air_c: float, dew_point_c: float) -> float:
         """The supply-air dry bulb, C, below which evaporative cooling may take a zone's air out of the humidity
@@ -703,13 +698,7 @@ class AIController:
                 humid_c, self.max_inlet_relative_humidity_pct) <= supply_c
 
         low_c = max(outdoor_wet_bulb_c, wet_bulb_at_dew_point_c(return_air_c, dew_point_c))
-        high_c = max(return_air_c, low_c)
-        if inside(low_c):
-            return low_c
-        for _ in range(12):
-            middle_c = 0.5 * (low_c + high_c)
-            low_c, high_c = (low_c, middle_c) if inside(middle_c) else (middle_c, high_c)
-        return high_c
+        return _lowest_inside(inside, low_c, max(return_air_c, low_c), iterations=12)
 
     def _humid_risk(self, state: ZoneObservation) -> bool:
         """Whether a zone's inlet air is within the allowances of the humidity envelope's edge: its dew point
@@ -1018,3 +1007,14 @@ class _Search(NamedTuple):
     chosen_std_c: np.ndarray
     humidity_mattered: bool
     candidates: int
+
+
+def _lowest_inside(inside: Callable[[float], bool], low_c: float, high_c: float, iterations: int) -> float:
+    """The lowest supply-air dry bulb, C, in ``low_c``-``high_c`` that ``inside`` accepts, to within
+    ``(high_c - low_c) / 2**iterations`` from above (bisection: ``inside`` holds from some dry bulb upward)."""
+    if inside(low_c):
+        return low_c
+    for _ in range(iterations):
+        middle_c = 0.5 * (low_c + high_c)
+        low_c, high_c = (low_c, middle_c) if inside(middle_c) else (middle_c, high_c)
+    return high_c
