@@ -107,6 +107,12 @@ class AgentSummary:
     leftovers_relinquished: int = 0
     problems: list[str] = field(default_factory=list)
 
+    def step_s_quantile(self, fraction: float) -> float | None:
+        """The step time below which ``fraction`` of the steps fall, s (0.99: the p99; 1: the longest);
+        None before the first step."""
+        steps = sorted(self.step_s)
+        return steps[min(len(steps) - 1, int(fraction * len(steps)))] if steps else None
+
 
 class Agent:
     """One agent on one point map (see the module docstring)."""

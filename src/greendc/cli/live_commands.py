@@ -147,8 +147,8 @@ def live_demo(out: Path, overwrite: bool, days: int) -> None:
                           str(summary.steps_below_18c), str(summary.steps_humid), difference)
     console.print(table)
     for comparison in comparisons:
-        steps = sorted(comparison.agent.step_s)
-        p99 = steps[min(len(steps) - 1, int(0.99 * len(steps)))] if steps else float("nan")
+        p99 = comparison.agent.step_s_quantile(0.99)
+        p99 = float("nan") if p99 is None else p99
         console.print(f"{comparison.controller}: {comparison.agent.steps} agent steps (p99 {1000 * p99:.0f} ms), "
                       f"{comparison.building.watchdog.agent_writes} writes at priority 13, "
                       f"{comparison.building.pace.late_steps} late building steps")

@@ -160,14 +160,13 @@ async def _watch(stop: threading.Event, stopping: asyncio.Event) -> None:
 
 
 def summary_record(summary: AgentSummary, job: AgentJob) -> dict[str, object]:
-    steps = sorted(summary.step_s)
     return {
         "controller": job.controller, "mode": job.mode, "interval_s": job.interval_s,
         "steps": summary.steps, "writes": summary.writes, "relinquishes": summary.relinquishes,
         "leftovers_relinquished": summary.leftovers_relinquished,
         "link_guard_steps": dict(summary.guard_steps),
-        "step_s_p50": steps[len(steps) // 2] if steps else None,
-        "step_s_p99": steps[min(len(steps) - 1, int(0.99 * len(steps)))] if steps else None,
-        "step_s_max": steps[-1] if steps else None,
+        "step_s_p50": summary.step_s_quantile(0.5),
+        "step_s_p99": summary.step_s_quantile(0.99),
+        "step_s_max": summary.step_s_quantile(1.0),
         "problems": summary.problems[:50],
     }

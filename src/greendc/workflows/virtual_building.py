@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from greendc.bms.points import CLOCK, DEFAULT_PRIORITY, HEARTBEAT, PointMap
+from greendc.bms.points import CLOCK, DEFAULT_PRIORITY, PointMap, check_points_against_site
 from greendc.bms.store import PointStore, WatchdogSummary
 from greendc.errors import UsageError
 from greendc.results.store import write_directory_atomic, write_json_atomic
@@ -103,7 +103,6 @@ class BuildingController:
                 if self.store.command(name) is None and values[name] is not None:
                     self._own[name] = values[name]  # type: ignore[assignment]
                 values[name] = self._own.get(name, values[name])
-        values.pop(HEARTBEAT, None)
         return values
 
     def _wait_for_slot_end(self) -> None:
@@ -141,13 +140,6 @@ class BuildingController:
             else None
         return Action(supply_air_setpoint_c=supply or None, zone_cooling_setpoint_c=cooling,
                       chilled_water_setpoint_c=water)
-
-
-def check_map_serves_site(point_map: PointMap, zone_names: list[str]) -> None:
-    """The building serves the template's map of its own site: refuse a map for other zones."""
-    zones = {point.zone for point in point_map.points if point.zone is not None}
-    if zones - set(zone_names):
-        raise UsageError(f"the point map names zones {sorted(zones - set(zone_names))} the site does not have")
 
 
 @dataclass
@@ -197,7 +189,7 @@ async def serve_building(site: Site, site_dir: Path | None, point_map: PointMap,
     ``stop`` is set; ``on_ready`` is called once the servers listen, ``before_close`` is awaited after the
     run and before the servers close (so that an agent can give its points back). ``serve_protocols=False``
     (tests of the pacing and the store alone) serves nothing."""
-    check_map_serves_site(point_map, [zone.name for zone in site.zones])
+    check_points_against_site(point_map, site, "the building's point map")
     store = store or PointStore(point_map, agent_priority=agent_priority)
     controller = BuildingController(store, speed, stop=stop)
     twin = build_twin(site, site_dir=site_dir, weather=weather)
