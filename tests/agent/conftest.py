@@ -2,9 +2,38 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from pathlib import Path
+
 from greendc.agent.client import Refusal
-from greendc.bms.points import Point
+from greendc.bms.points import Point, PointMap
 from greendc.bms.store import PointStore, WriteRejectedError
+from greendc.site.schema import Site
+from greendc.workflows.virtual_building import BuildingRun, serve_building
+
+
+class RunningBuilding:
+    """A virtual building started in this event loop and listening: ``stopped()`` ends it and returns its run."""
+
+    def __init__(self, task: asyncio.Task[BuildingRun], stop: threading.Event) -> None:
+        self.task, self.stop = task, stop
+
+    async def stopped(self, timeout_s: float = 60.0) -> BuildingRun:
+        self.stop.set()
+        return await asyncio.wait_for(self.task, timeout_s)
+
+
+async def start_building(site: Site, site_dir: Path, point_map: PointMap, slot_s: float, store: PointStore,
+                         serve_protocols: bool = True) -> RunningBuilding:
+    """Serve ``site`` at one 15-minute step per ``slot_s`` wall seconds; return once it is ready."""
+    loop = asyncio.get_running_loop()
+    ready, stop = asyncio.Event(), threading.Event()
+    task = asyncio.create_task(serve_building(site, site_dir, point_map, 900.0 / slot_s, stop=stop, store=store,
+                                              serve_protocols=serve_protocols,
+                                              on_ready=lambda: loop.call_soon_threadsafe(ready.set)))
+    await asyncio.wait_for(ready.wait(), 60)
+    return RunningBuilding(task, stop)
 
 
 class StoreClient:

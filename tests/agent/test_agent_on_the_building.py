@@ -5,7 +5,6 @@ points of an agent that went silent."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import pandas as pd
@@ -21,9 +20,9 @@ from greendc.results.summary import summarize
 from greendc.site.loader import load_site
 from greendc.twin.builder import control_context
 from greendc.workflows.simulation import simulate
-from greendc.workflows.virtual_building import serve_building, with_run_period
+from greendc.workflows.virtual_building import with_run_period
 
-from .conftest import StoreClient
+from .conftest import StoreClient, start_building
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sites"
 #: Wall seconds per 15-minute step: fast, with room for the agent's step.
@@ -40,20 +39,13 @@ async def _live_run(site, site_dir, controller_name: str, out_dir: Path, stop_ag
     point_map = point_map_template(site, "site.yaml", watchdog_timeout_s=watchdog_timeout_s)
     store = PointStore(point_map)
     client = StoreClient(store)
-    ready = asyncio.Event()
-    stop_building = threading.Event()
-    speed = 900.0 / SLOT_S
-    loop = asyncio.get_running_loop()
-    building = asyncio.create_task(serve_building(site, site_dir, point_map, speed, stop=stop_building,
-                                                  serve_protocols=False, store=store,
-                                                  on_ready=lambda: loop.call_soon_threadsafe(ready.set)))
-    await asyncio.wait_for(ready.wait(), 60)
+    building = await start_building(site, site_dir, point_map, SLOT_S, store, serve_protocols=False)
     agent = Agent(point_map, control_context(site), make_controller(controller_name),
                   AgentSettings(mode="closed-loop", interval_s=SLOT_S, max_steps=stop_agent_after),
                   client, LiveStorage(out_dir), Ledger(out_dir / LEDGER_FILE, point_map), log=lambda line: None)
     stop_agent = asyncio.Event()
     agent_task = asyncio.create_task(agent.run(stop_agent))
-    run = await asyncio.wait_for(building, 120)
+    run = await asyncio.wait_for(building.task, 120)
     stop_agent.set()
     summary = await asyncio.wait_for(agent_task, 30)
     return run, summary, store, client
@@ -87,12 +79,7 @@ def test_the_watchdog_returns_the_building_to_its_own_control_when_the_agent_goe
         point_map = point_map_template(site, "site.yaml", watchdog_timeout_s=timeout_s)
         store = PointStore(point_map)
         client = StoreClient(store)
-        loop = asyncio.get_running_loop()
-        ready = asyncio.Event()
-        building = asyncio.create_task(serve_building(site, site_dir, point_map, 900.0 / SLOT_S, store=store,
-                                                      serve_protocols=False,
-                                                      on_ready=lambda: loop.call_soon_threadsafe(ready.set)))
-        await asyncio.wait_for(ready.wait(), 60)
+        building = await start_building(site, site_dir, point_map, SLOT_S, store, serve_protocols=False)
         agent = Agent(point_map, control_context(site), make_controller("trim-respond"),
                       AgentSettings(mode="closed-loop", interval_s=SLOT_S), client, LiveStorage(tmp_path / "a"),
                       Ledger(tmp_path / "a" / LEDGER_FILE, point_map), log=lambda line: None)
@@ -103,7 +90,7 @@ def test_the_watchdog_returns_the_building_to_its_own_control_when_the_agent_goe
         await asyncio.sleep(timeout_s + 3 * SLOT_S)
         commanded_after = store.commanded_names([p.name for p in store.points])
         task.cancel()
-        run = await asyncio.wait_for(building, 120)
+        run = await asyncio.wait_for(building.task, 120)
         return run, commanded_before, commanded_after
 
     run, before, after = asyncio.run(killed_agent_run())

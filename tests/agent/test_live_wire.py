@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -30,7 +29,9 @@ from greendc.control.registry import make_controller
 from greendc.site.loader import load_site
 from greendc.twin.builder import control_context
 from greendc.workflows.live_demo import free_loopback_ports
-from greendc.workflows.virtual_building import serve_building, with_run_period
+from greendc.workflows.virtual_building import with_run_period
+
+from .conftest import start_building
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "sites"
 SITE_FILE = EXAMPLES / "two-hall-chicago.yaml"
@@ -79,12 +80,8 @@ def test_an_operator_at_priority_8_wins_over_the_agent(tmp_path: Path) -> None:
     name = "East Hall/supply_air_setpoint_c"
 
     async def scenario():
-        loop = asyncio.get_running_loop()
-        ready, stop_building, stop_agent = asyncio.Event(), threading.Event(), asyncio.Event()
-        building = asyncio.create_task(serve_building(site, site_dir, point_map, 900 / slot_s, stop=stop_building,
-                                                      store=store,
-                                                      on_ready=lambda: loop.call_soon_threadsafe(ready.set)))
-        await asyncio.wait_for(ready.wait(), 60)
+        stop_agent = asyncio.Event()
+        building = await start_building(site, site_dir, point_map, slot_s, store)
         client = BmsClient(point_map)
         agent = Agent(point_map, control_context(site), make_controller("trim-respond"),
                       AgentSettings(mode="closed-loop", interval_s=slot_s), client, LiveStorage(tmp_path / "agent"),
@@ -101,8 +98,7 @@ def test_an_operator_at_priority_8_wins_over_the_agent(tmp_path: Path) -> None:
                 await operator.relinquish(point, 8)
             stop_agent.set()
             await asyncio.wait_for(task, 30)
-        stop_building.set()
-        run = await asyncio.wait_for(building, 60)
+        run = await building.stopped()
         return slots, served, run
 
     slots, served, run = asyncio.run(scenario())
@@ -134,12 +130,7 @@ def test_after_kill_9_the_building_takes_its_points_back_and_a_new_agent_cleans_
     out = tmp_path / "agent"
 
     async def scenario():
-        loop = asyncio.get_running_loop()
-        ready, stop_building = asyncio.Event(), threading.Event()
-        building = asyncio.create_task(serve_building(site, site_dir, point_map, 900 / slot_s, stop=stop_building,
-                                                      store=store,
-                                                      on_ready=lambda: loop.call_soon_threadsafe(ready.set)))
-        await asyncio.wait_for(ready.wait(), 60)
+        building = await start_building(site, site_dir, point_map, slot_s, store)
         first = _agent_process(points_file, out, slot_s)
         second = None
         try:
@@ -159,8 +150,7 @@ def test_after_kill_9_the_building_takes_its_points_back_and_a_new_agent_cleans_
             for process in (first, second):
                 if process is not None and process.poll() is None:
                     process.kill()
-        stop_building.set()
-        run = await asyncio.wait_for(building, 60)
+        run = await building.stopped()
         return back_s, leftovers, store.journal[killed_at:], output, run
 
     back_s, leftovers, journal, output, run = asyncio.run(scenario())
@@ -196,12 +186,7 @@ def test_live_data_of_an_advisory_ai_feeds_explain_and_train(tmp_path: Path) -> 
     out = tmp_path / "live"
 
     async def scenario():
-        loop = asyncio.get_running_loop()
-        ready, stop_building = asyncio.Event(), threading.Event()
-        building = asyncio.create_task(serve_building(site, site_dir, point_map, 900 / slot_s, stop=stop_building,
-                                                      store=store,
-                                                      on_ready=lambda: loop.call_soon_threadsafe(ready.set)))
-        await asyncio.wait_for(ready.wait(), 60)
+        building = await start_building(site, site_dir, point_map, slot_s, store)
         command = [sys.executable, "-m", "greendc", "agent", str(points_file), "--controller", "ai", "--model",
                    str(demo_model_path()), "--mode", "advisory", "--interval", str(slot_s), "--steps", "24",
                    "--out", str(out)]
@@ -211,8 +196,7 @@ def test_live_data_of_an_advisory_ai_feeds_explain_and_train(tmp_path: Path) -> 
         finally:
             if process.poll() is None:
                 process.kill()
-        stop_building.set()
-        await asyncio.wait_for(building, 60)
+        await building.stopped()
         return process.returncode, output
 
     code, output = asyncio.run(scenario())
