@@ -166,6 +166,14 @@ def published(point_map: PointMap) -> dict[str, float]:
             for index, p in enumerate(point_map.points)}
 
 
+def published_store() -> tuple[PointMap, PointStore]:
+    """The two-hall map on a free port, and a store that holds every point's published value."""
+    point_map = template_map(free_port())
+    store = PointStore(point_map)
+    store.publish(published(point_map))
+    return point_map, store
+
+
 def test_every_modbus_point_of_the_template_reads_back_in_registry_units() -> None:
     async def test() -> None:
         point_map = template_map(free_port())
@@ -211,9 +219,7 @@ def test_a_hundred_points_read_in_two_requests_while_the_building_changes_them()
 
 def test_a_written_setpoint_is_commanded_and_coil_0_relinquishes_it() -> None:
     async def test() -> None:
-        point_map = template_map(free_port())
-        store = PointStore(point_map)
-        store.publish(published(point_map))
+        point_map, store = published_store()
         supply = point_map.point(SUPPLY)
         assert supply is not None
         async with ModbusServer(point_map, store), ModbusClient(point_map) as client:
@@ -232,9 +238,7 @@ def test_a_written_setpoint_is_commanded_and_coil_0_relinquishes_it() -> None:
 
 def test_after_the_watchdog_relinquishes_the_coil_reads_0() -> None:
     async def test() -> None:
-        point_map = template_map(free_port())
-        store = PointStore(point_map)
-        store.publish(published(point_map))
+        point_map, store = published_store()
         supply = point_map.point(SUPPLY)
         assert supply is not None
         async with ModbusServer(point_map, store), ModbusClient(point_map) as client:
@@ -252,9 +256,7 @@ def test_after_the_watchdog_relinquishes_the_coil_reads_0() -> None:
 
 def test_a_register_written_while_the_coil_is_0_waits_for_the_coil() -> None:
     async def test() -> None:
-        point_map = template_map(free_port())
-        store = PointStore(point_map)
-        store.publish(published(point_map))
+        point_map, store = published_store()
         async with ModbusServer(point_map, store):
             raw = AsyncModbusTcpClient("127.0.0.1", port=point_map.devices["crac-1"].port, timeout=2, retries=0)
             await raw.connect()
@@ -273,9 +275,7 @@ def test_a_register_written_while_the_coil_is_0_waits_for_the_coil() -> None:
 
 def test_writes_the_store_refuses_or_the_server_lacks_answer_an_exception() -> None:
     async def test() -> None:
-        point_map = template_map(free_port())
-        store = PointStore(point_map)
-        store.publish(published(point_map))
+        point_map, store = published_store()
         before = store.read(f"{WEST}/zone_air_temp_c")
         async with ModbusServer(point_map, store):
             raw = AsyncModbusTcpClient("127.0.0.1", port=point_map.devices["crac-1"].port, timeout=2, retries=0)
