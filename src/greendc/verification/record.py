@@ -105,7 +105,8 @@ class Verification(_Record):
     adjusted_baseline_kwh: Finite
     measured_kwh: Finite
     savings_fraction: Finite
-    fractional_savings_uncertainty: Annotated[float, Field(ge=0)]
+    #: The interval's half-width over the avoided energy; None when nothing was avoided.
+    fractional_savings_uncertainty: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None
     distinguishable_from_zero: bool
     conclusion: str
     baseline_period: Period

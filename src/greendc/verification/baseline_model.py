@@ -1,0 +1,127 @@
+"""The baseline model: hourly energy from weather, time of week and IT load, by least squares (statsmodels).
+
+The form is Guideline 14's change-point regression (ASHRAE Guideline 14-2014, Annex D; Kissock, Haberl &
+Claridge 2003, ASHRAE RP-1050) generalised to several variables, with the time-of-week indicators of the
+LBNL time-of-week-and-temperature model (Mathieu, Price, Kiliccote & Piette 2011, "Quantifying changes in
+building electricity use, with application to demand response", IEEE Trans. Smart Grid 2(3)), which is also
+opendsm's hourly CalTRACK model::
+
+    E_h = b0 + b1 L + sum_v [ c_v T_v + sum_k c_vk (T_v - k)+ ]
+             + L/100 * sum_v [ d_v T_v + sum_k d_vk (T_v - k)+ ] + hour-of-day and weekend indicators
+
+with ``L`` the IT-load signal, ``T_v`` each outdoor variable (dry-bulb, wet-bulb, dew point; hourly means,
+C) and ``(x)+ = max(x, 0)``. The hinges ``k`` are every :data:`KNOT_SPACING_K` kelvin between the baseline's
+5th and 95th percentiles of the variable (learned at ``fit``), so that the model bends where the plant
+changes mode (economizer, evaporative stages, chiller) but never beyond the data it learned from. The IT
+interaction terms let cooling energy scale with the heat it removes: a data center's cooling is driven by
+IT load and weather together.
+
+The IT-load signal must be one the measure does not move (:mod:`greendc.verification.meter_data`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+
+from greendc.verification import guideline14
+
+KNOT_SPACING_K = 2.0
+#: Months are held out one at a time to measure how the model predicts data it did not see.
+MIN_MONTHS_FOR_CROSS_VALIDATION = 3
+
+
+@dataclass(frozen=True)
+class FitStatistics:
+    """The Guideline 14 statistics of a fit on hourly data."""
+
+    observations: int
+    parameters: int
+    cv_rmse: float
+    nmbe: float
+    r2: float
+    lag1_autocorrelation: float
+    mean_kwh: float
+
+
+class BaselineModel:
+    """Hourly baseline model (see the module docstring): ``fit`` on the baseline period, ``predict`` after.
+
+    ``it_load`` names the IT-load column and ``weather`` the outdoor columns to use.
+    """
+
+    def __init__(self, it_load: str, weather: tuple[str, ...], knot_spacing_k: float = KNOT_SPACING_K) -> None:
+        self.it_load = it_load
+        self.weather = weather
+        self.knot_spacing_k = knot_spacing_k
+
+    def fit(self, frame: pd.DataFrame) -> BaselineModel:
+        """Fit on hours with ``energy_kwh`` and the independent variables; learns knots, columns, coefficients."""
+        self.knots_ = {v: self._knots(frame[v]) for v in self.weather}
+        design = self.design_matrix(frame)
+        varied = design.columns[(design.std() > 1e-9) | (design.columns == "intercept")]
+        self.columns_ = list(varied)
+        self.result_ = sm.OLS(frame["energy_kwh"].to_numpy(), design[self.columns_].to_numpy()).fit()
+        fitted = self.result_.fittedvalues
+        measured = frame["energy_kwh"].to_numpy()
+        parameters = len(self.columns_)
+        self.statistics_ = FitStatistics(
+            observations=len(frame),
+            parameters=parameters,
+            cv_rmse=guideline14.cv_rmse(measured, fitted, parameters),
+            nmbe=guideline14.nmbe(measured, fitted, parameters),
+            r2=float(self.result_.rsquared),
+            lag1_autocorrelation=guideline14.lag1_autocorrelation(measured - fitted),
+            mean_kwh=float(np.mean(measured)),
+        )
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Energy per hour (kWh) the baseline would have used under ``frame``'s conditions."""
+        return self.result_.predict(self.design_matrix(frame)[self.columns_].to_numpy())
+
+    def _knots(self, values: pd.Series) -> list[float]:
+        low, high = np.nanpercentile(values, [5, 95])
+        first = np.ceil(low / self.knot_spacing_k) * self.knot_spacing_k
+        return [float(k) for k in np.arange(first, high, self.knot_spacing_k)]
+
+    def design_matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
+        load = frame[self.it_load].to_numpy(float)
+        columns: dict[str, np.ndarray] = {"intercept": np.ones(len(frame)), "it_load": load}
+        for variable in self.weather:
+            values = frame[variable].to_numpy(float)
+            hinges = {f"{variable}>{k:g}": np.maximum(values - k, 0.0) for k in self.knots_[variable]}
+            terms = {variable: values} | hinges
+            for name, term in terms.items():
+                columns[name] = term
+                columns[f"it_load*{name}"] = load * term / 100.0
+        hour = frame.index.hour
+        for h in range(1, 24):
+            columns[f"hour{h}"] = (hour == h).astype(float)
+        columns["weekend"] = (frame.index.dayofweek >= 5).astype(float)
+        return pd.DataFrame(columns, index=frame.index)
+
+
+def monthly_cross_validation(model: BaselineModel, frame: pd.DataFrame) -> np.ndarray:
+    """Each calendar month's error of a model fitted without it, as a fraction of the month's energy.
+
+    Guideline 14's Annex B covers the model's random error only; a model extrapolated to another year's
+    weather also errs by its form. Holding out one month at a time (keeping the knots of the full fit, so
+    only the coefficients are refitted) measures that error on data the fit did not see. Empty when the
+    baseline has fewer than :data:`MIN_MONTHS_FOR_CROSS_VALIDATION` months.
+    """
+    months = frame.index.to_period("M")
+    distinct = months.unique()
+    if len(distinct) < MIN_MONTHS_FOR_CROSS_VALIDATION:
+        return np.array([])
+    design = model.design_matrix(frame)[model.columns_].to_numpy()
+    energy = frame["energy_kwh"].to_numpy()
+    errors = []
+    for month in distinct:
+        held = np.asarray(months == month)
+        fit = sm.OLS(energy[~held], design[~held]).fit()
+        errors.append((fit.predict(design[held]).sum() - energy[held].sum()) / energy[held].sum())
+    return np.array(errors)

@@ -1,0 +1,175 @@
+"""Metered data for measurement and verification: telemetry checked for M&V and summed to hours.
+
+A period's telemetry (the project's schema, :mod:`greendc.telemetry.schema`) must have one interval length
+and no missing timestamps: an M&V model that silently bridged a gap would count energy nobody metered.
+Gaps and outages are listed as exclusions instead (:mod:`greendc.verification.adjustments`). Energy is
+summed to kWh per hour (hours without all their intervals are left out and counted); the independent
+variables are hourly means.
+
+The IT load is the independent variable that matters most in a data center, and measured IT power is
+itself moved by cooling control: warmer inlet air speeds up server fans. So the model takes a signal the
+measure does not move: the servers' utilisation (``<zone>/it_utilization_pct``, weighted by each zone's
+share of IT power) by default, or a column the user names (``--it-load``), which the record then states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from greendc.errors import GreendcError, quoted
+from greendc.telemetry.schema import TelemetryError, load_telemetry
+from greendc.telemetry.sensors import FACILITY, ZONE
+
+ENERGY_COLUMNS = {"facility": FACILITY.facility_power_w.column, "cooling": FACILITY.cooling_power_w.column}
+UTILIZATION = "utilization"
+UTILIZATION_COLUMN = "it_utilization_pct"
+ARM_COLUMN = "ab_arm"
+#: Weather the baseline model takes (dew point when the telemetry has it), with its unit.
+WEATHER_COLUMNS = {
+    FACILITY.outdoor_dry_bulb_c.column: "C",
+    FACILITY.outdoor_wet_bulb_c.column: "C",
+    FACILITY.outdoor_dew_point_c.column: "C",
+}
+
+
+class MeterDataError(GreendcError, ValueError):
+    """Metered data verify cannot use; the message names the file and the column."""
+
+
+class VerificationRefusedError(GreendcError):
+    """verify will not state a saving from these data; the message says why."""
+
+
+@dataclass(frozen=True)
+class HourlyData:
+    """A period's hours: ``energy_kwh``, the independent variables, and the A/B arm when recorded."""
+
+    frame: pd.DataFrame
+    source: str
+    interval_h: float
+    it_load_signal: str
+    it_load_unit: str
+    hours_without_data: float
+
+    @property
+    def variables(self) -> list[str]:
+        return [c for c in self.frame.columns if c not in ("energy_kwh", ARM_COLUMN)]
+
+
+def load_hourly(path: str, energy: str, it_load: str | None = None,
+                gaps_allowed: tuple[tuple[pd.Timestamp, pd.Timestamp], ...] = ()) -> HourlyData:
+    """Read one period's telemetry, check it for M&V and sum it to hours (see the module docstring).
+
+    A gap in the time axis is refused unless it lies within one of ``gaps_allowed`` (the exclusions'
+    start and end).
+    """
+    try:
+        telemetry = load_telemetry(path)
+    except TelemetryError as error:
+        raise MeterDataError(str(error)) from None
+    frame = telemetry.frame.sort_values("time").reset_index(drop=True)
+    source = telemetry.source
+    _check_time_axis(frame, source, gaps_allowed)
+    interval = frame["time"].diff().iloc[1]
+    interval_h = interval / pd.Timedelta(hours=1)
+    signal, unit, it_series = _it_load(frame, telemetry.zone_names, it_load, source)
+    columns = {"energy_kwh": frame[ENERGY_COLUMNS[energy]] * interval_h / 1000.0, signal: it_series}
+    for column in WEATHER_COLUMNS:
+        if column in frame:
+            columns[column] = frame[column]
+    values = pd.DataFrame(columns).set_index(frame["time"])
+    sums = values[["energy_kwh"]].resample("1h", label="right", closed="right").sum(min_count=1)
+    means = values.drop(columns="energy_kwh").resample("1h", label="right", closed="right").mean()
+    counts = values["energy_kwh"].resample("1h", label="right", closed="right").count()
+    hourly = pd.concat([sums, means], axis=1)
+    if ARM_COLUMN in frame:
+        hourly[ARM_COLUMN] = _hourly_arm(frame, source)
+    per_hour = round(1.0 / interval_h) if interval_h <= 1 else 1
+    complete = (counts >= per_hour) & hourly.drop(columns=[ARM_COLUMN], errors="ignore").notna().all(axis=1)
+    return HourlyData(
+        frame=hourly[complete],
+        source=source,
+        interval_h=interval_h,
+        it_load_signal=signal,
+        it_load_unit=unit,
+        hours_without_data=float((~complete).sum()),
+    )
+
+
+def _check_time_axis(frame: pd.DataFrame, source: str,
+                     gaps_allowed: tuple[tuple[pd.Timestamp, pd.Timestamp], ...]) -> None:
+    """One interval length, no missing timestamps, at most an hour per interval."""
+    steps = frame["time"].diff().dropna()
+    lengths = steps.value_counts()
+    if len(lengths) == 0:
+        raise MeterDataError(f"{source}: column 'time': at least two timestamps are needed")
+    interval = lengths.index[0]  # the most common step
+    if interval > pd.Timedelta(hours=1) or pd.Timedelta(hours=1) % interval != pd.Timedelta(0):
+        raise MeterDataError(f"{source}: column 'time': intervals of {_minutes(interval)}; verify takes intervals "
+                             "that divide an hour (e.g. 5, 15 or 60 min)")
+    times = frame["time"]
+    excused = _excused(times, steps.index, interval, gaps_allowed)
+    longer = steps[(steps > interval) & ~excused]
+    if len(longer):
+        first = longer.index[0]
+        missing = int(longer.iloc[0] / interval) - 1
+        if longer.iloc[0] % interval == pd.Timedelta(0):
+            raise MeterDataError(
+                f"{source}: column 'time': {missing} missing timestamp(s) after {frame['time'].iloc[first - 1]}; "
+                "fill the gap or list it as an exclusion (--adjustments)")
+    other = steps[(steps != interval) & ~excused]
+    if len(other):
+        raise MeterDataError(f"{source}: column 'time': intervals of different length ({_minutes(interval)} and "
+                             f"{_minutes(other.iloc[0])} at {frame['time'].iloc[other.index[0]]})")
+
+
+def _excused(times: pd.Series, rows: pd.Index, interval: pd.Timedelta,
+             gaps_allowed: tuple[tuple[pd.Timestamp, pd.Timestamp], ...]) -> pd.Series:
+    """Whether the gap before each row lies within an allowed window (start < missing times <= end)."""
+    before, after = times.shift(1).loc[rows], times.loc[rows]
+    excused = pd.Series(False, index=rows)
+    for start, end in gaps_allowed:
+        excused |= (before >= start) & (after - interval <= end)
+    return excused
+
+
+def _minutes(step: pd.Timedelta) -> str:
+    return f"{step / pd.Timedelta(minutes=1):g} min"
+
+
+def _it_load(frame: pd.DataFrame, zones: list[str], it_load: str | None, source: str) -> tuple[str, str, pd.Series]:
+    """The IT-load signal: utilisation (power-weighted over zones), or the column the user named."""
+    if it_load in (None, UTILIZATION):
+        columns = [f"{zone}/{UTILIZATION_COLUMN}" for zone in zones]
+        present = [c for c in columns if c in frame]
+        if len(present) == len(columns):
+            weights = np.array([max(frame[ZONE.it_power_w.of(z)].mean(), 1e-9) for z in zones])
+            series = (frame[present] * weights).sum(axis=1, min_count=len(present)) / weights.sum()
+            return "it_utilization_pct", "%", series
+        if it_load == UTILIZATION or present:
+            absent = [c for c in columns if c not in frame]
+            raise MeterDataError(f"{source}: missing column {quoted(absent[0])}: the IT utilisation of every zone "
+                                 "is needed, or name another IT-load column with --it-load")
+        raise MeterDataError(
+            f"{source}: no '<zone>/{UTILIZATION_COLUMN}' columns: give the servers' utilisation, or name an IT-load "
+            "column with --it-load (measured it_power_w is moved by cooling control, so the record will say so)")
+    if it_load not in frame:
+        raise MeterDataError(f"{source}: missing column {quoted(it_load)} (named by --it-load)")
+    values = pd.to_numeric(frame[it_load], errors="coerce")
+    if it_load.endswith("_w"):
+        return it_load.removesuffix("_w") + "_kw", "kW", values / 1000.0
+    return it_load, it_load.rsplit("_", 1)[-1] if "_" in it_load else "-", values
+
+
+def _hourly_arm(frame: pd.DataFrame, source: str) -> pd.Series:
+    """The A/B arm of each hour: the arm of all its intervals, or missing for an hour that switched."""
+    arms = frame.set_index("time")[ARM_COLUMN].astype("string")
+    unknown = set(arms.dropna().unique()) - {"candidate", "baseline"}
+    if unknown:
+        raise MeterDataError(f"{source}: column {ARM_COLUMN!r} holds {quoted(sorted(unknown)[0])}; "
+                             "it takes 'candidate' or 'baseline'")
+    candidate = (arms == "candidate").astype(float).resample("1h", label="right", closed="right").mean()
+    return candidate.map(lambda share: "candidate" if share == 1 else "baseline" if share == 0 else None)

@@ -1,0 +1,256 @@
+"""Avoided energy from a baseline period and a reporting period (IPMVP Option C or B; ASHRAE Guideline 14).
+
+avoided energy = adjusted baseline - measured, where the adjusted baseline is the baseline model's
+prediction under the reporting period's weather, time of week and IT load, plus any non-routine
+adjustments (IPMVP Core Concepts 2022, eq. 1). Its uncertainty combines, in quadrature, two independent
+parts, each at the chosen confidence:
+
+- ``guideline14``: the model's random error over the reporting hours, Annex B with the autocorrelation
+  correction (:func:`greendc.verification.guideline14.savings_uncertainty_kwh`);
+- ``model_form``: the error of predicting data the fit did not see, from holding out each baseline month
+  in turn (:func:`greendc.verification.baseline_model.monthly_cross_validation`): the root-mean-square
+  fractional monthly error times each reporting month's adjusted baseline, months taken as independent,
+  with Student's t for the number of months held out. Annex B alone assumes the model's form is right;
+  a data center's cooling changes mode with the weather, and a different year's weather finds the form's
+  errors. The truth benchmark (``bench/verify.py``) measures how often the combined interval covers the
+  true saving.
+
+Refusals (:class:`VerificationRefusedError`) name the reason: overlapping periods, too short a baseline, a model
+outside the Guideline's limits, a reporting period outside the baseline's range.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from greendc.verification import guideline14
+from greendc.verification.adjustments import Adjustments, apply_exclusions, baseline_adjustment_kwh
+from greendc.verification.baseline_model import BaselineModel, monthly_cross_validation
+from greendc.verification.meter_data import WEATHER_COLUMNS, HourlyData, VerificationRefusedError, load_hourly
+from greendc.verification.record import Adjustment, IndependentVariable, ModelStatistics, Month, Period, Verification
+
+#: Guideline 14 asks for a baseline spanning the full range of operating conditions; for a data center,
+#: whose cooling follows the seasons, that is a year.
+MIN_BASELINE_DAYS = 365
+#: The share of reporting hours that may lie outside the range of a variable the baseline saw.
+MAX_SHARE_OUTSIDE_RANGE = 0.05
+UNITS = {"it_utilization_pct": "%"}
+NAMES = {
+    "outdoor_dry_bulb_c": "outdoor dry-bulb temperature",
+    "outdoor_wet_bulb_c": "outdoor wet-bulb temperature",
+    "outdoor_dew_point_c": "outdoor dew point",
+    "it_utilization_pct": "IT utilisation (servers' CPU load, power-weighted over halls)",
+}
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    """What to verify and how: the energy (facility or cooling), the confidence (%), the IT-load signal."""
+
+    energy: str = "facility"
+    confidence_pct: float = 90.0
+    it_load: str | None = None
+    adjustments: Adjustments = field(default_factory=Adjustments)
+
+
+def verify_savings(baseline_path: str, reporting_path: str, options: VerifyOptions) -> Verification:
+    """The avoided energy of the reporting period against the baseline period's model (module docstring)."""
+    windows = tuple((pd.Timestamp(w.start), pd.Timestamp(w.end)) for w in options.adjustments.exclude)
+    baseline = load_hourly(baseline_path, options.energy, options.it_load, windows)
+    reporting = load_hourly(reporting_path, options.energy, options.it_load, windows)
+    _check_periods(baseline, reporting)
+    base_frame, excluded = apply_exclusions(baseline.frame, options.adjustments)
+    report_frame, excluded_reporting = apply_exclusions(reporting.frame, options.adjustments)
+    weather = tuple(c for c in WEATHER_COLUMNS if c in base_frame)
+    _check_variables(baseline, reporting, weather)
+    model = BaselineModel(baseline.it_load_signal, weather).fit(base_frame)
+    reporting_months = len(report_frame.index.to_period("M").unique())
+    statistics = fit_statistics_record(model, reporting_months)
+    _check_model(statistics, baseline.source, options.energy)
+    variables = independent_variables(model, base_frame, report_frame, baseline)
+    _check_ranges(variables, report_frame, reporting.source)
+    added, adjusted = baseline_adjustment_kwh(report_frame.index, options.adjustments)
+    predicted = pd.Series(model.predict(report_frame), index=report_frame.index) + added
+    months = _months(model, base_frame, report_frame["energy_kwh"], predicted, options.confidence_pct)
+    return _record(baseline, reporting, base_frame, report_frame, options, model, statistics,
+                   [v for _, v in variables], months, _merged(excluded, excluded_reporting) + adjusted)
+
+
+def _merged(baseline: list[Adjustment], reporting: list[Adjustment]) -> list[Adjustment]:
+    """Each exclusion once, with the hours it removed from both periods."""
+    return [b.model_copy(update={"hours": b.hours + r.hours}) for b, r in zip(baseline, reporting, strict=True)]
+
+
+def _period(frame: pd.DataFrame) -> Period:
+    start, end = frame.index[0].to_pydatetime(), frame.index[-1].to_pydatetime()
+    return Period(start=start, end=end, hours=float(len(frame)))
+
+
+def _check_periods(baseline: HourlyData, reporting: HourlyData) -> None:
+    base, report = baseline.frame.index, reporting.frame.index
+    if len(base) == 0 or len(report) == 0:
+        empty = baseline if len(base) == 0 else reporting
+        raise VerificationRefusedError(f"{empty.source}: no complete hour of data")
+    if base[0] <= report[-1] and report[0] <= base[-1]:
+        raise VerificationRefusedError(
+            f"{reporting.source}: the reporting period ({report[0]} to {report[-1]}) overlaps the baseline period "
+            f"({base[0]} to {base[-1]}); they must not share an hour")
+    days = (base[-1] - base[0] + pd.Timedelta(hours=1)) / pd.Timedelta(days=1)
+    if days < MIN_BASELINE_DAYS - 1:
+        raise VerificationRefusedError(
+            f"{baseline.source}: the baseline covers {days:.0f} days; Guideline 14 asks for a baseline spanning the "
+            f"site's full range of operating conditions, for a data center's seasonal cooling a year "
+            f"({MIN_BASELINE_DAYS} days) of data")
+    if baseline.it_load_signal != reporting.it_load_signal:
+        raise VerificationRefusedError(f"{reporting.source}: IT load is {reporting.it_load_signal!r} here but "
+                                  f"{baseline.it_load_signal!r} in the baseline")
+
+
+def _check_variables(baseline: HourlyData, reporting: HourlyData, weather: tuple[str, ...]) -> None:
+    for column in weather:
+        if column not in reporting.frame:
+            raise VerificationRefusedError(
+                f"{reporting.source}: missing column {column!r}, an independent variable of the baseline model")
+
+
+def fit_statistics_record(model: BaselineModel, reporting_months: int) -> ModelStatistics:
+    """The fitted model's Guideline 14 statistics against the limits for a reporting length in months."""
+    fit = model.statistics_
+    effective = guideline14.effective_observations(fit.observations, fit.lag1_autocorrelation)
+    limit = guideline14.cv_rmse_limit(reporting_months)
+    return ModelStatistics(
+        interval="hourly", observations=fit.observations, parameters=fit.parameters, cv_rmse=fit.cv_rmse,
+        cv_rmse_limit=limit, nmbe=fit.nmbe, nmbe_limit=guideline14.NMBE_LIMIT, r2=fit.r2,
+        lag1_autocorrelation=fit.lag1_autocorrelation, effective_observations=effective,
+        passes=fit.cv_rmse <= limit and abs(fit.nmbe) <= guideline14.NMBE_LIMIT
+        and effective > fit.parameters + 1,
+    )
+
+
+def _check_model(statistics: ModelStatistics, source: str, energy: str) -> None:
+    if statistics.cv_rmse > statistics.cv_rmse_limit:
+        raise VerificationRefusedError(
+            f"{source}: the baseline model of {energy} energy has a CV(RMSE) of {statistics.cv_rmse:.1%}, above "
+            f"Guideline 14's {statistics.cv_rmse_limit:.0%} for this reporting length")
+    if abs(statistics.nmbe) > statistics.nmbe_limit:
+        raise VerificationRefusedError(f"{source}: the baseline model's NMBE is {statistics.nmbe:+.2%}, beyond "
+                                  f"+-{statistics.nmbe_limit:.1%}")
+    if statistics.effective_observations <= statistics.parameters + 1:
+        raise VerificationRefusedError(
+            f"{source}: the residuals are so autocorrelated (lag-1 {statistics.lag1_autocorrelation:.2f}) that "
+            f"{statistics.effective_observations:.0f} independent hours remain for {statistics.parameters} "
+            "parameters; a longer baseline is needed")
+
+
+def independent_variables(model: BaselineModel, base: pd.DataFrame, report: pd.DataFrame,
+               baseline: HourlyData) -> list[tuple[str, IndependentVariable]]:
+    """Each independent variable's column and its description with the ranges of both periods."""
+    out = []
+    for name in [model.it_load, *model.weather]:
+        unit = baseline.it_load_unit if name == model.it_load else WEATHER_COLUMNS[name]
+        source = f"column {name}" if name != "it_utilization_pct" else "columns <hall>/it_utilization_pct"
+        out.append((name, IndependentVariable(
+            name=NAMES.get(name, name), unit=unit, source=source,
+            baseline_min=float(base[name].min()), baseline_max=float(base[name].max()),
+            reporting_min=float(report[name].min()), reporting_max=float(report[name].max()),
+        )))
+    return out
+
+
+def _check_ranges(variables: list[tuple[str, IndependentVariable]], report: pd.DataFrame, source: str) -> None:
+    for column, variable in variables:
+        outside = (report[column] < variable.baseline_min) | (report[column] > variable.baseline_max)
+        if outside.mean() > MAX_SHARE_OUTSIDE_RANGE:
+            raise VerificationRefusedError(
+                f"{source}: {outside.mean():.0%} of the reporting hours have {variable.name} outside the range the "
+                f"baseline covered ({variable.baseline_min:.1f}-{variable.baseline_max:.1f} {variable.unit}; "
+                f"reporting {variable.reporting_min:.1f}-{variable.reporting_max:.1f}); the model would extrapolate. "
+                f"At most {MAX_SHARE_OUTSIDE_RANGE:.0%} may")
+
+
+@dataclass(frozen=True)
+class _Months:
+    rows: list[Month]
+    guideline14_kwh: float
+    model_form_kwh: float
+    effective_n: float
+
+
+def _months(model: BaselineModel, base: pd.DataFrame, measured: pd.Series, predicted: pd.Series,
+            confidence_pct: float) -> _Months:
+    fit = model.statistics_
+    errors = monthly_cross_validation(model, base)
+    rms_error = float(np.sqrt(np.mean(errors**2))) if errors.size else 0.0
+    t_months = float(stats.t.ppf(1 - (1 - confidence_pct / 100) / 2, max(errors.size - 1, 1)))
+
+    def random_kwh(hours: int) -> guideline14.SavingsUncertainty:
+        return guideline14.savings_uncertainty_kwh(fit.cv_rmse, fit.observations, fit.parameters,
+                                                   fit.lag1_autocorrelation, hours, fit.mean_kwh, confidence_pct)
+
+    rows, form_squares = [], 0.0
+    for month, hours in predicted.groupby(predicted.index.to_period("M")):
+        form = t_months * rms_error * float(hours.sum())
+        form_squares += form**2
+        half = math.hypot(random_kwh(len(hours)).uncertainty_kwh, form)
+        avoided = float(hours.sum() - measured.loc[hours.index].sum())
+        rows.append(Month(month=str(month), hours=float(len(hours)), adjusted_baseline_kwh=float(hours.sum()),
+                          measured_kwh=float(measured.loc[hours.index].sum()), avoided_kwh=avoided,
+                          avoided_kwh_lower=avoided - half, avoided_kwh_upper=avoided + half))
+    total = random_kwh(len(predicted))
+    return _Months(rows, total.uncertainty_kwh, math.sqrt(form_squares), total.effective_n)
+
+
+def _record(baseline: HourlyData, reporting: HourlyData, base: pd.DataFrame, report: pd.DataFrame,
+            options: VerifyOptions, model: BaselineModel, statistics: ModelStatistics,
+            variables: list[IndependentVariable], months: _Months, adjustments: list[Adjustment]) -> Verification:
+    adjusted = sum(m.adjusted_baseline_kwh for m in months.rows)
+    measured = sum(m.measured_kwh for m in months.rows)
+    avoided = adjusted - measured
+    half = math.hypot(months.guideline14_kwh, months.model_form_kwh)
+    distinguishable = abs(avoided) > half
+    fraction = avoided / adjusted if adjusted else 0.0
+    conclusion = (f"{'saved' if avoided > 0 else 'used more:'} {abs(avoided) / 1000:,.1f} MWh "
+                  f"+- {half / 1000:,.1f} MWh at {options.confidence_pct:g} % confidence"
+                  if distinguishable else
+                  f"not distinguishable from zero: {avoided / 1000:,.1f} MWh +- {half / 1000:,.1f} MWh at "
+                  f"{options.confidence_pct:g} % confidence")
+    option = "C (whole facility)" if options.energy == "facility" else "B (retrofit isolation: cooling sub-meters)"
+    return Verification(
+        method=(f"IPMVP Option {option}; ASHRAE Guideline 14-2014 hourly change-point regression of "
+                f"{options.energy} energy on outdoor weather, time of week and IT load (ordinary least squares, "
+                "statsmodels); uncertainty: Guideline 14 Annex B with autocorrelation, combined with "
+                "leave-one-month-out cross-validation"),
+        ipmvp_option=option, energy=options.energy, confidence=options.confidence_pct,
+        avoided_kwh=avoided, avoided_kwh_lower=avoided - half, avoided_kwh_upper=avoided + half,
+        adjusted_baseline_kwh=adjusted, measured_kwh=measured, savings_fraction=fraction,
+        fractional_savings_uncertainty=half / abs(avoided) if avoided else None,
+        distinguishable_from_zero=distinguishable, conclusion=conclusion,
+        baseline_period=_period(base), reporting_period=_period(report), independent_variables=variables,
+        it_load_signal=NAMES.get(model.it_load, model.it_load),
+        cv_rmse=statistics.cv_rmse, nmbe=statistics.nmbe, r2=statistics.r2, statistics=statistics,
+        uncertainty_components_kwh={"guideline14": months.guideline14_kwh, "model_form": months.model_form_kwh},
+        monthly=months.rows, adjustments=adjustments,
+        hours_without_data=baseline.hours_without_data + reporting.hours_without_data,
+        baseline_controller=_controller(baseline.source), candidate_controller=_controller(reporting.source),
+        baseline_source=baseline.source, reporting_source=reporting.source,
+    )
+
+
+def _controller(source: str) -> str:
+    """The controller a greendc run recorded beside its telemetry (its summary.json), or ''."""
+    path = Path(source)
+    for folder in (path, path.parent):
+        summary = folder / "summary.json"
+        if summary.is_file():
+            try:
+                return str(json.loads(summary.read_text(encoding="utf-8")).get("controller", ""))
+            except (OSError, ValueError, AttributeError):
+                return ""
+    return ""
