@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         energy: Annotated[str, typer.Option(help="facility | cooling")] = "facility",
         confidence: Annotated[float, typer.Option(min=50, max=99.9, help="Confidence of the interval, %.")] = 90.0,
         it_load: Annotated[str | None, typer.Option(
-            "--it-load", help="IT-load signal: 'utilization' (default: <zone>/it_utilization_pct) or a column "
+            "--it-load", help="IT-load signal: 'utilization' (default: <zone>/it_load_fraction) or a column "
             "name such as it_power_w (measured IT power is moved by cooling control; the record says so).")] = None,
         adjustments: Annotated[Path | None, typer.Option(help="Non-routine adjustments and exclusions (YAML).")] = None,
         json_path: Annotated[Path | None, typer.Option("--json", help="Write the verification record here.")] = None,

@@ -20,10 +20,9 @@ The avoided energy is -beta times the candidate's hours: what it saved while it 
 from __future__ import annotations
 
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 
-from greendc.verification.baseline_model import BaselineModel
+from greendc.verification.baseline_model import BaselineModel, least_squares
 from greendc.verification.meter_data import (
     ARM_COLUMN,
     WEATHER_COLUMNS,
@@ -54,8 +53,8 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
     weather = tuple(c for c in WEATHER_COLUMNS if c in kept)
     model = BaselineModel(data.it_load_signal, weather).fit(kept)
     design = model.design_matrix(kept)[model.columns_].assign(candidate=candidate)
-    result = sm.OLS(kept["energy_kwh"].to_numpy(), design.to_numpy()).fit(
-        cov_type="HAC", cov_kwds={"maxlags": HAC_LAG_HOURS})
+    result = least_squares(kept["energy_kwh"].to_numpy(), design.to_numpy(), cov_type="HAC",
+                           cov_kwds={"maxlags": HAC_LAG_HOURS})
     beta, error = float(result.params[-1]), float(result.bse[-1])
     t = float(stats.t.ppf(1 - (1 - confidence_pct / 100) / 2, result.df_resid))
     return _record(data, kept, beta, t * error, energy, confidence_pct,

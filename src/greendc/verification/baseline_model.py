@@ -21,11 +21,14 @@ The IT-load signal must be one the measure does not move (:mod:`greendc.verifica
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
+from statsmodels.regression.linear_model import RegressionResults
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 from greendc.verification import guideline14
 
@@ -47,6 +50,15 @@ class FitStatistics:
     mean_kwh: float
 
 
+def least_squares(energy: np.ndarray, design: np.ndarray, **fit_options: object) -> RegressionResults:
+    """statsmodels OLS. Terms can be collinear (dew point and wet-bulb in a dry climate, a knot's interaction
+    with a near-constant load): OLS then fits by pseudo-inverse, which predicts as well, and the parameters
+    counted for the statistics are the design's rank, not its columns."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        return sm.OLS(energy, design).fit(**fit_options)
+
+
 class BaselineModel:
     """Hourly baseline model (see the module docstring): ``fit`` on the baseline period, ``predict`` after.
 
@@ -64,10 +76,10 @@ class BaselineModel:
         design = self.design_matrix(frame)
         varied = design.columns[(design.std() > 1e-9) | (design.columns == "intercept")]
         self.columns_ = list(varied)
-        self.result_ = sm.OLS(frame["energy_kwh"].to_numpy(), design[self.columns_].to_numpy()).fit()
+        self.result_ = least_squares(frame["energy_kwh"].to_numpy(), design[self.columns_].to_numpy())
         fitted = self.result_.fittedvalues
         measured = frame["energy_kwh"].to_numpy()
-        parameters = len(self.columns_)
+        parameters = int(self.result_.model.rank)
         self.statistics_ = FitStatistics(
             observations=len(frame),
             parameters=parameters,
@@ -101,7 +113,7 @@ class BaselineModel:
         hour = frame.index.hour
         for h in range(1, 24):
             columns[f"hour{h}"] = (hour == h).astype(float)
-        columns["weekend"] = (frame.index.dayofweek >= 5).astype(float)
+        columns["weekend"] = (frame.index.day_of_week >= 5).astype(float)
         return pd.DataFrame(columns, index=frame.index)
 
 
@@ -112,6 +124,10 @@ def monthly_cross_validation(model: BaselineModel, frame: pd.DataFrame) -> np.nd
     weather also errs by its form. Holding out one month at a time (keeping the knots of the full fit, so
     only the coefficients are refitted) measures that error on data the fit did not see. Empty when the
     baseline has fewer than :data:`MIN_MONTHS_FOR_CROSS_VALIDATION` months.
+
+    Each refit solves the normal equations with the held-out month's share subtracted (the same least
+    squares, minimum-norm where terms are collinear): twelve statsmodels fits of a site-year took 16 s of the
+    18 s a verification took, these take well under one.
     """
     months = frame.index.to_period("M")
     distinct = months.unique()
@@ -119,9 +135,11 @@ def monthly_cross_validation(model: BaselineModel, frame: pd.DataFrame) -> np.nd
         return np.array([])
     design = model.design_matrix(frame)[model.columns_].to_numpy()
     energy = frame["energy_kwh"].to_numpy()
+    gram, moment = design.T @ design, design.T @ energy
     errors = []
     for month in distinct:
         held = np.asarray(months == month)
-        fit = sm.OLS(energy[~held], design[~held]).fit()
-        errors.append((fit.predict(design[held]).sum() - energy[held].sum()) / energy[held].sum())
+        rows, metered = design[held], energy[held]
+        coefficients = np.linalg.lstsq(gram - rows.T @ rows, moment - rows.T @ metered, rcond=None)[0]
+        errors.append((float((rows @ coefficients).sum()) - metered.sum()) / metered.sum())
     return np.array(errors)

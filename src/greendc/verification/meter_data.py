@@ -8,7 +8,7 @@ variables are hourly means.
 
 The IT load is the independent variable that matters most in a data center, and measured IT power is
 itself moved by cooling control: warmer inlet air speeds up server fans. So the model takes a signal the
-measure does not move: the servers' utilisation (``<zone>/it_utilization_pct``, weighted by each zone's
+measure does not move: the servers' utilisation (``<zone>/it_load_fraction``, 0-1, weighted by each zone's
 share of IT power) by default, or a column the user names (``--it-load``), which the record then states.
 """
 
@@ -25,7 +25,7 @@ from greendc.telemetry.sensors import FACILITY, ZONE
 
 ENERGY_COLUMNS = {"facility": FACILITY.facility_power_w.column, "cooling": FACILITY.cooling_power_w.column}
 UTILIZATION = "utilization"
-UTILIZATION_COLUMN = "it_utilization_pct"
+UTILIZATION_COLUMN = ZONE.it_load_fraction.column
 ARM_COLUMN = "ab_arm"
 #: Weather the baseline model takes (dew point when the telemetry has it), with its unit.
 WEATHER_COLUMNS = {
@@ -143,12 +143,12 @@ def _minutes(step: pd.Timedelta) -> str:
 def _it_load(frame: pd.DataFrame, zones: list[str], it_load: str | None, source: str) -> tuple[str, str, pd.Series]:
     """The IT-load signal: utilisation (power-weighted over zones), or the column the user named."""
     if it_load in (None, UTILIZATION):
-        columns = [f"{zone}/{UTILIZATION_COLUMN}" for zone in zones]
+        columns = [ZONE.it_load_fraction.of(zone) for zone in zones]
         present = [c for c in columns if c in frame]
         if len(present) == len(columns):
             weights = np.array([max(frame[ZONE.it_power_w.of(z)].mean(), 1e-9) for z in zones])
             series = (frame[present] * weights).sum(axis=1, min_count=len(present)) / weights.sum()
-            return "it_utilization_pct", "%", series
+            return UTILIZATION_COLUMN, "fraction", series
         if it_load == UTILIZATION or present:
             absent = [c for c in columns if c not in frame]
             raise MeterDataError(f"{source}: missing column {quoted(absent[0])}: the IT utilisation of every zone "

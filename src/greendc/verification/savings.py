@@ -33,7 +33,13 @@ from scipy import stats
 from greendc.verification import guideline14
 from greendc.verification.adjustments import Adjustments, apply_exclusions, baseline_adjustment_kwh
 from greendc.verification.baseline_model import BaselineModel, monthly_cross_validation
-from greendc.verification.meter_data import WEATHER_COLUMNS, HourlyData, VerificationRefusedError, load_hourly
+from greendc.verification.meter_data import (
+    UTILIZATION_COLUMN,
+    WEATHER_COLUMNS,
+    HourlyData,
+    VerificationRefusedError,
+    load_hourly,
+)
 from greendc.verification.record import Adjustment, IndependentVariable, ModelStatistics, Month, Period, Verification
 
 #: Guideline 14 asks for a baseline spanning the full range of operating conditions; for a data center,
@@ -41,12 +47,11 @@ from greendc.verification.record import Adjustment, IndependentVariable, ModelSt
 MIN_BASELINE_DAYS = 365
 #: The share of reporting hours that may lie outside the range of a variable the baseline saw.
 MAX_SHARE_OUTSIDE_RANGE = 0.05
-UNITS = {"it_utilization_pct": "%"}
 NAMES = {
     "outdoor_dry_bulb_c": "outdoor dry-bulb temperature",
     "outdoor_wet_bulb_c": "outdoor wet-bulb temperature",
     "outdoor_dew_point_c": "outdoor dew point",
-    "it_utilization_pct": "IT utilisation (servers' CPU load, power-weighted over halls)",
+    "it_load_fraction": "IT utilisation (servers' CPU load fraction, weighted by each hall's IT power)",
 }
 
 
@@ -155,7 +160,7 @@ def independent_variables(model: BaselineModel, base: pd.DataFrame, report: pd.D
     out = []
     for name in [model.it_load, *model.weather]:
         unit = baseline.it_load_unit if name == model.it_load else WEATHER_COLUMNS[name]
-        source = f"column {name}" if name != "it_utilization_pct" else "columns <hall>/it_utilization_pct"
+        source = f"column {name}" if name != UTILIZATION_COLUMN else f"columns <hall>/{UTILIZATION_COLUMN}"
         out.append((name, IndependentVariable(
             name=NAMES.get(name, name), unit=unit, source=source,
             baseline_min=float(base[name].min()), baseline_max=float(base[name].max()),
