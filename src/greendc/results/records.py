@@ -102,6 +102,21 @@ class PeriodSummary(EnergyFigures, InletCounts):
     monthly: list[MonthSummary]
 
 
+class ABScheduleRecord(_Record):
+    """How a run switched between two controllers (``greendc.control.ab_schedule``); the telemetry's ``ab_arm``
+    column says which one was in control over each row."""
+
+    seed: int = Field(ge=0)
+    block_days: int = Field(ge=1)
+    candidate_controller: str
+    baseline_controller: str
+    #: The run-calendar day block 0 starts on, MM-DD (with the seed and block length: the whole schedule).
+    first_block_day: str
+    #: Blocks of each arm within the run (the first and last may be cut short by the run's ends).
+    candidate_blocks: int = Field(ge=0)
+    baseline_blocks: int = Field(ge=0)
+
+
 class RunSummary(PeriodSummary):
     """A run's ``summary.json``: its period's figures and the facts of the run."""
 
@@ -125,6 +140,8 @@ class RunSummary(PeriodSummary):
     #: The sensor faults the controller observed through (``greendc.telemetry.faults``), one line each; the
     #: telemetry and these figures stay true. Empty: the controller saw the true sensors.
     faults: list[str] = Field(default_factory=list)
+    #: Only for a run that switched between ``controller`` and a baseline (``--schedule ab``).
+    ab_schedule: ABScheduleRecord | None = None
 
     def write(self, path: Path) -> Path:
         """Write ``summary.json`` atomically (the one writer of this file)."""

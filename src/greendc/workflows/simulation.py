@@ -15,9 +15,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from greendc.control.ab_schedule import (
+    ARM_COLUMN,
+    BASELINE,
+    CANDIDATE,
+    ABDesign,
+    ABSchedule,
+    calendar_day,
+    switching_controller,
+)
 from greendc.control.registry import CONTROLLERS, make_controller
 from greendc.errors import UsageError
-from greendc.results.records import RunSummary
+from greendc.results.records import ABScheduleRecord, RunSummary
 from greendc.results.store import write_directory_atomic, write_json_atomic
 from greendc.results.summary import summarize
 from greendc.site.schema import Site
@@ -45,17 +54,32 @@ def simulate(
     progress: Callable[[float], None] | None = None,
     controller_options: dict[str, Any] | None = None,
     faults: Sequence[SensorFault] = (),
+    ab: ABDesign | None = None,
 ) -> SimulationOutcome:
     """Build the site's twin and run it for its run period under a named controller.
 
     With ``faults`` the controller observes its sensors through them (``greendc.telemetry.faults``); the
-    simulation and its telemetry stay true, and the summary lists the faults.
+    simulation and its telemetry stay true, and the summary lists the faults. With ``ab`` the controller
+    takes turns with the design's baseline in blocks from the run's first day
+    (``greendc.control.ab_schedule``; both see the faults): the telemetry's ``ab_arm`` column says which was
+    in control at each step, and the summary records the schedule.
     """
     twin = build_twin(site, site_dir=site_dir, weather=weather)
-    driver: Controller = make_controller(controller, **(controller_options or {}))
+    schedule = None
+    if ab is None:
+        driver: Controller = make_controller(controller, **(controller_options or {}))
+    else:
+        # Blocks from the run's first day, so that the first is whole.
+        origin_day = calendar_day(site.simulation.begin_month, site.simulation.begin_day)
+        switching = switching_controller(controller, controller_options or {}, ab, origin_day)
+        driver, schedule = switching, switching.schedule
     if faults:
         driver = FaultInjectingController(driver, faults)
     result = run_simulation(twin, driver, progress=progress)
+    ab_record = None
+    if schedule is not None and ab is not None:
+        result.telemetry[ARM_COLUMN] = schedule.arms_of_rows(result.telemetry["time"], result.timestep_h)
+        ab_record = ab_schedule_record(ab, controller, schedule, result.telemetry, result.timestep_h)
     period = summarize(result.telemetry, result.zone_names, result.timestep_h)
     decisions = result.decisions
     decision_stats = {} if decisions is None else _decision_statistics(decisions)
@@ -74,8 +98,20 @@ def simulate(
         installed_it_power_kw=site.it_design_power_w / 1000.0,
         it_floor_area_m2=sum(zone.floor_area_m2 for zone in site.zones),
         faults=describe_faults(faults),
+        ab_schedule=ab_record,
     )
     return SimulationOutcome(result, summary)
+
+
+def ab_schedule_record(design: ABDesign, candidate: str, schedule: ABSchedule, telemetry: pd.DataFrame,
+                       timestep_h: float) -> ABScheduleRecord:
+    """The summary's record of an A/B schedule over the telemetry's span (a live agent's too)."""
+    times = pd.to_datetime(telemetry["time"])
+    blocks = schedule.blocks(times.iloc[0] - pd.Timedelta(hours=timestep_h), times.iloc[-1])
+    arms = Counter(block.arm for block in blocks)
+    return ABScheduleRecord(seed=schedule.seed, block_days=schedule.block_days, candidate_controller=candidate,
+                            baseline_controller=design.baseline, first_block_day=schedule.first_block_day,
+                            candidate_blocks=arms[CANDIDATE], baseline_blocks=arms[BASELINE])
 
 
 def _decision_statistics(decisions: list[DecisionRecord]) -> dict[str, Any]:
@@ -122,11 +158,13 @@ class SimulationJob:
     #: Also return the run's per-hour table (some 0.6 MB a year), computed in the worker from the telemetry,
     #: for the hourly oracle: the bench then never ships the frames themselves.
     hourly: bool = False
+    #: Take turns with a baseline controller on a randomized schedule (``greendc.control.ab_schedule``).
+    ab: ABDesign | None = None
 
 
 def _run_job(job: SimulationJob, report: Callable[[float], None] | None = None) -> SimulationOutcome:
     outcome = simulate(job.site, job.site_dir, job.controller, weather=job.weather, progress=report,
-                       controller_options=job.controller_options, faults=job.faults)
+                       controller_options=job.controller_options, faults=job.faults, ab=job.ab)
     if job.hourly:
         from greendc.results.oracle import hourly_table
 
@@ -157,6 +195,8 @@ def simulate_many(
     """
     for job in jobs:
         make_controller(job.controller, **job.controller_options)  # fail before starting any simulation
+        if job.ab is not None:
+            make_controller(job.ab.baseline, **job.ab.baseline_options)
         check_fault_zones(job.faults, [zone.name for zone in job.site.zones])
     executor = executor or (LocalProcessExecutor(workers) if isolated else InProcessExecutor())
     try:
