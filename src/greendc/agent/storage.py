@@ -5,7 +5,9 @@ While the agent runs, every flush writes one new part file (``parts/part-000001.
 renamed into place), so that a crash loses at most the rows since the last flush and never corrupts what
 was written. When the agent stops, and when a new agent starts on a folder a crashed one left, the parts
 are merged into ``telemetry.parquet`` and ``decisions.parquet`` in the schema ``greendc train`` and
-``greendc explain`` read, and only then removed.
+``greendc explain`` read, and only then removed. An agent on an A/B schedule (``greendc.control.ab_schedule``)
+has each row say which arm was in control over the interval up to its readings (``ab_arm``), as the twin's
+telemetry does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from greendc.atomic import write_file_atomic
+from greendc.control.ab_schedule import ARM_COLUMN, ABSchedule
 from greendc.telemetry.decisions import DecisionRecord, decisions_frame
 
 TELEMETRY_FILE = "telemetry.parquet"
@@ -31,8 +34,12 @@ def _write_parquet(path: Path, frame: pd.DataFrame) -> None:
 class LiveStorage:
     """The agent's output folder."""
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, ab_schedule: ABSchedule | None = None, timestep_h: float | None = None) -> None:
         self.out_dir = Path(out_dir)
+        if ab_schedule is not None and timestep_h is None:
+            raise ValueError("an A/B schedule needs the control step (timestep_h) to tell each row's arm")
+        #: With a schedule, every row gets its arm (``ab_arm``): the arm of the control step that ends at its time.
+        self.ab_schedule, self.timestep_h = ab_schedule, timestep_h
         self.parts_dir = self.out_dir / PARTS_FOLDER
         self.parts_dir.mkdir(parents=True, exist_ok=True)
         self._rows: list[dict[str, Any]] = []
@@ -54,7 +61,10 @@ class LiveStorage:
             return
         number = f"part-{self._next:06d}"
         if self._rows:
-            _write_parquet(self.parts_dir / f"{number}.telemetry.parquet", pd.DataFrame(self._rows))
+            frame = pd.DataFrame(self._rows)
+            if self.ab_schedule is not None and self.timestep_h is not None:
+                frame[ARM_COLUMN] = self.ab_schedule.arms_of_rows(frame["time"], self.timestep_h)
+            _write_parquet(self.parts_dir / f"{number}.telemetry.parquet", frame)
         if self._decisions:
             _write_parquet(self.parts_dir / f"{number}.decisions.parquet", decisions_frame(self._decisions))
         self._next += 1

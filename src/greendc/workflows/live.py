@@ -2,7 +2,9 @@
 
 ``run_agent`` is what ``greendc agent`` does: read the point map and its site, check the controller (the ai's
 model against the site, as for a simulation), and run :class:`greendc.agent.agent.Agent` until it is stopped
-(SIGINT, SIGTERM) or has done its steps, in an output folder that a restarted agent continues.
+(SIGINT, SIGTERM) or has done its steps, in an output folder that a restarted agent continues. On an A/B
+schedule (``greendc.control.ab_schedule``) its blocks are counted from 1 January, so that a restarted agent
+keeps the schedule it started with.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import signal
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +23,7 @@ from greendc.agent.client import BmsClient
 from greendc.agent.ledger import LEDGER_FILE, Ledger
 from greendc.agent.storage import DECISIONS_FILE, PARTS_FOLDER, TELEMETRY_FILE, LiveStorage
 from greendc.bms.points import PointMap, check_points_against_site, load_point_map, site_path_of
+from greendc.control.ab_schedule import ABDesign, switching_controller
 from greendc.control.registry import make_controller
 from greendc.errors import UsageError
 from greendc.results.records import RunSummary
@@ -28,8 +31,9 @@ from greendc.results.store import OutputFolderError, output_lock, write_json_ato
 from greendc.results.summary import summarize
 from greendc.site.loader import load_site
 from greendc.site.schema import Site
+from greendc.telemetry.contract import Controller
 from greendc.twin.builder import control_context
-from greendc.workflows.simulation import controller_options, model_site_warnings
+from greendc.workflows.simulation import ab_schedule_record, controller_options, model_site_warnings
 
 SUMMARY_FILE = "agent-summary.json"
 #: The live period's summary in the form of a simulated run's, which ``greendc explain`` reads.
@@ -49,6 +53,8 @@ class AgentJob:
     objective: str = "facility"
     max_steps: int | None = None
     accept_model_mismatch: bool = False
+    #: Take turns with a baseline controller on a randomized schedule (closed loop only).
+    ab: ABDesign | None = None
 
 
 def load_live_site(points: Path) -> tuple[PointMap, Site, Path]:
@@ -84,21 +90,34 @@ def prepare_agent(job: AgentJob, log: Callable[[str], None]) -> PreparedAgent:
         raise UsageError(f"--mode must be one of {', '.join(MODES)}, not {job.mode!r}")
     if not 0.05 <= job.interval_s <= 3600:
         raise UsageError(f"--interval must be 0.05-3600 s, not {job.interval_s:g}")
+    if job.ab is not None and job.mode != "closed-loop":
+        raise UsageError("--schedule: A/B switching needs --mode closed-loop (read-only and advisory leave the "
+                         "building's own control in charge in both arms)")
     point_map, site, _ = load_live_site(job.points)
     context = control_context(site)
-    options = controller_options([job.controller], context.zone_names, job.model, job.objective,
-                                 advisory=job.mode == "advisory",
-                                 accept_model_mismatch=job.accept_model_mismatch)[job.controller]
-    if job.model is not None and job.controller == "ai":
+    names = [job.controller] if job.ab is None else [job.controller, job.ab.baseline]
+    options_by_name = controller_options(names, context.zone_names, job.model, job.objective,
+                                         advisory=job.mode == "advisory",
+                                         accept_model_mismatch=job.accept_model_mismatch)
+    options = options_by_name[job.controller]
+    if job.model is not None and "ai" in names:
         for line in model_site_warnings(site, job.model, job.accept_model_mismatch):
             log(f"warning: {line}")
     if job.mode == "closed-loop" and not any(p.writable for p in point_map.points):
         raise UsageError(f"{job.points}: closed-loop needs setpoints in the point map, and it has none")
     check_agent_folder(job.out_dir)
     job.out_dir.mkdir(parents=True, exist_ok=True)
-    agent = Agent(point_map, context, make_controller(job.controller, **options),
+    schedule = None
+    if job.ab is None:
+        controller: Controller = make_controller(job.controller, **options)
+    else:
+        switching = switching_controller(job.controller, options,
+                                         replace(job.ab, baseline_options=options_by_name[job.ab.baseline]))
+        controller, schedule = switching, switching.schedule
+    agent = Agent(point_map, context, controller,
                   AgentSettings(mode=job.mode, interval_s=job.interval_s, max_steps=job.max_steps),
-                  BmsClient(point_map), LiveStorage(job.out_dir), Ledger(job.out_dir / LEDGER_FILE, point_map), log=log)
+                  BmsClient(point_map), LiveStorage(job.out_dir, schedule, context.timestep_h),
+                  Ledger(job.out_dir / LEDGER_FILE, point_map), log=log)
     return PreparedAgent(agent, point_map, site, options)
 
 
@@ -122,12 +141,17 @@ def write_live_run_summary(job: AgentJob, prepared: PreparedAgent) -> None:
     if telemetry.empty:
         return
     site = prepared.site
-    period = summarize(telemetry, [zone.name for zone in site.zones], prepared.agent.context.timestep_h)
+    timestep_h = prepared.agent.context.timestep_h
+    period = summarize(telemetry, [zone.name for zone in site.zones], timestep_h)
+    ab_record = None
+    if job.ab is not None:
+        ab_record = ab_schedule_record(job.ab, job.controller, job.ab.schedule(), telemetry, timestep_h)
     RunSummary(**period.model_dump(), site=site.name, grid_region=site.grid_region, controller=job.controller,
                controller_options={key: str(value) for key, value in prepared.options.items()},
                weather="live (the building's own)", wall_s=0.0, energyplus_warnings=0, energyplus_severe_errors=0,
                installed_it_power_kw=site.it_design_power_w / 1000.0,
-               it_floor_area_m2=sum(zone.floor_area_m2 for zone in site.zones)).write(job.out_dir / RUN_SUMMARY_FILE)
+               it_floor_area_m2=sum(zone.floor_area_m2 for zone in site.zones),
+               ab_schedule=ab_record).write(job.out_dir / RUN_SUMMARY_FILE)
 
 
 async def _run_until_stopped(agent: Agent, stop: threading.Event | None) -> AgentSummary:
