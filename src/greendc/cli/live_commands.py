@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from greendc.cli.ab_options import ABBaselineOption, ABBlockDaysOption, ScheduleOption
 from greendc.errors import UsageError
 
 # Wide enough for tables when output goes to a file or a CI log, as the main command line.
@@ -104,12 +105,17 @@ def agent(
     out: Annotated[Path, typer.Option(help="Folder for live telemetry, decisions and the ledger.")] = Path(
         "greendc-agent"),
     accept_model_mismatch: Annotated[bool, typer.Option(help="Use an ai model on a site it does not fit.")] = False,
+    schedule: ScheduleOption = None,
+    ab_baseline: ABBaselineOption = None,
+    ab_block_days: ABBlockDaysOption = None,
 ) -> None:
     """Connect to a BMS with a point map: read-only, advisory or closed-loop; Ctrl-C gives every point back."""
+    from greendc.control.ab_schedule import parse_ab_options
     from greendc.workflows.live import AgentJob, run_agent
 
     job = AgentJob(points=points, controller=controller, mode=mode, interval_s=interval, out_dir=out,  # type: ignore[arg-type]
-                   model=model, objective=objective, max_steps=steps, accept_model_mismatch=accept_model_mismatch)
+                   model=model, objective=objective, max_steps=steps, accept_model_mismatch=accept_model_mismatch,
+                   ab=parse_ab_options(schedule, ab_baseline, ab_block_days))
     summary = run_agent(job, log=lambda line: console.print(line, highlight=False, markup=False))
     console.print(f"{summary.steps} steps, {summary.writes} writes, {summary.relinquishes} points given back; "
                   f"telemetry in [bold]{out}[/]")

@@ -15,6 +15,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
+from greendc.cli.ab_options import ABBaselineOption, ABBlockDaysOption, ScheduleOption
 from greendc.cli.carbon_commands import register as register_carbon_commands
 from greendc.cli.live_commands import register as register_live_commands
 from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError, UsageError
@@ -137,19 +138,27 @@ def simulate(
     overwrite: OverwriteOption = False,
     faults_file: FaultsOption = None,
     accept_model_mismatch: AcceptMismatchOption = False,
+    schedule: ScheduleOption = None,
+    ab_baseline: ABBaselineOption = None,
+    ab_block_days: ABBlockDaysOption = None,
 ) -> None:
     """Simulate a site's run period under one controller and save telemetry and an annual summary."""
+    from greendc.control.ab_schedule import parse_ab_options
     from greendc.results.store import claim_output_folder
     from greendc.site.loader import load_site
     from greendc.workflows.explore import slug
     from greendc.workflows.simulation import write_run_files
 
+    ab = parse_ab_options(schedule, ab_baseline, ab_block_days)
+    if ab is not None and advisory:
+        raise UsageError("--schedule: A/B switching compares two controllers in charge; --advisory leaves the "
+                         "site's own control in charge in both arms")
     site, site_dir = load_site(site_file)
     faults = _load_faults(faults_file, site)
     with claim_output_folder(out or Path("greendc-out") / f"{slug(site.name)}-{controller}", "simulation",
                              overwrite) as folder:
         outcome = _simulate_one(site, site_dir, controller, weather, model, objective, advisory, kill_switch,
-                                faults, accept_model_mismatch)
+                                faults, accept_model_mismatch, ab)
         out_dir = folder.write(lambda staging: write_run_files(outcome, staging))
     summary = outcome.summary
     console.print(_summary_table([{**summary.model_dump(), "climate": weather or site.weather}], f"{site.name}"))
@@ -158,21 +167,31 @@ def simulate(
     if summary.decisions is not None:
         console.print(f"{summary.decisions} decisions, median {summary.decision_ms_median:.1f} ms; guards: "
                       f"{summary.guard_counts}; explain with: greendc explain {out_dir}")
+    if summary.ab_schedule is not None:
+        record = summary.ab_schedule
+        console.print(f"A/B switching (seed {record.seed}, {record.block_days}-day blocks): {record.candidate_blocks} "
+                      f"blocks under {record.candidate_controller}, {record.baseline_blocks} under "
+                      f"{record.baseline_controller}; telemetry column ab_arm", highlight=False)
     console.print(f"Results in [bold]{out_dir}[/]: summary.json, telemetry.parquet, model.epJSON")
 
 
 def _simulate_one(site: Any, site_dir: Path, controller: str, weather: str | None, model: Path | None,
                   objective: str, advisory: bool, kill_switch: Path | None, faults: tuple[Any, ...] = (),
-                  accept_model_mismatch: bool = False) -> Any:
+                  accept_model_mismatch: bool = False, ab: Any = None) -> Any:
+    from dataclasses import replace
+
     from greendc.site.weather import resolve_weather
     from greendc.workflows.simulation import SimulationJob, controller_options, simulate_many
 
     resolve_weather(weather or site.weather, relative_to=site_dir)  # a missing file fails before the run
-    options = controller_options([controller], [z.name for z in site.zones], model, objective, advisory,
-                                 kill_switch, accept_model_mismatch)[controller]
-    if controller == "ai":
+    names = [controller] if ab is None else [controller, ab.baseline]
+    options = controller_options(names, [z.name for z in site.zones], model, objective, advisory, kill_switch,
+                                 accept_model_mismatch)
+    if "ai" in names:
         _print_model_warnings(site, model, accept_model_mismatch)
-    job = SimulationJob(site, site_dir, controller, weather, options, faults=faults)
+    if ab is not None:
+        ab = replace(ab, baseline_options=options[ab.baseline])
+    job = SimulationJob(site, site_dir, controller, weather, options[controller], faults=faults, ab=ab)
     [outcome] = _run_with_progress(
         f"{site.name}: {controller}",
         lambda report: simulate_many([job], workers=1, on_progress=lambda _, fraction: report(fraction)),
