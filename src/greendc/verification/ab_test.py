@@ -31,7 +31,7 @@ from greendc.verification.meter_data import (
     load_hourly,
 )
 from greendc.verification.record import IndependentVariable, ModelStatistics, Month, Period, Verification
-from greendc.verification.savings import fit_statistics_record, independent_variables
+from greendc.verification.savings import fit_statistics_record, independent_variables, run_summary
 
 SETTLING_HOURS = 2
 HAC_LAG_HOURS = 48
@@ -75,6 +75,7 @@ def _settled(frame: pd.DataFrame) -> pd.DataFrame:
 def _record(data: HourlyData, kept: pd.DataFrame, beta: float, half_per_hour: float, energy: str,
             confidence_pct: float, statistics: ModelStatistics, variables: list[IndependentVariable]) -> Verification:
     frame = data.frame
+    schedule = run_summary(data.source).get("ab_schedule") or {}
     in_control = frame[frame[ARM_COLUMN] == "candidate"]
     hours, all_hours = len(in_control), len(frame)
     measured = float(in_control["energy_kwh"].sum())
@@ -108,6 +109,8 @@ def _record(data: HourlyData, kept: pd.DataFrame, beta: float, half_per_hour: fl
         cv_rmse=statistics.cv_rmse, nmbe=statistics.nmbe, r2=statistics.r2, statistics=statistics,
         uncertainty_components_kwh={"regression_newey_west": half}, monthly=months,
         hours_without_data=data.hours_without_data, baseline_source=data.source, reporting_source=data.source,
+        baseline_controller=str(schedule.get("baseline_controller", "")),
+        candidate_controller=str(schedule.get("candidate_controller", "")),
         notes=[f"The candidate was in control for {hours} of {all_hours} hours; had it run throughout, the saving "
                f"would be {-beta * all_hours / 1000:,.1f} MWh +- {half_per_hour * all_hours / 1000:,.1f} MWh.",
                f"{len(frame) - len(kept)} hours after switches or of a mixed arm were left out of the fit."],
