@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
             if ab is not None:
                 from greendc.verification.ab_test import verify_ab
 
-                record = verify_ab(str(ab), energy, confidence, it_load)
+                record = verify_ab(str(ab), energy, confidence, it_load, rules)
             else:
                 from greendc.verification.savings import VerifyOptions, verify_savings
 

@@ -19,9 +19,12 @@ The avoided energy is -beta times the candidate's hours: what it saved while it 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 from scipy import stats
 
+from greendc.verification.adjustments import Adjustments, apply_exclusions
 from greendc.verification.baseline_model import BaselineModel, least_squares
 from greendc.verification.meter_data import (
     ARM_COLUMN,
@@ -38,12 +41,24 @@ HAC_LAG_HOURS = 48
 MIN_HOURS_PER_ARM = 7 * 24
 
 
-def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None = None) -> Verification:
-    """The candidate's saving over the baseline from one A/B-switched period's telemetry (module docstring)."""
-    data = load_hourly(path, energy, it_load)
+def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None = None,
+              adjustments: Adjustments | None = None) -> Verification:
+    """The candidate's saving over the baseline from one A/B-switched period's telemetry (module docstring).
+
+    ``adjustments`` may exclude periods; a baseline adjustment has no meaning here (both arms share the
+    period) and is refused.
+    """
+    adjustments = adjustments or Adjustments()
+    if adjustments.adjust_baseline:
+        raise VerificationRefusedError("adjust_baseline: an A/B comparison has no baseline period to adjust; "
+                                       "exclude the affected days instead")
+    windows = tuple((pd.Timestamp(w.start), pd.Timestamp(w.end)) for w in adjustments.exclude)
+    data = load_hourly(path, energy, it_load, windows)
     if ARM_COLUMN not in data.frame:
         raise VerificationRefusedError(f"{data.source}: no column {ARM_COLUMN!r}: the telemetry was not recorded "
                                        "under an A/B schedule (--schedule ab)")
+    frame, excluded = apply_exclusions(data.frame, adjustments)
+    data = replace(data, frame=frame)
     kept = _settled(data.frame)
     candidate = (kept[ARM_COLUMN] == "candidate").to_numpy(float)
     for arm, hours in (("candidate", candidate.sum()), ("baseline", (1 - candidate).sum())):
@@ -57,9 +72,10 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
                            cov_kwds={"maxlags": HAC_LAG_HOURS})
     beta, error = float(result.params[-1]), float(result.bse[-1])
     t = float(stats.t.ppf(1 - (1 - confidence_pct / 100) / 2, result.df_resid))
-    return _record(data, kept, beta, t * error, energy, confidence_pct,
-                   fit_statistics_record(model, reporting_months=12),
-                   [v for _, v in independent_variables(model, kept, kept, data)])
+    record = _record(data, kept, beta, t * error, energy, confidence_pct,
+                     fit_statistics_record(model, reporting_months=12),
+                     [v for _, v in independent_variables(model, kept, kept, data)])
+    return record.model_copy(update={"adjustments": excluded})
 
 
 def _settled(frame: pd.DataFrame) -> pd.DataFrame:
