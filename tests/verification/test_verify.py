@@ -155,3 +155,26 @@ def test_bad_arm_values_are_refused(tmp_path: Path) -> None:
     frame = synthetic_year("2024-01-01 01:00", seed=4, arm=np.ones(8760, int)).assign(ab_arm="maybe")
     with pytest.raises(MeterDataError, match="maybe"):
         verify_ab(str(write(frame, tmp_path / "bad.parquet")), "facility", 90.0)
+
+
+def test_adjustments_file_errors_name_the_field(tmp_path: Path, two_years: tuple[Path, Path]) -> None:
+    baseline, reporting = two_years
+    bad = tmp_path / "changes.yaml"
+    bad.write_text("exclude:\n  - {start: 2024-03-04 00:00, end: 2024-03-01 00:00, reason: chiller replaced}\n")
+    result = runner.invoke(app, ["verify", "--baseline", str(baseline), "--reporting", str(reporting),
+                                 "--adjustments", str(bad)])
+    assert result.exit_code == 2
+    assert "exclude[0]" in result.output and "end must be after start" in result.output
+
+
+def test_verify_ab_on_the_command_line(tmp_path: Path) -> None:
+    arm = np.repeat(np.random.default_rng(7).permutation(np.repeat([0, 1], 183))[:365], 24)[:8760]
+    path = write(synthetic_year("2024-01-01 01:00", seed=8, saving=0.2, arm=arm), tmp_path / "ab" / "t.parquet")
+    out = tmp_path / "ab.json"
+    result = runner.invoke(app, ["verify", "--ab", str(path), "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    record = read_verification(out)
+    assert record.avoided_kwh > 0 and record.distinguishable_from_zero
+    assert "had it run throughout" in " ".join(record.notes)
+    both = runner.invoke(app, ["verify", "--ab", str(path), "--baseline", str(path)])
+    assert both.exit_code == 2 and "not both" in both.output
