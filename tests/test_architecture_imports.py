@@ -1,7 +1,8 @@
 """Data flows one way: a test fails as soon as a package imports one it must not.
 
 site -> twin -> telemetry -> learning -> control -> workflows -> results -> carbon -> report, with the CLI
-on top; the BMS protocols (bms) and the live agent (agent) stand beside the twin, on telemetry and control.
+on top; the BMS protocols (bms) and the live agent (agent) stand beside the twin, on telemetry and control;
+verification stands on telemetry, below carbon, which reads its record.
 Every ``import`` counts, those inside functions too: a lazy import is still a dependency.
 """
 
@@ -32,6 +33,11 @@ FORBIDDEN = [
     ("bms", "twin", "the protocols serve any building's points; the virtual building stands on them"),
     ("bms", "control", "the protocols carry points; which controller wrote them is not their concern"),
     ("agent", "workflows", "the agent is handed its controller and context; workflows start it"),
+    *(
+        ("verification", package, "verification measures a saving on metered data; carbon and the report read its "
+         "record, and it knows no controller or simulator")
+        for package in ("carbon", "report", "control", "twin")
+    ),
 ]
 #: Below the command line: nothing but the CLI itself may import it.
 CLI = "cli"
