@@ -86,9 +86,9 @@ def test_every_user_factor_is_disclosed_whether_or_not_it_replaces_a_shipped_one
 def test_a_saving_factor_choice_and_a_non_calendar_period_are_disclosed(tmp_path: Path) -> None:
     data = minimal(factor_year=2023)
     data["period_start"], data["period_end"] = "2023-04-01", "2023-12-31"
-    data["verified_savings"] = [
+    data["savings"] = [
         {"name": "free cooling", "site": "DC1", "energy_saved": {"value": 100, "unit": "MWh"},
-         "factor": {"kind": "corporate_reporting", "region": "CN", "year": 2022}}
+         "factor": {"kind": "corporate_reporting", "region": "CN", "year": 2022}, "verification": "site audit"}
     ]
     result = compute(tmp_path, data)
     assert result.value("avoided_tco2") == pytest.approx(57.03)  # 100 MWh x 0.5703

@@ -90,9 +90,10 @@ def test_missing_file(tmp_path: Path) -> None:
 
 def test_saving_pointing_at_an_unknown_site(tmp_path: Path) -> None:
     data = minimal()
-    data["verified_savings"] = [{"name": "s", "site": "Elsewhere", "energy_saved": {"value": 1, "unit": "MWh"}}]
+    data["savings"] = [{"name": "s", "site": "Elsewhere", "energy_saved": {"value": 1, "unit": "MWh"},
+                        "verification": "meter readings"}]
     err = _error(tmp_path, data)
-    assert err.field == "verified_savings[0].site"
+    assert err.field == "savings[0].site"
 
 
 def test_on_site_generation_above_consumption(tmp_path: Path) -> None:

@@ -39,6 +39,12 @@ def test_avoided_emissions_5000_mwh_times_mee_factor(result) -> None:
     saving = result.savings[0]
     assert saving.factor.value_tco2_per_mwh == 0.5703
     assert saving.factor.kind == "corporate_reporting"
+    # The organization's own figure: entered, said to be its reported figure, and not called verified or metered.
+    assert saving.kind == "entered" and saving.kind_words == "entered"
+    assert "reported figure" in saving.verification and "2023 ESG report" in saving.verification
+    assert saving.saved_interval is None
+    assert result.value("avoided_tco2_entered") == pytest.approx(2851.5)
+    assert result.value("avoided_tco2_verified") == 0.0
 
 
 def test_avoided_emissions_are_not_netted_from_scope_2(result) -> None:

@@ -14,7 +14,7 @@ from .conftest import compute, minimal, run_summary
 
 def _bench_saving(data: dict, climate: str, baseline: str, improved: str, name: str = "x") -> dict:
     """The inventory ``data`` with one verified saving taken from the benchmark file ``bench.json``."""
-    data["verified_savings"] = [{"name": name, "site": "DC1", "from_bench": {
+    data["savings"] = [{"name": name, "site": "DC1", "from_bench": {
         "path": "bench.json", "climate": climate, "baseline_controller": baseline, "improved_controller": improved}}]
     return data
 
@@ -83,12 +83,13 @@ def test_avoided_emissions_with_an_entered_non_baseload_factor(tmp_path: Path) -
             "source": "utility marginal study",
         }
     ]
-    data["verified_savings"] = [
+    data["savings"] = [
         {
             "name": "chiller retrofit",
             "site": "DC1",
             "energy_saved": {"value": 250, "unit": "MWh"},
             "factor": {"kind": "non_baseload"},
+            "verification": "measured by the facilities team",
         }
     ]
     result = compute(tmp_path, data)
@@ -106,14 +107,14 @@ def test_benchmark_record_missing(tmp_path: Path, bench_file: Path) -> None:
     data = _bench_saving(minimal(), "tampa", "baseline", "ai")
     with pytest.raises(InventoryError) as info:
         compute(tmp_path, data)
-    assert info.value.field == "verified_savings[0].from_bench.improved_controller"
+    assert info.value.field == "savings[0].from_bench.improved_controller"
 
 
 def test_the_oracle_cannot_be_a_verified_saving(tmp_path: Path, bench_file: Path) -> None:
     data = _bench_saving(minimal(), "chicago", "baseline", "oracle")
     with pytest.raises(InventoryError, match="hindsight reference") as info:
         compute(tmp_path, data)
-    assert info.value.field == "verified_savings[0].from_bench.improved_controller"
+    assert info.value.field == "savings[0].from_bench.improved_controller"
 
 
 def test_organization_totals_and_year_over_year(tmp_path: Path) -> None:

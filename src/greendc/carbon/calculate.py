@@ -2,15 +2,16 @@
 
 The flow per site: electricity (entered or from a greendc run) -> on-site generation (metered or pvlib)
 -> grid purchases -> the location-based factor and the market-based hierarchy (GHG Protocol Scope 2
-Guidance) -> what each figure is reported from (:class:`~greendc.carbon.engine.Basis`); then verified
-savings -> avoided emissions (GRI 305-5). The figures themselves come from one engine: the specs of
-:mod:`greendc.carbon.specs` evaluated per site and for the organization by
-:func:`greendc.carbon.engine.evaluate`; then year-over-year changes and the disclosures.
+Guidance) -> what each figure is reported from (:class:`~greendc.carbon.engine.Basis`); then savings
+(verified, entered or simulated) -> avoided emissions (GRI 305-5), totalled per kind. The figures themselves
+come from one engine: the specs of :mod:`greendc.carbon.specs` evaluated per site and for the organization
+by :func:`greendc.carbon.engine.evaluate`; then year-over-year changes and the disclosures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from greendc.carbon import disclosures as disclose
@@ -19,8 +20,17 @@ from greendc.carbon.avoided import avoided_tco2
 from greendc.carbon.engine import Basis, evaluate
 from greendc.carbon.errors import InventoryError
 from greendc.carbon.factors import EmissionFactor, FactorTable, Region, shipped_table
-from greendc.carbon.figures import Figure
-from greendc.carbon.inventory import FactorChoice, Inventory, LoadedInventory, PreviousYear, Saving, Site
+from greendc.carbon.figures import Figure, Interval
+from greendc.carbon.inventory import (
+    SAVING_KINDS,
+    FactorChoice,
+    Inventory,
+    LoadedInventory,
+    PreviousYear,
+    Saving,
+    SavingKind,
+    Site,
+)
 from greendc.carbon.renewables import PVResult, YearOverYear, model_pv, renewable_share, resolve_weather, year_over_year
 from greendc.carbon.runs import RunSummary, read_bench_comparison, read_run_summary
 from greendc.carbon.scope2 import (
@@ -32,8 +42,25 @@ from greendc.carbon.scope2 import (
     market_based,
 )
 from greendc.carbon.specs import INTENSITY_DENOMINATOR, SITE_FIGURES, SUMMED_OVER_SITES, organization_figures
+from greendc.carbon.verified import (
+    ENERGY_WORDS,
+    mwh_interval,
+    option_words,
+    period_days,
+    period_words,
+    read_claimable_verification,
+    sum_interval,
+)
+from greendc.verification.record import Verification
 
-__all__ = ["GHG_S2", "InventoryResult", "OnsiteResult", "SavingResult", "SiteResult", "calculate"]
+__all__ = ["GHG_S2", "KIND_WORDS", "InventoryResult", "OnsiteResult", "SavingResult", "SiteResult", "calculate"]
+
+KIND_WORDS: dict[str, str] = {
+    "verified": "verified (metered)",
+    "entered": "entered",
+    "simulated": "simulated (EnergyPlus twin)",
+}
+"""Each kind of saving in words, as tables and totals name it."""
 
 
 @dataclass(frozen=True)
@@ -52,9 +79,23 @@ class OnsiteResult:
 
 
 @dataclass(frozen=True)
+class SimulatedBy:
+    """What a simulated saving compares: two controllers on the EnergyPlus twin in one climate."""
+
+    baseline_controller: str
+    improved_controller: str
+    climate: str
+
+
+@dataclass(frozen=True)
 class SavingResult:
+    """One saving and the emissions it avoided, of one ``kind``: ``verified`` (metered; ``record`` is its
+    verification record and both figures carry its interval), ``simulated`` (``simulated_by`` names the two
+    controllers) or ``entered`` (``verification`` says who stated it)."""
+
     name: str
     site: str | None
+    kind: SavingKind
     saved_mwh: float
     factor: EmissionFactor
     avoided_tco2: float
@@ -62,6 +103,25 @@ class SavingResult:
     verification: str
     saved: Figure
     avoided: Figure
+    record: Verification | None = None
+    record_path: Path | None = None
+    simulated_by: SimulatedBy | None = None
+
+    @property
+    def saved_interval(self) -> Interval | None:
+        return self.saved.interval
+
+    @property
+    def avoided_interval(self) -> Interval | None:
+        return self.avoided.interval
+
+    @property
+    def kind_words(self) -> str:
+        """``verified (metered)``, ``simulated (EnergyPlus twin, ai vs trim-respond)`` or ``entered``."""
+        if self.simulated_by is not None:
+            by = self.simulated_by
+            return f"simulated (EnergyPlus twin, {by.improved_controller} vs {by.baseline_controller})"
+        return KIND_WORDS[self.kind]
 
 
 @dataclass(frozen=True)
@@ -410,14 +470,33 @@ def _site_basis(
     }
 
 
-# --- verified savings and avoided emissions (GRI 302-4, 305-5) ---------------------------------------------
+# --- savings and avoided emissions (GRI 302-4, 305-5) ------------------------------------------------------
 
 
-def _saved_mwh(loaded: LoadedInventory, saving: Saving, where: str) -> tuple[float, str, dict[str, Any], str]:
-    """MWh saved, its basis in words, the inputs shown and the formula: entered, or from a benchmark."""
-    if saving.energy_saved is not None:
-        inputs: dict[str, Any] = {"energy_saved": _io(saving.energy_saved.value, saving.energy_saved.unit)}
-        return saving.energy_saved.mwh, f"entered ({saving.energy_saved.unit})", inputs, "energy saved"
+@dataclass(frozen=True)
+class _Found:
+    """What a saving's source gives: MWh saved, its basis in words, the inputs shown, the formula, and what
+    its kind adds (a verified saving's interval and record, a simulated one's controllers)."""
+
+    saved_mwh: float
+    basis: str
+    inputs: dict[str, Any]
+    formula: str
+    interval: Interval | None = None
+    record: Verification | None = None
+    record_path: Path | None = None
+    simulated_by: SimulatedBy | None = None
+
+
+def _entered_saving(saving: Saving) -> _Found:
+    assert saving.energy_saved is not None
+    energy = saving.energy_saved
+    return _Found(energy.mwh, f"entered ({energy.unit})", {"energy_saved": _io(energy.value, energy.unit)},
+                  "energy saved")
+
+
+def _simulated_saving(loaded: LoadedInventory, saving: Saving, where: str) -> _Found:
+    """Baseline minus improved facility energy of a greendc benchmark of the EnergyPlus twin."""
     bench = saving.from_bench
     assert bench is not None
     cmp = read_bench_comparison(
@@ -435,7 +514,7 @@ def _saved_mwh(loaded: LoadedInventory, saving: Saving, where: str) -> tuple[flo
             f"in {bench.climate!r}: not a saving",
         )
     basis = (
-        f"greendc benchmark {cmp.path.name}: {bench.improved_controller} against "
+        f"simulated: greendc benchmark {cmp.path.name} of the EnergyPlus twin, {bench.improved_controller} against "
         f"{bench.baseline_controller}, {bench.climate} climate"
     )
     inputs = {
@@ -443,7 +522,65 @@ def _saved_mwh(loaded: LoadedInventory, saving: Saving, where: str) -> tuple[flo
         "improved_facility_mwh": cmp.improved_facility_mwh,
         "bench_file": str(cmp.path),
     }
-    return cmp.saved_mwh, basis, inputs, "baseline_facility_mwh - improved_facility_mwh"
+    by = SimulatedBy(bench.baseline_controller, bench.improved_controller, bench.climate)
+    return _Found(cmp.saved_mwh, basis, inputs, "baseline_facility_mwh - improved_facility_mwh", simulated_by=by)
+
+
+def _verified_saving(loaded: LoadedInventory, saving: Saving) -> _Found:
+    """The avoided energy of a greendc verification record (metered), with its interval."""
+    assert saving.from_verification is not None
+    path = loaded.resolve(saving.from_verification)
+    record = read_claimable_verification(path)
+    first, last = period_days(record.reporting_period)
+    basis = (
+        f"metered: greendc verification record {path.name}, {ENERGY_WORDS[record.energy]}, {option_words(record)}, "
+        f"reporting period {first.isoformat()} to {last.isoformat()}"
+    )
+    interval = mwh_interval(record)
+    inputs = {
+        "adjusted_baseline_mwh": record.adjusted_baseline_kwh / 1000.0,
+        "measured_mwh": record.measured_kwh / 1000.0,
+        "avoided_mwh": record.avoided_mwh,
+        "avoided_mwh_lower": interval.lower,
+        "avoided_mwh_upper": interval.upper,
+        "confidence_percent": record.confidence,
+        "verification_file": str(path),
+    }
+    formula = "avoided energy of the verification record (adjusted baseline - measured)"
+    return _Found(record.avoided_mwh, basis, inputs, formula, interval=interval, record=record, record_path=path)
+
+
+def _found(loaded: LoadedInventory, saving: Saving, where: str) -> _Found:
+    if saving.kind == "verified":
+        return _verified_saving(loaded, saving)
+    if saving.kind == "simulated":
+        return _simulated_saving(loaded, saving, where)
+    return _entered_saving(saving)
+
+
+def _check_claimed_once(
+    loaded: LoadedInventory, claimed: dict[int, tuple[SavingResult, str]], result: SavingResult, where: str
+) -> None:
+    """A verification record, or a site's metered energy over one period, may back one saving only: two
+    savings from the same meter hours would count the same energy twice (and not be independent)."""
+    record, path = result.record, result.record_path
+    assert record is not None and path is not None
+    for other, other_where in claimed.values():
+        assert other.record is not None and other.record_path is not None
+        if other.record_path.resolve() == path.resolve():
+            raise InventoryError(
+                loaded.label, f"{where}.from_verification", f"{path} is already claimed by {other_where}"
+            )
+        same_site = (other.site or "").strip().lower() == (result.site or "").strip().lower()
+        a, b = record.reporting_period, other.record.reporting_period
+        # Interval-end times: a period starting at the stamp where another ends shares that interval with it.
+        if same_site and a.start <= b.end and b.start <= a.end:
+            raise InventoryError(
+                loaded.label,
+                f"{where}.from_verification",
+                f"its reporting period ({period_words(a)}) overlaps that of {other_where} ({period_words(b)}) at "
+                "the same site: the same metered energy would be counted twice",
+            )
 
 
 def _savings(
@@ -453,11 +590,12 @@ def _savings(
     by_name = {s.name.strip().lower(): s for s in sites}
     site_models = {s.name.strip().lower(): s for s in inv.sites}
     out: list[SavingResult] = []
-    for index, saving in enumerate(inv.verified_savings):
-        where = f"verified_savings[{index}]"
+    claimed: dict[int, tuple[SavingResult, str]] = {}
+    for index, saving in enumerate(inv.savings):
+        where = f"savings[{index}]"
         site_result = by_name.get(saving.site.strip().lower()) if saving.site else None
         site_model = site_models.get(saving.site.strip().lower()) if saving.site else None
-        saved, basis, saved_inputs, formula = _saved_mwh(loaded, saving, where)
+        found = _found(loaded, saving, where)
         factor = _choose_factor(
             table,
             saving.factor,
@@ -468,20 +606,36 @@ def _savings(
             field_name=f"{where}.factor",
         )
         disclosures += disclose.factor_choice(saving.name, "avoided-emissions factor", factor, saving.factor)
-        tco2 = avoided_tco2(saved, factor.value_tco2_per_mwh)
-        saved_fig = Figure(saved, "MWh", formula, saved_inputs, source=basis, standard="GRI 302-4")
+        tco2 = avoided_tco2(found.saved_mwh, factor.value_tco2_per_mwh)
+        saved_fig = Figure(
+            found.saved_mwh, "MWh", found.formula, found.inputs, source=found.basis, standard="GRI 302-4",
+            interval=found.interval,
+        )  # fmt: skip
+        avoided_inputs: dict[str, Any] = {"saved_mwh": found.saved_mwh}
+        if found.interval is not None:
+            avoided_inputs |= {"saved_mwh_lower": found.interval.lower, "saved_mwh_upper": found.interval.upper}
         avoided_fig = Figure(
             tco2,
             "tCO2",
-            "saved_mwh x factor",
-            {"saved_mwh": saved},
+            "saved_mwh x factor" + (" (the bounds likewise)" if found.interval is not None else ""),
+            avoided_inputs,
             factor=factor,
             source=factor.source,
             standard="GRI 305-5",
+            interval=found.interval.scaled(factor.value_tco2_per_mwh) if found.interval is not None else None,
         )
         result = SavingResult(
-            saving.name, saving.site, saved, factor, tco2, basis, saving.verification, saved_fig, avoided_fig
-        )
+            saving.name, saving.site, saving.kind, found.saved_mwh, factor, tco2, found.basis, saving.verification,
+            saved_fig, avoided_fig, found.record, found.record_path, found.simulated_by,
+        )  # fmt: skip
+        if result.record is not None:
+            _check_claimed_once(loaded, claimed, result, where)
+            claimed[index] = (result, where)
+            disclosures += disclose.verified_saving(saving.name, result.record, inv.period)
+        if result.simulated_by is not None:
+            by = result.simulated_by
+            disclosures += disclose.simulated_saving(saving.name, by.improved_controller, by.baseline_controller,
+                                                     by.climate)
         out.append(result)
         if site_result is not None:
             site_result.savings.append(result)
@@ -493,11 +647,19 @@ def _distinct(factors: list[EmissionFactor]) -> list[EmissionFactor]:
     return list({(f.region, f.year, f.kind, f.value_tco2_per_mwh): f for f in factors}.values())
 
 
-def _avoided_basis(savings: list[SavingResult], none_note: str) -> Basis:
-    """GRI 305-5 total of some savings, each with its MWh, factor and source (never netted from Scope 2)."""
-    distinct = _distinct([x.factor for x in savings])
+def _kind_total(savings: list[SavingResult], kind: SavingKind, what: str) -> Basis:
+    """One kind's total of MWh saved (``what="saved"``) or tCO2 avoided (``"avoided"``); a verified total
+    carries the interval of a sum of independent savings (half-widths in quadrature)."""
+    mine = [x for x in savings if x.kind == kind]
+    figures = [x.saved if what == "saved" else x.avoided for x in mine]
+    total = sum((f.value or 0.0 for f in figures), 0.0)
+    intervals = [f.interval for f in figures if f.interval is not None]
+    note = "" if mine else f"no {KIND_WORDS[kind]} savings"
+    if what == "saved":
+        return Basis(total, {x.name: x.saved_mwh for x in mine}, note=note, interval=sum_interval(total, intervals))
+    distinct = _distinct([x.factor for x in mine])
     return Basis(
-        sum((x.avoided_tco2 for x in savings), 0.0),
+        total,
         {
             x.name: {
                 "saved_mwh": x.saved_mwh,
@@ -505,13 +667,52 @@ def _avoided_basis(savings: list[SavingResult], none_note: str) -> Basis:
                 "factor_tco2_per_mwh": x.factor.value_tco2_per_mwh,
                 "tco2": x.avoided_tco2,
             }
-            for x in savings
+            for x in mine
         },
         "; ".join(f.source for f in distinct),
         factor=distinct[0] if len(distinct) == 1 else None,
         factors=tuple(distinct) if len(distinct) > 1 else (),
-        note="" if savings else none_note,
+        note=note,
+        interval=sum_interval(total, intervals),
     )
+
+
+def savings_totals(savings: list[SavingResult], where: str) -> dict[str, Basis]:
+    """The totals of some savings (a site's or the organization's): per kind, and over all of them.
+
+    Savings are totalled per kind (``energy_saved_mwh_verified``, ``avoided_tco2_simulated``, ...) because
+    the kinds are different evidence: a verified saving was metered and has an interval, an entered one is the
+    organization's statement without one, a simulated one is the EnergyPlus twin's year and no reduction
+    anyone measured. ``energy_saved_mwh`` and ``avoided_tco2`` are the total of all savings only when they are
+    all of one kind, and then say which; over mixed kinds they are null with a note, rather than a sum that
+    would read as verified when part of it is not. The uncertainty of a sum of independent verified savings
+    adds in quadrature (:func:`greendc.carbon.verified.sum_interval`); two verified savings from the same
+    record, or from overlapping periods at one site, are refused, so the ones summed are independent.
+    """
+    out: dict[str, Basis] = {}
+    for kind in SAVING_KINDS:
+        out[f"energy_saved_mwh_{kind}"] = _kind_total(savings, kind, "saved")
+        out[f"avoided_tco2_{kind}"] = _kind_total(savings, kind, "avoided")
+    kinds = [k for k in SAVING_KINDS if any(x.kind == k for x in savings)]
+    for key in ("energy_saved_mwh", "avoided_tco2"):
+        if not kinds:
+            out[key] = Basis(0.0, note=f"no savings {where}")
+        elif len(kinds) == 1:
+            found = out[f"{key}_{kinds[0]}"]
+            out[key] = Basis(
+                found.value, found.inputs, found.source, found.factor, found.factors,
+                note=f"{KIND_WORDS[kinds[0]]} savings only", interval=found.interval,
+            )  # fmt: skip
+        else:
+            out[key] = Basis(
+                None,
+                note=(
+                    f"not added: the savings {where} are of different kinds ("
+                    + ", ".join(KIND_WORDS[k] for k in kinds)
+                    + "), which are totalled per kind"
+                ),
+            )
+    return out
 
 
 # --- the organization ------------------------------------------------------------------------------------
@@ -536,8 +737,7 @@ def _organization_basis(inv: Inventory, sites: list[SiteResult], savings: list[S
         if capacities and all(c is not None for c in capacities)
         else Basis(None, note="capacity not given for every generator")
     )
-    basis["avoided_tco2"] = _avoided_basis(savings, "no verified savings in the inventory")
-    basis["energy_saved_mwh"] = Basis(sum((x.saved_mwh for x in savings), 0.0), {x.name: x.saved_mwh for x in savings})
+    basis |= savings_totals(savings, "in the inventory")
     denominator = inv.organization.intensity_denominator
     if denominator is not None:
         basis[INTENSITY_DENOMINATOR] = Basis(denominator.value, {denominator.name: denominator.value}, "inventory")
@@ -585,7 +785,7 @@ def calculate(loaded: LoadedInventory, table: FactorTable | None = None) -> Inve
     sites = [_site(loaded, table, i, s, disclosures) for i, s in enumerate(inv.sites)]
     savings = _savings(loaded, table, sites, disclosures)
     for s in sites:
-        s.basis["avoided_tco2"] = _avoided_basis(s.savings, "no verified savings at this site")
+        s.basis |= savings_totals(s.savings, "at this site")
         s.figures = evaluate(SITE_FIGURES, s.basis, {"location": s.location_factor})
     figures = evaluate(
         organization_figures(inv.organization.intensity_denominator), _organization_basis(inv, sites, savings)

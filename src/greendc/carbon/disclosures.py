@@ -4,19 +4,25 @@ An assurer reads this list to see where the inventory departs from greendc's def
 by the user (GHG Protocol Scope 2 Guidance 2015, ch. 6.11: disclose the emission factors used and their
 sources), factors of another year than the reporting year, a factor chosen instead of the default one, a
 reporting period other than the calendar year, the grid average used as the last resort for the
-market-based remainder, a PPA counted at the residual mix or assumed to retain its certificates, and data
-that cover part of the year. Each function returns the sentences for one such case (none when it does
-not apply).
+market-based remainder, a PPA counted at the residual mix or assumed to retain its certificates, data
+that cover part of the year, a simulated saving (not metered), and a verified saving measured outside the
+reporting period or on a baseline model outside ASHRAE Guideline 14's limits. Each function returns the
+sentences for one such case (none when it does not apply).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from typing import TYPE_CHECKING
 
 from greendc.carbon.factors import EmissionFactor, FactorTable
 from greendc.carbon.inventory import FactorChoice
 from greendc.carbon.scope2 import GHG_S2, REMAINDER_LABEL, Claim
+from greendc.carbon.verified import period_days
+
+if TYPE_CHECKING:
+    from greendc.verification.record import Verification
 
 KIND_LABEL: dict[str, str] = {
     "grid_average": "grid-average factor",
@@ -113,3 +119,31 @@ def factor_years(used: Iterable[EmissionFactor], reporting_year: int) -> list[st
         for f in used
         if f.year != reporting_year
     ]
+
+
+def simulated_saving(name: str, improved: str, baseline: str, climate: str) -> list[str]:
+    """A saving from a simulation: what it compares, and that nobody metered it."""
+    return [
+        f"{name}: simulated on greendc's EnergyPlus twin ({improved} against {baseline}, {climate} climate), not "
+        "metered: an estimate of a year under the two controllers, not a reduction measured at the site."
+    ]
+
+
+def verified_saving(name: str, record: Verification, period: tuple[date, date]) -> list[str]:
+    """A verified saving measured outside the reporting period, or on a model outside Guideline 14's limits."""
+    lines = []
+    start, end = period_days(record.reporting_period)
+    if start < period[0] or end > period[1]:
+        lines.append(
+            f"{name}: the saving was metered from {start.isoformat()} to {end.isoformat()}, not within the "
+            f"reporting period {period[0].isoformat()} to {period[1].isoformat()}; it is reported as measured, "
+            "not prorated."
+        )
+    stats = record.statistics
+    if not stats.passes:
+        lines.append(
+            f"{name}: the baseline model does not meet ASHRAE Guideline 14's limits ({stats.interval} CV(RMSE) "
+            f"{stats.cv_rmse * 100:.1f} % against {stats.cv_rmse_limit * 100:g} %, NMBE {stats.nmbe * 100:+.2f} % "
+            f"against ±{stats.nmbe_limit * 100:g} %)."
+        )
+    return lines

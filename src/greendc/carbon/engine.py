@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from greendc.carbon.factors import EmissionFactor
-from greendc.carbon.figures import Figure, missing
+from greendc.carbon.figures import Figure, Interval, missing
 
 Input = str | tuple[str, str]
 """A figure a derived figure reads: its key, or ``(label, key)`` to show it under another name."""
@@ -24,7 +24,8 @@ Input = str | tuple[str, str]
 @dataclass(frozen=True)
 class Basis:
     """What a domain step found for a reported figure: ``value`` (None when the inventory lacks it), the
-    evidence shown as the figure's ``inputs``, where it came from, the factor(s) it used, and a ``note``."""
+    evidence shown as the figure's ``inputs``, where it came from, the factor(s) it used, a ``note``, and its
+    uncertainty ``interval`` where it has one."""
 
     value: float | None
     inputs: dict[str, Any] = field(default_factory=dict)
@@ -32,6 +33,7 @@ class Basis:
     factor: EmissionFactor | None = None
     factors: tuple[EmissionFactor, ...] = ()
     note: str = ""
+    interval: Interval | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def _reported(spec: FigureSpec, found: Basis) -> Figure:
         source=found.source,
         standard=spec.standard,
         note=found.note,
+        interval=found.interval,
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from greendc.carbon.calculate import InventoryResult, SiteResult
+from greendc.carbon.calculate import InventoryResult, SavingResult, SiteResult
+from greendc.carbon.inventory import SAVING_KINDS
 
 SCHEMA = "greendc.carbon.figures/1"
 HEADLINE_KEYS: tuple[str, ...] = (
@@ -30,6 +31,7 @@ ORGANIZATION_KEYS: tuple[str, ...] = (
     *HEADLINE_KEYS,
     *("grid_electricity_mwh", "onsite_renewable_mwh", "procured_renewable_mwh", "energy_saved_mwh", "energy_gj"),
     *("it_energy_mwh", "water_m3", "renewable_capacity_mw", "cue_market_based"),
+    *(f"{key}_{kind}" for kind in SAVING_KINDS for key in ("energy_saved_mwh", "avoided_tco2")),
 )
 """The figures the organization's record repeats at its top level."""
 
@@ -81,6 +83,45 @@ def _site_json(site: SiteResult) -> dict[str, Any]:
     return out
 
 
+def _saving_json(x: SavingResult) -> dict[str, Any]:
+    """One saving: its kind (verified, entered, simulated) in code and words, its interval where it has one, and
+    what it rests on: the whole verification record of a verified saving, the controllers of a simulated one."""
+    out: dict[str, Any] = {
+        "name": x.name,
+        "site": x.site,
+        "kind": x.kind,
+        "kind_words": x.kind_words,
+        "saved_mwh": x.saved_mwh,
+        "avoided_tco2": x.avoided_tco2,
+        "basis": x.basis,
+        "verification": x.verification,
+        "factor": x.factor.as_dict(),
+        "figures": {"saved_mwh": x.saved.as_dict(), "avoided_tco2": x.avoided.as_dict()},
+        "note": "GRI 305-5 reduction; reported separately, never netted from Scope 2",
+    }
+    if x.saved_interval is not None and x.avoided_interval is not None:
+        out["interval"] = {
+            "saved_mwh_lower": x.saved_interval.lower,
+            "saved_mwh_upper": x.saved_interval.upper,
+            "avoided_tco2_lower": x.avoided_interval.lower,
+            "avoided_tco2_upper": x.avoided_interval.upper,
+            "confidence_percent": x.saved_interval.confidence_pct,
+        }
+    if x.record is not None:
+        out["verification_record_file"] = str(x.record_path)
+        out["verification_record"] = x.record.model_dump(mode="json")
+    if x.simulated_by is not None:
+        by = x.simulated_by
+        out["simulated_by"] = {
+            "model": "greendc EnergyPlus twin",
+            "baseline_controller": by.baseline_controller,
+            "improved_controller": by.improved_controller,
+            "climate": by.climate,
+        }
+        out["note"] = "simulated, not metered: " + out["note"]
+    return out
+
+
 def to_json(result: InventoryResult) -> dict[str, Any]:
     """The figures document (see docs/carbon.md for the contract)."""
     inv = result.inventory
@@ -110,20 +151,7 @@ def to_json(result: InventoryResult) -> dict[str, Any]:
         "inventory": result.label,
         "organization": org,
         "sites": [_site_json(s) for s in result.sites],
-        "avoided_emissions": [
-            {
-                "name": x.name,
-                "site": x.site,
-                "saved_mwh": x.saved_mwh,
-                "avoided_tco2": x.avoided_tco2,
-                "basis": x.basis,
-                "verification": x.verification,
-                "factor": x.factor.as_dict(),
-                "figures": {"saved_mwh": x.saved.as_dict(), "avoided_tco2": x.avoided.as_dict()},
-                "note": "GRI 305-5 reduction; reported separately, never netted from Scope 2",
-            }
-            for x in result.savings
-        ],
+        "avoided_emissions": [_saving_json(x) for x in result.savings],
         "factors_used": [f.as_dict() for f in result.factors_used],
         "disclosures": result.disclosures,
         "notes": list(inv.notes),

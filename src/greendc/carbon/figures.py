@@ -9,10 +9,32 @@ from greendc.carbon.factors import EmissionFactor
 
 
 @dataclass(frozen=True)
+class Interval:
+    """A two-sided interval around a figure at ``confidence_pct`` (e.g. 90 %: 5 % below ``lower``, 5 % above
+    ``upper``), in the figure's unit."""
+
+    lower: float
+    upper: float
+    confidence_pct: float
+
+    @property
+    def half_width(self) -> float:
+        return (self.upper - self.lower) / 2.0
+
+    def scaled(self, factor: float) -> Interval:
+        """The interval of the figure times ``factor`` (a saving's bounds times an emission factor)."""
+        return Interval(self.lower * factor, self.upper * factor, self.confidence_pct)
+
+    def as_dict(self) -> dict[str, float]:
+        return {"lower": self.lower, "upper": self.upper, "confidence_percent": self.confidence_pct}
+
+
+@dataclass(frozen=True)
 class Figure:
     """``value`` in ``unit``, computed by ``formula`` from ``inputs`` (and ``factor`` where one applies).
 
     ``value`` is None when the inventory does not hold the inputs; ``note`` then says which are missing.
+    ``interval`` is the figure's uncertainty where it has one (a verified saving and what follows from it).
     """
 
     value: float | None
@@ -24,6 +46,7 @@ class Figure:
     source: str = ""
     standard: str = ""
     note: str = ""
+    interval: Interval | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -35,6 +58,8 @@ class Figure:
             "source": self.source or self._derived_source(),
             "standard": self.standard,
         }
+        if self.interval is not None:
+            out["interval"] = self.interval.as_dict()
         if self.factors:
             out["factors"] = [f.as_dict() for f in self.factors]
         if self.note:

@@ -263,7 +263,8 @@ class Site(_Strict):
 
 
 class BenchSaving(_Strict):
-    """A saving measured by a greendc benchmark: baseline minus improved facility energy in one climate."""
+    """A saving simulated by a greendc benchmark: baseline minus improved facility energy of the EnergyPlus twin
+    in one climate."""
 
     path: Annotated[str, Field(min_length=1)]
     climate: Annotated[str, Field(min_length=1)]
@@ -273,29 +274,61 @@ class BenchSaving(_Strict):
     @field_validator("baseline_controller", "improved_controller")
     @classmethod
     def _ran(cls, name: str) -> str:
-        # The bench's oracle is the best constant setpoints per month chosen after the year: a yardstick,
-        # not a control that ran, so a saving measured against it or by it cannot be verified.
-        if name.strip().lower() == "oracle":
-            raise ValueError("the oracle is a hindsight reference, not a controller that ran; compare two "
+        # The bench's oracles (oracle, oracle-hourly, oracle-hourly-humid) are the best setpoints chosen after
+        # the year: yardsticks, not controls that ran, so a saving measured against or by one is no saving.
+        if name.strip().lower().startswith("oracle"):
+            raise ValueError(f"{name} is a hindsight reference, not a controller that ran; compare two "
                              "controllers, e.g. default and ai")
         return name
 
 
+SavingKind = Literal["verified", "simulated", "entered"]
+"""Where a saving's MWh come from: metered and verified (a greendc verification record), simulated (a greendc
+benchmark of the EnergyPlus twin) or entered (stated by the organization)."""
+SAVING_KINDS: tuple[SavingKind, ...] = ("verified", "entered", "simulated")
+"""The kinds in the order tables and totals show them: the strongest evidence first."""
+
+SAVING_SOURCES = (
+    "energy_saved (entered: a saving the organization states, with verification saying who verified it), "
+    "from_bench (simulated: a greendc benchmark of the EnergyPlus twin) or from_verification (verified: a "
+    "greendc verify record of metered energy)"
+)
+
+
 class Saving(_Strict):
-    """A verified energy saving (GRI 302-4) and the factor that turns it into avoided emissions (305-5)."""
+    """An energy saving (GRI 302-4) of one kind, and the factor that turns it into avoided emissions (305-5).
+
+    The kind follows from the source, so that a saving can never be called what it is not: ``from_verification``
+    (a ``greendc verify --json`` record, path relative to the inventory) is *verified*, ``from_bench`` is
+    *simulated*, ``energy_saved`` is *entered* and needs ``verification`` saying who stated or verified it.
+    """
 
     name: Name
     site: Name | None = None
     energy_saved: Energy | None = None
     from_bench: BenchSaving | None = None
+    from_verification: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="Path to a greendc verification record (greendc verify --json), relative to the "
+                                  "inventory"
+    )
     factor: FactorChoice | None = None
     verification: str = ""
 
     @model_validator(mode="after")
     def _one_source(self) -> Saving:
-        if (self.energy_saved is None) == (self.from_bench is None):
-            raise ValueError("give exactly one of energy_saved or from_bench")
+        if sum(x is not None for x in (self.energy_saved, self.from_bench, self.from_verification)) != 1:
+            raise ValueError(f"give exactly one of {SAVING_SOURCES}")
+        if self.energy_saved is not None and not self.verification.strip():
+            # A number with no word on who measured it is a claim nobody can check.
+            raise ValueError("an entered saving needs verification: who stated or verified it, e.g. "
+                             "'as reported in the 2023 ESG report, assured by ...'")
         return self
+
+    @property
+    def kind(self) -> SavingKind:
+        if self.from_verification is not None:
+            return "verified"
+        return "simulated" if self.from_bench is not None else "entered"
 
 
 class PreviousYear(_Strict):
@@ -338,7 +371,7 @@ class Inventory(_Strict):
     )
     factors: list[UserFactor] = []
     sites: Annotated[list[Site], Field(min_length=1)]
-    verified_savings: list[Saving] = []
+    savings: list[Saving] = []
     previous_year: PreviousYear | None = None
     notes: list[Annotated[str, Field(min_length=1)]] = Field(
         default=[], description="Statements printed in the report's methodology section"
@@ -405,6 +438,12 @@ def parse_inventory(data: Any, *, file: str | Path | None = None) -> Inventory:
     """Validate a parsed YAML document, turning pydantic errors into one-line ``InventoryError``s."""
     if not isinstance(data, dict):
         raise InventoryError(file, "<root>", "the inventory must be a YAML mapping (see examples/inventories/)")
+    if "verified_savings" in data:
+        # The old name called every saving verified, simulated ones included; say what replaced it rather
+        # than "unknown key".
+        raise InventoryError(
+            file, "verified_savings", f"renamed to savings, where each saving gives exactly one of {SAVING_SOURCES}"
+        )
     try:
         inventory = Inventory.model_validate(data)
     except ValidationError as error:
@@ -439,9 +478,17 @@ def check_inventory(inventory: Inventory, *, file: str | Path | None = None) -> 
                     file, where, f"instrument {instrument.id!r} is claimed twice (also at {seen_ids[key]})"
                 )
             seen_ids[key] = where
-    for index, saving in enumerate(inventory.verified_savings):
+    # Savings are listed and totalled by name: two of one name would read as one.
+    seen_savings: dict[str, int] = {}
+    for index, saving in enumerate(inventory.savings):
         if saving.site is not None and saving.site.strip().lower() not in seen_sites:
-            raise InventoryError(file, f"verified_savings[{index}].site", f"no site named {saving.site!r} in sites")
+            raise InventoryError(file, f"savings[{index}].site", f"no site named {saving.site!r} in sites")
+        key = saving.name.strip().lower()
+        if key in seen_savings:
+            raise InventoryError(
+                file, f"savings[{index}].name", f"duplicate saving {saving.name!r} (also savings[{seen_savings[key]}])"
+            )
+        seen_savings[key] = index
 
 
 def load_inventory(path: str | Path) -> LoadedInventory:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from greendc.carbon import kpis
 from greendc.carbon.engine import FigureSpec, derived, reported
-from greendc.carbon.inventory import IntensityDenominator
+from greendc.carbon.inventory import SAVING_KINDS, IntensityDenominator
 from greendc.carbon.renewables import renewable_energy_factor, renewable_mwh, renewable_share
 from greendc.carbon.scope2 import GHG_S2, grid_electricity_mwh, location_based_tco2
 
@@ -74,6 +74,21 @@ WUE = derived(
     missing_note="water or IT energy not given",
 )
 """The KPIs computed from a site's or the organization's totals by the same specs."""
+
+SAVINGS_FIGURES: tuple[FigureSpec, ...] = (
+    reported("energy_saved_mwh", "MWh", "sum of the savings, when all are of one kind", "GRI 302-4"),
+    reported("avoided_tco2", "tCO2", "sum(saved_mwh x factor), when all savings are of one kind", "GRI 305-5"),
+    *(
+        spec
+        for kind in SAVING_KINDS
+        for spec in (
+            reported(f"energy_saved_mwh_{kind}", "MWh", f"sum of the {kind} savings", "GRI 302-4"),
+            reported(f"avoided_tco2_{kind}", "tCO2", f"sum(saved_mwh x factor) over the {kind} savings", "GRI 305-5"),
+        )
+    ),
+)
+"""The savings totals of a site or the organization: per kind, and over all savings when they are of one kind
+(see ``greendc.carbon.calculate.savings_totals``)."""
 
 SITE_FIGURES: tuple[FigureSpec, ...] = (
     reported("electricity_mwh", "MWh", "total electricity consumed by the site", "GRI 302-1"),
@@ -145,7 +160,7 @@ SITE_FIGURES: tuple[FigureSpec, ...] = (
     reported("floor_area_m2", "m2", "entered", "GRI 302-3; EU 2024/1364", "floor_area_m2 not given"),
     reported("installed_it_power_kw", "kW", "entered", "EU 2024/1364", "installed_it_power_kw not given"),
     reported("waste_heat_reused_mwh", "MWh", "entered", "EU 2024/1364; ISO/IEC 30134-6", "waste_heat_reused not given"),
-    reported("avoided_tco2", "tCO2", "sum(saved_mwh x factor) over the site's verified savings", "GRI 305-5"),
+    *SAVINGS_FIGURES,
 )
 
 SUMMED_OVER_SITES: dict[str, str] = {
@@ -171,8 +186,7 @@ def organization_figures(denominator: IntensityDenominator | None) -> tuple[Figu
         *(reported(key, _SITE_UNITS[key], f"sum over sites of {key}", std) for key, std in SUMMED_OVER_SITES.items()),
         reported("renewable_capacity_mw", "MW", "sum over sites of on-site renewable capacity"),
         derived("energy_gj", "GJ", "electricity_mwh x 3.6", kpis.energy_gj, "electricity_mwh", standard="GRI 302-1"),
-        reported("avoided_tco2", "tCO2", "sum(saved_mwh x factor)", "GRI 305-5"),
-        reported("energy_saved_mwh", "MWh", "sum of verified savings", "GRI 302-4"),
+        *SAVINGS_FIGURES,
         RENEWABLE_SHARE,
         REF,
         PUE,

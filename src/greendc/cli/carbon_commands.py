@@ -1,6 +1,7 @@
 """``greendc carbon`` and ``greendc report``: the carbon, renewables and ESG-report commands.
 
-``main.py`` calls ``register(app)``; bad input prints one line naming the file and field and exits 2.
+``main.py`` calls ``register(app)``; bad input prints one line naming the file and field and exits 2. Both
+take ``--verification FILE`` (repeatable): a ``greendc verify --json`` record added as a verified saving.
 """
 
 from __future__ import annotations
@@ -14,6 +15,19 @@ from rich.table import Table
 
 _out = Console()
 _err = Console(stderr=True)
+
+VerificationOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--verification",
+        help="A greendc verify --json record: adds its metered, verified saving (with its uncertainty) as the "
+        "source of avoided energy. Repeat for several.",
+    ),
+]
+SiteOption = Annotated[
+    str | None,
+    typer.Option("--site", help="The inventory's site the --verification records measured (needed with several)."),
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -62,7 +76,33 @@ def _headline_table(result) -> Table:
         if len(result.sites) > 1:
             row.append(_fmt(result.value(key), unit))
         table.add_row(*row)
+        if key == "avoided_tco2":
+            for row in _avoided_by_kind(result):
+                table.add_row(*row)
     return table
+
+
+def _with_interval(figure) -> str:
+    text = _fmt(figure.value, figure.unit)
+    if figure.interval is not None and figure.value:
+        text += f" ± {figure.interval.half_width:,.1f} ({figure.interval.confidence_pct:g} %)"
+    return text
+
+
+def _avoided_by_kind(result) -> list[list[str]]:
+    """The avoided emissions of each kind of saving in the inventory, the verified ones with their interval."""
+    from greendc.carbon.inventory import SAVING_KINDS
+
+    rows = []
+    for kind in SAVING_KINDS:
+        if any(x.kind == kind for x in result.savings):
+            key = f"avoided_tco2_{kind}"
+            row = [f"  {kind}", "tCO2"]
+            row += [_with_interval(s.figures[key]) for s in result.sites]
+            if len(result.sites) > 1:
+                row.append(_with_interval(result.figures[key]))
+            rows.append(row)
+    return rows
 
 
 def carbon(
@@ -72,6 +112,8 @@ def carbon(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Write every figure with its inputs, factor and source here")
     ] = None,
+    verification: VerificationOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Scope 2 (location- and market-based), renewables, avoided emissions and KPIs of an inventory."""
     from greendc.carbon.calculate import calculate
@@ -79,7 +121,7 @@ def carbon(
     from greendc.results.store import write_json_atomic
     from greendc.workflows.run_inventory import load_source
 
-    result = calculate(load_source(inventory))
+    result = calculate(load_source(inventory, verification or [], site))
     _out.print(_headline_table(result))
     for note in result.disclosures:
         _out.print(f"note: {note}", markup=False, highlight=False)
@@ -98,6 +140,8 @@ def report(
     ),
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier greendc report in --out (never "
                                                                 "a folder with other files).")] = False,
+    verification: VerificationOption = None,
+    site: SiteOption = None,
 ) -> None:
     """Write the ESG report (HTML and PDF), figures.json and the GRI / KPI tables as CSV."""
     from greendc.report import build_report
@@ -105,7 +149,7 @@ def report(
     from greendc.workflows.run_inventory import load_source
 
     check_output_folder(out, "report", overwrite)  # before reading a year of telemetry
-    folder = build_report(load_source(inventory), out, overwrite=overwrite)
+    folder = build_report(load_source(inventory, verification or [], site), out, overwrite=overwrite)
     _out.print(
         f"wrote {folder / 'report.html'}, {folder / 'report.pdf'}, figures.json and CSV tables",
         markup=False,

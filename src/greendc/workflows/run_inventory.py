@@ -1,11 +1,14 @@
-"""Run to inventory: a greendc run's ``summary.json`` as a one-site carbon inventory.
+"""Run to inventory: a greendc run's ``summary.json`` as a one-site carbon inventory; and verification
+records added to an inventory as verified savings.
 
 ``greendc carbon`` and ``greendc report`` accept a run's summary (or its folder) wherever they accept an
-inventory YAML; the demo reports its ai year this way.
+inventory YAML, and ``--verification FILE`` adds a verified saving to either; the demo reports its ai year
+this way, with its simulated saving.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from greendc.carbon.errors import InventoryError
@@ -21,6 +24,8 @@ from greendc.carbon.inventory import (
     check_inventory,
 )
 from greendc.carbon.runs import read_run_summary
+from greendc.carbon.verified import option_words, read_claimable_verification, saving_name
+from greendc.errors import UsageError
 from greendc.report.render import load_inventory_source
 
 
@@ -51,10 +56,16 @@ def inventory_from_run(
     if bench is not None:
         savings.append(
             Saving(
-                name=f"{bench.improved_controller} control vs {bench.baseline_controller} ({bench.climate})",
+                name=(
+                    f"simulated saving: {bench.improved_controller} vs {bench.baseline_controller} "
+                    f"(EnergyPlus twin, {bench.climate})"
+                ),
                 site=run.site,
                 from_bench=bench.model_copy(update={"path": str(Path(bench.path).resolve())}),
-                verification="greendc benchmark of the EnergyPlus twin (simulated, not metered)",
+                verification=(
+                    "not metered: a greendc benchmark of the EnergyPlus twin, the same weather and IT load for "
+                    "both controllers"
+                ),
             )
         )
     notes = [
@@ -78,15 +89,68 @@ def inventory_from_run(
         organization=Organization(name=organization or run.site),
         reporting_year=reporting_year,
         sites=[site],
-        verified_savings=savings,
+        savings=savings,
         notes=notes,
     )
     check_inventory(model, file=run.path)
     return LoadedInventory(model=model, path=run.path, base_dir=run.path.parent)
 
 
-def load_source(source: str | Path | Inventory | LoadedInventory) -> LoadedInventory:
-    """An inventory YAML, a run's summary.json (or run folder), or an inventory already in memory."""
+def load_source(
+    source: str | Path | Inventory | LoadedInventory,
+    verifications: Sequence[str | Path] = (),
+    site: str | None = None,
+) -> LoadedInventory:
+    """An inventory YAML, a run's summary.json (or run folder), or an inventory already in memory, with a
+    verified saving added for each verification record (see :func:`with_verifications`)."""
     if isinstance(source, str | Path) and (Path(source).is_dir() or Path(source).suffix.lower() == ".json"):
-        return inventory_from_run(source)
-    return load_inventory_source(source)
+        loaded = inventory_from_run(source)
+    else:
+        loaded = load_inventory_source(source)
+    return with_verifications(loaded, verifications, site) if verifications else loaded
+
+
+def _site_of_savings(model: Inventory, site: str | None) -> str:
+    """The site the added savings are of: ``site`` (``--site``), or the inventory's only one."""
+    names = [s.name for s in model.sites]
+    if site is not None:
+        match = next((n for n in names if n.strip().lower() == site.strip().lower()), None)
+        if match is None:
+            raise UsageError(f"--site: no site named {site!r} in the inventory (its sites: {', '.join(names)})")
+        return match
+    if len(names) > 1:
+        raise UsageError(
+            f"--site: the inventory has {len(names)} sites ({', '.join(names)}); name the one the verification "
+            "record measured"
+        )
+    return names[0]
+
+
+def with_verifications(
+    loaded: LoadedInventory, verifications: Sequence[str | Path], site: str | None = None
+) -> LoadedInventory:
+    """The inventory with one verified saving per verification record (``greendc verify --json``), at ``site``
+    (the inventory's only site if None), named from the record: ``ai control vs trim-respond (metered, IPMVP
+    Option C)``. A record that is no claimable saving is refused here, in one line naming it."""
+    model = loaded.model
+    where = _site_of_savings(model, site)
+    savings = list(model.savings)
+    taken = {s.name.strip().lower() for s in savings}
+    for given in verifications:
+        path = Path(given).expanduser().resolve()
+        record = read_claimable_verification(path)
+        name = saving_name(record)
+        if name.strip().lower() in taken:
+            name = f"{name}, {path.name}"[:120]
+        taken.add(name.strip().lower())
+        savings.append(
+            Saving(
+                name=name,
+                site=where,
+                from_verification=str(path),
+                verification=f"measured and verified with greendc verify ({option_words(record)})",
+            )
+        )
+    updated = model.model_copy(update={"savings": savings})
+    check_inventory(updated, file=loaded.path)
+    return LoadedInventory(model=updated, path=loaded.path, base_dir=loaded.base_dir)
