@@ -64,7 +64,8 @@ def test_html_holds_every_section_chart_and_table(report_dir: Path) -> None:
         "Scope 2 emissions by method",
     ):
         assert text in html, text
-    assert html.count("data:image/png;base64,") == 6  # 2 monthly, 1 PUE, emissions, renewables, savings
+    # 2 monthly, 1 PUE, emissions, renewables, savings, the verified saving's adjusted baseline by month
+    assert html.count("data:image/png;base64,") == 7
     assert "MEE, national electricity CO2 emission factor for 2023 excluding market-traded" in html
 
 
@@ -103,10 +104,21 @@ def test_figures_json_lets_an_auditor_recompute(report_dir: Path) -> None:
         assert fig["factor"]["source"]
     chicago = next(s for s in doc["sites"] if s["name"] == "Chicago DC")
     assert chicago["onsite_generation"][0]["method"].startswith("pvlib")
-    saving = doc["avoided_emissions"][0]
-    assert saving["avoided_tco2"] == pytest.approx(saving["saved_mwh"] * saving["factor"]["value_tco2_per_mwh"])
+    for saving in doc["avoided_emissions"]:
+        assert saving["avoided_tco2"] == pytest.approx(saving["saved_mwh"] * saving["factor"]["value_tco2_per_mwh"])
+    verified, simulated = doc["avoided_emissions"]
     # the benchmark sample: 10,848,000 - 10,488,000 kWh = 360 MWh; x eGRID2020 RFCW 0.4468 = 160.848 t
-    assert saving["avoided_tco2"] == pytest.approx(160.848)
+    assert simulated["kind"] == "simulated" and simulated["avoided_tco2"] == pytest.approx(160.848)
+    # the verification sample: 313.1 MWh +- 48 MWh x CN-East 2023 0.5500 = 172.205 t +- 26.4 t
+    assert verified["kind"] == "verified" and verified["avoided_tco2"] == pytest.approx(172.205)
+    assert verified["interval"]["avoided_tco2_lower"] == pytest.approx(265.1 * 0.55)
+    assert verified["interval"]["avoided_tco2_upper"] == pytest.approx(361.1 * 0.55)
+    assert verified["verification_record"]["ipmvp_option"] == "C (whole facility)"
+    # Kinds are totalled apart: the all-savings total is null with the reason, the per-kind totals are there.
+    org = doc["organization"]
+    assert org["avoided_tco2"] is None and "different kinds" in org["figures"]["avoided_tco2"]["note"]
+    assert org["avoided_tco2_verified"] == pytest.approx(172.205)
+    assert org["avoided_tco2_simulated"] == pytest.approx(160.848)
 
 
 def _bad_inventory(folder: Path) -> Path:

@@ -51,8 +51,8 @@ def _text(html: str) -> str:
 @pytest.mark.parametrize(
     ("build", "sentence"),
     [
-        (gri_302_4, "No energy-saving initiative with verified savings is reported for 2023."),
-        (gri_305_5, "No GHG emission reductions are reported for 2023: the inventory holds no verified energy"),
+        (gri_302_4, "No energy saving is reported for 2023."),
+        (gri_305_5, "No GHG emission reductions are reported for 2023: the inventory holds no energy savings."),
         (year_over_year_table, "No figures for the year before 2023 are in the inventory"),
     ],
 )
@@ -67,7 +67,10 @@ def test_an_empty_section_reads_as_a_sentence_not_an_empty_table(bare, build, se
 
 def test_empty_tables_still_write_a_csv_header(bare, tmp_path: Path) -> None:
     path = gri_302_4(bare).write_csv(tmp_path)
-    assert path.read_text(encoding="utf-8").strip() == "initiative,site,MWh saved,GJ saved,basis,verification"
+    assert path.read_text(encoding="utf-8").strip() == (
+        "initiative,site,kind,MWh saved,uncertainty,GJ saved,basis,evidence,"
+        "MWh saved lower,MWh saved upper,confidence %"
+    )
 
 
 def test_the_bare_report_has_no_empty_table_and_no_chart_of_nothing(bare) -> None:

@@ -11,11 +11,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
-from greendc.carbon.calculate import InventoryResult, SiteResult
+from greendc.carbon.calculate import KIND_WORDS, InventoryResult, SavingResult, SiteResult
+from greendc.carbon.verified import ENERGY_WORDS
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 PALETTE = ["#2f6f4f", "#6fa86f", "#b5d99c", "#e3b23c", "#d9763a", "#7f8fa6", "#4b6584", "#a55eea", "#c8d6e5"]
 DPI = 150
+KIND_COLOURS = {"verified": PALETTE[0], "entered": PALETTE[6], "simulated": PALETTE[3]}
+"""A saving's bar is coloured by its kind, so that a simulated saving never looks like a metered one."""
 
 
 def _png(fig) -> bytes:
@@ -135,25 +138,80 @@ def renewable_share_yoy(result: InventoryResult) -> bytes | None:
 
 
 def savings(result: InventoryResult) -> bytes | None:
-    """Verified savings (MWh) and the emissions they avoided (tCO2), per initiative."""
+    """Savings (MWh) and the emissions they avoided (tCO2), per initiative, each bar coloured and labelled by its
+    kind (verified, entered, simulated); a verified saving shows its interval as an error bar."""
     if not result.savings:
         return None
-    names = [_wrap(x.name, 26) for x in result.savings]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, 0.6 + 0.45 * len(names)), sharey=True)
-    left.barh(names, [x.saved_mwh for x in result.savings], color=PALETTE[1])
-    right.barh(names, [x.avoided_tco2 for x in result.savings], color=PALETTE[0])
-    for ax, values, unit in (
-        (left, [x.saved_mwh for x in result.savings], "MWh saved"),
-        (right, [x.avoided_tco2 for x in result.savings], "tCO2 avoided"),
+    names = [_wrap(x.name, 28, lines=3) for x in result.savings]
+    colours = [KIND_COLOURS[x.kind] for x in result.savings]
+    ys = list(range(len(names)))  # positions, not names: two savings may wrap to the same label
+    height_in = 0.9 + 0.55 * len(names)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(7.0, height_in), sharey=True)
+    for ax, figures, unit in (
+        (left, [x.saved for x in result.savings], "MWh saved"),
+        (right, [x.avoided for x in result.savings], "tCO2 avoided"),
     ):
-        for name, value in zip(names, values, strict=True):
-            ax.annotate(f" {value:,.1f}", (value, name), va="center", fontsize=7)
+        values = [f.value or 0.0 for f in figures]
+        errors = [
+            [(v - f.interval.lower) if f.interval else 0.0 for v, f in zip(values, figures, strict=True)],
+            [(f.interval.upper - v) if f.interval else 0.0 for v, f in zip(values, figures, strict=True)],
+        ]
+        ax.barh(ys, values, color=colours)
+        with_interval = [i for i, f in enumerate(figures) if f.interval is not None]
+        if with_interval:
+            ax.errorbar([values[i] for i in with_interval], with_interval, fmt="none", ecolor="black",
+                        elinewidth=0.8, capsize=3,
+                        xerr=[[errors[0][i] for i in with_interval], [errors[1][i] for i in with_interval]])
+        for i, (value, f, x) in enumerate(zip(values, figures, result.savings, strict=True)):
+            spread = f" ± {f.interval.half_width:,.1f}" if f.interval else ""
+            ax.annotate(f"  {value:,.1f}{spread} ({x.kind})", (value + errors[1][i], i), va="center", fontsize=7)
         ax.set_xlabel(unit, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.spines[["top", "right"]].set_visible(False)
-        ax.set_xlim(0, max(values) * 1.3)
+        ax.set_xlim(0, max(v + e for v, e in zip(values, errors[1], strict=True)) * 1.6)
+    left.set_yticks(ys, names)
+    left.invert_yaxis()  # the first saving on top, as in the tables
     right.tick_params(axis="y", left=False)
-    fig.suptitle("Verified savings and avoided emissions (GRI 302-4, 305-5)", fontsize=10, x=0.02, ha="left")
+    kinds = [k for k in KIND_WORDS if any(x.kind == k for x in result.savings)]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=KIND_COLOURS[k]) for k in kinds]
+    fig.legend(handles, [KIND_WORDS[k] for k in kinds], fontsize=7, frameon=False, ncol=len(kinds),
+               loc="upper center", bbox_to_anchor=(0.5, -0.32 / height_in))  # below the axis labels
+    fig.suptitle("Energy savings and avoided emissions (GRI 302-4, 305-5)", fontsize=10, x=0.02, ha="left")
+    return _png(fig)
+
+
+def verified_monthly(saving: SavingResult) -> bytes | None:
+    """A verified saving month by month: the adjusted baseline (what the site would have used without the
+    measure) with its uncertainty band, against the measured energy, in MWh. None without monthly rows."""
+    record = saving.record
+    if record is None or not record.monthly:
+        return None
+    months = record.monthly
+    years = {m.month[:4] for m in months}
+    labels = [MONTHS[int(m.month[5:7]) - 1] + (f"\n{m.month[:4]}" if len(years) > 1 else "") for m in months]
+    measured = [m.measured_kwh / 1000.0 for m in months]
+    baseline = [m.adjusted_baseline_kwh / 1000.0 for m in months]
+    # Only the baseline is uncertain (the meter is not), so its band is the measured energy plus the bounds of
+    # the avoided energy.
+    lower = [m.measured_kwh / 1000.0 + m.avoided_kwh_lower / 1000.0 for m in months]
+    upper = [m.measured_kwh / 1000.0 + m.avoided_kwh_upper / 1000.0 for m in months]
+    xs = list(range(len(months)))
+    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    ax.fill_between(xs, lower, upper, color=PALETTE[0], alpha=0.2, linewidth=0,
+                    label=f"adjusted baseline, {record.confidence:g} % interval")
+    ax.plot(xs, baseline, color=PALETTE[0], marker="o", markersize=3.5, linewidth=1.4, label="adjusted baseline")
+    ax.plot(xs, measured, color=PALETTE[4], marker="s", markersize=3.5, linewidth=1.4, label="measured")
+    ax.set_xticks(xs, labels)
+    # Lines, not bars, so the axis can zoom onto the data: from zero, a band of a few percent would not show.
+    low, high = min([*lower, *measured]), max([*upper, *measured])
+    pad = max((high - low) * 0.15, abs(high) * 0.01, 1e-6)
+    ax.set_ylim(low - pad, high + pad)
+    digits = 0 if high - low >= 10 else 1
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.{digits}f}"))
+    below = -0.12 - (0.08 if len(years) > 1 else 0.0)  # two-line month labels need more room
+    ax.legend(fontsize=7, frameon=False, ncol=3, loc="upper center", bbox_to_anchor=(0.5, below))
+    _style(ax, _wrap(f"{saving.name}: adjusted baseline against measured {ENERGY_WORDS[record.energy]}, by month",
+                     90), "MWh")
     return _png(fig)
 
 

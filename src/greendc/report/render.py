@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
-from greendc.carbon.calculate import InventoryResult, calculate
+from greendc.carbon.calculate import KIND_WORDS, InventoryResult, calculate
 from greendc.carbon.export import to_json
 from greendc.carbon.inventory import (
     Inventory,
@@ -22,6 +22,7 @@ from greendc.carbon.inventory import (
 )
 from greendc.errors import GreendcError
 from greendc.report import charts
+from greendc.report.methodology import kinds_in_words, verified_saving_method
 from greendc.report.tables import ReportTable, all_tables, fmt
 from greendc.results.store import check_output_folder, write_json_atomic, write_result_folder
 
@@ -91,7 +92,7 @@ def _table_html(table: ReportTable) -> str:
         empty = escape(table.empty_text)
         return f'<div class="table-block keep"><p class="empty"><b>{caption}</b><br>{empty}</p>{notes}</div>'
     grouped = [table.columns.index(c) for c in table.group_by]
-    shown = [i for i in range(len(table.columns)) if i not in grouped]
+    shown = [i for i in range(len(table.columns)) if i not in grouped and table.columns[i] not in table.csv_only]
     numeric = {
         i
         for i in shown
@@ -151,13 +152,32 @@ def _cards(result: InventoryResult) -> list[dict[str, str]]:
         },
         {"label": "Scope 2 location-based (tCO2)", "value": num("location_based_tco2"), "sub": ""},
         {"label": "Scope 2 market-based (tCO2)", "value": num("market_based_tco2"), "sub": ""},
-        {
-            "label": "Avoided emissions, GRI 305-5 (tCO2)",
-            "value": num("avoided_tco2", 1) if result.savings else "none",
-            "sub": f"from {num('energy_saved_mwh', 1)} MWh saved" if result.savings else "no verified savings",
-        },
+        _savings_card(result),
         {"label": "PUE (ISO/IEC 30134-2)", "value": "n/a" if pue is None else f"{pue:.3f}", "sub": ""},
     ]
+
+
+def _savings_card(result: InventoryResult) -> dict[str, str]:
+    """The avoided emissions of the strongest kind of saving in the inventory (verified, then entered, then
+    simulated), with its interval, saying its kind and what else is totalled apart."""
+    if not result.savings:
+        return {"label": "Avoided emissions, GRI 305-5 (tCO2)", "value": "none", "sub": "no savings in the inventory"}
+    kinds = [k for k in KIND_WORDS if any(x.kind == k for x in result.savings)]
+    kind = kinds[0]
+    avoided, saved = result.figures[f"avoided_tco2_{kind}"], result.figures[f"energy_saved_mwh_{kind}"]
+    value = f"{avoided.value or 0.0:,.1f}"
+    sub = f"{KIND_WORDS[kind]}: from {saved.value or 0.0:,.1f} MWh saved"
+    if avoided.interval is not None:
+        value += f" ± {avoided.interval.half_width:,.1f}"
+        sub += f", at {avoided.interval.confidence_pct:g} % confidence"
+    if kind == "simulated":
+        sub = f"on the EnergyPlus twin, not metered: from {saved.value or 0.0:,.1f} MWh saved"
+    others = [f"{result.value(f'avoided_tco2_{k}') or 0.0:,.1f} t {KIND_WORDS[k]}" for k in kinds[1:]]
+    if others:
+        sub += f"; also {' and '.join(others)}, totalled apart"
+    # A simulated year is no reduction anyone measured: it is not shown as a GRI 305-5 figure.
+    label = "Simulated avoided emissions (tCO2)" if kind == "simulated" else "Avoided emissions, GRI 305-5 (tCO2)"
+    return {"label": label, "value": value, "sub": sub}
 
 
 def render_html(result: InventoryResult) -> str:
@@ -190,6 +210,15 @@ def render_html(result: InventoryResult) -> str:
         for s in result.sites
         for o in s.onsite
     ]
+    verified = [
+        {
+            "name": x.name,
+            "chart": _data_uri(charts.verified_monthly(x)),
+            "method": verified_saving_method(x),
+        }
+        for x in result.savings
+        if x.record is not None
+    ]
     return template.render(
         org=inv.organization.name,
         year=inv.reporting_year,
@@ -208,6 +237,8 @@ def render_html(result: InventoryResult) -> str:
             "savings": _data_uri(charts.savings(result)),
         },
         has_instruments=any(s.market.claims for s in result.sites),
+        saving_kinds=kinds_in_words(result),
+        verified=verified,
         onsite=onsite,
         disclosures=result.disclosures,
         notes=list(inv.notes),

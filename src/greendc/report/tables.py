@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from greendc.carbon import eu
-from greendc.carbon.calculate import InventoryResult
+from greendc.carbon.calculate import KIND_WORDS, InventoryResult, SavingResult
 from greendc.carbon.disclosures import KIND_LABEL
+from greendc.carbon.figures import Figure, Interval
+from greendc.carbon.inventory import SAVING_KINDS
 from greendc.carbon.kpis import MWH_TO_GJ
 from greendc.carbon.scope2 import HIERARCHY_LABEL, REMAINDER_LABEL
+from greendc.carbon.verified import interval_words
 
 Cell = str | float | int | None
 
@@ -24,6 +27,8 @@ class ReportTable:
     site's list) instead of repeating their value on every row. ``empty_text`` is the sentence the HTML
     shows instead of a table without rows; ``missing_text`` is what an absent value reads as. With
     ``split_by_group`` the HTML shows one table per value of the first ``group_by`` column (e.g. per site).
+    ``csv_only`` names columns the HTML leaves out because another column says the same in words (an
+    interval's bounds as numbers beside "15.1 MWh ± 2.3 MWh at 90 % confidence").
     """
 
     slug: str
@@ -36,6 +41,7 @@ class ReportTable:
     split_by_group: bool = False
     empty_text: str = "Nothing to report."
     missing_text: str = "n/a"
+    csv_only: tuple[str, ...] = ()
 
     def write_csv(self, folder: Path) -> Path:
         path = folder / f"{self.slug}.csv"
@@ -124,18 +130,74 @@ def gri_302_3(result: InventoryResult) -> ReportTable:
     return t
 
 
+NO_INTERVAL = {"entered": "not stated", "simulated": "not estimated (a simulation)"}
+"""What the uncertainty column says of a saving without an interval, by kind."""
+
+KIND_EVIDENCE = {
+    "verified": "a verified saving was metered and has an interval",
+    "entered": "an entered one is the organization's statement",
+    "simulated": "a simulated one is a year of the EnergyPlus twin that no meter recorded",
+}
+"""Why kinds are not added, one clause per kind."""
+
+
+def _uncertainty(kind: str, figure: Figure, unit: str) -> str:
+    if figure.interval is None or figure.value is None:
+        return NO_INTERVAL.get(kind, "not stated")
+    return interval_words(figure.value, figure.interval, unit)
+
+
+def _bounds(interval: Interval | None) -> list[Cell]:
+    if interval is None:
+        return [None, None, None]
+    return [interval.lower, interval.upper, interval.confidence_pct]
+
+
+def _kinds(savings: list[SavingResult]) -> list[str]:
+    return [k for k in SAVING_KINDS if any(x.kind == k for x in savings)]
+
+
+def _totals_note(t: ReportTable, kinds: list[str]) -> None:
+    if len(kinds) > 1:
+        clauses = ", ".join(KIND_EVIDENCE[k] for k in kinds)
+        t.notes.append(f"Savings of different kinds are totalled separately and not added: {clauses}.")
+    if "verified" in kinds:
+        t.notes.append(
+            "The interval of a total of verified savings adds the savings' half-widths in quadrature (independent "
+            "measurements; intervals at different confidences brought to the highest first)."
+        )
+
+
 def gri_302_4(result: InventoryResult) -> ReportTable:
     t = ReportTable(
         "gri_302_4",
         "Reduction of energy consumption",
         "GRI 302-4",
-        ["initiative", "site", "MWh saved", "GJ saved", "basis", "verification"],
-        empty_text=(
-            f"No energy-saving initiative with verified savings is reported for {result.inventory.reporting_year}."
-        ),
+        [
+            *("initiative", "site", "kind", "MWh saved", "uncertainty", "GJ saved", "basis", "evidence"),
+            *("MWh saved lower", "MWh saved upper", "confidence %"),
+        ],
+        empty_text=f"No energy saving is reported for {result.inventory.reporting_year}.",
+        csv_only=("MWh saved lower", "MWh saved upper", "confidence %"),
     )
     for x in result.savings:
-        t.rows.append([x.name, x.site or "-", x.saved_mwh, x.saved_mwh * MWH_TO_GJ, x.basis, x.verification or "-"])
+        t.rows.append(
+            [
+                *(x.name, x.site or "-", x.kind_words, x.saved_mwh, _uncertainty(x.kind, x.saved, "MWh")),
+                *(x.saved_mwh * MWH_TO_GJ, x.basis, x.verification or "-", *_bounds(x.saved_interval)),
+            ]
+        )
+    kinds = _kinds(result.savings)
+    for kind in kinds:
+        total = result.figures[f"energy_saved_mwh_{kind}"]
+        value = total.value or 0.0
+        t.rows.append(
+            [
+                *("Total", "", KIND_WORDS[kind], value, _uncertainty(kind, total, "MWh"), value * MWH_TO_GJ),
+                *("sum of the savings of this kind", "", *_bounds(total.interval)),
+            ]
+        )
+    _totals_note(t, kinds)
     return t
 
 
@@ -229,25 +291,38 @@ def gri_305_5(result: InventoryResult) -> ReportTable:
         "gri_305_5",
         "Reduction of GHG emissions (avoided, not netted)",
         "GRI 305-5",
-        ["initiative", "MWh saved", "factor t/MWh", "factor", "tCO2 avoided"],
+        [
+            *("initiative", "kind", "MWh saved", "factor t/MWh", "factor", "tCO2 avoided", "uncertainty"),
+            *("tCO2 avoided lower", "tCO2 avoided upper", "confidence %"),
+        ],
         empty_text=(
             f"No GHG emission reductions are reported for {result.inventory.reporting_year}: the inventory "
-            "holds no verified energy savings."
+            "holds no energy savings."
         ),
+        csv_only=("tCO2 avoided lower", "tCO2 avoided upper", "confidence %"),
     )
     for x in result.savings:
         t.rows.append(
             [
-                x.name,
-                x.saved_mwh,
-                x.factor.value_tco2_per_mwh,
+                *(x.name, x.kind_words, x.saved_mwh, x.factor.value_tco2_per_mwh),
                 f"{KIND_LABEL.get(x.factor.kind, x.factor.kind)}, {x.factor.region} {x.factor.year}",
-                x.avoided_tco2,
+                *(x.avoided_tco2, _uncertainty(x.kind, x.avoided, "tCO2"), *_bounds(x.avoided_interval)),
+            ]
+        )
+    kinds = _kinds(result.savings)
+    for kind in kinds:
+        avoided = result.figures[f"avoided_tco2_{kind}"]
+        t.rows.append(
+            [
+                *("Total", KIND_WORDS[kind], result.value(f"energy_saved_mwh_{kind}"), None, ""),
+                *(avoided.value, _uncertainty(kind, avoided, "tCO2"), *_bounds(avoided.interval)),
             ]
         )
     if result.savings:
-        t.rows.append(["Total", result.value("energy_saved_mwh"), None, "", result.value("avoided_tco2")])
         t.notes.append("Scope 2 (market-based and location-based) is reported gross; these reductions are separate.")
+        if "verified" in kinds:
+            t.notes.append("A verified saving's bounds are multiplied by the same factor as the saving.")
+    _totals_note(t, kinds)
     return t
 
 

@@ -2,7 +2,8 @@
 
 It writes one result folder: a run folder per controller, a comparison plot, the benchmark records and an
 ESG report of the ai's year, whose avoided emissions come from its simulated saving against the legacy
-control (labelled simulated, not metered).
+control: a saving of the kind "simulated" (EnergyPlus twin, ai vs default), which the report never calls
+verified because no meter recorded it.
 """
 
 from __future__ import annotations
