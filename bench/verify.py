@@ -15,7 +15,8 @@ Each scenario gives two cases, facility and cooling energy. A case passes when t
 the stated 90 % interval and the point estimate is within 2 percentage points of saving (of the true
 adjusted baseline). The IT load is each year's hourly utilisation (the site's weekday shape, a seeded
 day-to-day variation, a linear growth through the year so that the reporting year's mean is (1 + growth)
-times the baseline year's), given to the twin as a CSV load and to verify through ``<hall>/it_load_fraction``.
+times the baseline year's, filling the headroom so that the reporting loads stay in the baseline's range),
+given to the twin as a CSV load and to verify through ``<hall>/it_load_fraction``.
 
 Usage::
 
@@ -72,24 +73,37 @@ SCENARIOS = (
 )
 
 
-def load_fractions(site: Site, growth: float, year_index: int, seed: int) -> np.ndarray:
-    """Hourly IT load fractions of one year (8760): the site's weekday diurnal shape (or flat), a seeded
-    day-to-day variation of +-5 % and a linear growth, continuous across the years, by which year 1 (the
-    reporting year) averages (1 + growth) times year 0; scaled so that the reporting year's peak stays near
-    0.97 (the ai's model learned loads up to full design power), clipped to 0.3-1.0."""
-    load = site.it_load
-    if load.kind == "schedule":
-        shape = np.tile(np.array(load.weekday_fractions), 365)
-    else:
-        shape = np.full(8760, getattr(load, "fraction", 0.75))
-    shape = shape / shape.mean()
+#: The diurnal shape of every bench year (the two-hall example's weekday schedule): a constant load cannot
+#: grow without leaving the range its baseline saw.
+DIURNAL = np.array([0.5] * 6 + [0.75] * 2 + [1.0] * 10 + [0.8] * 6)
+
+
+def _base_fractions(year_index: int, seed: int) -> np.ndarray:
+    """A year's hourly load before growth: :data:`DIURNAL` mapped to 0.35-0.85 of design, with a seeded
+    day-to-day variation of +-0.05."""
+    shape = np.tile((DIURNAL - DIURNAL.min()) / (DIURNAL.max() - DIURNAL.min()), 365)
     rng = np.random.default_rng(seed * 10 + year_index)
-    daily = np.repeat(1 + rng.uniform(-0.05, 0.05, 365), 24)
-    hours = np.arange(8760) / 8760 + year_index  # 0-1 baseline year, 1-2 reporting year
-    # The mean over the reporting year is (1 + growth) x the baseline year's: linear in time, slope growth.
-    level = 1 + growth * (hours - 0.5)
-    peak = shape.max() * 1.05 * (1 + growth * 1.5)
-    return np.clip(0.97 * shape * daily * level / peak, 0.3, 1.0)
+    return 0.35 + 0.5 * shape + np.repeat(rng.uniform(-0.05, 0.05, 365), 24)
+
+
+def _grown(base: np.ndarray, year_index: int, rate_per_year: float) -> np.ndarray:
+    """Growth that fills the headroom: u = 1 - (1 - base) (1 - rate t), t in years from the baseline's start.
+    Cloud load grows by filling the night's troughs more than by raising the peak, so the reporting year's
+    loads stay inside the range the baseline year saw, as M&V needs."""
+    years = np.arange(base.size) / base.size + year_index
+    return np.clip(1 - (1 - base) * (1 - rate_per_year * years), 0.3, 0.97)
+
+
+def load_fractions(growth: float, year_index: int, seed: int) -> np.ndarray:
+    """Hourly IT load fractions (8760) of year ``year_index`` (0 the baseline, 1 the reporting year), growing
+    so that the reporting year's mean is (1 + growth) times the baseline year's (the rate found by bisection)."""
+    low, high = 0.0, 0.5
+    for _ in range(50):
+        rate = (low + high) / 2
+        ratio = _grown(_base_fractions(1, seed), 1, rate).mean() / _grown(
+            _base_fractions(0, seed), 0, rate).mean()
+        low, high = (rate, high) if ratio < 1 + growth else (low, rate)
+    return _grown(_base_fractions(year_index, seed), year_index, low)
 
 
 def site_with_load(site_name: str, fractions: np.ndarray, folder: Path) -> Site:
@@ -124,11 +138,11 @@ def heat_wave(out: Path) -> Path:
 def runs_of(scenario: Scenario, out: Path, models: dict[str, Path], weather: dict[str, str]) -> dict[str, Path]:
     """Simulate the scenario's three years (cached in ``out``): name -> folder with telemetry.parquet."""
     folder = out / scenario.name.replace(" ", "_").replace("/", "").replace(">", "").replace("%", "pct")
-    base_site = site_with_load(scenario.site, load_fractions(Site.model_validate(yaml.safe_load(
-        SITES[scenario.site].read_text())), scenario.growth, 0, scenario.seed), folder / "baseline-site")
+    base_site = site_with_load(scenario.site, load_fractions(scenario.growth, 0, scenario.seed),
+                               folder / "baseline-site")
     reporting_year = 1 if scenario.baseline_weather else 0
-    report_site = site_with_load(scenario.site, load_fractions(base_site, scenario.growth, reporting_year,
-                                                               scenario.seed), folder / "reporting-site")
+    report_site = site_with_load(scenario.site, load_fractions(scenario.growth, reporting_year, scenario.seed),
+                                 folder / "reporting-site")
     ai = {"model": str(models[scenario.site])}
     reporting_weather = weather.get(scenario.reporting_weather, scenario.reporting_weather)
     plan = {"reporting-ai": SimulationJob(report_site, None, "ai", reporting_weather, ai),

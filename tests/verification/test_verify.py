@@ -101,7 +101,7 @@ def test_refusals_name_the_reason(tmp_path: Path) -> None:
     assert "outdoor_dew_point_c" in _refusal(tmp_path, year, after.drop(columns="outdoor_dew_point_c"))
     in_kw = after.rename(columns={"facility_power_w": "facility_power_kw"})
     assert "facility_power_w" in _refusal(tmp_path, year, in_kw)
-    hot = synthetic_year("2024-01-01 01:00", seed=2, warmer_k=12)
+    hot = synthetic_year("2024-01-01 01:00", seed=2, warmer_k=20)
     assert "outside the range the baseline covered" in _refusal(tmp_path, year, hot)
     noisy = year.assign(cooling_power_w=np.random.default_rng(3).uniform(0, 40_000, len(year)))
     assert "CV(RMSE)" in _refusal(tmp_path, noisy, after, "--energy", "cooling")

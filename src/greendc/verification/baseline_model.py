@@ -35,6 +35,8 @@ from greendc.verification import guideline14
 KNOT_SPACING_K = 2.0
 #: Months are held out one at a time to measure how the model predicts data it did not see.
 MIN_MONTHS_FOR_CROSS_VALIDATION = 3
+#: A month with fewer hours (the stray first or last hours of a year) is not held out: its error says little.
+MIN_HOURS_TO_HOLD_OUT = 14 * 24
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,8 @@ def monthly_cross_validation(model: BaselineModel, frame: pd.DataFrame) -> np.nd
     errors = []
     for month in distinct:
         held = np.asarray(months == month)
+        if held.sum() < MIN_HOURS_TO_HOLD_OUT:
+            continue
         rows, metered = design[held], energy[held]
         coefficients = np.linalg.lstsq(gram - rows.T @ rows, moment - rows.T @ metered, rcond=None)[0]
         errors.append((float((rows @ coefficients).sum()) - metered.sum()) / metered.sum())
