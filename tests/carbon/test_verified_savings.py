@@ -295,3 +295,14 @@ def test_a_run_summary_takes_a_verification_record(tmp_path: Path) -> None:
     [saving] = calculate(load_source(run, [record])).savings
     assert saving.site == "Sim DC" and saving.kind == "verified"
     assert saving.factor.region == "US-RFCW"
+
+
+def test_a_small_interval_keeps_two_significant_digits() -> None:
+    from greendc.carbon.figures import Interval
+    from greendc.carbon.verified import interval_words, plus_minus
+
+    assert interval_words(10.23, Interval(9.93, 10.53, 90.0), "MWh") == "± 0.30 MWh at 90 % confidence"
+    assert plus_minus(4.74, Interval(4.68, 4.80, 95.0), "MWh") == "4.740 MWh ± 0.060 MWh at 95 % confidence"
+    assert plus_minus(313.1, Interval(265.1, 361.1, 90.0), "MWh") == "313.1 MWh ± 48.0 MWh at 90 % confidence"
+    # An interval not centred on the value gives both bounds.
+    assert interval_words(10.0, Interval(8.0, 14.0, 90.0), "MWh") == "8.0 to 14.0 MWh at 90 % confidence"

@@ -42,15 +42,25 @@ def mwh_interval(record: Verification) -> Interval:
 def plus_minus(value: float, interval: Interval, unit: str) -> str:
     """``15.1 MWh ± 2.3 MWh at 90 % confidence``; an interval not centred on the value gives both bounds."""
     words = interval_words(value, interval, unit)
-    return f"{value:,.1f} {unit} {words}" if words.startswith("±") else f"{value:,.1f} {unit} ({words})"
+    shown = f"{value:,.{decimals(interval.half_width)}f} {unit}"
+    return f"{shown} {words}" if words.startswith("±") else f"{shown} ({words})"
+
+
+def decimals(half_width: float) -> int:
+    """Decimals that show a half-width to two significant digits (at least one, at most four): 2.3, 0.30,
+    0.060; a small saving's interval would otherwise read as 0.0 or 0.1."""
+    if half_width <= 0 or not math.isfinite(half_width):
+        return 1
+    return min(4, max(1, 1 - math.floor(math.log10(half_width))))
 
 
 def interval_words(value: float, interval: Interval, unit: str) -> str:
     """``± 2.3 MWh at 90 % confidence`` (beside the value), or both bounds for an interval not centred on it."""
     half = interval.half_width
+    d = decimals(half)
     if math.isclose(interval.lower + half, value, rel_tol=1e-6, abs_tol=1e-9):
-        return f"± {half:,.1f} {unit} at {interval.confidence_pct:g} % confidence"
-    return f"{interval.lower:,.1f} to {interval.upper:,.1f} {unit} at {interval.confidence_pct:g} % confidence"
+        return f"± {half:,.{d}f} {unit} at {interval.confidence_pct:g} % confidence"
+    return f"{interval.lower:,.{d}f} to {interval.upper:,.{d}f} {unit} at {interval.confidence_pct:g} % confidence"
 
 
 def read_claimable_verification(path: Path) -> Verification:

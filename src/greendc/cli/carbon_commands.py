@@ -83,10 +83,12 @@ def _headline_table(result) -> Table:
 
 
 def _with_interval(figure) -> str:
-    text = _fmt(figure.value, figure.unit)
-    if figure.interval is not None and figure.value:
-        text += f" ± {figure.interval.half_width:,.1f} ({figure.interval.confidence_pct:g} %)"
-    return text
+    from greendc.carbon.verified import decimals
+
+    if figure.interval is None or not figure.value:
+        return _fmt(figure.value, figure.unit)
+    d = decimals(figure.interval.half_width)
+    return f"{figure.value:,.{d}f} ± {figure.interval.half_width:,.{d}f} ({figure.interval.confidence_pct:g} %)"
 
 
 def _avoided_by_kind(result) -> list[list[str]]:

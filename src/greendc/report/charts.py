@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter
 
 from greendc.carbon.calculate import KIND_WORDS, InventoryResult, SavingResult, SiteResult
-from greendc.carbon.verified import ENERGY_WORDS
+from greendc.carbon.verified import ENERGY_WORDS, decimals
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 PALETTE = ["#2f6f4f", "#6fa86f", "#b5d99c", "#e3b23c", "#d9763a", "#7f8fa6", "#4b6584", "#a55eea", "#c8d6e5"]
@@ -163,8 +163,9 @@ def savings(result: InventoryResult) -> bytes | None:
                         elinewidth=0.8, capsize=3,
                         xerr=[[errors[0][i] for i in with_interval], [errors[1][i] for i in with_interval]])
         for i, (value, f, x) in enumerate(zip(values, figures, result.savings, strict=True)):
-            spread = f" ± {f.interval.half_width:,.1f}" if f.interval else ""
-            ax.annotate(f"  {value:,.1f}{spread} ({x.kind})", (value + errors[1][i], i), va="center", fontsize=7)
+            d = decimals(f.interval.half_width) if f.interval else 1
+            spread = f" ± {f.interval.half_width:,.{d}f}" if f.interval else ""
+            ax.annotate(f"  {value:,.{d}f}{spread} ({x.kind})", (value + errors[1][i], i), va="center", fontsize=7)
         ax.set_xlabel(unit, fontsize=8)
         ax.tick_params(labelsize=7)
         ax.spines[["top", "right"]].set_visible(False)
@@ -197,7 +198,7 @@ def verified_monthly(saving: SavingResult) -> bytes | None:
     upper = [m.measured_kwh / 1000.0 + m.avoided_kwh_upper / 1000.0 for m in months]
     xs = list(range(len(months)))
     fig, ax = plt.subplots(figsize=(7.0, 2.6))
-    ax.fill_between(xs, lower, upper, color=PALETTE[0], alpha=0.2, linewidth=0,
+    ax.fill_between(xs, lower, upper, color=PALETTE[0], alpha=0.3, linewidth=0,
                     label=f"adjusted baseline, {record.confidence:g} % interval")
     ax.plot(xs, baseline, color=PALETTE[0], marker="o", markersize=3.5, linewidth=1.4, label="adjusted baseline")
     ax.plot(xs, measured, color=PALETTE[4], marker="s", markersize=3.5, linewidth=1.4, label="measured")

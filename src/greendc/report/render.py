@@ -20,6 +20,7 @@ from greendc.carbon.inventory import (
     check_inventory,
     load_inventory,
 )
+from greendc.carbon.verified import decimals
 from greendc.errors import GreendcError
 from greendc.report import charts
 from greendc.report.methodology import kinds_in_words, verified_saving_method
@@ -168,7 +169,8 @@ def _savings_card(result: InventoryResult) -> dict[str, str]:
     value = f"{avoided.value or 0.0:,.1f}"
     sub = f"{KIND_WORDS[kind]}: from {saved.value or 0.0:,.1f} MWh saved"
     if avoided.interval is not None:
-        value += f" ± {avoided.interval.half_width:,.1f}"
+        d = decimals(avoided.interval.half_width)
+        value = f"{avoided.value or 0.0:,.{d}f} ± {avoided.interval.half_width:,.{d}f}"
         sub += f", at {avoided.interval.confidence_pct:g} % confidence"
     if kind == "simulated":
         sub = f"on the EnergyPlus twin, not metered: from {saved.value or 0.0:,.1f} MWh saved"
