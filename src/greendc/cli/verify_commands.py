@@ -65,12 +65,16 @@ def register(app: typer.Typer) -> None:
         energy: Annotated[str, typer.Option(help="facility | cooling")] = "facility",
         confidence: Annotated[float, typer.Option(min=50, max=99.9, help="Confidence of the interval, %.")] = 90.0,
         it_load: Annotated[str | None, typer.Option(
-            "--it-load", help="IT-load signal: 'utilization' (default: <zone>/it_load_fraction) or a column "
-            "name such as it_power_w (measured IT power is moved by cooling control; the record says so).")] = None,
+            "--it-load", help="IT-load signal: 'utilization' (default: <zone>/it_load_fraction), 'normalized' (IT "
+            "power at a 20 C inlet by the site's server curve; needs --site) or a column such as it_power_w "
+            "(measured IT power is moved by cooling control; the record says so).")] = None,
         adjustments: Annotated[Path | None, typer.Option(help="Non-routine adjustments and exclusions (YAML).")] = None,
+        site_file: Annotated[Path | None, typer.Option("--site", help="The site file, for --it-load normalized (the "
+                                                       "halls' design power and server curves).")] = None,
         json_path: Annotated[Path | None, typer.Option("--json", help="Write the verification record here.")] = None,
     ) -> None:
         """Verify a saving on metered data: adjusted baseline minus measured, with Guideline 14 uncertainty."""
+        from greendc.site.loader import load_site
         from greendc.verification.adjustments import Adjustments, load_adjustments
         from greendc.verification.record import write_verification
 
@@ -81,6 +85,7 @@ def register(app: typer.Typer) -> None:
         if ab is None and (baseline is None or reporting is None):
             raise UsageError("--baseline and --reporting are both needed (or --ab TELEMETRY)")
         rules = load_adjustments(adjustments) if adjustments is not None else Adjustments()
+        site = load_site(site_file)[0] if site_file is not None else None
         with _out.status("fitting the baseline model and predicting the reporting period..."):
             if ab is not None:
                 from greendc.verification.ab_test import verify_ab
@@ -90,7 +95,7 @@ def register(app: typer.Typer) -> None:
                 from greendc.verification.savings import VerifyOptions, verify_savings
 
                 record = verify_savings(str(baseline), str(reporting),
-                                        VerifyOptions(energy, confidence, it_load, rules))
+                                        VerifyOptions(energy, confidence, it_load, rules, site))
         _out.print(_table(record))
         for line in _statistics_lines(record):
             _out.print(line, markup=False, highlight=False, soft_wrap=True)

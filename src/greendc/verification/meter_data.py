@@ -9,7 +9,10 @@ variables are hourly means.
 The IT load is the independent variable that matters most in a data center, and measured IT power is
 itself moved by cooling control: warmer inlet air speeds up server fans. So the model takes a signal the
 measure does not move: the servers' utilisation (``<zone>/it_load_fraction``, 0-1, weighted by each zone's
-share of IT power) by default, or a column the user names (``--it-load``), which the record then states.
+share of IT power) by default; or, with the site file, each hall's IT power normalised to a 20 C inlet with
+the site's server curve (``--it-load normalized``: the utilisation that gives the metered power at the metered
+inlet temperature, and the power that utilisation draws at 20 C, :func:`normalized_it_power_kw`), which
+also counts servers added after the baseline; or a column the user names, which the record then states.
 """
 
 from __future__ import annotations
@@ -20,11 +23,15 @@ import numpy as np
 import pandas as pd
 
 from greendc.errors import GreendcError, quoted
+from greendc.site.schema import Site
+from greendc.site.servers import REFERENCE_INLET_C, it_power_fraction
 from greendc.telemetry.schema import TelemetryError, load_telemetry
 from greendc.telemetry.sensors import FACILITY, ZONE
 
 ENERGY_COLUMNS = {"facility": FACILITY.facility_power_w.column, "cooling": FACILITY.cooling_power_w.column}
 UTILIZATION = "utilization"
+NORMALIZED = "normalized"
+NORMALIZED_COLUMN = "it_power_at_reference_inlet_kw"
 UTILIZATION_COLUMN = ZONE.it_load_fraction.column
 ARM_COLUMN = "ab_arm"
 #: Weather the baseline model takes (dew point when the telemetry has it), with its unit.
@@ -60,7 +67,8 @@ class HourlyData:
 
 
 def load_hourly(path: str, energy: str, it_load: str | None = None,
-                gaps_allowed: tuple[tuple[pd.Timestamp, pd.Timestamp], ...] = ()) -> HourlyData:
+                gaps_allowed: tuple[tuple[pd.Timestamp, pd.Timestamp], ...] = (),
+                site: Site | None = None) -> HourlyData:
     """Read one period's telemetry, check it for M&V and sum it to hours (see the module docstring).
 
     A gap in the time axis is refused unless it lies within one of ``gaps_allowed`` (the exclusions'
@@ -75,7 +83,13 @@ def load_hourly(path: str, energy: str, it_load: str | None = None,
     _check_time_axis(frame, source, gaps_allowed)
     interval = frame["time"].diff().iloc[1]
     interval_h = interval / pd.Timedelta(hours=1)
-    signal, unit, it_series = _it_load(frame, telemetry.zone_names, it_load, source)
+    if it_load == NORMALIZED:
+        if site is None:
+            raise MeterDataError("--it-load normalized needs the site file (--site) for the halls' server curves")
+        signal, unit, it_series = NORMALIZED_COLUMN, "kW", normalized_it_power_kw(frame, telemetry.zone_names,
+                                                                                    site, source)
+    else:
+        signal, unit, it_series = _it_load(frame, telemetry.zone_names, it_load, source)
     columns = {"energy_kwh": frame[ENERGY_COLUMNS[energy]] * interval_h / 1000.0, signal: it_series}
     for column in WEATHER_COLUMNS:
         if column in frame:
@@ -162,6 +176,33 @@ def _it_load(frame: pd.DataFrame, zones: list[str], it_load: str | None, source:
     if it_load.endswith("_w"):
         return it_load.removesuffix("_w") + "_kw", "kW", values / 1000.0
     return it_load, it_load.rsplit("_", 1)[-1] if "_" in it_load else "-", values
+
+
+def normalized_it_power_kw(frame: pd.DataFrame, zones: list[str], site: Site, source: str) -> pd.Series:
+    """The halls' IT power at a 20 C inlet (kW): per hall, the utilisation at which the site's server curve
+    (:func:`greendc.site.servers.it_power_fraction`) draws the metered IT power at the metered inlet, found by
+    bisection (the curve rises with utilisation), then the power that utilisation draws at 20 C."""
+    by_name = {zone.name: zone for zone in site.zones}
+    curves = site.servers.model()
+    total = pd.Series(0.0, index=frame.index)
+    for zone in zones:
+        if zone not in by_name:
+            raise MeterDataError(f"{source}: hall {quoted(zone)} is not in the site file ({_names(by_name)})")
+        design_w = by_name[zone].it_design_power_w
+        measured = frame[ZONE.it_power_w.of(zone)].to_numpy(float) / design_w
+        inlet = frame[ZONE.inlet_temp_c.of(zone)].to_numpy(float)
+        low, high = np.zeros(len(frame)), np.ones(len(frame))
+        for _ in range(30):
+            middle = (low + high) / 2
+            below = it_power_fraction(curves, middle, inlet) < measured
+            low, high = np.where(below, middle, low), np.where(below, high, middle)
+        reference = it_power_fraction(curves, (low + high) / 2, np.full(len(frame), REFERENCE_INLET_C))
+        total += reference * design_w / 1000.0
+    return total
+
+
+def _names(zones: dict) -> str:
+    return ", ".join(quoted(name) for name in list(zones)[:5])
 
 
 def _hourly_arm(frame: pd.DataFrame, source: str) -> pd.Series:

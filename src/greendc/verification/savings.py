@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from greendc.site.schema import Site
 from greendc.verification import guideline14
 from greendc.verification.adjustments import Adjustments, apply_exclusions, baseline_adjustment_kwh
 from greendc.verification.baseline_model import BaselineModel, monthly_cross_validation
@@ -56,6 +57,7 @@ NAMES = {
     "outdoor_dry_bulb_c": "outdoor dry-bulb temperature",
     "outdoor_wet_bulb_c": "outdoor wet-bulb temperature",
     "outdoor_dew_point_c": "outdoor dew point",
+    "it_power_at_reference_inlet_kw": "IT power at a 20 C inlet (metered, normalised with the site's server curve)",
     "it_load_fraction": "IT utilisation (servers' CPU load fraction, weighted by each hall's IT power)",
 }
 
@@ -68,13 +70,15 @@ class VerifyOptions:
     confidence_pct: float = 90.0
     it_load: str | None = None
     adjustments: Adjustments = field(default_factory=Adjustments)
+    #: The site file, for ``it_load="normalized"`` (the halls' design power and server curves).
+    site: Site | None = None
 
 
 def verify_savings(baseline_path: str, reporting_path: str, options: VerifyOptions) -> Verification:
     """The avoided energy of the reporting period against the baseline period's model (module docstring)."""
     windows = tuple((pd.Timestamp(w.start), pd.Timestamp(w.end)) for w in options.adjustments.exclude)
-    baseline = load_hourly(baseline_path, options.energy, options.it_load, windows)
-    reporting = load_hourly(reporting_path, options.energy, options.it_load, windows)
+    baseline = load_hourly(baseline_path, options.energy, options.it_load, windows, options.site)
+    reporting = load_hourly(reporting_path, options.energy, options.it_load, windows, options.site)
     _check_periods(baseline, reporting)
     base_frame, excluded = apply_exclusions(baseline.frame, options.adjustments)
     report_frame, excluded_reporting = apply_exclusions(reporting.frame, options.adjustments)
