@@ -24,6 +24,7 @@ Per IT zone, with the zone name and a slash in front (``West Hall/inlet_temp_c``
 ``<zone>/supply_air_temp_c``      C       supply-air temperature of the zone's air handler
 ``<zone>/supply_air_setpoint_c``  C       supply-air temperature setpoint in force
 ``<zone>/zone_cooling_setpoint_c`` C      zone cooling setpoint in force
+``<zone>/it_load_fraction``       -       servers' CPU utilisation (the IT load fraction), 0-1 (optional)
 ================================  ======  ===========================================================
 
 Any other column (cooling power by component, dew points, water) is kept and ignored by the checks.
@@ -45,7 +46,9 @@ from greendc.telemetry.sensors import FACILITY, PHYSICAL_RANGE, ZONE, Validation
 # (PHYSICAL_RANGE, values outside are sensor faults or unit mistakes) come from it too.
 FACILITY_COLUMNS = tuple(s.column for s in FACILITY if s.validation is Validation.REQUIRED)
 ZONE_COLUMNS = tuple(s.column for s in ZONE if s.validation is Validation.REQUIRED)
-OPTIONAL_COLUMNS = tuple(s.column for s in (*FACILITY, *ZONE) if s.validation is Validation.IF_PRESENT)
+# Optional ones are checked when present; a zone's under its own name (``<zone>/it_load_fraction``).
+OPTIONAL_COLUMNS = tuple(s.column for s in FACILITY if s.validation is Validation.IF_PRESENT)
+OPTIONAL_ZONE_COLUMNS = tuple(s.column for s in ZONE if s.validation is Validation.IF_PRESENT)
 
 
 class TelemetryError(GreendcError, ValueError):
@@ -87,6 +90,8 @@ def _unit_hint(column: str, values: pd.Series) -> str:
         return " (values look like Fahrenheit; give degrees Celsius)"
     if column.endswith("_w") and 0 < median < 1000 and _kind(column) != FACILITY.cooling_power_w.column:
         return " (values look like kW; give watts)"
+    if column.endswith("_fraction") and 1.5 < median <= 100.5:
+        return " (values look like percent; give a fraction, 0-1)"
     return ""
 
 
@@ -114,7 +119,8 @@ def validate_telemetry(frame: pd.DataFrame, source: str = "<telemetry>") -> Tele
         raise TelemetryError(f"{source}: needs at least two rows, has {len(frame)}")
     # Distinct, present times: at least one step, every step positive.
     interval = frame["time"].diff().dropna().mode().iloc[0]
-    checked = required + [c for c in OPTIONAL_COLUMNS if c in frame.columns]
+    optional = [*OPTIONAL_COLUMNS, *[f"{zone}/{name}" for zone in zones for name in OPTIONAL_ZONE_COLUMNS]]
+    checked = required + [c for c in optional if c in frame.columns]
     for column in checked:
         if column == "time":
             continue

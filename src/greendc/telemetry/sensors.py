@@ -134,6 +134,13 @@ SENSORS: tuple[Sensor, ...] = (
     Sensor("it_fan_power_w", "W", "servers' fan electric power", _W, _Z,
            "ITE Fan Electricity Rate", "{names.ite}", Reporting.ZONE),
     Sensor("ups_power_w", "W", "UPS losses", _W, _Z, "ITE UPS Electricity Rate", "{names.ite}", Reporting.ZONE),
+    # The servers' utilisation, the ITE's CPU loading schedule (the builder's "IT Load Fraction", one schedule for
+    # every zone): the IT signal cooling control does not change (measured IT power rises with the inlet
+    # temperature through the servers' fans), so measurement and verification can regress on it. EnergyPlus
+    # reports a schedule as "Schedule Value" keyed by its name (Input Output Reference, "Schedule Value"); kept
+    # a fraction, as the schedule holds it, so that every recorded column is the value EnergyPlus reports.
+    Sensor("it_load_fraction", "-", "servers' CPU utilisation (the IT load fraction)", (0.0, 1.05), _Z,
+           "Schedule Value", "IT Load Fraction", Reporting.ZONE, validation=_CHK),
     Sensor("inlet_temp_c", "C", "hottest server inlet (cold-aisle) temperature of the zone", (0.0, 50.0), _Z,
            "ITE Air Inlet Dry-Bulb Temperature", "{names.ite}", Reporting.ZONE, validation=_REQ, observed=True),
     Sensor("inlet_dew_point_c", "C", "server inlet dew-point temperature", (-60.0, 45.0), _Z,
