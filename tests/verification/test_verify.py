@@ -95,6 +95,8 @@ def test_refusals_name_the_reason(tmp_path: Path) -> None:
     assert "covers 60 days" in _refusal(tmp_path, short, after)
     gap = year.drop(index=range(100, 110))
     assert "10 missing timestamp(s)" in _refusal(tmp_path, gap, after)
+    twice = pd.concat([year, year.iloc[[50]]]).reset_index(drop=True)
+    assert "duplicate timestamp" in _refusal(tmp_path, twice, after)
     mixed = pd.concat([year.iloc[:200], year.iloc[200:].assign(time=year["time"].iloc[200:] + pd.Timedelta(
         minutes=30))]).reset_index(drop=True)
     assert "different length" in _refusal(tmp_path, mixed, after)
