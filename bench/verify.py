@@ -6,7 +6,7 @@ For each scenario the twin simulates, on one of the example sites:
   another weather year (another climate, or the heat-wave file of the same climate), 53 weeks later, with the
   IT load grown between them, under the ai; and the same reporting year under trim-respond. The last minus the
   ai's is the **true saving**; ``verify_savings`` sees only the baseline year and the ai's year.
-- ``A/B`` scenarios: one year under ``--schedule ab`` (the ai and trim-respond in randomized day blocks, IT
+- ``A/B`` scenarios: one year under ``--schedule ab`` (the ai and trim-respond in randomized 3-day blocks, IT
   load growing through the year); and the same year under the ai alone and under trim-respond alone. Their
   difference is the true saving of the ai running throughout; ``verify_ab`` estimates it from the switched
   year, scaled from the ai's hours to the whole year.
@@ -41,6 +41,7 @@ import yaml
 from greendc.control.ab_schedule import ABDesign
 from greendc.site.schema import Site
 from greendc.verification.ab_test import verify_ab
+from greendc.verification.meter_data import ENERGY_COLUMNS
 from greendc.verification.savings import VerifyOptions, verify_savings
 from greendc.workflows.demo import demo_model_path
 from greendc.workflows.simulation import SimulationJob, simulate_many
@@ -50,7 +51,9 @@ SITES = {"two-hall": REPO / "examples" / "sites" / "two-hall-chicago.yaml",
          "three-hall": REPO / "examples" / "sites" / "three-hall-chilled-water.yaml"}
 #: 53 weeks: the reporting year starts after the baseline year ends, on the same weekday.
 REPORTING_SHIFT = pd.Timedelta(weeks=53)
-POWER = {"facility": "facility_power_w", "cooling": "cooling_power_w"}
+#: Trim-respond takes some 12 hours to settle after a switch (verify leaves them out): blocks of 3 days keep
+#: 60 hours of each block and every hour of the day in both arms.
+AB_BLOCK_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -151,7 +154,7 @@ def runs_of(scenario: Scenario, out: Path, models: dict[str, Path], weather: dic
         plan["baseline-trim-respond"] = SimulationJob(base_site, None, "trim-respond", scenario.baseline_weather)
     else:
         plan["ab"] = SimulationJob(report_site, None, "ai", reporting_weather, ai,
-                                   ab=ABDesign(seed=scenario.seed, baseline="trim-respond", block_days=1))
+                                   ab=ABDesign(seed=scenario.seed, baseline="trim-respond", block_days=AB_BLOCK_DAYS))
     todo = {name: job for name, job in plan.items() if not (folder / name / "telemetry.parquet").is_file()}
     for name, outcome in zip(todo, simulate_many(list(todo.values()), workers=2), strict=True):
         telemetry = outcome.result.telemetry
@@ -164,9 +167,9 @@ def runs_of(scenario: Scenario, out: Path, models: dict[str, Path], weather: dic
 
 
 def kwh(folder: Path, energy: str) -> float:
-    frame = pd.read_parquet(folder / "telemetry.parquet", columns=["time", POWER[energy]])
+    frame = pd.read_parquet(folder / "telemetry.parquet", columns=["time", ENERGY_COLUMNS[energy]])
     step_h = (frame["time"].iloc[1] - frame["time"].iloc[0]) / pd.Timedelta(hours=1)
-    return float(frame[POWER[energy]].sum() * step_h / 1000)
+    return float(frame[ENERGY_COLUMNS[energy]].sum() * step_h / 1000)
 
 
 def case_row(scenario: Scenario, runs: dict[str, Path], energy: str) -> dict:

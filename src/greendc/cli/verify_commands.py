@@ -65,12 +65,14 @@ def register(app: typer.Typer) -> None:
         energy: Annotated[str, typer.Option(help="facility | cooling")] = "facility",
         confidence: Annotated[float, typer.Option(min=50, max=99.9, help="Confidence of the interval, %.")] = 90.0,
         it_load: Annotated[str | None, typer.Option(
-            "--it-load", help="IT-load signal: 'utilization' (default: <zone>/it_load_fraction), 'normalized' (IT "
-            "power at a 20 C inlet by the site's server curve; needs --site) or a column such as it_power_w "
+            "--it-load", help="IT-load signal: 'utilization' (default: each hall's servers' utilisation column), "
+            "'normalized' (IT power at a 20 C inlet by the site's server curve; needs --site) or a column name "
             "(measured IT power is moved by cooling control; the record says so).")] = None,
         adjustments: Annotated[Path | None, typer.Option(help="Non-routine adjustments and exclusions (YAML).")] = None,
         site_file: Annotated[Path | None, typer.Option("--site", help="The site file, for --it-load normalized (the "
                                                        "halls' design power and server curves).")] = None,
+        settling_hours: Annotated[int, typer.Option(min=0, max=168, help="With --ab: hours left out after each "
+                                                    "switch while the building settles.")] = 12,
         json_path: Annotated[Path | None, typer.Option("--json", help="Write the verification record here.")] = None,
     ) -> None:
         """Verify a saving on metered data: adjusted baseline minus measured, with Guideline 14 uncertainty."""
@@ -90,7 +92,7 @@ def register(app: typer.Typer) -> None:
             if ab is not None:
                 from greendc.verification.ab_test import verify_ab
 
-                record = verify_ab(str(ab), energy, confidence, it_load, rules)
+                record = verify_ab(str(ab), energy, confidence, it_load, rules, settling_hours)
             else:
                 from greendc.verification.savings import VerifyOptions, verify_savings
 

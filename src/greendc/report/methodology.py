@@ -23,7 +23,7 @@ KIND_MEANING = {
 
 UNCERTAINTY_PARTS = {
     "guideline14": "ASHRAE Guideline 14 (Annex B) model uncertainty, with autocorrelation",
-    "model_form": "model form (leave-one-month-out cross-validation)",
+    "model_form": "model form (leave-one-season-out cross-validation)",
     "regression_newey_west": "regression standard error (Newey-West)",
 }
 """A record's uncertainty components in words; an unknown one is shown by its name."""

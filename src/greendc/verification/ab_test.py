@@ -36,17 +36,22 @@ from greendc.verification.meter_data import (
 from greendc.verification.record import IndependentVariable, ModelStatistics, Month, Period, Verification
 from greendc.verification.savings import fit_statistics_record, independent_variables, run_summary
 
-SETTLING_HOURS = 2
+#: Hours left out after each switch. Measured on the two-hall site in Chicago (``bench/verify.py``): after a
+#: switch, trim-respond's facility power differed from its steady year's by 0.5-2.4 kW (of some 82) for 12
+#: hours as it trimmed back up, and by under 0.3 kW after; the ai settled within 4 hours. With 2 hours left
+#: out, the A/B estimate of the ai's saving was 13.5 MWh against a true 17.9.
+SETTLING_HOURS = 12
 HAC_LAG_HOURS = 48
 MIN_HOURS_PER_ARM = 7 * 24
 
 
 def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None = None,
-              adjustments: Adjustments | None = None) -> Verification:
+              adjustments: Adjustments | None = None, settling_hours: int = SETTLING_HOURS) -> Verification:
     """The candidate's saving over the baseline from one A/B-switched period's telemetry (module docstring).
 
     ``adjustments`` may exclude periods; a baseline adjustment has no meaning here (both arms share the
-    period) and is refused.
+    period) and is refused. ``settling_hours`` after each switch are left out; with day blocks and a
+    slow baseline, blocks of several days (``--ab-block-days``) keep every hour of the day in both arms.
     """
     adjustments = adjustments or Adjustments()
     if adjustments.adjust_baseline:
@@ -59,7 +64,7 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
                                        "under an A/B schedule (--schedule ab)")
     frame, excluded = apply_exclusions(data.frame, adjustments)
     data = replace(data, frame=frame)
-    kept = _settled(data.frame)
+    kept = _settled(data.frame, settling_hours)
     candidate = (kept[ARM_COLUMN] == "candidate").to_numpy(float)
     for arm, hours in (("candidate", candidate.sum()), ("baseline", (1 - candidate).sum())):
         if hours < MIN_HOURS_PER_ARM:
@@ -74,22 +79,23 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
     t = float(stats.t.ppf(1 - (1 - confidence_pct / 100) / 2, result.df_resid))
     record = _record(data, kept, beta, t * error, energy, confidence_pct,
                      fit_statistics_record(model, reporting_months=12),
-                     [v for _, v in independent_variables(model, kept, kept, data)])
+                     [v for _, v in independent_variables(model, kept, kept, data)], settling_hours)
     return record.model_copy(update={"adjustments": excluded})
 
 
-def _settled(frame: pd.DataFrame) -> pd.DataFrame:
-    """Hours of a known arm, without the first :data:`SETTLING_HOURS` after each switch."""
+def _settled(frame: pd.DataFrame, settling_hours: int) -> pd.DataFrame:
+    """Hours of a known arm, without the first ``settling_hours`` after each switch."""
     arms = frame[ARM_COLUMN]
     switched = arms.ne(arms.shift(1))
     block = switched.cumsum()
     hours_into_block = block.groupby(block).cumcount()
-    keep = arms.notna() & (hours_into_block >= SETTLING_HOURS)
+    keep = arms.notna() & (hours_into_block >= settling_hours)
     return frame[keep]
 
 
 def _record(data: HourlyData, kept: pd.DataFrame, beta: float, half_per_hour: float, energy: str,
-            confidence_pct: float, statistics: ModelStatistics, variables: list[IndependentVariable]) -> Verification:
+            confidence_pct: float, statistics: ModelStatistics, variables: list[IndependentVariable],
+            settling_hours: int) -> Verification:
     frame = data.frame
     schedule = run_summary(data.source).get("ab_schedule") or {}
     in_control = frame[frame[ARM_COLUMN] == "candidate"]
@@ -115,7 +121,7 @@ def _record(data: HourlyData, kept: pd.DataFrame, beta: float, half_per_hour: fl
         method=(f"IPMVP Option {option} with randomized A/B switching (on/off blocks of whole days); the arm's "
                 "coefficient in an hourly regression on weather, time of week and IT load (ordinary least squares, "
                 f"statsmodels), Newey-West standard error with {HAC_LAG_HOURS} hourly lags; the first "
-                f"{SETTLING_HOURS} hours after each switch left out"),
+                f"{settling_hours} hours after each switch left out"),
         ipmvp_option=option, energy=energy, confidence=confidence_pct, avoided_kwh=avoided,
         avoided_kwh_lower=avoided - half, avoided_kwh_upper=avoided + half, adjusted_baseline_kwh=adjusted,
         measured_kwh=measured, savings_fraction=avoided / adjusted if adjusted else 0.0,

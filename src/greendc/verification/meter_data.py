@@ -169,7 +169,7 @@ def _it_load(frame: pd.DataFrame, zones: list[str], it_load: str | None, source:
                                  "is needed, or name another IT-load column with --it-load")
         raise MeterDataError(
             f"{source}: no '<zone>/{UTILIZATION_COLUMN}' columns: give the servers' utilisation, or name an IT-load "
-            "column with --it-load (measured it_power_w is moved by cooling control, so the record will say so)")
+            "column with --it-load (measured IT power is moved by cooling control, so the record will say so)")
     if it_load not in frame:
         raise MeterDataError(f"{source}: missing column {quoted(it_load)} (named by --it-load)")
     values = pd.to_numeric(frame[it_load], errors="coerce")

@@ -7,9 +7,9 @@ parts, each at the chosen confidence:
 
 - ``guideline14``: the model's random error over the reporting hours, Annex B with the autocorrelation
   correction (:func:`greendc.verification.guideline14.savings_uncertainty_kwh`);
-- ``model_form``: the error of predicting data the fit did not see, from holding out each baseline month
-  in turn (:func:`greendc.verification.baseline_model.monthly_cross_validation`): the root-mean-square
-  fractional monthly error times the adjusted baseline, with Student's t for the number of months held
+- ``model_form``: the error of predicting data the fit did not see, from holding out each baseline season
+  in turn (:func:`greendc.verification.baseline_model.seasonal_cross_validation`): the root-mean-square
+  fractional seasonal error times the adjusted baseline, with Student's t for the number of seasons held
   out. Annex B alone assumes the model's form is right; a data center's cooling changes mode with the
   weather, and a different year's weather finds the form's errors. Those errors persist: in the truth
   benchmark a Chicago baseline over-predicted every month but one of a Dulles year, so the term is taken
@@ -33,10 +33,12 @@ import pandas as pd
 from scipy import stats
 
 from greendc.site.schema import Site
+from greendc.telemetry.sensors import FACILITY
 from greendc.verification import guideline14
 from greendc.verification.adjustments import Adjustments, apply_exclusions, baseline_adjustment_kwh
-from greendc.verification.baseline_model import BaselineModel, monthly_cross_validation
+from greendc.verification.baseline_model import BaselineModel, seasonal_cross_validation
 from greendc.verification.meter_data import (
+    NORMALIZED_COLUMN,
     UTILIZATION_COLUMN,
     WEATHER_COLUMNS,
     HourlyData,
@@ -53,12 +55,11 @@ MIN_BASELINE_DAYS = 365
 #: baseline's peak), not far (a climate with its hottest month 10 K above anything the baseline saw).
 MAX_SHARE_OUTSIDE_RANGE = 0.05
 RANGE_MARGIN = 0.10
+#: What the record and the report call each independent variable.
 NAMES = {
-    "outdoor_dry_bulb_c": "outdoor dry-bulb temperature",
-    "outdoor_wet_bulb_c": "outdoor wet-bulb temperature",
-    "outdoor_dew_point_c": "outdoor dew point",
-    "it_power_at_reference_inlet_kw": "IT power at a 20 C inlet (metered, normalised with the site's server curve)",
-    "it_load_fraction": "IT utilisation (servers' CPU load fraction, weighted by each hall's IT power)",
+    **{sensor.column: sensor.meaning for sensor in FACILITY if sensor.column in WEATHER_COLUMNS},
+    NORMALIZED_COLUMN: "IT power at a 20 C inlet (metered, normalised with the site's server curve)",
+    UTILIZATION_COLUMN: "IT utilisation (servers' CPU load fraction, weighted by each hall's IT power)",
 }
 
 
@@ -201,9 +202,9 @@ class _Months:
 def _months(model: BaselineModel, base: pd.DataFrame, measured: pd.Series, predicted: pd.Series,
             confidence_pct: float) -> _Months:
     fit = model.statistics_
-    errors = monthly_cross_validation(model, base)
+    errors = seasonal_cross_validation(model, base)
     rms_error = float(np.sqrt(np.mean(errors**2))) if errors.size else 0.0
-    t_months = float(stats.t.ppf(1 - (1 - confidence_pct / 100) / 2, max(errors.size - 1, 1)))
+    t_seasons = float(stats.t.ppf(1 - (1 - confidence_pct / 100) / 2, max(errors.size - 1, 1)))
 
     def random_kwh(hours: int) -> guideline14.SavingsUncertainty:
         return guideline14.savings_uncertainty_kwh(fit.cv_rmse, fit.observations, fit.parameters,
@@ -211,14 +212,14 @@ def _months(model: BaselineModel, base: pd.DataFrame, measured: pd.Series, predi
 
     rows = []
     for month, hours in predicted.groupby(predicted.index.to_period("M")):
-        form = t_months * rms_error * float(hours.sum())
+        form = t_seasons * rms_error * float(hours.sum())
         half = math.hypot(random_kwh(len(hours)).uncertainty_kwh, form)
         avoided = float(hours.sum() - measured.loc[hours.index].sum())
         rows.append(Month(month=str(month), hours=float(len(hours)), adjusted_baseline_kwh=float(hours.sum()),
                           measured_kwh=float(measured.loc[hours.index].sum()), avoided_kwh=avoided,
                           avoided_kwh_lower=avoided - half, avoided_kwh_upper=avoided + half))
     total = random_kwh(len(predicted))
-    return _Months(rows, total.uncertainty_kwh, t_months * rms_error * float(predicted.sum()), total.effective_n)
+    return _Months(rows, total.uncertainty_kwh, t_seasons * rms_error * float(predicted.sum()), total.effective_n)
 
 
 def _record(baseline: HourlyData, reporting: HourlyData, base: pd.DataFrame, report: pd.DataFrame,
@@ -240,7 +241,7 @@ def _record(baseline: HourlyData, reporting: HourlyData, base: pd.DataFrame, rep
         method=(f"IPMVP Option {option}; ASHRAE Guideline 14-2014 hourly change-point regression of "
                 f"{options.energy} energy on outdoor weather, time of week and IT load (ordinary least squares, "
                 "statsmodels); uncertainty: Guideline 14 Annex B with autocorrelation, combined with "
-                "leave-one-month-out cross-validation"),
+                "leave-one-season-out cross-validation"),
         ipmvp_option=option, energy=options.energy, confidence=options.confidence_pct,
         avoided_kwh=avoided, avoided_kwh_lower=avoided - half, avoided_kwh_upper=avoided + half,
         adjusted_baseline_kwh=adjusted, measured_kwh=measured, savings_fraction=fraction,
