@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from greendc.carbon import calculate
 from greendc.carbon.inventory import BenchSaving
@@ -131,14 +132,11 @@ def test_the_html_shows_the_interval_the_method_and_the_monthly_chart(verified) 
     assert html.count("data:image/png;base64,") == 3  # emissions, savings, the monthly chart
 
 
-def test_the_monthly_chart_needs_a_verified_saving_with_months(verified, tmp_path: Path) -> None:
+def test_the_monthly_chart_needs_a_verified_saving(verified) -> None:
     [saving] = verified.savings
     assert charts.verified_monthly(saving)[:8] == b"\x89PNG\r\n\x1a\n"
-    record = write_record(tmp_path, verification(monthly=[]))
-    [bare] = calculate(load_source(write_inventory(tmp_path, minimal()), [record])).savings
-    assert charts.verified_monthly(bare) is None
-    assert "no monthly rows, so no monthly chart" in _text(render_html(
-        calculate(load_source(write_inventory(tmp_path, minimal()), [record]))))
+    with pytest.raises(ValidationError, match="at least one month"):
+        verification(monthly=[])
 
 
 def test_a_cooling_saving_says_what_its_boundary_leaves_out(tmp_path: Path) -> None:

@@ -181,3 +181,40 @@ def test_verify_ab_on_the_command_line(tmp_path: Path) -> None:
     assert "had it run throughout" in " ".join(record.notes)
     both = runner.invoke(app, ["verify", "--ab", str(path), "--baseline", str(path)])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_more_refusals_found_by_review(tmp_path: Path) -> None:
+    year = synthetic_year("2023-01-01 01:00", seed=1)
+    after = synthetic_year("2024-01-01 01:00", seed=2, saving=0.2)
+    zoned = year.assign(time=year["time"].dt.tz_localize("Asia/Shanghai"))
+    assert "time zone" in _refusal(tmp_path, zoned, after)
+    assert "comes before the baseline" in _refusal(tmp_path, after, year)
+    assert "364 days" in _refusal(tmp_path, year.iloc[24:], after)
+    assert "dead meter" in _refusal(tmp_path, year, after.assign(cooling_power_w=0.0), "--energy", "cooling")
+    assert "name the IT load" in _refusal(tmp_path, year, after, "--it-load", "cooling_power_w")
+    assert "needs --it-load normalized" in _refusal(tmp_path, year, after, "--site", "examples/sites/x.yaml")
+    changes = tmp_path / "changes.yaml"
+    changes.write_text("exclude:\n  - {start: 2019-01-01 00:00, end: 2019-02-01 00:00, reason: typo in the year}\n")
+    assert "covers no hour" in _refusal(tmp_path, year, after, "--adjustments", str(changes))
+    changes.write_text("adjust_baseline:\n"
+                       "  - {start: 2024-06-01 00:00, end: 2024-07-01 00:00, energy_kwh_per_hour: 5, reason: hall C}\n"
+                       "  - {start: 2024-06-15 00:00, end: 2024-07-15 00:00, energy_kwh_per_hour: 5, reason: hall C}\n")
+    assert "overlap" in _refusal(tmp_path, year, after, "--adjustments", str(changes))
+
+
+def test_a_gap_at_the_start_does_not_change_the_interval_length(tmp_path: Path) -> None:
+    year = synthetic_year("2023-01-01 01:00", seed=1)
+    after = synthetic_year("2024-01-01 01:00", seed=2, saving=0.2)
+    b, r = write(year.drop(index=[1, 2, 3]), tmp_path / "b.parquet"), write(after, tmp_path / "r.parquet")
+    rules = Adjustments(exclude=[Exclusion(start=pd.Timestamp("2023-01-01 01:00"), end=pd.Timestamp(
+        "2023-01-01 05:00"), reason="meter restarted")])
+    record = verify_savings(str(b), str(r), VerifyOptions(adjustments=rules))
+    truth = _true_saving_kwh(seed=2, saving=0.2, growth=0.0)
+    assert record.avoided_kwh_lower <= truth <= record.avoided_kwh_upper
+
+
+def test_a_b_with_day_blocks_and_long_settling_is_refused(tmp_path: Path) -> None:
+    arm = np.repeat(np.arange(365) % 2, 24)  # the arm changes every midnight: mornings are never settled
+    path = write(synthetic_year("2024-01-01 01:00", seed=4, saving=0.2, arm=arm), tmp_path / "ab.parquet")
+    with pytest.raises(VerificationRefusedError, match="longer blocks"):
+        verify_ab(str(path), "facility", 90.0, settling_hours=12)

@@ -86,6 +86,8 @@ def register(app: typer.Typer) -> None:
             raise UsageError("--ab: give either --ab TELEMETRY or --baseline and --reporting, not both")
         if ab is None and (baseline is None or reporting is None):
             raise UsageError("--baseline and --reporting are both needed (or --ab TELEMETRY)")
+        if site_file is not None and it_load != "normalized":
+            raise UsageError("--site: the site file serves --it-load normalized only; it needs --it-load normalized")
         rules = load_adjustments(adjustments) if adjustments is not None else Adjustments()
         site = load_site(site_file)[0] if site_file is not None else None
         with _out.status("fitting the baseline model and predicting the reporting period..."):

@@ -183,9 +183,10 @@ def savings(result: InventoryResult) -> bytes | None:
 
 def verified_monthly(saving: SavingResult) -> bytes | None:
     """A verified saving month by month: the adjusted baseline (what the site would have used without the
-    measure) with its uncertainty band, against the measured energy, in MWh. None without monthly rows."""
+    measure) with its uncertainty band, against the measured energy, in MWh (a record has at least one month).
+    None for a saving that is not verified."""
     record = saving.record
-    if record is None or not record.monthly:
+    if record is None:
         return None
     months = record.monthly
     years = {m.month[:4] for m in months}

@@ -5,9 +5,11 @@ blocks of whole days and records the arm of each step (``ab_arm``). Both arms th
 weather spread and IT growth, so no baseline year is extrapolated. The estimate is the arm's coefficient in
 one least-squares regression over the period's hours::
 
-    E_h = beta * [candidate in control at h] + baseline model terms (weather, time of week, IT load)
+    E_h = beta_hour(h) * [candidate in control at h] + baseline model terms (weather, time of week, IT load)
 
-with the terms of :class:`greendc.verification.baseline_model.BaselineModel` adjusting for what differed
+with one effect per hour of day, averaged over the hours the candidate was in charge (settling hours are
+left out of the fit; a saving that differs between night and day is then still weighted as it ran), and the
+terms of :class:`greendc.verification.baseline_model.BaselineModel` adjusting for what differed
 between the arms' days. The first :data:`SETTLING_HOURS` after each switch are left out: the building's
 thermal mass and the controllers' own ramps carry the previous arm into them. Its standard error is
 heteroskedasticity- and autocorrelation-consistent (Newey & West 1987, Econometrica 55(3), statsmodels'
@@ -21,11 +23,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
 from greendc.verification.adjustments import Adjustments, apply_exclusions
-from greendc.verification.baseline_model import BaselineModel, least_squares
+from greendc.verification.baseline_model import BaselineModel, fit_statistics, least_squares
 from greendc.verification.meter_data import (
     ARM_COLUMN,
     WEATHER_COLUMNS,
@@ -34,7 +37,13 @@ from greendc.verification.meter_data import (
     load_hourly,
 )
 from greendc.verification.record import IndependentVariable, ModelStatistics, Month, Period, Verification
-from greendc.verification.savings import fit_statistics_record, independent_variables, run_summary
+from greendc.verification.savings import (
+    HOURS_PER_MONTH,
+    check_model,
+    fit_statistics_record,
+    independent_variables,
+    run_summary,
+)
 
 #: Hours left out after each switch. Measured on the two-hall site in Chicago (``bench/verify.py``): after a
 #: switch, trim-respond's facility power differed from its steady year's by 0.5-2.4 kW (of some 82) for 12
@@ -72,15 +81,36 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
                                            f"{MIN_HOURS_PER_ARM} are needed for an estimate")
     weather = tuple(c for c in WEATHER_COLUMNS if c in kept)
     model = BaselineModel(data.it_load_signal, weather).fit(kept)
-    design = model.design_matrix(kept)[model.columns_].assign(candidate=candidate)
-    result = least_squares(kept["energy_kwh"].to_numpy(), design.to_numpy(), cov_type="HAC",
-                           cov_kwds={"maxlags": HAC_LAG_HOURS})
-    beta, error = float(result.params[-1]), float(result.bse[-1])
+    hour_of_day = kept.index.hour.to_numpy()
+    _check_hours_of_day(hour_of_day, candidate, data.source, settling_hours)
+    effects = {f"candidate at hour {h}": candidate * (hour_of_day == h) for h in range(24)}
+    design = model.design_matrix(kept)[model.columns_].assign(**effects)
+    energy_kwh = kept["energy_kwh"].to_numpy()
+    result = least_squares(energy_kwh, design.to_numpy(), cov_type="HAC", cov_kwds={"maxlags": HAC_LAG_HOURS})
+    # The candidate's hours of the whole period weight its hour-of-day effects: every hour counts as often as
+    # it was in the candidate's charge, settled or not.
+    in_charge = data.frame.index[data.frame[ARM_COLUMN] == "candidate"].hour
+    weights = np.bincount(in_charge, minlength=24) / len(in_charge)
+    beta = float(weights @ result.params[-24:])
+    error = float(np.sqrt(weights @ result.cov_params()[-24:, -24:] @ weights))
     t = float(stats.t.ppf(1 - (1 - confidence_pct / 100) / 2, result.df_resid))
-    record = _record(data, kept, beta, t * error, energy, confidence_pct,
-                     fit_statistics_record(model, reporting_months=12),
+    statistics = fit_statistics_record(model, len(kept) / HOURS_PER_MONTH, fit_statistics(result, energy_kwh))
+    check_model(statistics, data.source, energy)
+    record = _record(data, kept, beta, t * error, energy, confidence_pct, statistics,
                      [v for _, v in independent_variables(model, kept, kept, data)], settling_hours)
     return record.model_copy(update={"adjustments": excluded})
+
+
+def _check_hours_of_day(hour_of_day: np.ndarray, candidate: np.ndarray, source: str, settling_hours: int) -> None:
+    """Both arms need settled hours at every hour of the day: with day blocks and a long settling period,
+    the mornings are never settled, and a saving measured on afternoons would be taken for the whole day."""
+    for arm, chosen in (("candidate", candidate == 1), ("baseline", candidate == 0)):
+        missing = sorted(set(range(24)) - set(hour_of_day[chosen].tolist()))
+        if missing:
+            raise VerificationRefusedError(
+                f"{source}: the {arm} arm has no settled hour ending at {', '.join(f'{h:02d}:00' for h in missing[:6])}"
+                f"{' ...' if len(missing) > 6 else ''} with {settling_hours} settling hours after each switch; use "
+                "longer blocks (--ab-block-days) or fewer --settling-hours")
 
 
 def _settled(frame: pd.DataFrame, settling_hours: int) -> pd.DataFrame:
@@ -119,9 +149,9 @@ def _record(data: HourlyData, kept: pd.DataFrame, beta: float, half_per_hour: fl
     option = "C (whole facility)" if energy == "facility" else "B (retrofit isolation: cooling sub-meters)"
     return Verification(
         method=(f"IPMVP Option {option} with randomized A/B switching (on/off blocks of whole days); the arm's "
-                "coefficient in an hourly regression on weather, time of week and IT load (ordinary least squares, "
-                f"statsmodels), Newey-West standard error with {HAC_LAG_HOURS} hourly lags; the first "
-                f"{settling_hours} hours after each switch left out"),
+                "effect per hour of day, weighted by the candidate's hours, in an hourly regression on weather, "
+                "time of week and IT load (ordinary least squares, statsmodels), Newey-West standard error with "
+                f"{HAC_LAG_HOURS} hourly lags; the first {settling_hours} hours after each switch left out"),
         ipmvp_option=option, energy=energy, confidence=confidence_pct, avoided_kwh=avoided,
         avoided_kwh_lower=avoided - half, avoided_kwh_upper=avoided + half, adjusted_baseline_kwh=adjusted,
         measured_kwh=measured, savings_fraction=avoided / adjusted if adjusted else 0.0,

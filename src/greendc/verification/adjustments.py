@@ -17,6 +17,7 @@ is listed in the verification record with the hours and energy it moved.
 from __future__ import annotations
 
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from greendc.files import InputFileError, load_yaml_mapping
 from greendc.validation import bracketed, first_problem
+from greendc.verification.meter_data import VerificationRefusedError
 from greendc.verification.record import Adjustment
 
 
@@ -39,6 +41,8 @@ class _Window(_Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> _Window:
+        if self.start.tzinfo is not None or self.end.tzinfo is not None:
+            raise ValueError("give local times without a time zone, as the telemetry's")
         if self.end <= self.start:
             raise ValueError("end must be after start")
         return self
@@ -58,15 +62,25 @@ class BaselineAdjustment(_Window):
 
 
 class Adjustments(_Strict):
-    """The non-routine adjustments of a verification."""
+    """The non-routine adjustments of a verification. Windows of one kind must not overlap: an hour excluded
+    twice says nothing more, an hour adjusted twice would count the same change twice."""
 
     exclude: list[Exclusion] = []
     adjust_baseline: list[BaselineAdjustment] = []
 
+    @model_validator(mode="after")
+    def _apart(self) -> Adjustments:
+        for kind in ("exclude", "adjust_baseline"):
+            windows = sorted(enumerate(getattr(self, kind)), key=lambda item: item[1].start)
+            for (first, a), (second, b) in pairwise(windows):
+                if b.start < a.end:
+                    raise ValueError(f"{kind}[{first}] and {kind}[{second}] overlap; give each hour once")
+        return self
+
 
 def load_adjustments(path: Path | str) -> Adjustments:
     """Read an adjustments YAML; a problem is one :class:`InputFileError` naming the field and the range."""
-    data = load_yaml_mapping(path, "adjustments file")
+    data = load_yaml_mapping(path, "file of adjustments")
     try:
         return Adjustments.model_validate(data)
     except ValidationError as error:
@@ -94,6 +108,9 @@ def baseline_adjustment_kwh(index: pd.DatetimeIndex, adjustments: Adjustments) -
     for window in adjustments.adjust_baseline:
         covered = window.covers(index)
         added[covered] += window.energy_kwh_per_hour
+        if not covered.any():
+            raise VerificationRefusedError(f"adjust_baseline ({window.start} to {window.end}, {window.reason!r}) "
+                                           "covers no hour of the reporting period")
         applied.append(Adjustment(kind="adjust-baseline", start=window.start, end=window.end, reason=window.reason,
                                   hours=float(covered.sum()),
                                   energy_kwh=float(covered.sum() * window.energy_kwh_per_hour)))

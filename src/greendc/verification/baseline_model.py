@@ -61,6 +61,21 @@ def least_squares(energy: np.ndarray, design: np.ndarray, **fit_options: object)
         return sm.OLS(energy, design).fit(**fit_options)
 
 
+def fit_statistics(result: RegressionResults, measured: np.ndarray) -> FitStatistics:
+    """Guideline 14 statistics of a least-squares fit to ``measured``, its parameters counted as its rank."""
+    fitted = result.fittedvalues
+    parameters = int(result.model.rank)
+    return FitStatistics(
+        observations=len(measured),
+        parameters=parameters,
+        cv_rmse=guideline14.cv_rmse(measured, fitted, parameters),
+        nmbe=guideline14.nmbe(measured, fitted, parameters),
+        r2=float(result.rsquared),
+        lag1_autocorrelation=guideline14.lag1_autocorrelation(measured - fitted),
+        mean_kwh=float(np.mean(measured)),
+    )
+
+
 class BaselineModel:
     """Hourly baseline model (see the module docstring): ``fit`` on the baseline period, ``predict`` after.
 
@@ -79,18 +94,7 @@ class BaselineModel:
         varied = design.columns[(design.std() > 1e-9) | (design.columns == "intercept")]
         self.columns_ = list(varied)
         self.result_ = least_squares(frame["energy_kwh"].to_numpy(), design[self.columns_].to_numpy())
-        fitted = self.result_.fittedvalues
-        measured = frame["energy_kwh"].to_numpy()
-        parameters = int(self.result_.model.rank)
-        self.statistics_ = FitStatistics(
-            observations=len(frame),
-            parameters=parameters,
-            cv_rmse=guideline14.cv_rmse(measured, fitted, parameters),
-            nmbe=guideline14.nmbe(measured, fitted, parameters),
-            r2=float(self.result_.rsquared),
-            lag1_autocorrelation=guideline14.lag1_autocorrelation(measured - fitted),
-            mean_kwh=float(np.mean(measured)),
-        )
+        self.statistics_ = fit_statistics(self.result_, frame["energy_kwh"].to_numpy())
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:

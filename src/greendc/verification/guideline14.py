@@ -13,8 +13,11 @@ savings from statistical baseline models", HVAC&R Research 6(1)):
       FSU = t(1 - alpha/2, n' - p) * 1.26 * CV' * sqrt((1 + 2 / n') / m) / F
       CV' = CV(RMSE) * sqrt((n - p) / (n' - p))
 
-  (Annex B, eq. B-14 with the autocorrelation correction; CV' is the CV(RMSE) with n' - p degrees of
-  freedom; 1.26 is the Guideline's empirical factor for the uncertainty of the prediction.)
+  (Annex B's form with its autocorrelation correction; 1.26 is the Guideline's empirical factor for the
+  uncertainty of the prediction.) Annex B writes the correction as sqrt(n / n') on CV(RMSE); here CV' divides
+  the squared residuals by n' - p instead, as LBNL's RMV2.0/nmecr implementation of the Guideline does: the
+  two agree when p is small against n', and CV' is the wider (by 6 % at rho = 0.8, n = 8760, p = 120), which
+  keeps a model with many parameters from claiming independent hours it does not have.
 
 Limits for a baseline model of energy use (section 4.3.2.4): CV(RMSE) at most 20 % when fewer than 12 months
 of reporting-period data will be used, 25 % for 12-60 months and 30 % beyond; the net determination bias at
@@ -83,8 +86,10 @@ def savings_uncertainty_kwh(
 ) -> SavingsUncertainty:
     """Half-width of the two-sided interval of the avoided energy over ``reporting_intervals`` intervals, kWh.
 
-    FSU x saving (the Annex B formula above multiplied by F x m x mean(y)); ``mean_baseline_kwh`` is the
-    baseline period's mean energy per interval, the mean(y) of CV.
+    The formula above times F x m x mean(y), with ``mean_baseline_kwh`` the baseline period's mean energy per
+    interval (the mean(y) of CV): the interval of m predicted intervals, whatever the saving. Annex B states
+    it as a fraction of the saving, taking m x mean(y) for the adjusted baseline; the two differ when the
+    reporting period's use differs from the baseline's mean (a winter-only reporting period).
     """
     effective_n = effective_observations(n, rho)
     freedom = max(effective_n - parameters, 1.0)

@@ -56,14 +56,12 @@ class HourlyData:
 
     frame: pd.DataFrame
     source: str
-    interval_h: float
     it_load_signal: str
     it_load_unit: str
+    #: Hours left out because an interval or a value was missing.
     hours_without_data: float
-
-    @property
-    def variables(self) -> list[str]:
-        return [c for c in self.frame.columns if c not in ("energy_kwh", ARM_COLUMN)]
+    #: Where the IT-load signal came from, in words, for the record (with any caveat).
+    it_load_source: str
 
 
 def load_hourly(path: str, energy: str, it_load: str | None = None,
@@ -80,17 +78,24 @@ def load_hourly(path: str, energy: str, it_load: str | None = None,
         raise MeterDataError(str(error)) from None
     frame = telemetry.frame.sort_values("time").reset_index(drop=True)
     source = telemetry.source
-    _check_time_axis(frame, source, gaps_allowed)
-    interval = frame["time"].diff().iloc[1]
+    if getattr(frame["time"].dt, "tz", None) is not None:
+        raise MeterDataError(f"{source}: column 'time' carries a time zone ({frame['time'].dt.tz}); verify takes "
+                             "local time without a zone, as the telemetry schema does")
+    interval = _check_time_axis(frame, source, gaps_allowed)
     interval_h = interval / pd.Timedelta(hours=1)
     if it_load == NORMALIZED:
         if site is None:
             raise MeterDataError("--it-load normalized needs the site file (--site) for the halls' server curves")
         signal, unit, it_series = NORMALIZED_COLUMN, "kW", normalized_it_power_kw(frame, telemetry.zone_names,
                                                                                     site, source)
+        where = "each hall's IT power and inlet temperature, normalised to a 20 C inlet by the site's server curve"
     else:
-        signal, unit, it_series = _it_load(frame, telemetry.zone_names, it_load, source)
-    columns = {"energy_kwh": frame[ENERGY_COLUMNS[energy]] * interval_h / 1000.0, signal: it_series}
+        signal, unit, it_series, where = _it_load(frame, telemetry.zone_names, it_load, source)
+    energy_w = frame[ENERGY_COLUMNS[energy]]
+    if not (energy_w.fillna(0) > 0).any():
+        raise MeterDataError(f"{source}: column {ENERGY_COLUMNS[energy]!r} reads zero (or nothing) in every interval: "
+                             "a dead meter, not a saving")
+    columns = {"energy_kwh": energy_w * interval_h / 1000.0, signal: it_series}
     for column in WEATHER_COLUMNS:
         if column in frame:
             columns[column] = frame[column]
@@ -106,16 +111,16 @@ def load_hourly(path: str, energy: str, it_load: str | None = None,
     return HourlyData(
         frame=hourly[complete],
         source=source,
-        interval_h=interval_h,
         it_load_signal=signal,
         it_load_unit=unit,
         hours_without_data=float((~complete).sum()),
+        it_load_source=where,
     )
 
 
 def _check_time_axis(frame: pd.DataFrame, source: str,
-                     gaps_allowed: tuple[tuple[pd.Timestamp, pd.Timestamp], ...]) -> None:
-    """One interval length, no missing timestamps, at most an hour per interval."""
+                     gaps_allowed: tuple[tuple[pd.Timestamp, pd.Timestamp], ...]) -> pd.Timedelta:
+    """One interval length (returned), no missing timestamps, at most an hour per interval."""
     steps = frame["time"].diff().dropna()
     lengths = steps.value_counts()
     if len(lengths) == 0:
@@ -138,6 +143,7 @@ def _check_time_axis(frame: pd.DataFrame, source: str,
     if len(other):
         raise MeterDataError(f"{source}: column 'time': intervals of different length ({_minutes(interval)} and "
                              f"{_minutes(other.iloc[0])} at {frame['time'].iloc[other.index[0]]})")
+    return interval
 
 
 def _excused(times: pd.Series, rows: pd.Index, interval: pd.Timedelta,
@@ -154,15 +160,17 @@ def _minutes(step: pd.Timedelta) -> str:
     return f"{step / pd.Timedelta(minutes=1):g} min"
 
 
-def _it_load(frame: pd.DataFrame, zones: list[str], it_load: str | None, source: str) -> tuple[str, str, pd.Series]:
-    """The IT-load signal: utilisation (power-weighted over zones), or the column the user named."""
+def _it_load(frame: pd.DataFrame, zones: list[str], it_load: str | None,
+             source: str) -> tuple[str, str, pd.Series, str]:
+    """The IT-load signal (column, unit, values, where it came from): utilisation, power-weighted over zones,
+    or the numeric column the user named (never the energy, the weather or the time)."""
     if it_load in (None, UTILIZATION):
         columns = [ZONE.it_load_fraction.of(zone) for zone in zones]
         present = [c for c in columns if c in frame]
         if len(present) == len(columns):
             weights = np.array([max(frame[ZONE.it_power_w.of(z)].mean(), 1e-9) for z in zones])
             series = (frame[present] * weights).sum(axis=1, min_count=len(present)) / weights.sum()
-            return UTILIZATION_COLUMN, "fraction", series
+            return UTILIZATION_COLUMN, "fraction", series, "columns <hall>/" + UTILIZATION_COLUMN
         if it_load == UTILIZATION or present:
             absent = [c for c in columns if c not in frame]
             raise MeterDataError(f"{source}: missing column {quoted(absent[0])}: the IT utilisation of every zone "
@@ -170,12 +178,22 @@ def _it_load(frame: pd.DataFrame, zones: list[str], it_load: str | None, source:
         raise MeterDataError(
             f"{source}: no '<zone>/{UTILIZATION_COLUMN}' columns: give the servers' utilisation, or name an IT-load "
             "column with --it-load (measured IT power is moved by cooling control, so the record will say so)")
+    not_load = {"time", *ENERGY_COLUMNS.values(), *WEATHER_COLUMNS}
+    if it_load in not_load:
+        raise MeterDataError(f"--it-load: {it_load!r} is the time, an energy being verified or an outdoor "
+                             "variable already in the model; name the IT load")
     if it_load not in frame:
         raise MeterDataError(f"{source}: missing column {quoted(it_load)} (named by --it-load)")
     values = pd.to_numeric(frame[it_load], errors="coerce")
+    if values.isna().mean() > 0.5:
+        raise MeterDataError(f"{source}: column {quoted(it_load)} (named by --it-load) is mostly not numbers")
+    where = f"column {it_load}"
+    if it_load.rsplit("/", 1)[-1] == FACILITY.it_power_w.column:
+        where += (" (measured IT power, which the measure itself moves: warmer inlets speed up server fans, so a "
+                  "change in server-fan power the measure causes is counted as neither saving nor loss)")
     if it_load.endswith("_w"):
-        return it_load.removesuffix("_w") + "_kw", "kW", values / 1000.0
-    return it_load, it_load.rsplit("_", 1)[-1] if "_" in it_load else "-", values
+        return it_load.removesuffix("_w") + "_kw", "kW", values / 1000.0, where
+    return it_load, it_load.rsplit("_", 1)[-1] if "_" in it_load else "-", values, where
 
 
 def normalized_it_power_kw(frame: pd.DataFrame, zones: list[str], site: Site, source: str) -> pd.Series:
@@ -196,6 +214,14 @@ def normalized_it_power_kw(frame: pd.DataFrame, zones: list[str], site: Site, so
             middle = (low + high) / 2
             below = it_power_fraction(curves, middle, inlet) < measured
             low, high = np.where(below, middle, low), np.where(below, high, middle)
+        at_full_load = it_power_fraction(curves, np.ones(len(frame)), inlet)
+        over = measured > 1.05 * at_full_load
+        if over.any():
+            row = int(np.argmax(over))
+            raise MeterDataError(
+                f"{source}: {ZONE.it_power_w.of(zone)} is {measured[row] / at_full_load[row]:.1f} times what the "
+                f"hall's servers draw at full load ({design_w / 1000:,.1f} kW design) at {frame['time'].iloc[row]}; "
+                "check the site file's design power or the column's unit")
         reference = it_power_fraction(curves, (low + high) / 2, np.full(len(frame), REFERENCE_INLET_C))
         total += reference * design_w / 1000.0
     return total

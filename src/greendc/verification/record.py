@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from greendc.atomic import write_json_atomic
 from greendc.files import InputFileError, read_json_file
@@ -54,7 +54,7 @@ class IndependentVariable(_Record):
 class ModelStatistics(_Record):
     """ASHRAE Guideline 14 goodness of fit of the baseline model, with the limits it was held to."""
 
-    interval: Literal["hourly", "daily"]
+    interval: Literal["hourly"]
     observations: Annotated[int, Field(ge=1)]
     parameters: Annotated[int, Field(ge=1)]
     cv_rmse: Fraction
@@ -120,12 +120,24 @@ class Verification(_Record):
     uncertainty_components_kwh: dict[str, Annotated[float, Field(ge=0)]]
     monthly: list[Month]
     adjustments: list[Adjustment] = []
+    #: Hours of both periods left out because an interval or a value was missing.
     hours_without_data: Annotated[float, Field(ge=0)] = 0.0
     baseline_controller: str = ""
     candidate_controller: str = ""
     baseline_source: str
     reporting_source: str
     notes: list[str] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Verification:
+        if not self.avoided_kwh_lower <= self.avoided_kwh <= self.avoided_kwh_upper:
+            raise ValueError("avoided_kwh must lie within avoided_kwh_lower and avoided_kwh_upper")
+        if not self.monthly:
+            raise ValueError("monthly: a verification has at least one month")
+        months = sum(m.avoided_kwh for m in self.monthly)
+        if abs(months - self.avoided_kwh) > 1e-6 * max(1.0, abs(self.avoided_kwh)) + 1e-3:
+            raise ValueError("the months' avoided_kwh do not add up to avoided_kwh")
+        return self
 
     @property
     def avoided_mwh(self) -> float:

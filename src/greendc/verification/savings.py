@@ -36,7 +36,7 @@ from greendc.site.schema import Site
 from greendc.telemetry.sensors import FACILITY
 from greendc.verification import guideline14
 from greendc.verification.adjustments import Adjustments, apply_exclusions, baseline_adjustment_kwh
-from greendc.verification.baseline_model import BaselineModel, seasonal_cross_validation
+from greendc.verification.baseline_model import BaselineModel, FitStatistics, seasonal_cross_validation
 from greendc.verification.meter_data import (
     NORMALIZED_COLUMN,
     UTILIZATION_COLUMN,
@@ -50,6 +50,8 @@ from greendc.verification.record import Adjustment, IndependentVariable, ModelSt
 #: Guideline 14 asks for a baseline spanning the full range of operating conditions; for a data center,
 #: whose cooling follows the seasons, that is a year.
 MIN_BASELINE_DAYS = 365
+#: A month of data, for Guideline 14's limits by reporting length (365.25 days / 12, in hours).
+HOURS_PER_MONTH = 730.5
 #: The share of reporting hours that may lie outside the range of a variable the baseline saw, widened on each
 #: side by a tenth of its width: a linear model carries a little past its data (a load 5 % above the
 #: baseline's peak), not far (a climate with its hottest month 10 K above anything the baseline saw).
@@ -86,9 +88,9 @@ def verify_savings(baseline_path: str, reporting_path: str, options: VerifyOptio
     weather = tuple(c for c in WEATHER_COLUMNS if c in base_frame)
     _check_variables(baseline, reporting, weather)
     model = BaselineModel(baseline.it_load_signal, weather).fit(base_frame)
-    reporting_months = len(report_frame.index.to_period("M").unique())
+    reporting_months = len(report_frame) / HOURS_PER_MONTH
     statistics = fit_statistics_record(model, reporting_months)
-    _check_model(statistics, baseline.source, options.energy)
+    check_model(statistics, baseline.source, options.energy)
     variables = independent_variables(model, base_frame, report_frame, baseline)
     _check_ranges(variables, report_frame, reporting.source)
     added, adjusted = baseline_adjustment_kwh(report_frame.index, options.adjustments)
@@ -99,8 +101,14 @@ def verify_savings(baseline_path: str, reporting_path: str, options: VerifyOptio
 
 
 def _merged(baseline: list[Adjustment], reporting: list[Adjustment]) -> list[Adjustment]:
-    """Each exclusion once, with the hours it removed from both periods."""
-    return [b.model_copy(update={"hours": b.hours + r.hours}) for b, r in zip(baseline, reporting, strict=True)]
+    """Each exclusion once, with the hours it removed from both periods; one that removed none is refused
+    (a window in the wrong year, a typo in a date: the auditor would read it as applied)."""
+    merged = [b.model_copy(update={"hours": b.hours + r.hours}) for b, r in zip(baseline, reporting, strict=True)]
+    for exclusion in merged:
+        if exclusion.hours == 0:
+            raise VerificationRefusedError(f"exclude ({exclusion.start} to {exclusion.end}, {exclusion.reason!r}) "
+                                           "covers no hour of either period")
+    return merged
 
 
 def _period(frame: pd.DataFrame) -> Period:
@@ -113,12 +121,17 @@ def _check_periods(baseline: HourlyData, reporting: HourlyData) -> None:
     if len(base) == 0 or len(report) == 0:
         empty = baseline if len(base) == 0 else reporting
         raise VerificationRefusedError(f"{empty.source}: no complete hour of data")
+    if report[-1] < base[0]:
+        raise VerificationRefusedError(
+            f"{reporting.source}: the reporting period ({report[0]} to {report[-1]}) comes before the baseline "
+            f"period ({base[0]} to {base[-1]}); avoided energy is measured after the measure, against a baseline "
+            "from before it")
     if base[0] <= report[-1] and report[0] <= base[-1]:
         raise VerificationRefusedError(
             f"{reporting.source}: the reporting period ({report[0]} to {report[-1]}) overlaps the baseline period "
             f"({base[0]} to {base[-1]}); they must not share an hour")
     days = (base[-1] - base[0] + pd.Timedelta(hours=1)) / pd.Timedelta(days=1)
-    if days < MIN_BASELINE_DAYS - 1:
+    if days < MIN_BASELINE_DAYS:
         raise VerificationRefusedError(
             f"{baseline.source}: the baseline covers {days:.0f} days; Guideline 14 asks for a baseline spanning the "
             f"site's full range of operating conditions, for a data center's seasonal cooling a year "
@@ -135,9 +148,11 @@ def _check_variables(baseline: HourlyData, reporting: HourlyData, weather: tuple
                 f"{reporting.source}: missing column {column!r}, an independent variable of the baseline model")
 
 
-def fit_statistics_record(model: BaselineModel, reporting_months: int) -> ModelStatistics:
-    """The fitted model's Guideline 14 statistics against the limits for a reporting length in months."""
-    fit = model.statistics_
+def fit_statistics_record(model: BaselineModel, reporting_months: float,
+                          fit: FitStatistics | None = None) -> ModelStatistics:
+    """A fit's Guideline 14 statistics (the model's own, or ``fit``) against the limits for a reporting
+    length in months."""
+    fit = fit or model.statistics_
     effective = guideline14.effective_observations(fit.observations, fit.lag1_autocorrelation)
     limit = guideline14.cv_rmse_limit(reporting_months)
     return ModelStatistics(
@@ -149,7 +164,8 @@ def fit_statistics_record(model: BaselineModel, reporting_months: int) -> ModelS
     )
 
 
-def _check_model(statistics: ModelStatistics, source: str, energy: str) -> None:
+def check_model(statistics: ModelStatistics, source: str, energy: str) -> None:
+    """Refuse a model beyond Guideline 14's limits, or with too few independent hours for its parameters."""
     if statistics.cv_rmse > statistics.cv_rmse_limit:
         raise VerificationRefusedError(
             f"{source}: the baseline model of {energy} energy has a CV(RMSE) of {statistics.cv_rmse:.1%}, above "
@@ -170,7 +186,7 @@ def independent_variables(model: BaselineModel, base: pd.DataFrame, report: pd.D
     out = []
     for name in [model.it_load, *model.weather]:
         unit = baseline.it_load_unit if name == model.it_load else WEATHER_COLUMNS[name]
-        source = f"column {name}" if name != UTILIZATION_COLUMN else f"columns <hall>/{UTILIZATION_COLUMN}"
+        source = baseline.it_load_source if name == model.it_load else f"column {name}"
         out.append((name, IndependentVariable(
             name=NAMES.get(name, name), unit=unit, source=source,
             baseline_min=float(base[name].min()), baseline_max=float(base[name].max()),
@@ -255,6 +271,7 @@ def _record(baseline: HourlyData, reporting: HourlyData, base: pd.DataFrame, rep
         hours_without_data=baseline.hours_without_data + reporting.hours_without_data,
         baseline_controller=_controller(baseline.source), candidate_controller=_controller(reporting.source),
         baseline_source=baseline.source, reporting_source=reporting.source,
+        notes=[f"IT load: {baseline.it_load_source}."],
     )
 
 
