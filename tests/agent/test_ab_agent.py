@@ -29,11 +29,11 @@ def test_an_agent_on_an_ab_schedule_records_the_arm_in_control(tmp_path: Path) -
     points = tmp_path / "points.yaml"
     points.write_text(point_map_yaml(point_map_template(site, str(SITE_FILE))))
     # Seed 3 puts the candidate in charge on 15 July and the building's own control on the 16th.
-    schedule = ABSchedule(seed=3)
+    schedule = ABSchedule(seed=3, block_days=1)
     assert (schedule.arm_at(pd.Timestamp(2001, 7, 15)), schedule.arm_at(pd.Timestamp(2001, 7, 16))) == (
         CANDIDATE, BASELINE)
     job = AgentJob(points=points, controller="trim-respond", mode="closed-loop", interval_s=SLOT_S,
-                   out_dir=tmp_path / "agent", ab=ABDesign(seed=3))
+                   out_dir=tmp_path / "agent", ab=ABDesign(seed=3, block_days=1))
     prepared = prepare_agent(job, log=lambda line: None)
     store = PointStore(prepared.point_map)
     prepared.agent.client = StoreClient(store)  # in-process: the same agent, without the wire

@@ -20,12 +20,12 @@ SITE = Path(__file__).resolve().parents[2] / "examples" / "sites" / "two-hall-ch
 def test_a_short_ab_run_switches_at_midnight_and_records_its_schedule(short_site_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "ab"
     result = runner.invoke(app, ["simulate", str(short_site_file), "--controller", "trim-respond", "--schedule", "ab:3",
-                                 "--out", str(out)])
+                                 "--ab-block-days", "1", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "A/B switching (seed 3, 1-day blocks)" in result.output
     telemetry = pd.read_parquet(out / "telemetry.parquet")
     arms = telemetry[ARM_COLUMN]
-    schedule = ABSchedule(seed=3, origin_day=calendar_day(7, 1))
+    schedule = ABSchedule(seed=3, block_days=1, origin_day=calendar_day(7, 1))
     days = [pd.Timestamp(2001, 7, day) for day in (1, 2, 3)]
     assert [schedule.arm_at(day) for day in days] == [BASELINE, CANDIDATE, BASELINE]  # seed 3: two switches
     # Every row is under the arm of the day its step starts in: the 00:00 row still ends the day before.

@@ -66,7 +66,7 @@ def test_blocks_are_whole_days_from_midnight_of_the_first_day(block_days: int) -
 
 
 def test_a_row_is_under_the_arm_of_the_step_it_ends_and_the_arm_changes_only_at_midnight() -> None:
-    schedule = ABSchedule(seed=3, origin_day=calendar_day(7, 1))
+    schedule = ABSchedule(seed=3, block_days=1, origin_day=calendar_day(7, 1))
     times = pd.Series(pd.date_range("2001-07-01 00:15", "2001-07-21 00:00", freq="15min"))
     arms = pd.Series(schedule.arms_of_rows(times, 0.25))
     changed = times[arms.ne(arms.shift()).to_numpy()].iloc[1:]
@@ -78,7 +78,7 @@ def test_a_row_is_under_the_arm_of_the_step_it_ends_and_the_arm_changes_only_at_
 
 def test_the_command_line_values_and_their_one_line_errors() -> None:
     assert parse_ab_options(None) is None
-    assert parse_ab_options("ab") == ABDesign(seed=0, block_days=1, baseline="default")
+    assert parse_ab_options("ab") == ABDesign(seed=0, block_days=3, baseline="default")
     assert parse_ab_options("ab:42", "trim-respond", 7) == ABDesign(seed=42, block_days=7, baseline="trim-respond")
     for bad in ("", "ab:", "ab:x", "ab:-1", "ab:1.5", "abc", "AB", "random", "ab:3:4"):
         with pytest.raises(UsageError, match=r"^--schedule: must be ab or ab:SEED") as error:
@@ -118,7 +118,7 @@ def _steps(days: int, start_day: int = 1) -> list[Observation]:
 
 def test_each_step_goes_to_the_arm_in_force_and_an_arm_is_reset_when_its_block_starts() -> None:
     candidate, baseline = _Fake("candidate", 24.0), _Fake("baseline", 14.0)
-    schedule = ABSchedule(seed=3, origin_day=calendar_day(7, 1))
+    schedule = ABSchedule(seed=3, block_days=1, origin_day=calendar_day(7, 1))
     switching = ABSwitchingController(candidate, baseline, schedule)
     first = switching.reset(CONTEXT)
     arms = [schedule.arm_of_day(calendar_day(7, day)) for day in range(1, 8)]
@@ -141,7 +141,7 @@ def test_each_step_goes_to_the_arm_in_force_and_an_arm_is_reset_when_its_block_s
 
 def test_the_midnight_observation_is_decided_by_the_arm_of_the_new_day() -> None:
     candidate, baseline = _Fake("candidate", 24.0), _Fake("baseline", 14.0)
-    schedule = ABSchedule(seed=3, origin_day=calendar_day(7, 1))
+    schedule = ABSchedule(seed=3, block_days=1, origin_day=calendar_day(7, 1))
     day_of = {day: schedule.arm_of_day(calendar_day(7, day)) for day in (1, 2, 3)}
     assert len(set(day_of.values())) == 2, "seed 3 switches within the first three days"
     switching = ABSwitchingController(candidate, baseline, schedule)
@@ -157,7 +157,7 @@ def test_the_midnight_observation_is_decided_by_the_arm_of_the_new_day() -> None
 def test_an_ai_candidate_starts_each_block_from_the_setpoints_in_force(short_site, facility_model) -> None:
     """Three July days, ai against the site's own control: the ai's decisions fall in its blocks only, and its
     first step after the site's own control moves the supply air no more than one decision may."""
-    design = ABDesign(seed=3)
+    design = ABDesign(seed=3, block_days=1)
     outcome = simulate(short_site, None, "ai", controller_options={"model": facility_model}, ab=design)
     telemetry, decisions = outcome.result.telemetry, outcome.result.decisions
     assert outcome.summary.ab_schedule is not None

@@ -15,5 +15,5 @@ ABBaselineOption = Annotated[str | None, typer.Option(
     "--ab-baseline", metavar="NAME",
     help="The controller --controller takes turns with (default: default, the site's own sequence).")]
 ABBlockDaysOption = Annotated[int | None, typer.Option(
-    "--ab-block-days", metavar="N", help="Days per A/B block (default 1); verification discards the hours "
+    "--ab-block-days", metavar="N", help="Days per A/B block (default 3); verification discards the hours "
                                          "after each switch, so longer blocks lose less.")]

@@ -82,12 +82,18 @@ class ABBlock:
     arm: Arm
 
 
+#: Days per block unless asked otherwise. Trim-respond needs some 12 hours to settle after a switch (measured
+#: in ``bench/verify.py``) and verification leaves them out; with 1-day blocks every morning would be unsettled
+#: in both arms, and ``greendc verify --ab`` refuses that. 3-day blocks keep 60 of each 72 hours.
+DEFAULT_BLOCK_DAYS = 3
+
+
 @dataclass(frozen=True)
 class ABSchedule:
     """Which arm is in charge on each day (see the module docstring): pure, and the same for a seed."""
 
     seed: int = 0
-    block_days: int = 1
+    block_days: int = DEFAULT_BLOCK_DAYS
     #: The run-calendar day (0: 1 January) block 0 starts on.
     origin_day: int = 0
 
@@ -145,7 +151,7 @@ class ABDesign:
     baseline controller (by name, with its constructor options) that the candidate takes turns with."""
 
     seed: int = 0
-    block_days: int = 1
+    block_days: int = DEFAULT_BLOCK_DAYS
     baseline: str = "default"
     baseline_options: dict[str, Any] = field(default_factory=dict)
 
@@ -170,7 +176,8 @@ def parse_ab_options(schedule: str | None, baseline: str | None = None,
         raise UsageError(f"--ab-baseline: unknown controller {baseline!r}; choose from {', '.join(CONTROLLERS)}")
     if block_days is not None and not 1 <= block_days <= CALENDAR_DAYS:
         raise UsageError(f"--ab-block-days: must be 1-{CALENDAR_DAYS} whole days, not {block_days}")
-    return ABDesign(seed=int(seed_text or 0), block_days=block_days or 1, baseline=baseline or "default")
+    return ABDesign(seed=int(seed_text or 0), block_days=block_days or DEFAULT_BLOCK_DAYS,
+                    baseline=baseline or "default")
 
 
 class ABSwitchingController:
