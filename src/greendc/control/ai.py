@@ -868,7 +868,9 @@ class AIController:
                                    f"{self.max_uncertainty_c} K", started, search)
         action = self._to_action(search.chosen_row)
         self._action, self._rule_in_charge = action, False
-        self._expect(search, chosen=True)
+        # In advisory mode the site's own setpoints (the search's baseline row) are what takes effect, so they are
+        # what the drift monitor must judge the model by: the chosen row's outcome never happens.
+        self._expect(search, chosen=self.mode == "closed-loop")
         # The rule continues from the optimizer's setpoint if it has to take over, instead of jumping back
         # to wherever its own state had drifted.
         self._baseline.continue_from(min(action.supply_air_setpoint_c.values()))
