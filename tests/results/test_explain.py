@@ -116,3 +116,14 @@ def test_a_run_whose_model_file_cannot_be_read_is_still_explained(tmp_path: Path
     explanation = explain_run(tmp_path)
     assert explanation["predicted_saving_kwh"] == pytest.approx(0.25) and "features" not in explanation
     assert explanation["model_note"].startswith(f"what drives the model is not shown: {model}: corrupt")
+
+
+def test_an_ab_run_counts_the_optimizer_only_until_the_baseline_block_begins(tmp_path: Path) -> None:
+    run = _run(tmp_path, [_record("2001-07-01 01:00", "none", 1000.0), _record("2001-07-04 01:00", "none", 1000.0)])
+    time = pd.date_range("2001-07-01 00:15", "2001-07-06 00:00", freq="15min")
+    arm = ["candidate" if (t - pd.Timedelta(minutes=15)).day in (1, 4) else "baseline" for t in time]
+    pd.DataFrame({"time": time, "ab_arm": arm}).to_parquet(run / "telemetry.parquet")
+    explanation = explain_run(run)
+    # The first decision held from 01:00 to the baseline's midnight (23 h), not the 72 h to the next record.
+    assert explanation["guard_hours"]["none"] == pytest.approx(23.0 + 23.0)
+    assert explanation["predicted_saving_kwh"] == pytest.approx(46.0)

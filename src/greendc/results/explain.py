@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from greendc.control.ab_schedule import ARM_COLUMN, BASELINE, CANDIDATE
 from greendc.errors import GreendcError
 from greendc.results.records import RunSummary
 from greendc.telemetry.decisions import DecisionRecord, read_decisions
@@ -37,7 +38,15 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
     guards = decisions["guard"].value_counts()
     applied = decisions["applied"] == "ai"
     # A decision holds until the next record (the next decision, or a guard taking over), not one timestep.
-    held_h = ((decisions["time"].shift(-1) - decisions["time"]).dt.total_seconds() / 3600.0).fillna(interval_h)
+    until = decisions["time"].shift(-1)
+    handed_back = _baseline_block_starts(run_dir)
+    if handed_back is not None:
+        # Under an A/B schedule a decision also ends where the baseline's block begins: its next record may
+        # be days later, in the candidate's next block.
+        next_start = handed_back.searchsorted(decisions["time"], side="right")
+        ends = pd.Series(handed_back.append(pd.DatetimeIndex([pd.NaT]))[next_start], index=decisions.index)
+        until = pd.concat([until, ends], axis=1).min(axis=1)  # the earlier of the two; NaT where neither
+    held_h = ((until - decisions["time"]).dt.total_seconds() / 3600.0).fillna(interval_h)
     saving_kwh = decisions["predicted_saving_w"].where(applied, 0.0).fillna(0.0) * held_h / 1000.0
     months = decisions["time"].dt.month
     monthly = pd.DataFrame({
@@ -80,6 +89,23 @@ def explain_run(run_dir: Path | str, top_features: int = 8) -> dict[str, Any]:
         }
         explanation["model_accuracy"] = model.metrics_
     return explanation
+
+
+def _baseline_block_starts(run_dir: Path) -> pd.DatetimeIndex | None:
+    """When each baseline block of an A/B run began (the start of its first interval), or None for a run
+    without an A/B schedule."""
+    telemetry = run_dir / "telemetry.parquet"
+    if not telemetry.is_file():
+        return None
+    import pyarrow.parquet as pq
+
+    if ARM_COLUMN not in pq.read_schema(telemetry).names:
+        return None
+    frame = pd.read_parquet(telemetry, columns=["time", ARM_COLUMN])
+    arms, times = frame[ARM_COLUMN], pd.to_datetime(frame["time"])
+    step = times.diff().median()
+    starts = (arms == BASELINE) & (arms.shift(1) == CANDIDATE)
+    return pd.DatetimeIndex(times[starts] - step)
 
 
 def inlet_flags(summary: RunSummary) -> list[str]:
