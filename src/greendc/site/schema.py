@@ -221,6 +221,12 @@ class Site(_Strict):
     weather: Annotated[str, Field(min_length=1)] = Field(
         description="chicago | dulles | tampa | golden | san-francisco, or a path to an EPW file"
     )
+    design_weather: Annotated[str | None, Field(min_length=1)] = Field(
+        default=None,
+        description="Weather whose design conditions size the plant (default: the simulated weather's). A real "
+        "plant keeps its size in every weather year: give the baseline's climate to simulate the same plant in "
+        "another year or a heat wave",
+    )
     grid_region: GridRegion = Field(
         description="Electricity grid region for the carbon part, e.g. US-RFCW or CN-North"
     )

@@ -14,7 +14,8 @@ design days derived from the site's own weather file.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,6 @@ class Twin:
     zones: list[ZoneSystem]
     has_chiller_plant: bool
     design_setpoints: DesignSetpoints
-    side_files: dict[str, str] = field(default_factory=dict)
 
 
 def _curve_biquadratic(curve: Biquadratic, x_unit: str = "Dimensionless") -> dict[str, Any]:
@@ -185,6 +185,24 @@ def _fractions_to_compact(weekday: list[float], weekend: list[float]) -> list[di
         data.append({"field": f"For: {day_types}"})
         for hour, value in enumerate(values, start=1):
             data += [{"field": f"Until: {hour:02d}:00"}, {"field": float(value)}]
+    return data
+
+
+#: The run calendar's first day: a year without a leap day, as the twin's telemetry stamps it.
+CALENDAR_START = date(2001, 1, 1)
+
+
+def _hourly_year_to_compact(values: list[float]) -> list[dict[str, Any]]:
+    """An hourly year (8760 values from 1 January) as Schedule:Compact fields, one block per day, with full
+    load on the design days."""
+    data: list[dict[str, Any]] = []
+    for day in range(len(values) // 24):
+        date = CALENDAR_START + timedelta(days=day)
+        data += [{"field": f"Through: {date.month:02d}/{date.day:02d}"},
+                 {"field": "For: SummerDesignDay WinterDesignDay"}, {"field": "Until: 24:00"}, {"field": 1.0},
+                 {"field": "For: AllOtherDays"}]
+        for hour, value in enumerate(values[24 * day:24 * day + 24], start=1):
+            data += [{"field": f"Until: {hour:02d}:00"}, {"field": round(float(value), 5)}]
     return data
 
 
@@ -250,13 +268,15 @@ def build_twin(site: Site, site_dir: Path | None = None, weather: str | None = N
     """Generate the EnergyPlus model of a site (weather may override the site's)."""
     weather_path = resolve_weather(weather or site.weather, relative_to=site_dir)
     weather_data, location = read_weather(weather_path)
-    design = design_conditions(weather_data)
+    sizing_data = weather_data
+    if site.design_weather is not None:
+        sizing_data, _ = read_weather(resolve_weather(site.design_weather, relative_to=site_dir))
+    design = design_conditions(sizing_data)
     model = _Model()
-    side_files: dict[str, str] = {}
 
     _simulation_objects(model, site, location, design)
     _materials(model, any(zone.raised_floor_height_m > 0 for zone in site.zones))
-    _schedules(model, site, site_dir, side_files)
+    _schedules(model, site, site_dir)
     servers = site.servers.model()
     model.add("Curve:Biquadratic", "Server CPU Power fLoadTemp", **_curve_biquadratic(servers.cpu_power))
     model.add("Curve:Biquadratic", "Server Airflow fLoadTemp", **_curve_biquadratic(servers.airflow))
@@ -297,7 +317,6 @@ def build_twin(site: Site, site_dir: Path | None = None, weather: str | None = N
         zones=systems,
         has_chiller_plant=bool(water_coils),
         design_setpoints=design_setpoints(site),
-        side_files=side_files,
     )
 
 
@@ -401,7 +420,7 @@ def _materials(model: _Model, raised_floor: bool) -> None:
         model.add("Construction", "Raised Floor", outside_layer="Lightweight Concrete 50mm")
 
 
-def _schedules(model: _Model, site: Site, site_dir: Path | None, side_files: dict[str, str]) -> None:
+def _schedules(model: _Model, site: Site, site_dir: Path | None) -> None:
     model.add("ScheduleTypeLimits", "Fraction", lower_limit_value=0.0, upper_limit_value=1.0,
               numeric_type="Continuous")
     model.add("ScheduleTypeLimits", "Temperature", lower_limit_value=-60.0, upper_limit_value=200.0,
@@ -415,12 +434,12 @@ def _schedules(model: _Model, site: Site, site_dir: Path | None, side_files: dic
               hourly_value=HEATING_SETPOINT_C)
     load = site.it_load
     if isinstance(load, CsvLoad):
-        values = read_load_profile(load, site_dir)
-        side_files["it_load.csv"] = "fraction\n" + "\n".join(f"{v:.5f}" for v in values) + "\n"
-        model.add("Schedule:File", "IT Load Fraction", schedule_type_limits_name="Fraction",
-                  file_name="it_load.csv", column_number=1, rows_to_skip_at_top=1,
-                  number_of_hours_of_data=8760, column_separator="Comma", interpolate_to_timestep="No",
-                  minutes_per_item=60)
+        # Day by day, so that the design days see full IT load as for the other kinds of load: a Schedule:File
+        # would give them the file's values for 21 July and 21 January, and the plant would be sized (fans,
+        # pumps) by whatever the load happened to be on those dates. Two load files of the same distribution
+        # then made two different plants (4.5 % apart in supply-air flow: bench/verify.py, issue 18).
+        model.add("Schedule:Compact", "IT Load Fraction", schedule_type_limits_name="Fraction",
+                  data=_hourly_year_to_compact(read_load_profile(load, site_dir).tolist()))
     elif isinstance(load, ScheduleLoad):
         model.add("Schedule:Compact", "IT Load Fraction", schedule_type_limits_name="Fraction",
                   data=_fractions_to_compact(load.weekday_fractions, load.weekend_fractions))

@@ -607,8 +607,6 @@ def _run_simulation(twin: Twin, controller: Controller, workdir: Path | None,
         run_dir.mkdir(parents=True, exist_ok=True)
         model_path = run_dir / "model.epJSON"
         model_path.write_text(json.dumps(model, indent=1))
-        for name, text in twin.side_files.items():
-            (run_dir / name).write_text(text)
         api.runtime.set_console_output_status(state, False)
         session = _Session(api, state, twin, controller, progress)
         code = api.runtime.run_energyplus(state, ["-d", str(run_dir), "-w", str(twin.weather_path), str(model_path)])
@@ -662,8 +660,6 @@ def run_bare(twin: Twin, workdir: Path) -> float:
     workdir.mkdir(parents=True, exist_ok=True)
     model_path = workdir / "model.epJSON"
     model_path.write_text(json.dumps(twin.epjson, indent=1))
-    for name, text in twin.side_files.items():
-        (workdir / name).write_text(text)
     start = time.perf_counter()
     completed = subprocess.run(
         [str(energyplus_binary()), "-d", str(workdir), "-w", str(twin.weather_path), str(model_path)],
