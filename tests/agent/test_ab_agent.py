@@ -11,8 +11,9 @@ import pandas as pd
 
 from greendc.bms.store import PointStore
 from greendc.bms.template import point_map_template, point_map_yaml
-from greendc.control.ab_schedule import ARM_COLUMN, BASELINE, CANDIDATE, ABDesign, ABSchedule
+from greendc.control.ab_schedule import ABDesign, ABSchedule
 from greendc.site.loader import load_site
+from greendc.telemetry.schema import ARM_COLUMN, BASELINE, CANDIDATE
 from greendc.workflows.live import AgentJob, prepare_agent, write_live_run_summary
 from greendc.workflows.virtual_building import with_run_period
 

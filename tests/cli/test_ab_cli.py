@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from greendc.cli.main import app
-from greendc.control.ab_schedule import ARM_COLUMN, BASELINE, CANDIDATE, ABSchedule, calendar_day
+from greendc.control.ab_schedule import ABSchedule, calendar_day
+from greendc.telemetry.schema import ARM_COLUMN, BASELINE, CANDIDATE
 
 runner = CliRunner()
 SITE = Path(__file__).resolve().parents[2] / "examples" / "sites" / "two-hall-chicago.yaml"

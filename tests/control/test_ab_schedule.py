@@ -9,9 +9,6 @@ import pandas as pd
 import pytest
 
 from greendc.control.ab_schedule import (
-    ARM_COLUMN,
-    BASELINE,
-    CANDIDATE,
     ABDesign,
     ABSchedule,
     ABSwitchingController,
@@ -21,6 +18,7 @@ from greendc.control.ab_schedule import (
 from greendc.control.ai import AIController
 from greendc.errors import UsageError
 from greendc.telemetry.contract import Action, ControlContext, Observation
+from greendc.telemetry.schema import ARM_COLUMN, BASELINE, CANDIDATE
 from greendc.workflows.simulation import simulate
 from tests.control.test_ai import CONTEXT, _observation
 

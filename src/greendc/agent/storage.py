@@ -19,8 +19,9 @@ from typing import Any
 import pandas as pd
 
 from greendc.atomic import write_file_atomic
-from greendc.control.ab_schedule import ARM_COLUMN, ABSchedule
+from greendc.control.ab_schedule import ABSchedule
 from greendc.telemetry.decisions import DecisionRecord, decisions_frame
+from greendc.telemetry.schema import ARM_COLUMN
 
 TELEMETRY_FILE = "telemetry.parquet"
 DECISIONS_FILE = "decisions.parquet"

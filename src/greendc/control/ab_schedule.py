@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,12 +40,8 @@ from greendc.control.registry import CONTROLLERS, make_controller
 from greendc.errors import UsageError
 from greendc.telemetry.contract import Action, ControlContext, Controller, Observation
 from greendc.telemetry.faults import CALENDAR_YEAR
+from greendc.telemetry.schema import BASELINE, CANDIDATE, Arm
 
-Arm = Literal["candidate", "baseline"]
-CANDIDATE: Arm = "candidate"
-BASELINE: Arm = "baseline"
-#: The telemetry column that says which arm was in control over each row's interval.
-ARM_COLUMN = "ab_arm"
 #: What ``--schedule`` takes: ``ab`` (seed 0) or ``ab:SEED``.
 SCHEDULE_KIND = "ab"
 CALENDAR_DAYS = 365

@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from greendc.control.ab_schedule import ARM_COLUMN, BASELINE, CANDIDATE
 from greendc.errors import GreendcError
 from greendc.results.records import RunSummary
 from greendc.telemetry.decisions import DecisionRecord, read_decisions
+from greendc.telemetry.schema import ARM_COLUMN, BASELINE, CANDIDATE
 from greendc.telemetry.sensors import FACILITY, ZONE
 
 

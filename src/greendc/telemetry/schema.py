@@ -35,12 +35,21 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pandas as pd
 
 from greendc.errors import GreendcError, quoted
 from greendc.files import InputFileError, checked_input_file, expanded_path, shown_path
 from greendc.telemetry.sensors import FACILITY, PHYSICAL_RANGE, ZONE, Validation
+
+#: Under an A/B schedule (``greendc.control.ab_schedule``), which arm was in control over each row's interval:
+#: a text column holding ``CANDIDATE`` or ``BASELINE``, written by the twin's runs and the live agent alike and
+#: read by ``greendc verify --ab`` and ``greendc explain``.
+ARM_COLUMN = "ab_arm"
+Arm = Literal["candidate", "baseline"]
+CANDIDATE: Arm = "candidate"
+BASELINE: Arm = "baseline"
 
 # The columns validation requires and checks, from the sensor registry; their physically plausible ranges
 # (PHYSICAL_RANGE, values outside are sensor faults or unit mistakes) come from it too.

@@ -27,10 +27,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from greendc.telemetry.schema import ARM_COLUMN, BASELINE, CANDIDATE
 from greendc.verification.adjustments import Adjustments, apply_exclusions
 from greendc.verification.baseline_model import BaselineModel, fit_statistics, least_squares
 from greendc.verification.meter_data import (
-    ARM_COLUMN,
     WEATHER_COLUMNS,
     HourlyData,
     VerificationRefusedError,
@@ -74,8 +74,8 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
     frame, excluded = apply_exclusions(data.frame, adjustments)
     data = replace(data, frame=frame)
     kept = _settled(data.frame, settling_hours)
-    candidate = (kept[ARM_COLUMN] == "candidate").to_numpy(float)
-    for arm, hours in (("candidate", candidate.sum()), ("baseline", (1 - candidate).sum())):
+    candidate = (kept[ARM_COLUMN] == CANDIDATE).to_numpy(float)
+    for arm, hours in ((CANDIDATE, candidate.sum()), (BASELINE, (1 - candidate).sum())):
         if hours < MIN_HOURS_PER_ARM:
             raise VerificationRefusedError(f"{data.source}: the {arm} arm has {hours:.0f} settled hours; at least "
                                            f"{MIN_HOURS_PER_ARM} are needed for an estimate")
@@ -89,7 +89,7 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
     result = least_squares(energy_kwh, design.to_numpy(), cov_type="HAC", cov_kwds={"maxlags": HAC_LAG_HOURS})
     # The candidate's hours of the whole period weight its hour-of-day effects: every hour counts as often as
     # it was in the candidate's charge, settled or not.
-    in_charge = data.frame.index[data.frame[ARM_COLUMN] == "candidate"].hour
+    in_charge = data.frame.index[data.frame[ARM_COLUMN] == CANDIDATE].hour
     weights = np.bincount(in_charge, minlength=24) / len(in_charge)
     beta = float(weights @ result.params[-24:])
     error = float(np.sqrt(weights @ result.cov_params()[-24:, -24:] @ weights))
@@ -104,7 +104,7 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
 def _check_hours_of_day(hour_of_day: np.ndarray, candidate: np.ndarray, source: str, settling_hours: int) -> None:
     """Both arms need settled hours at every hour of the day: with day blocks and a long settling period,
     the mornings are never settled, and a saving measured on afternoons would be taken for the whole day."""
-    for arm, chosen in (("candidate", candidate == 1), ("baseline", candidate == 0)):
+    for arm, chosen in ((CANDIDATE, candidate == 1), (BASELINE, candidate == 0)):
         missing = sorted(set(range(24)) - set(hour_of_day[chosen].tolist()))
         if missing:
             raise VerificationRefusedError(
@@ -128,7 +128,7 @@ def _record(data: HourlyData, kept: pd.DataFrame, beta: float, half_per_hour: fl
             settling_hours: int) -> Verification:
     frame = data.frame
     schedule = run_summary(data.source).get("ab_schedule") or {}
-    in_control = frame[frame[ARM_COLUMN] == "candidate"]
+    in_control = frame[frame[ARM_COLUMN] == CANDIDATE]
     hours, all_hours = len(in_control), len(frame)
     measured = float(in_control["energy_kwh"].sum())
     avoided, half = -beta * hours, half_per_hour * hours

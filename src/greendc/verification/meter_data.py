@@ -25,7 +25,7 @@ import pandas as pd
 from greendc.errors import GreendcError, quoted
 from greendc.site.schema import Site
 from greendc.site.servers import REFERENCE_INLET_C, it_power_fraction
-from greendc.telemetry.schema import TelemetryError, load_telemetry
+from greendc.telemetry.schema import ARM_COLUMN, BASELINE, CANDIDATE, TelemetryError, load_telemetry
 from greendc.telemetry.sensors import FACILITY, ZONE
 
 ENERGY_COLUMNS = {"facility": FACILITY.facility_power_w.column, "cooling": FACILITY.cooling_power_w.column}
@@ -33,7 +33,6 @@ UTILIZATION = "utilization"
 NORMALIZED = "normalized"
 NORMALIZED_COLUMN = "it_power_at_reference_inlet_kw"
 UTILIZATION_COLUMN = ZONE.it_load_fraction.column
-ARM_COLUMN = "ab_arm"
 #: Weather the baseline model takes (dew point when the telemetry has it), with its unit.
 WEATHER_COLUMNS = {
     FACILITY.outdoor_dry_bulb_c.column: "C",
@@ -234,9 +233,9 @@ def _names(zones: dict) -> str:
 def _hourly_arm(frame: pd.DataFrame, source: str) -> pd.Series:
     """The A/B arm of each hour: the arm of all its intervals, or missing for an hour that switched."""
     arms = frame.set_index("time")[ARM_COLUMN].astype("string")
-    unknown = set(arms.dropna().unique()) - {"candidate", "baseline"}
+    unknown = set(arms.dropna().unique()) - {CANDIDATE, BASELINE}
     if unknown:
         raise MeterDataError(f"{source}: column {ARM_COLUMN!r} holds {quoted(sorted(unknown)[0])}; "
                              "it takes 'candidate' or 'baseline'")
-    candidate = (arms == "candidate").astype(float).resample("1h", label="right", closed="right").mean()
-    return candidate.map(lambda share: "candidate" if share == 1 else "baseline" if share == 0 else None)
+    candidate = (arms == CANDIDATE).astype(float).resample("1h", label="right", closed="right").mean()
+    return candidate.map(lambda share: CANDIDATE if share == 1 else BASELINE if share == 0 else None)

@@ -16,9 +16,6 @@ import numpy as np
 import pandas as pd
 
 from greendc.control.ab_schedule import (
-    ARM_COLUMN,
-    BASELINE,
-    CANDIDATE,
     ABDesign,
     ABSchedule,
     calendar_day,
@@ -33,6 +30,7 @@ from greendc.site.schema import Site
 from greendc.telemetry.contract import Controller
 from greendc.telemetry.decisions import DecisionRecord, write_decisions
 from greendc.telemetry.faults import FaultInjectingController, SensorFault, check_fault_zones, describe_faults
+from greendc.telemetry.schema import ARM_COLUMN, BASELINE, CANDIDATE
 from greendc.twin.builder import build_twin
 from greendc.twin.runner import EnergyPlusError, RunResult, run_simulation
 from greendc.workflows.executor import Executor, InProcessExecutor, LocalProcessExecutor, WorkerDiedError
