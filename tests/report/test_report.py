@@ -192,6 +192,7 @@ def test_cli_carbon_prints_headlines_and_writes_json(tmp_path: Path) -> None:
     result = CliRunner().invoke(_app(), ["carbon", str(EXAMPLES / "tencent-2023.yaml"), "--json", str(out)])
     assert result.exit_code == 0, result.output
     assert "2,851.5" in result.output and "12.4 %" in result.output
+    assert "Scope 2, location-based" in result.output and "location_based_tco2" not in result.output  # words
     assert json.loads(out.read_text(encoding="utf-8"))["organization"]["avoided_tco2"] == pytest.approx(2851.5)
 
 

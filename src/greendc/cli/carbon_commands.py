@@ -49,17 +49,17 @@ def _fmt(value: float | None, unit: str) -> str:
 def _headline_table(result) -> Table:
     from greendc.carbon.export import HEADLINE_KEYS
 
-    units = {
-        "electricity_mwh": "MWh",
-        "renewable_mwh": "MWh",
-        "renewable_share": "fraction",
-        "location_based_tco2": "tCO2",
-        "market_based_tco2": "tCO2",
-        "avoided_tco2": "tCO2",
-        "pue": "ratio",
-        "ref": "fraction",
-        "cue": "kgCO2/kWh",
-        "wue": "L/kWh",
+    headlines = {  # figure: (what the table calls it, its unit)
+        "electricity_mwh": ("Electricity consumed", "MWh"),
+        "renewable_mwh": ("Renewable electricity", "MWh"),
+        "renewable_share": ("Renewable share", "fraction"),
+        "location_based_tco2": ("Scope 2, location-based", "tCO2"),
+        "market_based_tco2": ("Scope 2, market-based", "tCO2"),
+        "avoided_tco2": ("Avoided emissions (GRI 305-5)", "tCO2"),
+        "pue": ("PUE", "ratio"),
+        "ref": ("REF", "fraction"),
+        "cue": ("CUE", "kgCO2/kWh"),
+        "wue": ("WUE", "L/kWh"),
     }
     inv = result.inventory
     table = Table(title=f"{inv.organization.name} - reporting year {inv.reporting_year}")
@@ -70,8 +70,8 @@ def _headline_table(result) -> Table:
     if len(result.sites) > 1:
         table.add_column("organization", justify="right")
     for key in HEADLINE_KEYS:
-        unit = units[key]
-        row = [key, "%" if unit == "fraction" else ("" if unit == "ratio" else unit)]
+        label, unit = headlines[key]
+        row = [label, "%" if unit == "fraction" else ("" if unit == "ratio" else unit)]
         row += [_fmt(s.value(key), unit) for s in result.sites]
         if len(result.sites) > 1:
             row.append(_fmt(result.value(key), unit))
@@ -99,7 +99,7 @@ def _avoided_by_kind(result) -> list[list[str]]:
     for kind in SAVING_KINDS:
         if any(x.kind == kind for x in result.savings):
             key = f"avoided_tco2_{kind}"
-            row = [f"  {kind}", "tCO2"]
+            row = [f"  from {kind} savings", "tCO2"]
             row += [_with_interval(s.figures[key]) for s in result.sites]
             if len(result.sites) > 1:
                 row.append(_with_interval(result.figures[key]))
