@@ -110,6 +110,12 @@ class BmsClient:
             client = await self._client(protocol)
             values = await asyncio.wait_for(client.read(points), timeout=self._timeout_s(points))
             errors = dict(getattr(client, "last_errors", {}))
+        except TimeoutError:
+            # The whole read outlasted its bound (each device's own timeouts, twice, and a second): say so in
+            # the words a device's own timeout uses, not as a bare "TimeoutError".
+            await self._forget(protocol)
+            reason = f"{protocol} devices did not answer within {self._timeout_s(points):g} s"
+            values, errors = {}, {point.name: reason for point in points}
         except Exception as error:  # any failure of a device is a reason, never a crash
             await self._forget(protocol)
             values, errors = {}, {point.name: _reason(error) for point in points}
