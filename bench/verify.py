@@ -105,13 +105,13 @@ def _grown(base: np.ndarray, year_index: int, rate_per_year: float) -> np.ndarra
 def load_fractions(growth: float, year_index: int, seed: int) -> np.ndarray:
     """Hourly IT load fractions (8760) of year ``year_index`` (0 the baseline, 1 the reporting year), growing
     so that the reporting year's mean is (1 + growth) times the baseline year's (the rate found by bisection)."""
+    bases = {year: _base_fractions(year, seed) for year in (0, 1)}
     low, high = 0.0, 0.5
     for _ in range(50):
         rate = (low + high) / 2
-        ratio = _grown(_base_fractions(1, seed), 1, rate).mean() / _grown(
-            _base_fractions(0, seed), 0, rate).mean()
+        ratio = _grown(bases[1], 1, rate).mean() / _grown(bases[0], 0, rate).mean()
         low, high = (rate, high) if ratio < 1 + growth else (low, rate)
-    return _grown(_base_fractions(year_index, seed), year_index, low)
+    return _grown(bases[year_index], year_index, low)
 
 
 def site_with_load(site_name: str, fractions: np.ndarray, folder: Path, design_weather: str | None) -> Site:

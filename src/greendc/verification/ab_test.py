@@ -25,11 +25,11 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from greendc.telemetry.schema import ARM_COLUMN, BASELINE, CANDIDATE
 from greendc.verification.adjustments import Adjustments, apply_exclusions
 from greendc.verification.baseline_model import BaselineModel, fit_statistics, least_squares
+from greendc.verification.guideline14 import two_sided_t
 from greendc.verification.meter_data import (
     WEATHER_COLUMNS,
     HourlyData,
@@ -40,8 +40,10 @@ from greendc.verification.record import IndependentVariable, ModelStatistics, Mo
 from greendc.verification.savings import (
     HOURS_PER_MONTH,
     check_model,
+    conclusion,
     fit_statistics_record,
     independent_variables,
+    ipmvp_option,
     run_summary,
 )
 
@@ -66,8 +68,7 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
     if adjustments.adjust_baseline:
         raise VerificationRefusedError("adjust_baseline: an A/B comparison has no baseline period to adjust; "
                                        "exclude the affected days instead")
-    windows = tuple((pd.Timestamp(w.start), pd.Timestamp(w.end)) for w in adjustments.exclude)
-    data = load_hourly(path, energy, it_load, windows)
+    data = load_hourly(path, energy, it_load, adjustments.exclusion_windows())
     if ARM_COLUMN not in data.frame:
         raise VerificationRefusedError(f"{data.source}: no column {ARM_COLUMN!r}: the telemetry was not recorded "
                                        "under an A/B schedule (--schedule ab)")
@@ -93,7 +94,7 @@ def verify_ab(path: str, energy: str, confidence_pct: float, it_load: str | None
     weights = np.bincount(in_charge, minlength=24) / len(in_charge)
     beta = float(weights @ result.params[-24:])
     error = float(np.sqrt(weights @ result.cov_params()[-24:, -24:] @ weights))
-    t = float(stats.t.ppf(1 - (1 - confidence_pct / 100) / 2, result.df_resid))
+    t = two_sided_t(confidence_pct, result.df_resid)
     statistics = fit_statistics_record(model, len(kept) / HOURS_PER_MONTH, fit_statistics(result, energy_kwh))
     check_model(statistics, data.source, energy)
     record = _record(data, kept, beta, t * error, energy, confidence_pct, statistics,
@@ -132,7 +133,6 @@ def _record(data: HourlyData, kept: pd.DataFrame, beta: float, half_per_hour: fl
     hours, all_hours = len(in_control), len(frame)
     measured = float(in_control["energy_kwh"].sum())
     avoided, half = -beta * hours, half_per_hour * hours
-    distinguishable = abs(avoided) > half
     months = []
     for month, rows in in_control.groupby(in_control.index.to_period("M")):
         saved = -beta * len(rows)
@@ -140,13 +140,9 @@ def _record(data: HourlyData, kept: pd.DataFrame, beta: float, half_per_hour: fl
                             .sum()) + saved, measured_kwh=float(rows["energy_kwh"].sum()), avoided_kwh=saved,
                             avoided_kwh_lower=saved - half_per_hour * len(rows),
                             avoided_kwh_upper=saved + half_per_hour * len(rows)))
-    conclusion = (f"{'saved' if avoided > 0 else 'used more:'} {abs(avoided) / 1000:,.1f} MWh +- {half / 1000:,.1f} "
-                  f"MWh at {confidence_pct:g} % confidence in the candidate's {hours} hours"
-                  if distinguishable else f"not distinguishable from zero: {avoided / 1000:,.1f} MWh +- "
-                  f"{half / 1000:,.1f} MWh at {confidence_pct:g} % confidence")
     period = Period(start=frame.index[0].to_pydatetime(), end=frame.index[-1].to_pydatetime(), hours=all_hours)
     adjusted = measured + avoided
-    option = "C (whole facility)" if energy == "facility" else "B (retrofit isolation: cooling sub-meters)"
+    option = ipmvp_option(energy)
     return Verification(
         method=(f"IPMVP Option {option} with randomized A/B switching (on/off blocks of whole days); the arm's "
                 "effect per hour of day, weighted by the candidate's hours, in an hourly regression on weather, "
@@ -156,7 +152,9 @@ def _record(data: HourlyData, kept: pd.DataFrame, beta: float, half_per_hour: fl
         avoided_kwh_lower=avoided - half, avoided_kwh_upper=avoided + half, adjusted_baseline_kwh=adjusted,
         measured_kwh=measured, savings_fraction=avoided / adjusted if adjusted else 0.0,
         fractional_savings_uncertainty=half / abs(avoided) if avoided else None,
-        distinguishable_from_zero=distinguishable, conclusion=conclusion, baseline_period=period,
+        distinguishable_from_zero=abs(avoided) > half,
+        conclusion=conclusion(avoided, half, confidence_pct, f" in the candidate's {hours} hours"),
+        baseline_period=period,
         reporting_period=period, independent_variables=variables, it_load_signal=variables[0].name,
         cv_rmse=statistics.cv_rmse, nmbe=statistics.nmbe, r2=statistics.r2, statistics=statistics,
         uncertainty_components_kwh={"regression_newey_west": half}, monthly=months,

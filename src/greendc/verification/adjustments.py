@@ -68,6 +68,10 @@ class Adjustments(_Strict):
     exclude: list[Exclusion] = []
     adjust_baseline: list[BaselineAdjustment] = []
 
+    def exclusion_windows(self) -> tuple[tuple[pd.Timestamp, pd.Timestamp], ...]:
+        """Each exclusion's start and end, the gaps in the telemetry's time axis they excuse."""
+        return tuple((pd.Timestamp(w.start), pd.Timestamp(w.end)) for w in self.exclude)
+
     @model_validator(mode="after")
     def _apart(self) -> Adjustments:
         for kind in ("exclude", "adjust_baseline"):

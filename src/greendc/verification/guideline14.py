@@ -70,6 +70,11 @@ def effective_observations(n: int, rho: float) -> float:
     return n * (1.0 - rho) / (1.0 + rho)
 
 
+def two_sided_t(confidence_pct: float, freedom: float) -> float:
+    """Student's t of a two-sided interval at ``confidence_pct`` (scipy), for ``freedom`` degrees of freedom."""
+    return float(stats.t.ppf(1.0 - (1.0 - confidence_pct / 100.0) / 2.0, freedom))
+
+
 @dataclass(frozen=True)
 class SavingsUncertainty:
     """The Annex B uncertainty of a sum of ``reporting_intervals`` predicted intervals, kWh."""
@@ -94,7 +99,7 @@ def savings_uncertainty_kwh(
     effective_n = effective_observations(n, rho)
     freedom = max(effective_n - parameters, 1.0)
     cv_effective = cv * math.sqrt((n - parameters) / freedom)
-    t = float(stats.t.ppf(1.0 - (1.0 - confidence_pct / 100.0) / 2.0, freedom))
+    t = two_sided_t(confidence_pct, freedom)
     half_width = (
         t * PREDICTION_FACTOR * cv_effective * mean_baseline_kwh
         * math.sqrt((1.0 + 2.0 / effective_n) * reporting_intervals)

@@ -143,11 +143,6 @@ class Verification(_Record):
     def avoided_mwh(self) -> float:
         return self.avoided_kwh / 1000.0
 
-    @property
-    def uncertainty_mwh(self) -> float:
-        """Half the interval's width, MWh (the +- the report shows)."""
-        return (self.avoided_kwh_upper - self.avoided_kwh_lower) / 2000.0
-
 
 def write_verification(record: Verification, path: Path) -> Path:
     """Write the record as JSON, atomically (a reader never sees half a file)."""

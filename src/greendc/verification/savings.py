@@ -23,15 +23,14 @@ outside the Guideline's limits, a reporting period outside the baseline's range.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from greendc.files import InputFileError, read_json_file
 from greendc.site.schema import Site
 from greendc.telemetry.sensors import FACILITY
 from greendc.verification import guideline14
@@ -79,7 +78,7 @@ class VerifyOptions:
 
 def verify_savings(baseline_path: str, reporting_path: str, options: VerifyOptions) -> Verification:
     """The avoided energy of the reporting period against the baseline period's model (module docstring)."""
-    windows = tuple((pd.Timestamp(w.start), pd.Timestamp(w.end)) for w in options.adjustments.exclude)
+    windows = options.adjustments.exclusion_windows()
     baseline = load_hourly(baseline_path, options.energy, options.it_load, windows, options.site)
     reporting = load_hourly(reporting_path, options.energy, options.it_load, windows, options.site)
     _check_periods(baseline, reporting)
@@ -138,7 +137,7 @@ def _check_periods(baseline: HourlyData, reporting: HourlyData) -> None:
             f"({MIN_BASELINE_DAYS} days) of data")
     if baseline.it_load_signal != reporting.it_load_signal:
         raise VerificationRefusedError(f"{reporting.source}: IT load is {reporting.it_load_signal!r} here but "
-                                  f"{baseline.it_load_signal!r} in the baseline")
+                                       f"{baseline.it_load_signal!r} in the baseline")
 
 
 def _check_variables(baseline: HourlyData, reporting: HourlyData, weather: tuple[str, ...]) -> None:
@@ -172,7 +171,7 @@ def check_model(statistics: ModelStatistics, source: str, energy: str) -> None:
             f"Guideline 14's {statistics.cv_rmse_limit:.0%} for this reporting length")
     if abs(statistics.nmbe) > statistics.nmbe_limit:
         raise VerificationRefusedError(f"{source}: the baseline model's NMBE is {statistics.nmbe:+.2%}, beyond "
-                                  f"+-{statistics.nmbe_limit:.1%}")
+                                       f"+-{statistics.nmbe_limit:.1%}")
     if statistics.effective_observations <= statistics.parameters + 1:
         raise VerificationRefusedError(
             f"{source}: the residuals are so autocorrelated (lag-1 {statistics.lag1_autocorrelation:.2f}) that "
@@ -181,7 +180,7 @@ def check_model(statistics: ModelStatistics, source: str, energy: str) -> None:
 
 
 def independent_variables(model: BaselineModel, base: pd.DataFrame, report: pd.DataFrame,
-               baseline: HourlyData) -> list[tuple[str, IndependentVariable]]:
+                          baseline: HourlyData) -> list[tuple[str, IndependentVariable]]:
     """Each independent variable's column and its description with the ranges of both periods."""
     out = []
     for name in [model.it_load, *model.weather]:
@@ -212,7 +211,6 @@ class _Months:
     rows: list[Month]
     guideline14_kwh: float
     model_form_kwh: float
-    effective_n: float
 
 
 def _months(model: BaselineModel, base: pd.DataFrame, measured: pd.Series, predicted: pd.Series,
@@ -220,7 +218,7 @@ def _months(model: BaselineModel, base: pd.DataFrame, measured: pd.Series, predi
     fit = model.statistics_
     errors = seasonal_cross_validation(model, base)
     rms_error = float(np.sqrt(np.mean(errors**2))) if errors.size else 0.0
-    t_seasons = float(stats.t.ppf(1 - (1 - confidence_pct / 100) / 2, max(errors.size - 1, 1)))
+    t_seasons = guideline14.two_sided_t(confidence_pct, max(errors.size - 1, 1))
 
     def random_kwh(hours: int) -> guideline14.SavingsUncertainty:
         return guideline14.savings_uncertainty_kwh(fit.cv_rmse, fit.observations, fit.parameters,
@@ -234,8 +232,7 @@ def _months(model: BaselineModel, base: pd.DataFrame, measured: pd.Series, predi
         rows.append(Month(month=str(month), hours=float(len(hours)), adjusted_baseline_kwh=float(hours.sum()),
                           measured_kwh=float(measured.loc[hours.index].sum()), avoided_kwh=avoided,
                           avoided_kwh_lower=avoided - half, avoided_kwh_upper=avoided + half))
-    total = random_kwh(len(predicted))
-    return _Months(rows, total.uncertainty_kwh, t_seasons * rms_error * float(predicted.sum()), total.effective_n)
+    return _Months(rows, random_kwh(len(predicted)).uncertainty_kwh, t_seasons * rms_error * float(predicted.sum()))
 
 
 def _record(baseline: HourlyData, reporting: HourlyData, base: pd.DataFrame, report: pd.DataFrame,
@@ -245,14 +242,8 @@ def _record(baseline: HourlyData, reporting: HourlyData, base: pd.DataFrame, rep
     measured = sum(m.measured_kwh for m in months.rows)
     avoided = adjusted - measured
     half = math.hypot(months.guideline14_kwh, months.model_form_kwh)
-    distinguishable = abs(avoided) > half
     fraction = avoided / adjusted if adjusted else 0.0
-    conclusion = (f"{'saved' if avoided > 0 else 'used more:'} {abs(avoided) / 1000:,.1f} MWh "
-                  f"+- {half / 1000:,.1f} MWh at {options.confidence_pct:g} % confidence"
-                  if distinguishable else
-                  f"not distinguishable from zero: {avoided / 1000:,.1f} MWh +- {half / 1000:,.1f} MWh at "
-                  f"{options.confidence_pct:g} % confidence")
-    option = "C (whole facility)" if options.energy == "facility" else "B (retrofit isolation: cooling sub-meters)"
+    option = ipmvp_option(options.energy)
     return Verification(
         method=(f"IPMVP Option {option}; ASHRAE Guideline 14-2014 hourly change-point regression of "
                 f"{options.energy} energy on outdoor weather, time of week and IT load (ordinary least squares, "
@@ -262,7 +253,7 @@ def _record(baseline: HourlyData, reporting: HourlyData, base: pd.DataFrame, rep
         avoided_kwh=avoided, avoided_kwh_lower=avoided - half, avoided_kwh_upper=avoided + half,
         adjusted_baseline_kwh=adjusted, measured_kwh=measured, savings_fraction=fraction,
         fractional_savings_uncertainty=half / abs(avoided) if avoided else None,
-        distinguishable_from_zero=distinguishable, conclusion=conclusion,
+        distinguishable_from_zero=abs(avoided) > half, conclusion=conclusion(avoided, half, options.confidence_pct),
         baseline_period=_period(base), reporting_period=_period(report), independent_variables=variables,
         it_load_signal=NAMES.get(model.it_load, model.it_load),
         cv_rmse=statistics.cv_rmse, nmbe=statistics.nmbe, r2=statistics.r2, statistics=statistics,
@@ -275,6 +266,25 @@ def _record(baseline: HourlyData, reporting: HourlyData, base: pd.DataFrame, rep
     )
 
 
+def ipmvp_option(energy: str) -> str:
+    """The IPMVP option a verification of this energy is: the facility meter, or the cooling sub-meters."""
+    return "C (whole facility)" if energy == "facility" else "B (retrofit isolation: cooling sub-meters)"
+
+
+def conclusion(avoided_kwh: float, half_width_kwh: float, confidence_pct: float, during: str = "") -> str:
+    """The verification's one-line finding: a saving (or an increase) with its interval, or none that can be
+    told from zero; ``during`` names the hours it covers when they are not the whole period."""
+    interval = f"{half_width_kwh / 1000:,.1f} MWh at {confidence_pct:g} % confidence"
+    if abs(avoided_kwh) <= half_width_kwh:
+        return f"not distinguishable from zero: {avoided_kwh / 1000:,.1f} MWh +- {interval}"
+    verb = "saved" if avoided_kwh > 0 else "used more:"
+    return f"{verb} {abs(avoided_kwh) / 1000:,.1f} MWh +- {interval}{during}"
+
+
+#: A run's summary.json is written by greendc: a few hundred kilobytes at most.
+MAX_RUN_SUMMARY_BYTES = 64 * 1024 * 1024
+
+
 def run_summary(source: str) -> dict:
     """The summary.json greendc wrote beside a run's telemetry (simulate, agent), or {} for other data."""
     path = Path(source)
@@ -282,8 +292,8 @@ def run_summary(source: str) -> dict:
         summary = folder / "summary.json"
         if summary.is_file():
             try:
-                data = json.loads(summary.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
+                data = read_json_file(summary, MAX_RUN_SUMMARY_BYTES, "run summary")
+            except InputFileError:  # not greendc's, or damaged: the record then names no controller
                 return {}
             return data if isinstance(data, dict) else {}
     return {}
