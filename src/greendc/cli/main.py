@@ -18,6 +18,7 @@ from typer.exceptions import TyperException
 from greendc.cli.ab_options import ABBaselineOption, ABBlockDaysOption, ScheduleOption
 from greendc.cli.carbon_commands import register as register_carbon_commands
 from greendc.cli.live_commands import register as register_live_commands
+from greendc.cli.service_commands import register as register_service_commands
 from greendc.cli.verify_commands import register as register_verify_commands
 from greendc.errors import QUOTE_LIMIT_CHARS, GreendcError, UsageError
 
@@ -74,6 +75,7 @@ _state = {"debug": False}
 register_carbon_commands(app)
 register_live_commands(app)
 register_verify_commands(app)
+register_service_commands(app)
 
 
 @app.callback()

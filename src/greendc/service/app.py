@@ -1,0 +1,137 @@
+"""The FastAPI application: routes, the dashboard's templates and static files, and the error contract.
+
+Errors keep the command line's contract: a :class:`~greendc.errors.GreendcError` (a bad site file, inventory,
+telemetry batch or option) is a 422 whose ``detail`` is the same one line the CLI prints, naming the field;
+a request body that does not fit its typed model is a 422 naming the first field at fault; anything else
+that escapes is logged and answered with a 500 that says it is a bug, never with a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from greendc.errors import GreendcError, plain_text
+from greendc.service.database import make_engine, session_factory
+from greendc.service.schema_version import check_database
+from greendc.service.settings import ServiceSettings
+
+PACKAGE = Path(__file__).parent
+templates = Jinja2Templates(directory=PACKAGE / "templates")
+log = logging.getLogger("greendc.service")
+
+
+class UploadLimit:
+    """Refuse (413) a request body over the limit before it is read whole: by its Content-Length at once,
+    and a chunked body as soon as its bytes pass the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await _too_large(self.max_bytes)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _BodyTooLargeError()
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _BodyTooLargeError:
+            await _too_large(self.max_bytes)(scope, receive, send)
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+def _too_large(max_bytes: int) -> Response:
+    return JSONResponse({"detail": f"upload too large: at most {max_bytes // (1024 * 1024)} MiB"}, 413)
+
+
+def _first_validation_problem(error: RequestValidationError) -> str:
+    problems = error.errors()
+    if not problems:
+        return "the request does not fit its schema"
+    first = problems[0]
+    where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path"))
+    return f"{where or 'request'}: {plain_text(first.get('msg', 'invalid'))}"
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(GreendcError)
+    async def user_error(request: Request, error: GreendcError) -> Response:
+        return JSONResponse({"detail": str(error)}, 422)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> Response:
+        return JSONResponse({"detail": _first_validation_problem(error)}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 401 and _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", 303)
+        return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def bug(request: Request, error: Exception) -> Response:
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": f"internal error (a bug in greendc, please report it): "
+                                       f"{type(error).__name__}"}, 500)
+
+
+def create_app(settings: ServiceSettings, check_schema: bool = True) -> FastAPI:
+    """The service for ``settings``; refuses (DatabaseError) a database that is unreachable or not migrated."""
+    from greendc.service.routes import register_routes
+
+    engine = make_engine(settings.database_url)
+    if check_schema:
+        check_database(engine)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app = FastAPI(title="greendc", version=_version(), summary="Greener data centers: simulation, AI cooling "
+                  "control, verified savings and carbon reporting, for operators and sustainability teams.")
+    app.state.settings, app.state.engine, app.state.sessions = settings, engine, session_factory(engine)
+    app.state.templates = templates
+    add_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
+    register_routes(app)
+    app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)  # type: ignore[arg-type]
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("greendc")
+    except PackageNotFoundError:
+        return "0"
+
+
+def template_context(request: Request, **values: Any) -> dict[str, Any]:
+    """What every dashboard page's template sees: the request, the user, the CSRF token, and ``values``."""
+    return {"request": request, **values}
