@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 
 from greendc.cli.ab_options import ABBaselineOption, ABBlockDaysOption, ScheduleOption
 from greendc.cli.carbon_commands import register as register_carbon_commands
+from greendc.cli.fleet_commands import register as register_fleet_commands
 from greendc.cli.live_commands import register as register_live_commands
 from greendc.cli.service_commands import register as register_service_commands
 from greendc.cli.verify_commands import register as register_verify_commands
@@ -76,6 +77,7 @@ register_carbon_commands(app)
 register_live_commands(app)
 register_verify_commands(app)
 register_service_commands(app)
+register_fleet_commands(app)
 
 
 @app.callback()
