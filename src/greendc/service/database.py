@@ -254,6 +254,8 @@ class VerificationResult(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"), nullable=True)
     name: Mapped[str] = mapped_column(String(200))
     record: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: Why a report may not claim the record's saving (an increase, not distinguishable from zero); '' if it may.
+    not_claimable_because: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
 
 

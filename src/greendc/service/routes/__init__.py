@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from greendc.service.routes import accounts
+from greendc.service.routes import accounts, reporting
 
 
 def register_routes(app: FastAPI) -> None:
     app.include_router(accounts.router)
+    app.include_router(reporting.router)

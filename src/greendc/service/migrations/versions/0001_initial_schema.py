@@ -206,6 +206,7 @@ def upgrade() -> None:
         sa.Column("site_id", sa.Integer(), nullable=True),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("record", sa.JSON(), nullable=False),
+        sa.Column("not_claimable_because", sa.Text(), nullable=False),
         sa.Column("created_at", greendc.service.database.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["organization_id"], ["organizations.id"], ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["site_id"], ["sites.id"], ondelete="SET NULL"),
