@@ -46,8 +46,14 @@ class FleetOutcome:
     model_gdm: bytes | None = None
 
 
-@lru_cache(maxsize=64)
 def _digest_of_file(path: str) -> str:
+    """The SHA-256 of a file's bytes (remembered while its size and modification time stay the same)."""
+    status = Path(path).stat()
+    return _digest_of_version(path, status.st_size, status.st_mtime_ns)
+
+
+@lru_cache(maxsize=256)
+def _digest_of_version(path: str, size_bytes: int, modified_ns: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 

@@ -153,6 +153,8 @@ class _Runner:
             self.cache.save(pending[index], outcome)
             self.jobs_run += 1
 
+        if not pending:
+            return
         try:
             self.executor.run(run_fleet_job, pending, on_progress=progress, on_done=finished)
         except WorkerDiedError as error:
