@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from tests.workflows.conftest import SITES, require_ray, write_fleet
 from typer.testing import CliRunner
 
 from greendc.cli.main import app
 from greendc.workflows.fleet import FleetFileError, load_fleet
-from tests.workflows.conftest import SITES, require_ray, write_fleet
 
 runner = CliRunner()
 
@@ -37,8 +37,9 @@ BAD = {
     "unknown key": ({"sitez": []}, "sitez"),
     "bad objective": ({"objective": "water"}, "objective"),
     "report controller not run": ({"report": {"controller": "rbc"}}, "report.controller: 'rbc' is not among"),
-    "grid region against the site's": ({"sites": [{"path": f"{SITES[0]}.yaml", "inventory": {"grid_region": "US-SRVC"}}]},
-                                       "sites[0].inventory.grid_region: 'US-SRVC' differs"),
+    "grid region against the site's": (
+        {"sites": [{"path": f"{SITES[0]}.yaml", "inventory": {"grid_region": "US-SRVC"}}]},
+        "sites[0].inventory.grid_region: 'US-SRVC' differs"),
 }
 
 

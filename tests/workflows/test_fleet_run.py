@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 import yaml
+from tests.workflows.conftest import SITES, require_ray
 
 from greendc.workflows.bench import run_bench
 from greendc.workflows.executor import InProcessExecutor, LocalProcessExecutor, WorkerDiedError
 from greendc.workflows.fleet import load_fleet
 from greendc.workflows.fleet_run import FleetResult, FleetRunError, read_fleet_table, run_fleet
-from tests.workflows.conftest import SITES, require_ray
 
 
 def _comparable(result: FleetResult) -> dict[str, list[dict[str, Any]]]:
