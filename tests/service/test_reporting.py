@@ -85,6 +85,10 @@ def test_a_verification_record_is_kept_and_a_bad_one_refused(make_client) -> Non
     kept = client.post("/api/verifications", json={"name": "shanghai", "record": RECORD})
     assert kept.status_code == 201, kept.text
     assert kept.json()["claimable"] is True and abs(kept.json()["avoided_mwh"] - 313.1) < 1e-9
+    # The record's times are interval ends: its year of hours is 2023-01-01 to 2023-12-31.
+    assert (kept.json()["reporting_first_day"], kept.json()["reporting_last_day"]) == ("2023-01-01", "2023-12-31")
+    twice = client.post("/api/verifications", json={"name": "shanghai", "record": RECORD})
+    assert twice.status_code == 422 and twice.json()["detail"].startswith("name: a verification result named")
     wrong_kind = client.post("/api/verifications", json={"name": "x", "record": {**RECORD, "kind": "other"}})
     assert wrong_kind.status_code == 422 and wrong_kind.json()["detail"].startswith("x: kind: not a greendc")
     inconsistent = copy.deepcopy(RECORD)
@@ -176,6 +180,7 @@ def test_the_page_uploads_by_form_and_shows_the_cli_line(make_client) -> None:
     bad = client.post("/reports/inventories",
                       data={"csrf_token": csrf, "name": "t", "inventory_yaml": "reporting_year: 1"})
     assert bad.status_code == 422 and 'class="problem"' in bad.text and "t: organization: Field required" in bad.text
+    assert ">reporting_year: 1</textarea>" in bad.text  # what was pasted comes back to be fixed
     no_token = client.post("/reports/inventories", data={"name": "t", "inventory_yaml": TENCENT})
     assert no_token.status_code == 403
     page = client.get("/reports?done=<b>you+were+hacked</b>")

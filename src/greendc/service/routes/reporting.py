@@ -17,7 +17,7 @@ import json
 import re
 import shutil
 import tempfile
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -86,8 +86,9 @@ class VerificationAnswer(BaseModel):
     ipmvp_option: str
     baseline_controller: str
     candidate_controller: str
-    reporting_start: str
-    reporting_end: str
+    #: The days the reporting period's metered intervals cover (its times are interval ends).
+    reporting_first_day: date
+    reporting_last_day: date
     avoided_mwh: float
     avoided_mwh_lower: float
     avoided_mwh_upper: float
@@ -221,12 +222,18 @@ def _inventory_answer(row: InventoryRecord, replaced: bool = False) -> Inventory
                            savings=len(model.savings), created_at=row.created_at, replaced=replaced)
 
 
+def _day_of(interval_end: datetime) -> date:
+    """The day an interval ending at ``interval_end`` lies in (an hour ending at midnight is the day before's)."""
+    return (interval_end - timedelta(seconds=1)).date()
+
+
 def _verification_answer(row: VerificationResult) -> VerificationAnswer:
     record = Verification.model_validate(row.record)
     return VerificationAnswer(
         id=row.id, name=row.name, method=record.method, ipmvp_option=record.ipmvp_option,
         baseline_controller=record.baseline_controller, candidate_controller=record.candidate_controller,
-        reporting_start=str(record.reporting_period.start), reporting_end=str(record.reporting_period.end),
+        reporting_first_day=_day_of(record.reporting_period.start),
+        reporting_last_day=_day_of(record.reporting_period.end),
         avoided_mwh=record.avoided_kwh / 1000.0, avoided_mwh_lower=record.avoided_kwh_lower / 1000.0,
         avoided_mwh_upper=record.avoided_kwh_upper / 1000.0, confidence_pct=record.confidence,
         savings_pct=record.savings_fraction * 100.0, distinguishable_from_zero=record.distinguishable_from_zero,
@@ -317,6 +324,10 @@ def store_verification(db: Session, principal: Principal, name: str, raw: bytes)
     if not 1 <= len(name) <= 200:
         raise UsageError("name: 1 to 200 characters")
     record, refusal = read_record(raw, name)
+    if db.scalar(select(VerificationResult.id).where(VerificationResult.organization_id == principal.organization_id,
+                                                     VerificationResult.name == name)) is not None:
+        # Two records of one name could not be told apart when choosing those a report adds.
+        raise UsageError(f"name: a verification result named {name!r} is already kept; give another name")
     row = VerificationResult(organization_id=principal.organization_id, name=name,
                              record=json.loads(record.model_dump_json()), not_claimable_because=refusal)
     db.add(row)
@@ -433,6 +444,9 @@ def _report_input(folder: Path, parameters: dict[str, Any]) -> LoadedInventory:
         return loaded
     try:
         return with_verifications(loaded, records, parameters.get("site"))
+    except UsageError as error:
+        # The command line's option is --site; here it is the request's field.
+        raise UsageError(str(error).replace("--site:", "site:", 1)) from None
     except InventoryError as error:
         # Name the record as the user knows it, not by the job folder's path.
         shown = parameters.get("verification_names", {}).get(Path(error.file).stem, error.file)
@@ -592,7 +606,8 @@ def _page_context(db: Session, principal: Principal, **values: Any) -> dict[str,
     return {"principal": principal, "active": "/reports", "may_act": principal.may("operator"),
             "inventories": [_inventory_answer(row) for row in inventories],
             "verifications": [_verification_answer(row) for row in verifications],
-            "problem": None, "done": None, **_list_context(db, principal), **values}
+            "problem": None, "done": None, "inventory_form": {}, "verification_form": {},
+            **_list_context(db, principal), **values}
 
 
 def _list_context(db: Session, principal: Principal, problem: str | None = None) -> dict[str, Any]:
@@ -640,7 +655,9 @@ async def inventory_form(request: Request, db: Database, principal: Operator,
         raw = await _form_upload(file, inventory_yaml, "inventory_yaml")
         answer = store_inventory(db, principal, label, _upload_text(raw, label))
     except GreendcError as error:
-        return _page(request, db, principal, status_code=422, problem=str(error))
+        # The form comes back as it was sent, so a fix is one edit, not a new paste.
+        return _page(request, db, principal, status_code=422, problem=str(error),
+                     inventory_form={"name": name or "", "text": inventory_yaml or ""})
     return RedirectResponse(f"/reports?done=inventory-{'replaced' if answer.replaced else 'added'}", 303)
 
 
@@ -653,7 +670,8 @@ async def verification_form(request: Request, db: Database, principal: Operator,
     try:
         store_verification(db, principal, label, await _form_upload(file, record_json, "record_json"))
     except GreendcError as error:
-        return _page(request, db, principal, status_code=422, problem=str(error))
+        return _page(request, db, principal, status_code=422, problem=str(error),
+                     verification_form={"name": name or "", "text": record_json or ""})
     return RedirectResponse("/reports?done=verification-added", 303)
 
 
