@@ -195,3 +195,36 @@ def test_the_render_button_answers_the_reports_table(make_client) -> None:
     assert "Open (HTML)" in answer.text or "rendering" in answer.text or "waiting" in answer.text
     listing = client.get("/reports/list")
     assert "Avoided emissions, GRI 305-5" in listing.text and "2,851.5" in listing.text
+
+
+def test_verified_savings_of_a_two_site_inventory_need_the_site(make_client) -> None:
+    client = make_client("sam")
+    second = SHANGHAI.replace("  - name: Shanghai DC", "  - name: Beijing DC\n    grid_region: CN-North\n"
+                              "    electricity: {annual: {value: 9000, unit: MWh}}\n  - name: Shanghai DC")
+    inventory = _upload(client, "two sites", second)
+    assert inventory.status_code == 200, inventory.text
+    verification = client.post("/api/verifications", json={"name": "metered", "record": RECORD}).json()["id"]
+    body = {"inventory_id": inventory.json()["id"], "verification_ids": [verification]}
+    refused = client.post("/api/reports", json=body)
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("site: the inventory has 2 sites")
+    wrong = client.post("/api/reports", json={**body, "site": "Paris DC"})
+    assert wrong.status_code == 422 and "no site named 'Paris DC'" in wrong.json()["detail"]
+
+
+def test_every_reporting_route_is_in_the_openapi_document(anonymous: TestClient) -> None:
+    paths = anonymous.get("/openapi.json").json()["paths"]
+    for path in ("/api/inventories", "/api/inventories/upload", "/api/inventories/{inventory_id}",
+                 "/api/verifications", "/api/verifications/upload", "/api/reports", "/api/reports/{report_id}",
+                 "/api/reports/{report_id}/report.html", "/api/reports/{report_id}/report.pdf",
+                 "/api/reports/{report_id}/figures.json"):
+        assert path in paths, path
+    assert "application/pdf" in paths["/api/reports/{report_id}/report.pdf"]["get"]["responses"]["200"]["content"]
+    assert "/reports" not in paths  # the pages are not API
+
+
+def test_a_viewer_sees_the_page_without_its_forms(make_client) -> None:
+    operator = make_client("sam")
+    assert _upload(operator, "tencent", TENCENT).status_code == 200
+    page = make_client("vic", "viewer").get("/reports")
+    assert page.status_code == 200 and "tencent" in page.text
+    assert "Upload inventory" not in page.text and "Render report</button>" not in page.text
