@@ -17,6 +17,7 @@ import json
 import re
 import shutil
 import tempfile
+import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -426,9 +427,9 @@ def get_verification(verification_id: int, db: Database, principal: Viewer) -> V
 
 
 # -- reports: prepared at once (bad input is a 422 before any job), rendered in the background ------------------
-def report_folder(settings: ServiceSettings, organization_id: int, job_id: int) -> Path:
-    """Where report job ``job_id`` keeps its input (``input/``) and its report (``report/``)."""
-    return settings.data_dir / "organizations" / str(organization_id) / "reports" / str(job_id)
+def report_folder(settings: ServiceSettings, job: JobRecord) -> Path:
+    """Where a report job keeps its input (``input/``) and its report (``report/``)."""
+    return settings.data_dir / job.parameters["folder"]
 
 
 def _report_input(folder: Path, parameters: dict[str, Any]) -> LoadedInventory:
@@ -464,7 +465,10 @@ def submit_report(db: Session, settings: ServiceSettings, principal: Principal, 
                     status="queued", created_by=principal.user_id, message="waiting to start")
     db.add(job)
     db.flush()
-    folder = report_folder(settings, principal.organization_id, job.id)
+    # A random part, so that a data folder kept across a new database never hands a job another's folder.
+    relative = Path("organizations") / str(principal.organization_id) / "reports" / f"{job.id}-{uuid.uuid4().hex[:8]}"
+    job.parameters = {**parameters, "folder": relative.as_posix()}
+    folder = settings.data_dir / relative
     try:
         (folder / "input" / "verifications").mkdir(parents=True)
         (folder / "input" / "inventory.yaml").write_text(inventory.inventory_yaml, encoding="utf-8")
@@ -491,7 +495,7 @@ def render_report(sessions: sessionmaker, settings: ServiceSettings, job_id: int
             return
         job.status, job.started_at, job.progress_fraction, job.message = "running", utc_now(), 0.1, "rendering"
         db.commit()
-        folder, parameters = report_folder(settings, job.organization_id, job.id), dict(job.parameters)
+        folder, parameters = report_folder(settings, job), dict(job.parameters)
     try:
         build_report(_report_input(folder, parameters), folder / "report")
         figures = json.loads((folder / "report" / "figures.json").read_text(encoding="utf-8"))
