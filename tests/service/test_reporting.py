@@ -195,6 +195,7 @@ def test_the_render_button_answers_the_reports_table(make_client) -> None:
     assert "Open (HTML)" in answer.text or "rendering" in answer.text or "waiting" in answer.text
     listing = client.get("/reports/list")
     assert "Avoided emissions, GRI 305-5" in listing.text and "2,851.5" in listing.text
+    assert "+5.2 pp vs 2022" in listing.text  # the renewable share's change, as the report's card says it
 
 
 def test_verified_savings_of_a_two_site_inventory_need_the_site(make_client) -> None:

@@ -266,6 +266,14 @@ def _number(value: float | None) -> str:
     return f"{value:,.{0 if abs(value) >= 10_000 else 1}f}"
 
 
+def _share_change(org: dict[str, Any]) -> str:
+    """The renewable share's change on last year in percentage points, as the report's card says it."""
+    change = (org.get("year_over_year") or {}).get("renewable_share")
+    if not change or change.get("change") is None:
+        return ""
+    return f"{change['change'] * 100:+.1f} pp vs {org.get('year_over_year_previous_year')}"
+
+
 def key_figures(figures: dict[str, Any]) -> dict[str, Any]:
     """The headline figures of a report's ``figures.json``, with the cards the report shows for them (the
     same labels; the avoided emissions of the strongest kind of saving, as the report's card)."""
@@ -277,7 +285,7 @@ def key_figures(figures: dict[str, Any]) -> dict[str, Any]:
         {"label": "Scope 2 location-based", "value": _number(org.get("location_based_tco2")), "unit": "tCO2"},
         {"label": "Scope 2 market-based", "value": _number(org.get("market_based_tco2")), "unit": "tCO2"},
         {"label": "Renewable share of electricity", "unit": "%",
-         "value": "n/a" if share is None else f"{share * 100:.1f}"},
+         "value": "n/a" if share is None else f"{share * 100:.1f}", "note": _share_change(org)},
     ]
     if not kinds:
         cards.append({"label": "Avoided emissions, GRI 305-5", "value": "none", "unit": "tCO2",
