@@ -1,10 +1,12 @@
 """Run a workflow's jobs on Ray: a local Ray on this machine, or an existing cluster (``pip install "greendc[ray]"``).
 
 The same :class:`~greendc.workflows.executor.Executor` interface as the local process pool. Each job is one Ray
-task needing one CPU, in a worker process used for that task only (``max_calls=1``: EnergyPlus keeps global
-state, so one EnergyPlus per process). A job's inputs travel in its arguments (the fleet's jobs carry their
-files as bytes), so the cluster needs no shared filesystem, only greendc installed on every node. A task whose
-worker dies is retried ``max_retries`` times, then reported as a :class:`WorkerDiedError` naming its index.
+task needing one CPU (``num_cpus=1``), so a worker process runs one EnergyPlus at a time, one run after the other
+as the local pool's processes do (``fresh_process_per_job`` gives each task a process of its own, ``max_calls=1``,
+at some 2.5 s per job: Python, greendc and EnergyPlus loaded again). A job's inputs travel in its arguments (the
+fleet's jobs carry their files as bytes), so the cluster needs no shared filesystem, only greendc installed on
+every node. A task whose worker dies is retried ``max_retries`` times, then reported as a :class:`WorkerDiedError`
+naming its index.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class RayExecutor:
     workers: int = 2
     address: str | None = None
     max_retries: int = DEFAULT_MAX_RETRIES
+    fresh_process_per_job: bool = False
     _started: bool = field(default=False, init=False, repr=False)
 
     def start(self) -> None:
@@ -77,8 +80,8 @@ class RayExecutor:
             return []
         self.start()
         ray = _ray()
-        task = ray.remote(num_cpus=1, max_calls=1, max_retries=self.max_retries, retry_exceptions=False)(
-            _run_without_progress)
+        task = ray.remote(num_cpus=1, max_calls=1 if self.fresh_process_per_job else 0,
+                          max_retries=self.max_retries, retry_exceptions=False)(_run_without_progress)
         function_ref = ray.put(job_function)
         # At most ``workers`` tasks at once: a cluster's other CPUs stay free for others.
         waiting = list(enumerate(jobs))
