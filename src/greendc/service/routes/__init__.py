@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from greendc.service.routes import accounts, reporting
+from greendc.service.routes import accounts, agents, reporting
 
 
 def register_routes(app: FastAPI) -> None:
     app.include_router(accounts.router)
     app.include_router(reporting.router)
+    app.include_router(agents.router)
