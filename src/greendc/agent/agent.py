@@ -61,6 +61,7 @@ import pandas as pd
 
 from greendc.agent.client import BmsClient, Refusal
 from greendc.agent.ledger import Ledger
+from greendc.agent.service_link import LinkControl, ServiceLink, action_of
 from greendc.agent.storage import LiveStorage
 from greendc.bms.points import CLOCK, HEARTBEAT, Point, PointMap
 from greendc.telemetry.contract import Action, ControlContext, Controller, Observation, ZoneObservation
@@ -119,8 +120,10 @@ class Agent:
 
     def __init__(self, point_map: PointMap, context: ControlContext, controller: Controller, settings: AgentSettings,
                  client: BmsClient, storage: LiveStorage, ledger: Ledger, log: Callable[[str], None] = print,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:
+                 monotonic: Callable[[], float] = time.monotonic, link: ServiceLink | None = None) -> None:
         self.point_map, self.context, self.controller = point_map, context, controller
+        #: The greendc service (optional): the control state fetched at each step's start, the steps sent after.
+        self.link = link
         self.settings, self.client, self.storage, self.ledger = settings, client, storage, ledger
         self.log, self._monotonic = log, monotonic
         self.summary = AgentSummary()
@@ -208,6 +211,9 @@ class Agent:
 
     async def step(self) -> None:
         started = self._monotonic()
+        # The service's state before the controller decides: a kill switch flipped during the last step is
+        # obeyed at this one (the link holds the ai's own kill-switch file).
+        control = await self.link.control() if self.link is not None else None
         values = await self.client.read(self._read_points)
         guard = self._link_guard(values)
         observation, stamp = self._observation(values)
@@ -227,15 +233,20 @@ class Agent:
                 action = action or self._decide(observation)
                 if self.settings.mode == "closed-loop":
                     await self._apply(action, values)
-        if self.settings.mode == "closed-loop":
-            await self._beat()
+                elif self.settings.mode == "advisory" and control is not None:
+                    await self._apply_approved(control, values)
+        if self.settings.mode == "closed-loop" or self._written:
+            await self._beat()  # an advisory agent beats while approved setpoints of its own are in force
         if guard is not None:
             self.summary.guard_steps[guard] += 1
         self.summary.steps += 1
         self.summary.step_s.append(self._monotonic() - started)
         if not self._has_clock or self._last_stamp_minute is not None:
             # A row needs a time: with a clock point, the building's (none before it was first read).
-            self.storage.append(self._row(stamp, values, guard), self._decisions)
+            row = self._row(stamp, values, guard)
+            self.storage.append(row, self._decisions)
+            if self.link is not None:
+                self.link.record(row, self._decisions)
         if self.storage.pending_rows >= self.settings.flush_every_steps:
             self.storage.flush()
 
@@ -332,6 +343,23 @@ class Agent:
             if self._written.get(point.name) == value and in_force is not None and abs(in_force - value) < 0.01:
                 continue
             await self._write(point, value)
+
+    async def _apply_approved(self, control: LinkControl, values: dict[str, float | None]) -> None:
+        """Advisory mode: write the setpoints an operator approved, as closed loop writes them (clipped to the
+        map's bounds, at its priority); under the kill switch give every one back to the building instead."""
+        if control.kill_switch:
+            if self._written:
+                await self._relinquish_all("the kill switch", during_guard=True)
+            return
+        for recommendation_id, setpoints in control.approved:
+            approved = action_of(setpoints)
+            for point in self._setpoints:
+                wanted = _wanted(approved, point)
+                if wanted is not None:
+                    await self._write(point, min(max(wanted, point.min), point.max))  # type: ignore[type-var]
+            self.log(f"approved recommendation {recommendation_id} written: "
+                     f"{', '.join(f'{k} {v:g}' for k, v in sorted(setpoints.items()))}")
+        control.approved = []  # delivered once
 
     async def _write(self, point: Point, value: float) -> None:
         """Write one setpoint, write-ahead in the ledger. A refusal is the write-rejected guard's (and, when the

@@ -108,6 +108,11 @@ def agent(
     schedule: ScheduleOption = None,
     ab_baseline: ABBaselineOption = None,
     ab_block_days: ABBlockDaysOption = None,
+    service: Annotated[str | None, typer.Option(help="The greendc service's URL: report telemetry and decisions, "
+                                                     "obey its kill switch and approvals.")] = None,
+    token_file: Annotated[Path | None, typer.Option(help="A file holding the service's API token (an operator's).")
+                          ] = None,
+    agent_id: Annotated[int | None, typer.Option(help="The agent's id on the service (registered there).")] = None,
 ) -> None:
     """Connect to a BMS with a point map: read-only, advisory or closed-loop; Ctrl-C gives every point back."""
     from greendc.control.ab_schedule import parse_ab_options
@@ -115,10 +120,32 @@ def agent(
 
     job = AgentJob(points=points, controller=controller, mode=mode, interval_s=interval, out_dir=out,  # type: ignore[arg-type]
                    model=model, objective=objective, max_steps=steps, accept_model_mismatch=accept_model_mismatch,
-                   ab=parse_ab_options(schedule, ab_baseline, ab_block_days))
+                   ab=parse_ab_options(schedule, ab_baseline, ab_block_days),
+                   service=_service_connection(service, token_file, agent_id))
     summary = run_agent(job, log=lambda line: console.print(line, highlight=False, markup=False))
     console.print(f"{summary.steps} steps, {summary.writes} writes, {summary.relinquishes} points given back; "
                   f"telemetry in [bold]{out}[/]")
+
+
+def _service_connection(url: str | None, token_file: Path | None, agent_id: int | None):  # type: ignore[no-untyped-def]
+    """The service to report to, checked before the agent starts (None without --service)."""
+    from greendc.agent.service_link import ServiceConnection
+
+    if url is None:
+        if token_file is not None or agent_id is not None:
+            raise UsageError("--token-file and --agent-id need --service URL")
+        return None
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--service: an http:// or https:// URL, not {url[:80]!r}")
+    if token_file is None or agent_id is None:
+        raise UsageError("--service needs --token-file FILE (an operator's API token) and --agent-id ID")
+    try:
+        token = token_file.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise UsageError(f"--token-file: {token_file}: {error.strerror or error}") from error
+    if not token:
+        raise UsageError(f"--token-file: {token_file} is empty")
+    return ServiceConnection(url=url, token=token, agent_id=agent_id)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,7 @@ import pandas as pd
 from greendc.agent.agent import MODES, Agent, AgentSettings, AgentSummary, Mode
 from greendc.agent.client import BmsClient
 from greendc.agent.ledger import LEDGER_FILE, Ledger
+from greendc.agent.service_link import KILL_SWITCH_FILE, ServiceConnection, ServiceLink
 from greendc.agent.storage import DECISIONS_FILE, PARTS_FOLDER, TELEMETRY_FILE, LiveStorage
 from greendc.bms.points import PointMap, check_points_against_site, load_point_map, site_path_of
 from greendc.control.ab_schedule import ABDesign, switching_controller
@@ -39,7 +40,8 @@ SUMMARY_FILE = "agent-summary.json"
 #: The live period's summary in the form of a simulated run's, which ``greendc explain`` reads.
 RUN_SUMMARY_FILE = "summary.json"
 #: What an agent's folder may hold: anything else is a user's, and the folder is refused.
-_AGENT_ENTRIES = {TELEMETRY_FILE, DECISIONS_FILE, PARTS_FOLDER, LEDGER_FILE, SUMMARY_FILE, RUN_SUMMARY_FILE}
+_AGENT_ENTRIES = {TELEMETRY_FILE, DECISIONS_FILE, PARTS_FOLDER, LEDGER_FILE, SUMMARY_FILE, RUN_SUMMARY_FILE,
+                  KILL_SWITCH_FILE}
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ class AgentJob:
     accept_model_mismatch: bool = False
     #: Take turns with a baseline controller on a randomized schedule (closed loop only).
     ab: ABDesign | None = None
+    #: Report to the greendc service and obey its kill switch and approvals (``--service``).
+    service: ServiceConnection | None = None
 
 
 def load_live_site(points: Path) -> tuple[PointMap, Site, Path]:
@@ -96,8 +100,10 @@ def prepare_agent(job: AgentJob, log: Callable[[str], None]) -> PreparedAgent:
     point_map, site, _ = load_live_site(job.points)
     context = control_context(site)
     names = [job.controller] if job.ab is None else [job.controller, job.ab.baseline]
+    # The service's kill switch is the ai's own: a file in the agent's folder that the link creates and removes.
+    kill_switch = None if job.service is None else job.out_dir / KILL_SWITCH_FILE
     options_by_name = controller_options(names, context.zone_names, job.model, job.objective,
-                                         advisory=job.mode == "advisory",
+                                         advisory=job.mode == "advisory", kill_switch=kill_switch,
                                          accept_model_mismatch=job.accept_model_mismatch)
     options = options_by_name[job.controller]
     if job.model is not None and "ai" in names:
@@ -117,7 +123,10 @@ def prepare_agent(job: AgentJob, log: Callable[[str], None]) -> PreparedAgent:
     agent = Agent(point_map, context, controller,
                   AgentSettings(mode=job.mode, interval_s=job.interval_s, max_steps=job.max_steps),
                   BmsClient(point_map), LiveStorage(job.out_dir, schedule, context.timestep_h),
-                  Ledger(job.out_dir / LEDGER_FILE, point_map), log=log)
+                  Ledger(job.out_dir / LEDGER_FILE, point_map), log=log,
+                  link=None if job.service is None else ServiceLink(job.service, job.out_dir / KILL_SWITCH_FILE, log))
+    if job.service is not None and "ai" not in names:
+        log(f"the service's kill switch hands control to the baseline rule; {job.controller} is a rule already")
     return PreparedAgent(agent, point_map, site, options)
 
 
@@ -169,7 +178,10 @@ async def _run_until_stopped(agent: Agent, stop: threading.Event | None) -> Agen
         watcher = asyncio.create_task(_watch(stop, stopping))
     try:
         async with agent.client:
-            return await agent.run(stopping)
+            if agent.link is None:
+                return await agent.run(stopping)
+            async with agent.link:
+                return await agent.run(stopping)
     finally:
         if watcher is not None:
             watcher.cancel()
