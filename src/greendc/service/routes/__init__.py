@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from greendc.service.routes import accounts, agents, reporting
+from greendc.service.routes import accounts, agents, reporting, sites
 
 
 def register_routes(app: FastAPI) -> None:
     app.include_router(accounts.router)
     app.include_router(reporting.router)
     app.include_router(agents.router)
+    sites.install(app)
