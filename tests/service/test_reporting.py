@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -29,6 +30,16 @@ sites:
 
 def _upload(client: TestClient, name: str, text: str):  # type: ignore[no-untyped-def]
     return client.post("/api/inventories", json={"name": name, "inventory_yaml": text})
+
+
+def _finished(client: TestClient, report_id: int, timeout_s: float = 120.0) -> dict:
+    """The report once the service's job queue has finished it (a report renders in some 5 s)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        report = client.get(f"/api/reports/{report_id}").json()
+        if report["status"] not in ("queued", "running") or time.monotonic() > deadline:
+            return report
+        time.sleep(0.2)
 
 
 def test_an_inventory_is_kept_listed_and_replaced_by_name(app, make_client) -> None:
@@ -128,6 +139,8 @@ def test_another_organization_sees_none_of_it(make_client) -> None:
     assert stranger.get("/api/inventories").json() == [] and stranger.get("/api/reports").json() == []
     # Its own inventory of the same name is its own: no clash with the other organization's.
     assert _upload(stranger, "tencent", TENCENT).json()["replaced"] is False
+    assert _finished(owner, report)["status"] == "succeeded"
+    assert stranger.get(f"/api/reports/{report}/report.pdf").status_code == 404  # rendered, and still not theirs
 
 
 def test_a_report_is_rendered_and_downloaded(make_client) -> None:
@@ -136,7 +149,8 @@ def test_a_report_is_rendered_and_downloaded(make_client) -> None:
     verification = client.post("/api/verifications", json={"name": "metered", "record": RECORD}).json()["id"]
     started = client.post("/api/reports", json={"inventory_id": inventory, "verification_ids": [verification]})
     assert started.status_code == 202, started.text
-    report = client.get(f"/api/reports/{started.json()['id']}").json()
+    assert started.json()["status"] in ("queued", "running")
+    report = _finished(client, started.json()["id"])
     assert report["status"] == "succeeded", report["message"]
     assert report["avoided_tco2"] > 0 and report["location_based_tco2"] > 0
     labels = [card["label"] for card in report["key_figures"]]
@@ -192,8 +206,11 @@ def test_the_render_button_answers_the_reports_table(make_client) -> None:
     inventory = _upload(client, "tencent", TENCENT).json()["id"]
     answer = client.post("/reports/render", data={"inventory_id": str(inventory)})
     assert answer.status_code == 200 and 'id="report-list"' in answer.text
-    assert "Open (HTML)" in answer.text or "rendering" in answer.text or "waiting" in answer.text
+    assert "waiting to start" in answer.text or "rendering" in answer.text
+    assert 'hx-trigger="every 5s"' in answer.text  # the table polls while the report renders
+    _finished(client, client.get("/api/reports").json()[0]["id"])
     listing = client.get("/reports/list")
+    assert "Open (HTML)" in listing.text and 'hx-trigger="every 5s"' not in listing.text
     assert "Avoided emissions, GRI 305-5" in listing.text and "2,851.5" in listing.text
     assert "+5.2 pp vs 2022" in listing.text  # the renewable share's change, as the report's card says it
 

@@ -7,8 +7,10 @@
   is uploaded on its own and chosen when the report is rendered, as ``greendc report --verification`` adds it.
 - A verification record is the JSON ``greendc verify --json`` writes, read by
   :func:`greendc.verification.record.read_verification` (with its self-consistency checks).
-- A report is a background job (kind ``report``) that runs :func:`greendc.report.build_report` into the
-  organization's folder; its ``report.html``, ``report.pdf`` and ``figures.json`` are downloaded from here.
+- A report is a job of the service's queue (:mod:`greendc.service.jobs`, kind ``report``): its input (the
+  inventory and the records, as they were when it was requested) is written and checked at once, so bad input
+  is a 422 and not a failed job; the queue then runs :func:`greendc.report.build_report` into the job's folder,
+  whose ``report.html``, ``report.pdf`` and ``figures.json`` are downloaded from here.
 """
 
 from __future__ import annotations
@@ -17,16 +19,15 @@ import json
 import re
 import shutil
 import tempfile
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from greendc.carbon.calculate import KIND_WORDS
 from greendc.carbon.errors import InventoryError
@@ -35,6 +36,8 @@ from greendc.carbon.verified import read_claimable_verification
 from greendc.errors import GreendcError, UsageError
 from greendc.files import InputFileError, parse_yaml
 from greendc.service.database import AuditEvent, InventoryRecord, JobRecord, VerificationResult, utc_now
+from greendc.service.files import new_folder, relative_to_store
+from greendc.service.jobs import JobContext, JobResult, register_job_kind, submit_job
 from greendc.service.security import Principal, database, requires
 from greendc.service.settings import ServiceSettings
 from greendc.site.weather import SHIPPED_WEATHER
@@ -435,11 +438,6 @@ def get_verification(verification_id: int, db: Database, principal: Viewer) -> V
 
 
 # -- reports: prepared at once (bad input is a 422 before any job), rendered in the background ------------------
-def report_folder(settings: ServiceSettings, job: JobRecord) -> Path:
-    """Where a report job keeps its input (``input/``) and its report (``report/``)."""
-    return settings.data_dir / job.parameters["folder"]
-
-
 def _report_input(folder: Path, parameters: dict[str, Any]) -> LoadedInventory:
     """The inventory of a report job, with its verification records added as verified savings, from the
     job's input folder (written when it was submitted, so a later replacement does not change it)."""
@@ -469,14 +467,10 @@ def submit_report(db: Session, settings: ServiceSettings, principal: Principal, 
     parameters = {"inventory_id": inventory.id, "inventory_name": inventory.name,
                   "verification_ids": [v.id for v in verifications],
                   "verification_names": {str(v.id): v.name for v in verifications}, "site": body.site}
-    job = JobRecord(organization_id=principal.organization_id, kind=REPORT_KIND, parameters=parameters,
-                    status="queued", created_by=principal.user_id, message="waiting to start")
-    db.add(job)
-    db.flush()
-    # A random part, so that a data folder kept across a new database never hands a job another's folder.
-    relative = Path("organizations") / str(principal.organization_id) / "reports" / f"{job.id}-{uuid.uuid4().hex[:8]}"
-    job.parameters = {**parameters, "folder": relative.as_posix()}
-    folder = settings.data_dir / relative
+    job = submit_job(db, principal, REPORT_KIND, parameters)
+    # The input is kept apart from the job's own folder, which the queue makes only when the job runs.
+    folder = new_folder(settings.data_dir, principal.organization_id, "reports", str(job.id))
+    job.parameters = {**parameters, "folder": relative_to_store(settings.data_dir, folder)}
     try:
         (folder / "input" / "verifications").mkdir(parents=True)
         (folder / "input" / "inventory.yaml").write_text(inventory.inventory_yaml, encoding="utf-8")
@@ -492,57 +486,34 @@ def submit_report(db: Session, settings: ServiceSettings, principal: Principal, 
     return job
 
 
-def render_report(sessions: sessionmaker, settings: ServiceSettings, job_id: int) -> None:
-    """Run report job ``job_id``: ``greendc report`` into its folder, the job's status, message and key
-    figures recorded as it goes. Bad input or a failed rendering ends the job 'failed' with the one line."""
+def render_report(context: JobContext) -> JobResult:
+    """The ``report`` job kind: ``greendc report`` of the job's input folder into ``report/`` of its folder,
+    and the report's key figures for its pages. Bad input or a failed rendering raises the one line."""
     from greendc.report import build_report
 
-    with sessions() as db:
-        job = db.get(JobRecord, job_id)
-        if job is None or job.status != "queued":
-            return
-        job.status, job.started_at, job.progress_fraction, job.message = "running", utc_now(), 0.1, "rendering"
-        db.commit()
-        folder, parameters = report_folder(settings, job), dict(job.parameters)
-    try:
-        build_report(_report_input(folder, parameters), folder / "report")
-        figures = json.loads((folder / "report" / "figures.json").read_text(encoding="utf-8"))
-        outcome = {"status": "succeeded", "message": "", "parameters": {**parameters, **key_figures(figures)},
-                   "result_path": str((folder / "report").relative_to(settings.data_dir))}
-    except GreendcError as error:
-        outcome = {"status": "failed", "message": str(error)}
-    except Exception as error:  # a job must end with a status, whatever went wrong
-        import logging
-
-        logging.getLogger("greendc.service").exception("report job %s failed", job_id)
-        outcome = {"status": "failed", "message": f"internal error (a bug in greendc, please report it): "
-                                                  f"{type(error).__name__}"}
-    with sessions() as db:
-        job = db.get(JobRecord, job_id)
-        if job is None:
-            return
-        for key, value in outcome.items():
-            setattr(job, key, value)
-        job.progress_fraction, job.finished_at = 1.0, utc_now()
-        db.commit()
+    context.progress(0.1, "rendering the report")
+    loaded = _report_input(context.settings.data_dir / context.parameters["folder"], context.parameters)
+    out = context.folder / "report"
+    build_report(loaded, out)
+    figures = json.loads((out / "figures.json").read_text(encoding="utf-8"))
+    return JobResult(result_folder=out, parameters=key_figures(figures))
 
 
-def _start(request: Request, background: BackgroundTasks, job_id: int) -> None:
-    """Start a report job after the response (its row is committed by then).
+register_job_kind(REPORT_KIND, render_report)
 
-    TODO(issue 19): hand it to greendc.service.jobs' queue once it lands, instead of a background task."""
-    app = request.app
-    background.add_task(render_report, app.state.sessions, app.state.settings, job_id)
+
+def _start(request: Request) -> None:
+    """Tell the service's job queue a report is waiting (its row committed first)."""
+    request.app.state.jobs.wake()
 
 
 @router.post("/api/reports", response_model=ReportAnswer, status_code=202, tags=["reports"])
-def request_report(body: ReportRequest, request: Request, background: BackgroundTasks, db: Database,
-                   principal: Operator) -> ReportAnswer:
+def request_report(body: ReportRequest, request: Request, db: Database, principal: Operator) -> ReportAnswer:
     """Render the ESG report of an inventory (with verification records as verified savings) as a job; poll
     ``GET /api/reports/{id}`` until it has succeeded, then download it. Bad input is a 422 at once."""
     job = submit_report(db, request.app.state.settings, principal, body)
     db.commit()
-    _start(request, background, job.id)
+    _start(request)
     return _report_answer(job)
 
 
@@ -688,7 +659,7 @@ async def verification_form(request: Request, db: Database, principal: Operator,
 
 
 @router.post("/reports/render", response_class=HTMLResponse, include_in_schema=False)
-def render_form(request: Request, background: BackgroundTasks, db: Database, principal: Operator,
+def render_form(request: Request, db: Database, principal: Operator,
                 inventory_id: Annotated[int, Form()],
                 verification_ids: Annotated[list[int] | None, Form()] = None,
                 site: Annotated[str | None, Form(max_length=120)] = None) -> Response:
@@ -697,9 +668,9 @@ def render_form(request: Request, background: BackgroundTasks, db: Database, pri
     try:
         body = ReportRequest(inventory_id=inventory_id, verification_ids=verification_ids or [],
                              site=site.strip() if site and site.strip() else None)
-        job = submit_report(db, request.app.state.settings, principal, body)
+        submit_report(db, request.app.state.settings, principal, body)
         db.commit()
-        _start(request, background, job.id)
+        _start(request)
     except GreendcError as error:
         db.rollback()
         problem = str(error)
