@@ -486,15 +486,25 @@ def submit_report(db: Session, settings: ServiceSettings, principal: Principal, 
     return job
 
 
+def _build_report(job: tuple[str, dict[str, Any], str], _progress: Any = None) -> None:
+    """In a process of its own: ``greendc report`` of a report job's input folder into ``out``."""
+    from greendc.report import build_report
+
+    folder, parameters, out = job
+    build_report(_report_input(Path(folder), parameters), Path(out))
+
+
 def render_report(context: JobContext) -> JobResult:
     """The ``report`` job kind: ``greendc report`` of the job's input folder into ``report/`` of its folder,
     and the report's key figures for its pages. Bad input or a failed rendering raises the one line."""
-    from greendc.report import build_report
+    from greendc.workflows.executor import LocalProcessExecutor
 
     context.progress(0.1, "rendering the report")
-    loaded = _report_input(context.settings.data_dir / context.parameters["folder"], context.parameters)
     out = context.folder / "report"
-    build_report(loaded, out)
+    # Charts and the PDF take seconds of CPU: in a spawned process they never hold the service's GIL (its
+    # pages stay quick while a report renders), and a crash in a native library fails only this job.
+    job = (str(context.settings.data_dir / context.parameters["folder"]), context.parameters, str(out))
+    LocalProcessExecutor(workers=1).run(_build_report, [job])
     figures = json.loads((out / "figures.json").read_text(encoding="utf-8"))
     return JobResult(result_folder=out, parameters=key_figures(figures))
 
