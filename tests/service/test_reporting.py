@@ -246,3 +246,16 @@ def test_a_viewer_sees_the_page_without_its_forms(make_client) -> None:
     page = make_client("vic", "viewer").get("/reports")
     assert page.status_code == 200 and "tencent" in page.text
     assert "Upload inventory" not in page.text and "Render report</button>" not in page.text
+
+
+def test_the_render_button_adds_the_verified_savings_ticked(make_client) -> None:
+    client = make_client("sam")
+    inventory = _upload(client, "shanghai", SHANGHAI).json()["id"]
+    verification = client.post("/api/verifications", json={"name": "metered", "record": RECORD}).json()["id"]
+    page = client.get("/reports")
+    assert f'name="verification_ids" value="{verification}"' in page.text
+    answer = client.post("/reports/render", data={"inventory_id": str(inventory),
+                                                  "verification_ids": [str(verification)]})
+    assert answer.status_code == 200 and 'class="problem"' not in answer.text
+    assert client.get("/api/reports").json()[0]["verification_ids"] == [verification]
+    _finished(client, client.get("/api/reports").json()[0]["id"])
