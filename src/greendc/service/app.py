@@ -9,6 +9,7 @@ that escapes is logged and answered with a 500 that says it is a bug, never with
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -74,8 +76,34 @@ def _first_validation_problem(error: RequestValidationError) -> str:
     if not problems:
         return "the request does not fit its schema"
     first = problems[0]
+    if first.get("type") == "json_invalid":
+        return "request body: not valid JSON"
     where = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path"))
     return f"{where or 'request'}: {plain_text(first.get('msg', 'invalid'))}"
+
+
+#: What every 422 answers (a GreendcError's line or the first field at fault), for the OpenAPI document, which
+#: would otherwise describe FastAPI's default list of validation errors.
+PROBLEM_SCHEMA = {"title": "Problem", "type": "object", "required": ["detail"],
+                  "properties": {"detail": {"title": "Detail", "type": "string",
+                                            "description": "One line naming the field at fault."}}}
+
+
+def _openapi_with_one_line_problems(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """``app.openapi`` whose 422 answers are described as they are: ``{"detail": "one line"}``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            schemas = document.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                schemas["HTTPValidationError"] = PROBLEM_SCHEMA
+                schemas.pop("ValidationError", None)
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    return openapi
 
 
 def _wants_html(request: Request) -> bool:
@@ -96,6 +124,14 @@ def add_error_handlers(app: FastAPI) -> None:
         if error.status_code == 401 and _wants_html(request):
             return RedirectResponse(f"/login?next={request.url.path}", 303)
         return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def out_of_range(request: Request, error: Exception) -> Response:
+        # An id past the database's integer (2**63 on SQLite, 2**31 on PostgreSQL) names no row and fits no
+        # column, as a text past a column's length: the request's fault, not greendc's.
+        return JSONResponse({"detail": "a value in the request does not fit the database (a number too large "
+                                       "or a text too long)"}, 422)
 
     @app.exception_handler(Exception)
     async def bug(request: Request, error: Exception) -> Response:
@@ -119,6 +155,7 @@ def create_app(settings: ServiceSettings, check_schema: bool = True) -> FastAPI:
     add_error_handlers(app)
     app.mount("/static", StaticFiles(directory=PACKAGE / "static"), name="static")
     register_routes(app)
+    app.openapi = _openapi_with_one_line_problems(app)  # type: ignore[method-assign]
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)  # type: ignore[arg-type]
     return app
 
