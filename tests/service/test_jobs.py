@@ -190,3 +190,29 @@ def test_a_short_bench_from_the_site_page_fills_the_bench_table(make_client) -> 
     assert f"bench {job['id']}" in client.get("/benches").text
     refused = client.post(f"/sites/{site_id}/jobs", data={"kind": "simulation", "days": "zero"})
     assert refused.status_code == 200 and "days:" in refused.text
+
+
+def test_a_trained_model_drives_the_ai_whose_decisions_the_site_page_explains(make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client("olga")
+    site_id = add_site(client, simulation={**example_site_data()["simulation"], "end_day": 8})
+    too_short = client.post("/api/jobs", json={"kind": "training", "site_id": site_id, "days": 2})
+    failed, _ = wait_for(client, too_short.json()["id"])
+    assert failed["status"] == "failed" and failed["message"].startswith("exploration: ")
+    assert "the facility model needs at least" in failed["message"] and "/organizations/" not in failed["message"]
+    training = client.post("/api/jobs", json={"kind": "training", "site_id": site_id, "days": 8, "seed": 3,
+                                              "model_name": "July model"})
+    assert training.status_code == 202, training.text
+    trained, _ = wait_for(client, training.json()["id"])
+    assert trained["status"] == "succeeded", trained["message"]
+    [model] = client.get("/api/models").json()
+    assert model["id"] == trained["trained_model_id"] and model["source"] == "trained"
+    assert model["name"] == "July model" and model["site_id"] == site_id
+    run = client.post("/api/jobs", json={"kind": "simulation", "site_id": site_id, "controller": "ai",
+                                         "model_id": model["id"], "days": 2})
+    assert run.status_code == 202, run.text
+    ended, _ = wait_for(client, run.json()["id"])
+    assert ended["status"] == "succeeded", ended["message"]
+    assert "decisions.parquet" in {f["name"] for f in ended["files"]}
+    page = client.get(f"/sites/{site_id}").text
+    assert "Decision log" in page and "Guard activity" in page and "ai optimizer" in page
+    assert "predicted saving" in page and "dx_coils" not in page

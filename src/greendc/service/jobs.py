@@ -211,7 +211,7 @@ def run_job(settings: ServiceSettings, sessions: sessionmaker, job_id: int) -> N
                    "result_path": relative_to_store(settings.data_dir, result.result_folder or folder),
                    "parameters": {**context.parameters, **result.parameters}}
     except GreendcError as error:
-        outcome = {"status": "failed", "message": str(error).splitlines()[0] if str(error) else type(error).__name__}
+        outcome = {"status": "failed", "message": _shown(str(error), folder, settings.data_dir, job_id)}
     except Exception as error:  # a job must end with a status, whatever went wrong
         log.exception("%s job %s failed", context.kind, job_id)
         outcome = {"status": "failed",
@@ -225,6 +225,14 @@ def run_job(settings: ServiceSettings, sessions: sessionmaker, job_id: int) -> N
         job.progress_fraction = 1.0 if outcome["status"] == "succeeded" else job.progress_fraction
         job.finished_at = utc_now()
         db.commit()
+
+
+def _shown(message: str, folder: Path, data_dir: Path, job_id: int) -> str:
+    """A failure's first line, naming the job's folder as the user knows it, never the server's paths."""
+    line = message.splitlines()[0] if message else "failed"
+    for path in (folder.resolve(), folder):
+        line = line.replace(f"{path}/", "").replace(str(path), f"job {job_id}")
+    return line.replace(str(Path(data_dir).resolve()), "the data folder").replace(str(data_dir), "the data folder")
 
 
 # -- sites as the service holds them -----------------------------------------------------------------------------
