@@ -109,8 +109,11 @@ def _measure(fleet_path: Path, executor_name: str, workers: int) -> dict[str, An
         run_walls = [r.wall_s for records in result.records.values() for r in records if r.wall_s is not None]
         report_ok = (Path(out) / "fleet" / "report" / "figures.json").is_file()
     jobs = result.jobs_run
+    mean_run_s = statistics.mean(run_walls)
     return {"executor": executor_name, "workers": workers, "jobs": jobs, "wall_s": round(wall_s, 1),
-            "ray_start_s": round(start_s, 1), "mean_run_wall_s": round(statistics.mean(run_walls), 1),
+            "ray_start_s": round(start_s, 1), "mean_run_wall_s": round(mean_run_s, 1),
+            # What a job costs beyond its simulation: planning, shipping, the executor, the table and report.
+            "per_job_beyond_run_s": round(wall_s * workers / jobs - mean_run_s, 2),
             "site_years_per_hour": round(jobs / (wall_s / 3600), 1), "report_rendered": report_ok}
 
 

@@ -32,6 +32,8 @@ from greendc.workflows.simulation import SimulationJob, SimulationOutcome, contr
 #: The marker of a fleet output folder: a rerun into it resumes.
 FLEET_MARKER = ".greendc-fleet.json"
 JOBS = "jobs"
+#: Explorations handed to the executor at once: each returns its telemetry (some 15 MB a year) to the driver.
+EXPLORATIONS_AT_ONCE = 64
 
 
 class FleetRunError(GreendcError):
@@ -137,12 +139,19 @@ class _Runner:
         self.done = 0.0
         self.jobs_run = self.jobs_reused = 0
 
-    def run(self, jobs: list[FleetJob]) -> None:
+    def run(self, jobs: list[FleetJob], batch: int | None = None) -> None:
+        """Run the unfinished ones of ``jobs``, ``batch`` at a time if given (an executor returns its outcomes
+        together: an exploration's are some 15 MB a year each, which the driver must not hold by the thousand)."""
         unique = list({job.key: job for job in jobs}.values())
         pending = [job for job in unique if not self.cache.has(job)]
         self.jobs_reused += len(jobs) - len(pending)
         self.done += len(jobs) - len(pending)
         self._report({})
+        size = batch or max(1, len(pending))
+        for start in range(0, len(pending), size):
+            self._run_batch(pending[start:start + size])
+
+    def _run_batch(self, pending: list[FleetJob]) -> None:
         partial: dict[int, float] = {}
 
         def progress(index: int, fraction: float) -> None:
@@ -153,8 +162,6 @@ class _Runner:
             self.cache.save(pending[index], outcome)
             self.jobs_run += 1
 
-        if not pending:
-            return
         try:
             self.executor.run(run_fleet_job, pending, on_progress=progress, on_done=finished)
         except WorkerDiedError as error:
@@ -231,7 +238,7 @@ def run_fleet(fleet: Fleet, out_dir: Path, executor: Executor,
         total = sum(map(len, explorations.values())) + len(trained) + sum(
             len(plan_bench(fleet, m, None)[0]) for m in fleet.members)
         runner = _Runner(cache, executor, total, on_progress)
-        runner.run([job for jobs in explorations.values() for job in jobs])
+        runner.run([job for jobs in explorations.values() for job in jobs], batch=EXPLORATIONS_AT_ONCE)
         models: dict[str, Path | None] = {m.entry: m.model for m in fleet.members}
         train_jobs = {m.entry: _train_job(m, explorations[m.entry], cache, out_dir) for m in trained}
         runner.run(list(train_jobs.values()))
