@@ -285,7 +285,7 @@ def fleet_rows(db: Session, principal: Principal, data_dir: Path, sites: list[Si
     return rows
 
 
-def _decision_log(run_dir: Path, limit: int = 30) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+def _decision_log(run_dir: Path, limit: int = 12) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
     """The last decisions of a run (newest first) and its explanation (``greendc explain``), if it logged any."""
     from greendc.results.explain import explain_run
     from greendc.telemetry.decisions import read_decisions
