@@ -216,3 +216,17 @@ def test_a_trained_model_drives_the_ai_whose_decisions_the_site_page_explains(ma
     page = client.get(f"/sites/{site_id}").text
     assert "Decision log" in page and "Guard activity" in page and "ai optimizer" in page
     assert "predicted saving" in page and "dx_coils" not in page
+
+
+def test_stopping_the_service_ends_a_running_simulation_at_once(app, make_client) -> None:  # type: ignore[no-untyped-def]
+    client = make_client("olga")
+    site_id = add_site(client, simulation={**example_site_data()["simulation"], "end_day": 31})  # long enough
+    job_id = client.post("/api/jobs", json={"kind": "simulation", "site_id": site_id}).json()["id"]
+    deadline = time.monotonic() + 60
+    while client.get(f"/api/jobs/{job_id}").json()["progress_fraction"] <= 0.02 and time.monotonic() < deadline:
+        time.sleep(0.05)  # until EnergyPlus reports progress: its process is running
+    started = time.monotonic()
+    app.state.jobs.stop()
+    assert time.monotonic() - started < 5.0
+    job = client.get(f"/api/jobs/{job_id}").json()
+    assert job["status"] == "failed" and job["message"] == INTERRUPTED

@@ -164,11 +164,23 @@ class JobQueue:
             self._wake.notify_all()
 
     def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop taking jobs and end the running ones' processes: a year of EnergyPlus must not hold the
+        service's exit (the process pool would wait for it); those jobs end failed, to be submitted again."""
+        import multiprocessing
+
         self._stopping = True
         with self._wake:
             self._wake.notify_all()
+        if any(thread.is_alive() for thread in self._threads):
+            # The service's only child processes are its jobs' (spawned by the workflows' executor).
+            for child in multiprocessing.active_children():
+                child.terminate()
         for thread in self._threads:
             thread.join(timeout=timeout_s)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
 
     def _work(self) -> None:
         while not self._stopping:
@@ -177,7 +189,7 @@ class JobQueue:
                 with self._wake:
                     self._wake.wait(POLL_S)
                 continue
-            run_job(self.settings, self.sessions, job_id)
+            run_job(self.settings, self.sessions, job_id, lambda: self._stopping)
 
     def _claim(self) -> int | None:
         """The oldest queued job of a known kind, now running: a conditional update, so two workers (or two
@@ -195,8 +207,10 @@ class JobQueue:
         return None
 
 
-def run_job(settings: ServiceSettings, sessions: sessionmaker, job_id: int) -> None:
-    """Run one claimed job to its end: succeeded with its results, or failed with one line."""
+def run_job(settings: ServiceSettings, sessions: sessionmaker, job_id: int,
+            stopping: Callable[[], bool] = lambda: False) -> None:
+    """Run one claimed job to its end: succeeded with its results, or failed with one line (the service's
+    stop, when ``stopping()`` says it was the cause)."""
     with sessions() as db:
         job = db.get(JobRecord, job_id)
         if job is None:
@@ -216,6 +230,8 @@ def run_job(settings: ServiceSettings, sessions: sessionmaker, job_id: int) -> N
         log.exception("%s job %s failed", context.kind, job_id)
         outcome = {"status": "failed",
                    "message": f"internal error (a bug in greendc, please report it): {type(error).__name__}"}
+    if outcome["status"] == "failed" and stopping():
+        outcome["message"] = INTERRUPTED
     with sessions() as db:
         job = db.get(JobRecord, job_id)
         if job is None:
