@@ -37,6 +37,9 @@ BAD = {
     "unknown key": ({"sitez": []}, "sitez"),
     "bad objective": ({"objective": "water"}, "objective"),
     "report controller not run": ({"report": {"controller": "rbc"}}, "report.controller: 'rbc' is not among"),
+    "report climate not run": ({"report": {"climate": "tampa"}}, "report.climate: 'tampa' is not among"),
+    "report of a hindsight reference": ({"controllers": ["default", "oracle"], "report": {"controller": "oracle"}},
+                                        "report.controller: 'oracle' is a hindsight reference"),
     "grid region against the site's": (
         {"sites": [{"path": f"{SITES[0]}.yaml", "inventory": {"grid_region": "US-SRVC"}}]},
         "sites[0].inventory.grid_region: 'US-SRVC' differs"),

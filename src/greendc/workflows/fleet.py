@@ -99,6 +99,7 @@ class Fleet:
     members: tuple[FleetMember, ...]
     climates: tuple[str, ...]  # shipped names or resolved EPW paths; empty: each site's own
     report_controller: str
+    report_climate: str | None  # as the bench names it; None: the first climate run
 
 
 def _fail(path: Path, entry: str, message: str) -> FleetFileError:
@@ -130,6 +131,9 @@ def _check_controllers(path: Path, spec: FleetFile) -> None:
             raise _fail(path, f"controllers[{i}]", f"{name!r} is listed twice")
     if spec.report.controller is not None and spec.report.controller not in spec.controllers:
         raise _fail(path, "report.controller", f"{spec.report.controller!r} is not among the fleet's controllers")
+    if spec.report.controller in SWEPT_REFERENCES:
+        raise _fail(path, "report.controller", f"{spec.report.controller!r} is a hindsight reference, not a year a "
+                                               "site could have run; choose a controller")
 
 
 def _site_inventory(path: Path, entry: str, given: SiteInventory | str | None, site: Site) -> SiteInventory:
@@ -219,8 +223,19 @@ def load_fleet(path: Path | str) -> Fleet:
                 raise _fail(path, f"sites[{index}].path", f"a second site named {member.site.name!r} (as "
                                                           f"{other.entry}); site names must differ")
         members.append(member)
-    report_climate = spec.report.climate
-    if report_climate is not None and climates and _check_climate(path, "report.climate", report_climate,
-                                                                  path.parent) not in climates:
-        raise _fail(path, "report.climate", f"{report_climate!r} is not among the fleet's climates")
-    return Fleet(path, spec, tuple(members), climates, _report_controller(spec))
+    return Fleet(path, spec, tuple(members), climates, _report_controller(spec), _report_climate(path, spec, climates))
+
+
+def _report_climate(path: Path, spec: FleetFile, climates: tuple[str, ...]) -> str | None:
+    """The climate (as a bench names it) of the years the report is made of; None: the first one run."""
+    from greendc.workflows.bench import climate_name
+
+    if spec.report.climate is None:
+        return None
+    if not climates:
+        raise _fail(path, "report.climate", "the fleet runs each site in its own weather (no climates:); leave "
+                                            "report.climate out")
+    checked = _check_climate(path, "report.climate", spec.report.climate, path.parent)
+    if checked not in climates:
+        raise _fail(path, "report.climate", f"{spec.report.climate!r} is not among the fleet's climates")
+    return climate_name(checked)

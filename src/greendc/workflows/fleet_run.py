@@ -267,7 +267,7 @@ def run_fleet(fleet: Fleet, out_dir: Path, executor: Executor,
 
 def _report_summary(fleet: Fleet, member: FleetMember, fleet_jobs: list[FleetJob]) -> FleetJob:
     """The bench job whose simulated year the report takes for a site (its controller in its climate)."""
-    wanted = fleet.spec.report.climate
+    wanted = fleet.report_climate
     for job in fleet_jobs:
         simulation = job.simulation
         assert simulation is not None
