@@ -195,8 +195,10 @@ def test_a_short_bench_from_the_site_page_fills_the_bench_table(make_client) -> 
 def test_a_trained_model_drives_the_ai_whose_decisions_the_site_page_explains(make_client) -> None:  # type: ignore[no-untyped-def]
     client = make_client("olga")
     site_id = add_site(client, simulation={**example_site_data()["simulation"], "end_day": 8})
-    too_short = client.post("/api/jobs", json={"kind": "training", "site_id": site_id, "days": 2})
-    failed, _ = wait_for(client, too_short.json()["id"])
+    form = client.post(f"/sites/{site_id}/jobs", data={"kind": "training", "days": "2"})  # the page's form
+    assert form.status_code == 200 and "Model training" in form.text
+    [too_short] = client.get("/api/jobs", params={"kind": "training"}).json()
+    failed, _ = wait_for(client, too_short["id"])
     assert failed["status"] == "failed" and failed["message"].startswith("exploration: ")
     assert "the facility model needs at least" in failed["message"] and "/organizations/" not in failed["message"]
     training = client.post("/api/jobs", json={"kind": "training", "site_id": site_id, "days": 8, "seed": 3,

@@ -104,6 +104,14 @@ def test_a_good_model_file_is_kept(make_client, facility_model, tmp_path) -> Non
     assert answer.json()["source"] == "uploaded" and answer.json()["size_bytes"] == path.stat().st_size
     assert [m["name"] for m in client.get("/api/models").json()] == ["Chicago July"]
     assert make_client("tom", organization="other").get("/api/models").json() == []
+    # The site page's form keeps one too, and shows a bad file's one line on the page.
+    site_id = client.post("/api/sites", json={"site_yaml": site_yaml()}).json()["id"]
+    form = client.post(f"/sites/{site_id}/models", files={"file": ("page.gdm", path.read_bytes())},
+                       follow_redirects=False)
+    assert form.status_code == 303 and form.headers["location"] == f"/sites/{site_id}"
+    bad = client.post(f"/sites/{site_id}/models", files={"file": ("broken.gdm", b"PK not really")})
+    assert bad.status_code == 422 and "broken.gdm:" in bad.text
+    assert [m["name"] for m in client.get("/api/models").json()] == ["page.gdm", "Chicago July"]
 
 
 def test_the_fleet_and_site_pages_show_sites_in_words(make_client) -> None:  # type: ignore[no-untyped-def]
@@ -112,7 +120,8 @@ def test_the_fleet_and_site_pages_show_sites_in_words(make_client) -> None:  # t
     assert added.status_code == 303, added.text
     site_page = client.get(added.headers["location"])
     assert site_page.status_code == 200
-    assert "Start simulation" in site_page.text and "Run bench" in site_page.text
+    for words in ("Start simulation", "Run bench", "Train a model", "Upload model"):
+        assert words in site_page.text
     assert 'hx-get="/sites/' in site_page.text and "/live" in site_page.text
     fleet = client.get("/")
     assert fleet.status_code == 200 and "no simulation yet" in fleet.text and "Add site" in fleet.text

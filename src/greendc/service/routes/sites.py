@@ -168,21 +168,16 @@ def model_answer(row: ModelRecord) -> ModelAnswer:
                        created_at=row.created_at)
 
 
-@router.post("/api/models", response_model=ModelAnswer, status_code=201, tags=["models"])
-async def upload_model(request: Request, file: UploadFile, db: Database, principal: Operator,
-                       name: Annotated[str | None, Form(max_length=200)] = None,
-                       site_id: Annotated[int | None, Form()] = None) -> ModelAnswer:
-    """Keep an uploaded facility model (``.gdm``, as ``greendc train`` writes it), checked by the model loader;
-    a bad file is a 422 with its one line."""
+def store_model(db: Session, principal: Principal, data_dir: Path, raw: bytes, shown: str, name: str | None,
+                site_id: int | None) -> ModelRecord:
+    """Check a ``.gdm`` file's bytes with the model loader and keep it; a bad file raises its one line, naming
+    the file as the user called it."""
     from greendc.learning.facility_model import MAX_MODEL_FILE_BYTES, FacilityModel, ModelFileError
 
-    shown = Path(file.filename or "model.gdm").name[:200]
     if site_id is not None:
         runs.own_site(db, principal, site_id)
-    raw = await file.read(MAX_MODEL_FILE_BYTES + 1)
     if len(raw) > MAX_MODEL_FILE_BYTES:
         raise UsageError(f"{shown}: the model file is larger than {MAX_MODEL_FILE_BYTES // 2**20} MiB")
-    data_dir = request.app.state.settings.data_dir
     folder = new_folder(data_dir, principal.organization_id, "models", "upload")
     path = folder / "model.gdm"
     try:
@@ -200,7 +195,23 @@ async def upload_model(request: Request, file: UploadFile, db: Database, princip
     db.add(row)
     db.flush()
     _audit(db, principal, "model uploaded", row.name, model_id=row.id)
-    return model_answer(row)
+    return row
+
+
+async def _read_model(file: UploadFile) -> tuple[bytes, str]:
+    from greendc.learning.facility_model import MAX_MODEL_FILE_BYTES
+
+    return await file.read(MAX_MODEL_FILE_BYTES + 1), Path(file.filename or "model.gdm").name[:200]
+
+
+@router.post("/api/models", response_model=ModelAnswer, status_code=201, tags=["models"])
+async def upload_model(request: Request, file: UploadFile, db: Database, principal: Operator,
+                       name: Annotated[str | None, Form(max_length=200)] = None,
+                       site_id: Annotated[int | None, Form()] = None) -> ModelAnswer:
+    """Keep an uploaded facility model (``.gdm``, as ``greendc train`` writes it), checked by the model loader;
+    a bad file is a 422 with its one line."""
+    raw, shown = await _read_model(file)
+    return model_answer(store_model(db, principal, request.app.state.settings.data_dir, raw, shown, name, site_id))
 
 
 def models_of(db: Session, principal: Principal) -> list[ModelRecord]:
@@ -411,7 +422,7 @@ def start_job_form(site_id: int, request: Request, db: Database, principal: Oper
                    climates: Annotated[list[str] | None, Form()] = None,
                    model_id: Annotated[str | None, Form()] = None, days: Annotated[str | None, Form()] = None
                    ) -> Response:
-    """The "Start simulation" and "Run bench" forms: queue the job and answer the jobs table (HTMX)."""
+    """The "Start simulation", "Run bench" and "Train a model" forms: queue the job and answer the jobs table."""
     row = runs.own_site(db, principal, site_id)
     problem = None
     try:
@@ -423,8 +434,10 @@ def start_job_form(site_id: int, request: Request, db: Database, principal: Oper
         elif kind == "bench":
             body = runs.BenchRequest(kind="bench", controllers=controllers or ["default"], climates=climates or [],
                                      **fields)
+        elif kind == "training":
+            body = runs.TrainingRequest(kind="training", site_id=row.id, climates=climates or [], days=chosen_days)
         else:
-            raise UsageError(f"kind: simulation or bench, not {kind[:40]!r}")
+            raise UsageError(f"kind: simulation, bench or training, not {kind[:40]!r}")
         runs.submit(request, db, principal, body)
     except GreendcError as error:
         db.rollback()
@@ -437,3 +450,25 @@ def start_job_form(site_id: int, request: Request, db: Database, principal: Oper
     return _render(request, "job_list.html", {"principal": principal, "site": row, "jobs": jobs, "problem": problem,
                                               "words": runs.CONTROLLER_WORDS, "kinds": runs.JOB_KIND_WORDS})
 
+
+
+@router.post("/sites/{site_id}/models", response_class=HTMLResponse, include_in_schema=False)
+async def model_form(site_id: int, request: Request, db: Database, principal: Operator,
+                     file: UploadFile | None = None, name: Annotated[str | None, Form(max_length=200)] = None
+                     ) -> Response:
+    """The "Upload model" form: back to the site page, or the page with the file's one-line problem."""
+    row = runs.own_site(db, principal, site_id)
+    try:
+        if file is None or not file.filename:
+            raise UsageError("file: choose a model file (.gdm) to upload")
+        raw, shown = await _read_model(file)
+        store_model(db, principal, request.app.state.settings.data_dir, raw, shown, name or None, row.id)
+        db.commit()
+    except GreendcError as error:
+        db.rollback()
+        context = site_view(db, principal, request.app.state.settings.data_dir, row)
+        return _render(request, "site.html", {"principal": principal, "active": "/", "may_act": True,
+                                              "models": [model_answer(m) for m in models_of(db, principal)],
+                                              "words": runs.CONTROLLER_WORDS, "kinds": runs.JOB_KIND_WORDS,
+                                              "problem": str(error), **context}, status_code=422)
+    return RedirectResponse(f"/sites/{row.id}", 303)
