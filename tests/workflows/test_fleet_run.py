@@ -146,3 +146,17 @@ def test_a_ray_task_whose_worker_dies_is_retried_then_reported(ray_executor: Any
     with pytest.raises(WorkerDiedError) as raised:
         ray_executor.run(_die_on_two, [0, 1, 2, 3])
     assert raised.value.index == 2
+
+
+def test_greendc_fleet_prints_the_table_and_resumes(local_run: tuple[Path, FleetResult]) -> None:
+    from typer.testing import CliRunner
+
+    from greendc.cli.main import app
+
+    path, first = local_run
+    result = CliRunner().invoke(app, ["fleet", str(path), "--out", str(first.out_dir), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "0 jobs run, 4 found finished" in text
+    assert "Three-hall chilled-water example data center" in text and "facility MWh" in text
+    assert "fleet of 2 sites: 4 jobs" in text  # the one progress bar over the whole fleet
