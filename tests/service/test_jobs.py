@@ -131,12 +131,18 @@ def test_bad_job_requests_are_one_line_naming_the_field(make_client) -> None:  #
              ({"kind": "simulation", "site_id": site_id, "days": 0}, "days:"),
              ({"kind": "bench", "site_id": site_id, "climates": ["mars"]}, "climates: unknown 'mars'"),
              ({"kind": "simulation", "site_id": site_id, "model_id": 999}, "model_id: no model 999"),
+             ({"kind": "simulation", "site_id": site_id, "model_id": 2**63}, "model_id: no model"),
              ({"kind": "sweep", "site_id": site_id}, "kind"), ({"kind": "simulation"}, "site_id")]
     for body, start in cases:
         answer = client.post("/api/jobs", json=body)
         assert answer.status_code == 422, (body, answer.text)
         assert start in answer.json()["detail"], (body, answer.json())
     assert client.get("/api/jobs").json() == []  # none was queued
+    # An id beyond what the tables hold names no row (PostgreSQL would refuse it as out of range).
+    for path in (f"/api/jobs/{2**63}", f"/api/sites/{2**63}", f"/api/jobs/{2**40}/files/summary.json"):
+        assert client.get(path).status_code == 404, path
+    assert client.post("/api/jobs", json={"kind": "bench", "site_id": 2**63}).status_code == 404
+    assert client.get("/api/jobs", params={"site_id": 2**63}).json() == []
 
 
 def test_only_an_operator_of_the_organization_submits(make_client, anonymous) -> None:  # type: ignore[no-untyped-def]

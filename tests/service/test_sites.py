@@ -129,3 +129,17 @@ def test_the_fleet_and_site_pages_show_sites_in_words(make_client) -> None:  # t
     assert refused.status_code == 422 and "malformed YAML" in refused.text and "name: [unclosed" in refused.text
     viewer = make_client("vic", role="viewer")
     assert "Start simulation" not in viewer.get(added.headers["location"]).text
+
+
+def test_every_engineering_route_is_in_the_openapi_document_with_its_tag(anonymous) -> None:  # type: ignore[no-untyped-def]
+    paths = anonymous.get("/openapi.json").json()["paths"]
+    expected = {"/api/sites": {"get", "post"}, "/api/sites/upload": {"post"}, "/api/sites/{site_id}": {"get", "delete"},
+                "/api/models": {"get", "post"}, "/api/jobs": {"get", "post"}, "/api/jobs/{job_id}": {"get"},
+                "/api/jobs/{job_id}/files/{name}": {"get"}, "/api/jobs/{job_id}/summary": {"get"},
+                "/api/benches/{job_id}": {"get"}}
+    for path, methods in expected.items():
+        assert set(paths[path]) == methods, path
+        for method in methods:
+            assert paths[path][method]["tags"] in (["sites"], ["models"], ["jobs"]), (path, method)
+    submit = paths["/api/jobs"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "discriminator" in submit or "oneOf" in submit  # simulation | bench | training, told apart by kind

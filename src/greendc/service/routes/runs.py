@@ -127,7 +127,18 @@ def job_answer(job: JobRecord, data_dir: Any, with_files: bool = False) -> JobAn
     return answer
 
 
+#: The largest id the tables hold (PostgreSQL's integer): a larger one names no row, and is not sent to the
+#: database, which would refuse it as out of range (a 500).
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value: int | None) -> bool:
+    return value is not None and 1 <= value <= MAX_ID
+
+
 def own_site(db: Session, principal: Principal, site_id: int) -> SiteRecord:
+    if not valid_id(site_id):
+        raise HTTPException(404, f"no site {site_id}")
     site = db.scalar(select(SiteRecord).where(SiteRecord.id == site_id,
                                               SiteRecord.organization_id == principal.organization_id))
     if site is None:
@@ -136,6 +147,8 @@ def own_site(db: Session, principal: Principal, site_id: int) -> SiteRecord:
 
 
 def own_job(db: Session, principal: Principal, job_id: int) -> JobRecord:
+    if not valid_id(job_id):
+        raise HTTPException(404, f"no job {job_id}")
     job = db.scalar(select(JobRecord).where(JobRecord.id == job_id,
                                             JobRecord.organization_id == principal.organization_id))
     if job is None:
@@ -144,8 +157,8 @@ def own_job(db: Session, principal: Principal, job_id: int) -> JobRecord:
 
 
 def _check_model(db: Session, principal: Principal, model_id: int | None, controllers: list[str]) -> None:
-    if model_id is not None and db.scalar(select(ModelRecord.id).where(
-            ModelRecord.id == model_id, ModelRecord.organization_id == principal.organization_id)) is None:
+    if model_id is not None and (not valid_id(model_id) or db.scalar(select(ModelRecord.id).where(
+            ModelRecord.id == model_id, ModelRecord.organization_id == principal.organization_id)) is None):
         raise UsageError(f"model_id: no model {model_id}")
     if "ai" in controllers and model_id is None:
         raise UsageError("model_id: the ai controller needs a facility model (upload one, or train one)")
@@ -210,6 +223,8 @@ def list_jobs(request: Request, db: Database, principal: Viewer, site_id: int | 
 def jobs_of(db: Session, principal: Principal, site_id: int | None = None, kind: str | None = None,
             limit: int = 200) -> list[JobRecord]:
     query = select(JobRecord).where(JobRecord.organization_id == principal.organization_id)
+    if site_id is not None and not valid_id(site_id):
+        return []
     if site_id is not None:
         query = query.where(JobRecord.site_id == site_id)
     query = query.where(JobRecord.kind == kind) if kind else query.where(JobRecord.kind.in_(ENGINEERING_KINDS))
