@@ -3,13 +3,38 @@ with who and when, the kill switch, organizations apart and roles, and the site'
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from greendc.service.database import AuditEvent, Organization, SiteRecord, TelemetryRow, session_factory
+from greendc.agent.agent import Agent, AgentSettings
+from greendc.agent.ledger import LEDGER_FILE, Ledger
+from greendc.agent.service_link import KILL_SWITCH_FILE, ServiceConnection, ServiceLink
+from greendc.agent.storage import LiveStorage
+from greendc.bms.store import PointStore
+from greendc.bms.template import point_map_template
+from greendc.control.registry import make_controller
+from greendc.service.database import (
+    AuditEvent,
+    DecisionRecord,
+    Organization,
+    SiteRecord,
+    TelemetryRow,
+    session_factory,
+)
 from greendc.service.routes.agents import RECOMMENDATION_STEPS
+from greendc.service.security import create_api_token, create_user
+from greendc.site.loader import load_site
+from greendc.twin.builder import control_context
+from greendc.workflows.virtual_building import with_run_period
+from tests.agent.conftest import StoreClient, start_building
+from tests.agent.test_service_link import agent_on_service, served
+from tests.conftest import EXAMPLE_SITE
+from tests.service.conftest import PASSWORD
 
 
 def add_site(app, organization: str = "acme", name: str = "Hall site") -> int:  # type: ignore[no-untyped-def]
@@ -160,3 +185,98 @@ def test_the_live_partial_shows_inlets_decisions_in_words_and_buttons_for_operat
     watched = viewer.get(f"/sites/{site_id}/live")
     assert watched.status_code == 200 and "Approve" not in watched.text and "Give control back" not in watched.text
     assert make_client("zed", organization="other").get(f"/sites/{site_id}/live").status_code == 404
+
+
+# -- a live agent on a virtual building, reporting to the service served on 127.0.0.1 ----------------------------
+#: Wall seconds per 15-minute step of the building: room for the ai's decision and two requests.
+SLOT_S = 0.3
+
+
+def operator_token(app) -> str:  # type: ignore[no-untyped-def]
+    """The API token of an operator (a person, not the agent's own token) in the agent's organization."""
+    with session_factory(app.state.engine)() as db:
+        token = create_api_token(db, create_user(db, "olga", PASSWORD, "operator", "acme"), "olga's script")
+        db.commit()
+        return token
+
+
+async def _agent_under_the_switch(app, url: str, agent_id: int, token: str, model, out: Path,
+                                  mode: str = "closed-loop", approve: bool = False) -> dict[str, Any]:
+    """Run an ai agent on the example site's building; after a few steps flip the kill switch through the
+    API (or, with ``approve``, approve its first recommendation); return what each step decided."""
+    site, site_dir = load_site(EXAMPLE_SITE)
+    site = with_run_period(site, "07-02", 1)
+    point_map = point_map_template(site, "site.yaml")
+    store = PointStore(point_map)
+    building = await start_building(site, site_dir, point_map, SLOT_S, store, serve_protocols=False)
+    controller = make_controller("ai", model=model, kill_switch=str(out / KILL_SWITCH_FILE),
+                                 mode="advisory" if mode == "advisory" else "closed-loop")
+    link = ServiceLink(ServiceConnection(url, token, agent_id), out / KILL_SWITCH_FILE, log=lambda line: None)
+    client = StoreClient(store)
+    agent = Agent(point_map, control_context(site), controller, AgentSettings(mode=mode, interval_s=SLOT_S),
+                  client, LiveStorage(out), Ledger(out / LEDGER_FILE, point_map), log=lambda line: None, link=link)
+    steps: list[tuple[int, str]] = []  # (steps done before the step, the guard of the ai's decision at it)
+    act = controller.act
+
+    def watched_act(observation):  # type: ignore[no-untyped-def]
+        action = act(observation)
+        steps.append((agent.summary.steps, controller.decision_log[-1].guard if controller.decision_log else ""))
+        return action
+
+    controller.act = watched_act  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    # The operator acts through the same app and database in-process (TestClient, its own event loop): the
+    # service's auth dependency does its database work on the server's event loop, so on SQLite two requests
+    # at once on the one uvicorn server wait on each other until the busy timeout (reported to the core).
+    api = TestClient(app, headers={"Authorization": f"Bearer {operator_token(app)}"})
+    async with link:
+        running = asyncio.create_task(agent.run(stop))
+        while agent.summary.steps < 5:
+            await asyncio.sleep(0.02)
+        if approve:
+            pending = (await asyncio.to_thread(api.get, f"/api/agents/{agent_id}/recommendations",
+                                               params={"status": "pending"})).json()
+            # The newest (the list is newest first): an older one may have expired already.
+            answer = await asyncio.to_thread(api.post, f"/api/recommendations/{pending[0]['id']}/approve")
+        else:
+            answer = await asyncio.to_thread(api.post, f"/api/agents/{agent_id}/kill-switch", json={"on": True})
+        assert answer.status_code == 200, answer.text
+        # The answer came during the step after these: every step from the next one on started after it.
+        flipped_at = agent.summary.steps
+        while agent.summary.steps < flipped_at + 4:
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(running, 30)
+    await building.stopped()
+    return {"steps": steps, "flipped_at": flipped_at, "writes": client.writes, "link": link}
+
+
+def test_the_kill_switch_reaches_a_running_agent_within_one_step(app, facility_model, tmp_path: Path) -> None:
+    agent_id, token = agent_on_service(app)
+    with served(app) as url:
+        run = asyncio.run(_agent_under_the_switch(app, url, agent_id, token, facility_model, tmp_path / "agent"))
+    flipped_at, steps = run["flipped_at"], run["steps"]
+    before = [guard for done, guard in steps if done < flipped_at]
+    after = [guard for done, guard in steps if done > flipped_at]  # every step that started after the switch
+    assert "kill-switch" not in before and len(after) >= 3
+    assert set(after) == {"kill-switch"}, steps  # the ai handed every one of them to the baseline rule
+    assert (tmp_path / "agent" / KILL_SWITCH_FILE).exists()
+    with session_factory(app.state.engine)() as db:
+        stored = db.scalar(select(func.count()).select_from(TelemetryRow))
+        guards = [d.details["guard"] for d in db.scalars(select(DecisionRecord).order_by(DecisionRecord.step_time))]
+    assert stored == run["link"].sent_steps and run["link"].queued_steps == 0
+    assert guards[-1] == "kill-switch"
+
+
+def test_an_approved_recommendation_is_written_by_an_advisory_agent(app, facility_model, tmp_path: Path) -> None:
+    agent_id, token = agent_on_service(app, mode="advisory")
+    with served(app) as url:
+        run = asyncio.run(_agent_under_the_switch(app, url, agent_id, token, facility_model, tmp_path / "agent",
+                                                  mode="advisory", approve=True))
+    written = [(name, value) for name, value, _ in run["writes"] if value is not None and name != "heartbeat"]
+    assert written and all("setpoint" in name for name, _ in written)
+    with session_factory(app.state.engine)() as db:
+        approved = db.scalar(select(DecisionRecord).where(DecisionRecord.status == "approved"))
+        assert approved is not None and approved.delivered_at is not None
+        for name, value in written:
+            assert value == pytest.approx(approved.setpoints[name])

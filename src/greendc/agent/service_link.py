@@ -121,6 +121,9 @@ class ServiceLink:
         self._client: Any = None
         self._sending: asyncio.Task[None] | None = None
         self._send_lock = asyncio.Lock()
+        # One request at a time: the service sees the agent's requests in order, and never two at once on
+        # its token (each request updates the token's last use, a row lock on PostgreSQL).
+        self._request_lock = asyncio.Lock()
         self._lost: str | None = None  # why the service did not answer, while it does not
         self.sent_steps = 0
         self.dropped_steps = 0
@@ -137,6 +140,7 @@ class ServiceLink:
         try:
             if self._sending is not None:
                 await asyncio.wait([self._sending], timeout=self.connection.timeout_s)
+                self._sending.cancel()  # a send still waiting must not outlive the client
             await self.send()  # the last steps, once: the agent is stopping
         finally:
             await self._client.aclose()
@@ -221,7 +225,8 @@ class ServiceLink:
         import httpx
 
         try:
-            response = await self._client.request(method, path, json=body)
+            async with self._request_lock:
+                response = await self._client.request(method, path, json=body)
             if response.status_code == 422:
                 raise _RefusedError(response.text[:300])
             if response.status_code >= 400:
