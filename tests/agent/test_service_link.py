@@ -135,3 +135,45 @@ def test_steps_wait_while_the_service_is_down_and_are_sent_once_each_when_it_ans
         assert db.scalar(select(func.count()).select_from(User)) == 1
         assert db.scalar(select(func.count()).select_from(Organization)) == 1
     app.state.engine.dispose()
+
+
+def test_greendc_agent_with_a_service_holds_the_ai_kill_switch_file_in_its_folder(tmp_path: Path,
+                                                                                   facility_model) -> None:
+    from greendc.agent.service_link import KILL_SWITCH_FILE
+    from greendc.bms.template import point_map_template, point_map_yaml
+    from greendc.site.loader import load_site
+    from greendc.workflows.live import AgentJob, check_agent_folder, prepare_agent
+    from tests.conftest import EXAMPLE_SITE
+
+    site, _ = load_site(EXAMPLE_SITE)
+    points = tmp_path / "points.yaml"
+    points.write_text(point_map_yaml(point_map_template(site, str(EXAMPLE_SITE))))
+    model = tmp_path / "model.joblib"
+    facility_model.save(model)
+    job = AgentJob(points=points, controller="ai", mode="advisory", interval_s=1.0, out_dir=tmp_path / "agent",
+                   model=model, service=ServiceConnection("http://127.0.0.1:1", "token", 7))
+    prepared = prepare_agent(job, log=lambda line: None)
+    assert prepared.agent.link is not None and prepared.agent.link.connection.agent_id == 7
+    assert Path(prepared.agent.controller.kill_switch) == (tmp_path / "agent" / KILL_SWITCH_FILE).resolve()
+    (tmp_path / "agent" / KILL_SWITCH_FILE).touch()
+    check_agent_folder(tmp_path / "agent")  # the link's file is the agent's own, not a stranger's
+    lines: list[str] = []
+    rule = prepare_agent(AgentJob(points=points, controller="rbc", mode="read-only", interval_s=1.0,
+                                  out_dir=tmp_path / "rule", service=job.service), log=lines.append)
+    assert rule.agent.link is not None and any("a rule already" in line for line in lines)
+
+
+def test_the_service_options_of_greendc_agent_are_checked_first(tmp_path: Path) -> None:
+    import pytest
+
+    from greendc.cli.live_commands import _service_connection
+    from greendc.errors import UsageError
+
+    token = tmp_path / "token"
+    token.write_text("secret\n")
+    assert _service_connection(None, None, None) is None
+    assert _service_connection("http://h:8000", token, 3) == ServiceConnection("http://h:8000", "secret", 3)
+    for url, file, agent, words in (("h:8000", token, 3, "http:// or https://"), ("http://h", None, 3, "--token-file"),
+                                    (None, token, None, "need --service"), ("http://h", tmp_path / "no", 3, "no")):
+        with pytest.raises(UsageError, match=words):
+            _service_connection(url, file, agent)
