@@ -146,6 +146,22 @@ def test_the_kill_switch_is_recorded_and_in_the_control_state(app, make_client) 
         assert db.scalar(select(AuditEvent.target).where(AuditEvent.action == "kill switch on")) == "hall-agent"
 
 
+def test_an_approval_held_back_by_the_kill_switch_expires_instead_of_being_written_later(app, make_client) -> None:
+    client = make_client("olga")
+    agent = register(client, add_site(app))
+    client.post(f"/api/agents/{agent['id']}/steps", json=step(0))
+    pending = client.get(f"/api/agents/{agent['id']}/recommendations").json()[0]
+    client.post(f"/api/agents/{agent['id']}/kill-switch", json={"on": True})
+    client.post(f"/api/recommendations/{pending['id']}/approve")
+    for number in range(1, RECOMMENDATION_STEPS + 1):
+        held = client.post(f"/api/agents/{agent['id']}/steps", json=step(15 * number, setpoint=None)).json()
+        assert held["kill_switch"] is True and held["approved"] == []
+    client.post(f"/api/agents/{agent['id']}/kill-switch", json={"on": False})
+    assert client.get(f"/api/agents/{agent['id']}/control").json() == {"kill_switch": False, "approved": []}
+    statuses = {r["id"]: r["status"] for r in client.get(f"/api/agents/{agent['id']}/recommendations").json()}
+    assert statuses[pending["id"]] == "expired"
+
+
 def test_another_organization_gets_404_and_a_viewer_cannot_act(app, make_client) -> None:
     client = make_client("olga")
     agent = register(client, add_site(app))

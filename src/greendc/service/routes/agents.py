@@ -203,9 +203,12 @@ def _steps_since(db: Session, agent_id: int, step_time: datetime) -> int:
 
 
 def _expire_old(db: Session, agent_id: int) -> None:
-    """Mark the agent's pending recommendations older than :data:`RECOMMENDATION_STEPS` steps expired."""
-    for row in db.scalars(select(DecisionRecord).where(DecisionRecord.agent_id == agent_id,
-                                                       DecisionRecord.status == "pending")):
+    """Mark the agent's recommendations older than :data:`RECOMMENDATION_STEPS` steps expired: the pending
+    ones, and the approved ones not yet handed out (held back by the kill switch, or the agent away): setpoints
+    chosen for the building of an hour ago are not to be written now."""
+    for row in db.scalars(select(DecisionRecord).where(
+            DecisionRecord.agent_id == agent_id, (DecisionRecord.status == "pending") | (
+                (DecisionRecord.status == "approved") & DecisionRecord.delivered_at.is_(None)))):
         if _steps_since(db, agent_id, row.step_time) >= RECOMMENDATION_STEPS:
             row.status = "expired"
 
@@ -213,11 +216,14 @@ def _expire_old(db: Session, agent_id: int) -> None:
 def _control_state(db: Session, agent: AgentRecord) -> ControlState:
     """The kill switch and the approved recommendations not yet handed out (marked delivered now)."""
     agent.last_seen_at = utc_now()
+    _expire_old(db, agent.id)
     approved = list(db.scalars(select(DecisionRecord).where(
         DecisionRecord.agent_id == agent.id, DecisionRecord.status == "approved",
         DecisionRecord.delivered_at.is_(None)).order_by(DecisionRecord.step_time)))
     if agent.kill_switch:
-        approved = []  # under the kill switch the baseline rule is in charge: nothing of the ai's is written
+        # Under the kill switch the baseline rule is in charge: nothing of the ai's is written (an approval
+        # waits, and expires with its steps).
+        approved = []
     now = utc_now()
     for row in approved:
         row.delivered_at = now
@@ -403,8 +409,10 @@ def site_live(site_id: int, request: Request, db: Database, principal: Viewer) -
     site = _site(db, principal, site_id)
     agents = db.scalars(select(AgentRecord).where(AgentRecord.organization_id == principal.organization_id,
                                                   AgentRecord.site_id == site.id).order_by(AgentRecord.name))
-    return request.app.state.templates.TemplateResponse(request, "_site_live.html", {
-        "principal": principal, "site": site, "may_act": principal.may("operator"),
+    # Through HTMX (the site page, or this partial's own refresh) the partial alone; opened directly, a page.
+    template = "_site_live.html" if request.headers.get("hx-request") else "_agent_live_page.html"
+    return request.app.state.templates.TemplateResponse(request, template, {
+        "principal": principal, "site": site, "may_act": principal.may("operator"), "active": "/",
         "agents": [_agent_view(db, agent) for agent in agents], "band": INLET_BAND_C})
 
 
