@@ -188,8 +188,9 @@ def test_the_live_partial_shows_inlets_decisions_in_words_and_buttons_for_operat
     site_id = add_site(app)
     agent = register(client, site_id)
     client.post(f"/api/agents/{agent['id']}/steps", json=step(0, inlet=25.5))
-    page = client.get(f"/sites/{site_id}/live")
-    assert page.status_code == 200
+    page = client.get(f"/sites/{site_id}/live", headers={"HX-Request": "true"})
+    assert page.status_code == 200 and "<html" not in page.text  # the partial, for the site page to include
+    assert "<html" in client.get(f"/sites/{site_id}/live").text  # opened on its own: a page
     assert "West supply air 22.0 C" in page.text and "supply_air_setpoint_c</td>" not in page.text
     assert "25.5" in page.text and "Approve" in page.text and "Kill switch" in page.text
     pending = client.get(f"/api/agents/{agent['id']}/recommendations").json()[0]
