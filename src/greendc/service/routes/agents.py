@@ -50,8 +50,8 @@ INLET_BAND_C = (18.0, 27.0)
 _ZONE_COLUMNS = frozenset(ZONE._fields)
 _FACILITY_COLUMNS = frozenset(FACILITY._fields)
 #: The setpoints' words, as the report and the CLI say them.
-SETPOINT_WORDS = {"supply_air_setpoint_c": "supply air", "zone_cooling_setpoint_c": "zone cooling",
-                  "chilled_water_setpoint_c": "chilled water"}
+SETPOINT_WORDS = {ZONE.supply_air_setpoint_c.column: "supply air", ZONE.zone_cooling_setpoint_c.column: "zone cooling",
+                  FACILITY.chilled_water_setpoint_c.column: "chilled water"}
 GUARD_WORDS = {"none": "normal", "kill-switch": "kill switch", "device-unreachable": "device unreachable",
                "stale-values": "stale values", "write-rejected": "write rejected",
                "device-restarted": "device restarted", "missing-input": "missing input",
@@ -377,7 +377,7 @@ def _inlet_series(rows: list[TelemetryRow]) -> dict[str, list[Any]]:
     """The hottest and coolest measured server inlet at each step, C (None where no inlet was read)."""
     labels, hottest, coolest = [], [], []
     for row in rows:
-        inlets = [v for k, v in row.values.items() if column_kind(k) == "inlet_temp_c" and v is not None]
+        inlets = [v for k, v in row.values.items() if column_kind(k) == ZONE.inlet_temp_c.column and v is not None]
         labels.append(row.step_time.strftime("%d %b %H:%M"))
         hottest.append(round(max(inlets), 2) if inlets else None)
         coolest.append(round(min(inlets), 2) if inlets else None)
