@@ -102,6 +102,9 @@ def settings(database_url: str, tmp_path: Path) -> ServiceSettings:
 def app(settings: ServiceSettings):  # type: ignore[no-untyped-def]
     application = create_app(settings)
     yield application
+    # The job queue's workers poll the database: stop them before the database (PostgreSQL's goes with the
+    # session) disappears under them.
+    application.state.jobs.stop()
     application.state.engine.dispose()
 
 
