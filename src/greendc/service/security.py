@@ -29,6 +29,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from greendc.errors import UsageError
 from greendc.service.database import (
@@ -49,6 +50,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: User names: letters, digits and ``.-_@``, as a login form and a log line can show them unquoted.
 NAME_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_@")
 MIN_PASSWORD_CHARS = 10
+#: A token's last use is recorded to within this (a minute is what an audit needs).
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 _hasher = PasswordHasher()
 
@@ -140,7 +143,9 @@ def principal_from_request(request: Request, db: Session) -> Principal | None:
         token = db.scalar(select(ApiToken).where(ApiToken.token_sha256 == sha256_hex(authorization[7:].strip())))
         if token is None:
             return None
-        token.last_used_at = utc_now()
+        now = utc_now()
+        if token.last_used_at is None or now - token.last_used_at > TOKEN_USE_RESOLUTION:
+            token.last_used_at = now  # not at every request: an agent's every step would be a write
         user = db.get(User, token.user_id)
         return None if user is None else _principal(user, None)
     cookie = request.cookies.get(SESSION_COOKIE)
@@ -182,7 +187,10 @@ def requires(role: str) -> Callable[..., object]:
     check_role(role)
 
     async def dependency(request: Request, db: Annotated[Session, Depends(database)]) -> Principal:
-        principal = principal_from_request(request, db)
+        # The look-up blocks on the database: in a worker thread, as FastAPI runs the sync routes, never on the
+        # event loop (there, one request waiting for SQLite's write lock stalls every other request, the one
+        # holding the lock included, whose commit the loop must schedule).
+        principal = await run_in_threadpool(principal_from_request, request, db)
         if principal is None:
             raise HTTPException(401, "log in first (a session cookie or an API token)",
                                 headers={"WWW-Authenticate": "Bearer"})
