@@ -8,6 +8,7 @@ that escapes is logged and answered with a 500 that says it is a bug, never with
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -61,6 +62,27 @@ class UploadLimit:
             await self.app(scope, limited_receive, send)
         except _BodyTooLargeError:
             await _too_large(self.max_bytes)(scope, receive, send)
+
+
+class RequestLimit:
+    """At most ``limit`` requests in the routes at once; the others wait on the event loop.
+
+    Sync routes and their database sessions run in AnyIO's worker threads (40), and a session's commit, at
+    the end of its request, needs a thread too. Were every thread taken by requests waiting for SQLite's
+    write lock, the request holding that lock could not get one to commit: every request would stall until
+    the lock's timeout (seen with 50 users logging in at once). Keeping the requests in flight well under the
+    thread count leaves the holder a thread.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self._slots = app, asyncio.Semaphore(limit)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with self._slots:
+            await self.app(scope, receive, send)
 
 
 class _BodyTooLargeError(Exception):
@@ -157,6 +179,7 @@ def create_app(settings: ServiceSettings, check_schema: bool = True) -> FastAPI:
     register_routes(app)
     app.openapi = _openapi_with_one_line_problems(app)  # type: ignore[method-assign]
     app.add_middleware(UploadLimit, max_bytes=settings.max_upload_bytes)  # type: ignore[arg-type]
+    app.add_middleware(RequestLimit, limit=settings.requests_in_flight)  # type: ignore[arg-type]
     return app
 
 

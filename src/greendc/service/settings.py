@@ -43,6 +43,8 @@ class ServiceSettings:
     login_window_s: float = LOGIN_WINDOW_S
     #: Background jobs (simulations, benches, training, reports) that run at once.
     job_workers: int = 1
+    #: Requests in the routes at once (see ``greendc.service.app.RequestLimit``); under AnyIO's 40 threads.
+    requests_in_flight: int = 16
     #: Cookies only over HTTPS; off for the loopback default, on behind a TLS proxy.
     secure_cookies: bool = False
 
