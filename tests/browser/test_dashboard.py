@@ -99,13 +99,13 @@ def test_an_operator_works_through_the_dashboard(server: str, tmp_path: Path) ->
 
         page.goto(f"{server}/sites/new")
         page.fill("#site_yaml", (ROOT / "examples" / "sites" / "two-hall-chicago.yaml").read_text())
-        page.click("text=Add site")
+        page.get_by_role("button", name="Add site").click()
         page.wait_for_url(f"{server}/sites/*")
         site_id = int(page.url.rstrip("/").rsplit("/", 1)[1])
         expect(page.locator("h1")).to_contain_text("Two-hall")
 
         page.fill("#sim-days", "2")
-        page.click("text=Start simulation")
+        page.get_by_role("button", name="Start simulation").click()
         expect(page.locator("#job-list .badge").first).to_have_text("done", timeout=240_000)
         shot(page, tmp_path, "2-site-simulated")
 
@@ -121,8 +121,8 @@ def test_an_operator_works_through_the_dashboard(server: str, tmp_path: Path) ->
         page.goto(f"{server}/reports")
         page.fill("#inventory-name", "Tencent 2023")
         page.fill("#inventory-yaml", (ROOT / "examples" / "inventories" / "tencent-2023.yaml").read_text())
-        page.click("text=Upload inventory")
-        page.click("text=Render report")
+        page.get_by_role("button", name="Upload inventory").click()
+        page.get_by_role("button", name="Render report").first.click()
         pdf = page.locator("a", has_text="PDF").first
         expect(pdf).to_be_visible(timeout=240_000)
         shot(page, tmp_path, "4-reports")
