@@ -168,7 +168,7 @@ async def dashboard_user(base: str, n: int, site_ids: list[int], deadline: float
 def one_step(k: int) -> dict[str, Any]:
     """Control step ``k`` of an agent: both halls' inlets, supply air and the facility, and the ai's decision."""
     time_text = (BUILDING_START + timedelta(minutes=15 * k)).isoformat()
-    values: dict[str, float | None] = {"outdoor_dry_bulb_c": 24.0 + (k % 12) * 0.5, "pue": 1.21}
+    values: dict[str, float | None] = {"outdoor_dry_bulb_c": 24.0 + (k % 12) * 0.5}
     setpoints: dict[str, float | None] = {}
     for i, hall in enumerate(HALLS):
         values[f"{hall}/inlet_temp_c"] = 23.5 + i + (k % 7) * 0.2

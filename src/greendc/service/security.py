@@ -171,7 +171,12 @@ async def check_csrf(request: Request, principal: Principal) -> None:
 
 
 def database(request: Request):  # type: ignore[no-untyped-def]
-    """One database session per request, committed when the route returns without an error."""
+    """One database session per request, committed when the route returns without an error.
+
+    Used as ``Depends(database, scope="function")``: the commit then happens before the response is sent
+    (FastAPI's default scope commits after it), so a client is never told of a write that is not yet in the
+    database, or that then fails; the load test saw a freshly logged-in browser refused (its session row was
+    not committed yet when its next request came)."""
     with request.app.state.sessions() as db:
         try:
             yield db
@@ -186,7 +191,7 @@ def requires(role: str) -> Callable[..., object]:
     403 with a lesser role or, for a cookie request that changes state, without the CSRF token)."""
     check_role(role)
 
-    async def dependency(request: Request, db: Annotated[Session, Depends(database)]) -> Principal:
+    async def dependency(request: Request, db: Annotated[Session, Depends(database, scope="function")]) -> Principal:
         # The look-up blocks on the database: in a worker thread, as FastAPI runs the sync routes, never on the
         # event loop (there, one request waiting for SQLite's write lock stalls every other request, the one
         # holding the lock included, whose commit the loop must schedule).

@@ -24,7 +24,7 @@ from greendc.service.security import (
 )
 
 router = APIRouter()
-Database = Annotated[Session, Depends(database)]
+Database = Annotated[Session, Depends(database, scope="function")]
 
 
 class LoginRequest(BaseModel):

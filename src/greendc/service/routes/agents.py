@@ -36,7 +36,7 @@ from greendc.service.security import Principal, database, requires
 from greendc.telemetry.sensors import FACILITY, PHYSICAL_RANGE, ZONE, column_kind
 
 router = APIRouter()
-Database = Annotated[Session, Depends(database)]
+Database = Annotated[Session, Depends(database, scope="function")]
 Viewer = Annotated[Principal, Depends(requires("viewer"))]
 Operator = Annotated[Principal, Depends(requires("operator"))]
 

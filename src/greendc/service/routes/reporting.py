@@ -44,7 +44,7 @@ from greendc.site.weather import SHIPPED_WEATHER
 from greendc.verification.record import Verification, read_verification
 
 router = APIRouter()
-Database = Annotated[Session, Depends(database)]
+Database = Annotated[Session, Depends(database, scope="function")]
 Viewer = Annotated[Principal, Depends(requires("viewer"))]
 Operator = Annotated[Principal, Depends(requires("operator"))]
 REPORT_KIND = "report"

@@ -29,7 +29,7 @@ from greendc.site.weather import SHIPPED_WEATHER
 from greendc.workflows.bench import SWEPT_REFERENCES
 
 router = APIRouter()
-Database = Annotated[Session, Depends(database)]
+Database = Annotated[Session, Depends(database, scope="function")]
 Viewer = Annotated[Principal, Depends(requires("viewer"))]
 Operator = Annotated[Principal, Depends(requires("operator"))]
 #: Controllers a person chooses among, in words (the CLI's names stay the API's values).

@@ -32,7 +32,7 @@ from greendc.site.schema import Site
 
 router = APIRouter()
 router.include_router(runs.router)
-Database = Annotated[Session, Depends(database)]
+Database = Annotated[Session, Depends(database, scope="function")]
 Viewer = Annotated[Principal, Depends(requires("viewer"))]
 Operator = Annotated[Principal, Depends(requires("operator"))]
 #: A site file is a few kilobytes; the upload limit of the whole service is far larger.
