@@ -73,3 +73,20 @@ def test_the_login_page_redirects_only_to_local_paths(anonymous: TestClient, mak
     answer = anonymous.post("/login", data={"name": "alice", "password": PASSWORD, "next": "//evil.example/x"},
                             follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+def test_an_admin_adds_a_user_in_the_browser_form_and_an_operator_may_not(make_client) -> None:
+    admin = make_client("alice", "admin")
+    page = admin.get("/users")
+    assert page.status_code == 200 and "Add a user" in page.text
+    csrf = admin.headers.pop("X-CSRF-Token")
+    without_token = admin.post("/users", data={"name": "bob", "password": PASSWORD, "role": "viewer"})
+    assert without_token.status_code == 403
+    added = admin.post("/users", data={"name": "bob", "password": PASSWORD, "role": "viewer", "csrf_token": csrf},
+                       follow_redirects=False)
+    assert added.status_code == 303
+    assert "bob" in [u["name"] for u in admin.get("/api/users").json()]
+    short = admin.post("/users", data={"name": "carl", "password": "short", "role": "viewer", "csrf_token": csrf})
+    assert short.status_code == 422 and "at least 10 characters" in short.text
+    operator = make_client("olga", "operator")
+    assert operator.get("/users").status_code == 403

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from greendc.errors import GreendcError
 from greendc.service.database import ROLES, AuditEvent, Organization, Role, User
 from greendc.service.security import (
     SESSION_COOKIE,
@@ -179,4 +180,34 @@ def _local(path: str) -> str:
     return path if path.startswith("/") and not path.startswith("//") and "\\" not in path else "/"
 
 
-__all__ = ["ROLES", "router"]
+
+# -- the admin's users page ----------------------------------------------------------------------------
+def _users_page(request: Request, db: Session, principal: Principal, problem: str | None = None,
+                status_code: int = 200) -> Response:
+    users = db.scalars(select(User).where(User.organization_id == principal.organization_id).order_by(User.name))
+    return request.app.state.templates.TemplateResponse(
+        request, "users.html", {"principal": principal, "active": "/users", "users": list(users), "roles": ROLES,
+                                "problem": problem}, status_code=status_code)
+
+
+@router.get("/users", response_class=HTMLResponse, include_in_schema=False)
+def users_page(request: Request, db: Database, principal: Annotated[Principal, Depends(requires("admin"))]
+               ) -> Response:
+    return _users_page(request, db, principal)
+
+
+@router.post("/users", response_class=HTMLResponse, include_in_schema=False)
+def users_form(request: Request, db: Database, principal: Annotated[Principal, Depends(requires("admin"))],
+               name: Annotated[str, Form(max_length=100)], password: Annotated[str, Form(max_length=1000)],
+               role: Annotated[str, Form(max_length=20)] = "viewer") -> Response:
+    """The admin's "Add user" form: a new user in the admin's organization, or the form again with why not."""
+    organization = db.get(Organization, principal.organization_id)
+    assert organization is not None
+    try:
+        create_user(db, name, password, role, organization.name)
+    except GreendcError as refused:
+        db.rollback()
+        return _users_page(request, db, principal, str(refused), 422)
+    db.add(AuditEvent(organization_id=principal.organization_id, user_id=principal.user_id,
+                      action="user created", target=name, details={"role": role}))
+    return RedirectResponse("/users", 303)
