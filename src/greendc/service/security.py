@@ -22,7 +22,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -43,6 +43,7 @@ from greendc.service.database import (
 )
 from greendc.service.settings import ServiceSettings
 
+Row = TypeVar("Row")
 SESSION_COOKIE = "greendc_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -205,6 +206,16 @@ def requires(role: str) -> Callable[..., object]:
         return principal
 
     return dependency
+
+
+def owned_row(db: Session, principal: Principal, table: type[Row], row_id: int, what: str) -> Row:
+    """The row ``row_id`` of ``table`` if it belongs to the principal's organization; otherwise 404, so that
+    another organization's id answers as a missing one does."""
+    row = db.scalar(select(table).where(table.id == row_id,  # type: ignore[attr-defined]
+                                        table.organization_id == principal.organization_id))  # type: ignore[attr-defined]
+    if row is None:
+        raise HTTPException(404, f"no {what} {row_id}")
+    return row
 
 
 def login_refused_for(db: Session, settings: ServiceSettings, user_name: str, client: str) -> bool:

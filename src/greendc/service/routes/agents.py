@@ -32,7 +32,7 @@ from greendc.service.database import (
     User,
     utc_now,
 )
-from greendc.service.security import Principal, database, requires
+from greendc.service.security import Principal, database, owned_row, requires
 from greendc.telemetry.sensors import FACILITY, PHYSICAL_RANGE, ZONE, column_kind
 
 router = APIRouter()
@@ -182,19 +182,11 @@ def _recommendation(db: Session, row: DecisionRecord) -> Recommendation:
 
 def _agent(db: Session, principal: Principal, agent_id: int) -> AgentRecord:
     """The agent of the principal's organization (another organization's answers 404, as a missing one)."""
-    agent = db.scalar(select(AgentRecord).where(AgentRecord.id == agent_id,
-                                                AgentRecord.organization_id == principal.organization_id))
-    if agent is None:
-        raise HTTPException(404, "no such agent")
-    return agent
+    return owned_row(db, principal, AgentRecord, agent_id, "agent")
 
 
 def _site(db: Session, principal: Principal, site_id: int) -> SiteRecord:
-    site = db.scalar(select(SiteRecord).where(SiteRecord.id == site_id,
-                                              SiteRecord.organization_id == principal.organization_id))
-    if site is None:
-        raise HTTPException(404, "no such site")
-    return site
+    return owned_row(db, principal, SiteRecord, site_id, "site")
 
 
 def _steps_since(db: Session, agent_id: int, step_time: datetime) -> int:

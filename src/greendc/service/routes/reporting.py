@@ -38,7 +38,7 @@ from greendc.files import InputFileError, parse_yaml
 from greendc.service.database import AuditEvent, InventoryRecord, JobRecord, VerificationResult, utc_now
 from greendc.service.files import new_folder, relative_to_store
 from greendc.service.jobs import JobContext, JobResult, register_job_kind, submit_job
-from greendc.service.security import Principal, database, requires
+from greendc.service.security import Principal, database, owned_row, requires
 from greendc.service.settings import ServiceSettings
 from greendc.site.weather import SHIPPED_WEATHER
 from greendc.verification.record import Verification, read_verification
@@ -350,19 +350,11 @@ def store_verification(db: Session, principal: Principal, name: str, raw: bytes)
 
 
 def _own_inventory(db: Session, principal: Principal, inventory_id: int) -> InventoryRecord:
-    row = db.scalar(select(InventoryRecord).where(InventoryRecord.id == inventory_id,
-                                                  InventoryRecord.organization_id == principal.organization_id))
-    if row is None:
-        raise HTTPException(404, f"no inventory {inventory_id}")
-    return row
+    return owned_row(db, principal, InventoryRecord, inventory_id, "inventory")
 
 
 def _own_verification(db: Session, principal: Principal, verification_id: int) -> VerificationResult:
-    row = db.scalar(select(VerificationResult).where(
-        VerificationResult.id == verification_id, VerificationResult.organization_id == principal.organization_id))
-    if row is None:
-        raise HTTPException(404, f"no verification result {verification_id}")
-    return row
+    return owned_row(db, principal, VerificationResult, verification_id, "verification result")
 
 
 def _own_report(db: Session, principal: Principal, report_id: int) -> JobRecord:

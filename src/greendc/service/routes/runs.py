@@ -24,7 +24,7 @@ from greendc.results.records import BenchRecord, RunSummary, read_bench_records
 from greendc.service.database import AuditEvent, JobRecord, ModelRecord, SiteRecord
 from greendc.service.files import file_inside, files_under, stored_path
 from greendc.service.jobs import submit_job
-from greendc.service.security import Principal, database, requires
+from greendc.service.security import Principal, database, owned_row, requires
 from greendc.site.weather import SHIPPED_WEATHER
 from greendc.workflows.bench import SWEPT_REFERENCES
 
@@ -139,21 +139,13 @@ def valid_id(value: int | None) -> bool:
 def own_site(db: Session, principal: Principal, site_id: int) -> SiteRecord:
     if not valid_id(site_id):
         raise HTTPException(404, f"no site {site_id}")
-    site = db.scalar(select(SiteRecord).where(SiteRecord.id == site_id,
-                                              SiteRecord.organization_id == principal.organization_id))
-    if site is None:
-        raise HTTPException(404, f"no site {site_id}")
-    return site
+    return owned_row(db, principal, SiteRecord, site_id, "site")
 
 
 def own_job(db: Session, principal: Principal, job_id: int) -> JobRecord:
     if not valid_id(job_id):
         raise HTTPException(404, f"no job {job_id}")
-    job = db.scalar(select(JobRecord).where(JobRecord.id == job_id,
-                                            JobRecord.organization_id == principal.organization_id))
-    if job is None:
-        raise HTTPException(404, f"no job {job_id}")
-    return job
+    return owned_row(db, principal, JobRecord, job_id, "job")
 
 
 def _check_model(db: Session, principal: Principal, model_id: int | None, controllers: list[str]) -> None:
