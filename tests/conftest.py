@@ -15,7 +15,8 @@ from greendc.workflows.explore import write_site_file
 from greendc.workflows.simulation import SimulationJob, save_outcome, simulate_many
 
 REPO = Path(__file__).resolve().parents[1]
-EXAMPLE_SITE = REPO / "examples" / "sites" / "two-hall-chicago.yaml"
+EXAMPLES = REPO / "examples" / "sites"
+EXAMPLE_SITE = EXAMPLES / "two-hall-chicago.yaml"
 
 
 def example_site_data(**simulation: Any) -> dict[str, Any]:
