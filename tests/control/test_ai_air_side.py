@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from greendc.control.ai import AIController
+from greendc.control.ai import AIController, outdoor_air_dew_point_c
 from greendc.learning.facility_model import FacilityModel
 from greendc.site.schema import Site
 from greendc.site.weather import dew_point_on_wet_bulb_line_c, dry_bulb_at_relative_humidity_c
@@ -117,3 +117,35 @@ def test_without_the_air_side_the_pessimistic_floors_apply(facility_model: Facil
     unknown = AIController(model=facility_model, decide_every_steps=1)
     unknown.reset(CONTEXT)
     assert unknown._air_side == {}
+
+
+def test_the_outdoor_airs_moisture_is_the_moister_of_its_dew_point_and_its_bulbs() -> None:
+    # Golden, 1 July 01:00, at the typical year's seam: the file's dew point reads 7.9 C, but its 94 %
+    # relative humidity at 15.4 C (and the wet bulb EnergyPlus reports, 14.8 C) is air of a 14.4 C dew point,
+    # and the simulated halls took that air's moisture.
+    seam = _observation(outdoor_dry_bulb_c=15.4, outdoor_wet_bulb_c=14.76, outdoor_dew_point_c=7.9)
+    assert outdoor_air_dew_point_c(seam) == pytest.approx(dew_point_on_wet_bulb_line_c(14.76, 15.4))
+    assert 14.0 < outdoor_air_dew_point_c(seam) < 14.8
+    # Readings that agree give the dew point itself; a missing wet bulb leaves the dew point, a missing dew
+    # point the bulbs' value.
+    agreeing = _observation(**_outdoor(25.0, 18.0))
+    assert outdoor_air_dew_point_c(agreeing) == pytest.approx(agreeing.outdoor_dew_point_c)
+    assert outdoor_air_dew_point_c(seam._replace(outdoor_wet_bulb_c=float("nan"))) == 7.9
+    assert outdoor_air_dew_point_c(seam._replace(outdoor_dew_point_c=None)) == pytest.approx(
+        outdoor_air_dew_point_c(seam))
+
+
+def test_a_moist_seam_in_the_weather_floors_the_supply_air_where_the_dew_point_does_not(
+        facility_model: FacilityModel) -> None:
+    # On a site without a direct evaporative stage (the three-hall example), with the economizer open, the
+    # supply air takes the outdoor air's moisture: the floor follows the 14.4 C of the bulbs, not the file's
+    # 7.9 C dew point (which alone floored it at 17.2 C here, and gave a Golden hall 62 % at its inlet).
+    no_stage = LIMITS._replace(direct_evaporative_max_wet_bulb_c=None, direct_evaporative_min_dry_bulb_c=None)
+    controller = AIController(model=facility_model, decide_every_steps=1)
+    controller.reset(dataclasses.replace(CONTEXT, air_side=dict.fromkeys(ZONES, no_stage)))
+    seam = _room(_observation(outdoor_dry_bulb_c=15.4, outdoor_wet_bulb_c=14.76, outdoor_dew_point_c=7.9,
+                              outdoor_relative_humidity_pct=94.0), dew_point_c=7.0, supply_c=19.0, inlet_c=19.8)
+    floors_c = controller._humid_below_c(seam)
+    at_limit_c = dry_bulb_at_relative_humidity_c(outdoor_air_dew_point_c(seam) + controller.dew_point_rise_c,
+                                                 controller.max_inlet_relative_humidity_pct)
+    assert all(floor_c >= at_limit_c for floor_c in floors_c.values()), floors_c

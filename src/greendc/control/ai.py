@@ -89,6 +89,24 @@ class _Pending(NamedTuple):
     inlet_stds_c: dict[str, float]
 
 
+def outdoor_air_dew_point_c(observation: Observation) -> float:
+    """The outdoor air's dew point, C: the higher of the measured one and the one of its wet and dry bulb.
+
+    Weather files hold dew points that disagree with their wet and dry bulbs, most at the seams where a
+    typical year joins months of different years: in Golden at 01:00 on 1 July the dew point reads 7.9 C
+    and the relative humidity 94 % at 15.4 C (a 14.4 C dew point, and the wet bulb EnergyPlus reports is
+    that air's). The simulated air took the moister value: the halls' inlet dew point went from 7 to 12.4 C
+    in three steps with the economizer open. The economizer and the supply air judge the air's moisture,
+    so the higher of the two counts.
+    """
+    dew_point_c, dry_bulb_c, wet_bulb_c = (observation.outdoor_dew_point_c, observation.outdoor_dry_bulb_c,
+                                           observation.outdoor_wet_bulb_c)
+    if is_missing(wet_bulb_c) or is_missing(dry_bulb_c) or wet_bulb_c > dry_bulb_c:
+        return dew_point_c
+    from_bulbs_c = dew_point_on_wet_bulb_line_c(wet_bulb_c, dry_bulb_c)
+    return from_bulbs_c if is_missing(dew_point_c) else max(dew_point_c, from_bulbs_c)
+
+
 @dataclass
 class AIController:
     """Model-based cooling optimizer with guards (see module docstring).
@@ -569,7 +587,7 @@ class AIController:
         dew_point_c = state.inlet_dew_point_c
         # Where the outdoor dew point is rising, what two more steps bring at the rate of the last one (the
         # choice reaches the racks a step on): in Golden it rose 2 K a step on a July night, twice the allowance.
-        outdoor_c = observation.outdoor_dew_point_c + 2.0 * self._outdoor_rise_c[1]
+        outdoor_c = outdoor_air_dew_point_c(observation) + 2.0 * self._outdoor_rise_c[1]
         if not is_missing(outdoor_c) and outdoor_c > dew_point_c and self._air_regime(observation, zone)[1]:
             return outdoor_c
         return dew_point_c
@@ -578,7 +596,7 @@ class AIController:
         """Whether the air side asks for a decision at this step: a zone's regime (``_air_regime``) changed
         since the last decision, or its humid-air floor rose above both its measured inlet and the inlet the
         last decision expected (the outdoor air's wet bulb or dew point moved within the control period)."""
-        outdoor_c = (observation.outdoor_dry_bulb_c, observation.outdoor_dew_point_c)
+        outdoor_c = (observation.outdoor_dry_bulb_c, outdoor_air_dew_point_c(observation))
         if self._last_outdoor_c is not None:
             self._outdoor_rise_c = tuple(max(0.0, now - before) if math.isfinite(now - before) else 0.0
                                          for now, before in zip(outdoor_c, self._last_outdoor_c, strict=True))
@@ -597,13 +615,7 @@ class AIController:
         within ``outdoor_change_c`` of its limits, plus what two more steps bring at the rate of the last one.
         A change makes a decision at once."""
         limits = self._air_side[zone]
-        dry_bulb_c, dew_point_c = observation.outdoor_dry_bulb_c, observation.outdoor_dew_point_c
-        # Weather files hold dew points that disagree with their wet and dry bulbs (Golden, June 1: 9.5 C
-        # against 14 C from a 14.4 C wet bulb at 14.8 C); the economizer judges the air's moisture, so the
-        # higher of the two counts.
-        wet_bulb_c = observation.outdoor_wet_bulb_c
-        if not is_missing(wet_bulb_c) and wet_bulb_c <= dry_bulb_c:
-            dew_point_c = max(dew_point_c, dew_point_on_wet_bulb_line_c(wet_bulb_c, dry_bulb_c))
+        dry_bulb_c, dew_point_c = observation.outdoor_dry_bulb_c, outdoor_air_dew_point_c(observation)
         change_c = self.outdoor_change_c
         # What the next two steps may bring at the rate of the last one (the choice reaches the racks a step on).
         rise_c, dew_rise_c = (2.0 * rise for rise in self._outdoor_rise_c)
