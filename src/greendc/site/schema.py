@@ -144,6 +144,12 @@ class ChillerPlant(_Strict):
     condenser_water_approach_c: Annotated[float, Field(ge=0, le=15)] = Field(
         default=3.9, description="Condenser-water setpoint above the outdoor wet-bulb (tower approach)"
     )
+    chiller_start_load_kw: Annotated[float, Field(ge=0, le=1_000)] = Field(
+        default=1.0, description=(
+            "Smallest chilled-water load the chiller starts for; below it the load goes unserved, as a plant's "
+            "staging leaves a chiller off for a coil's residual. 0 starts it for any load, as EnergyPlus's "
+            "own examples do (their chiller then runs, with its full condenser flow, for a few watts)")
+    )
 
 
 class Cooling(_Strict):

@@ -36,14 +36,6 @@ LEGACY_SUPPLY_AIR_RESET_C = Bounds(min=12.0, max=18.0)
 #: ...and this zone cooling setpoint, C (chilled water follows the site's own design setpoint).
 LEGACY_ZONE_COOLING_SETPOINT_C = 23.0
 HEATING_SETPOINT_C = 10.0
-#: The smallest chilled-water load the chiller starts for, W. Below it the load goes unserved (the loop drifts
-#: a few hundredths of a kelvin warmer), as a plant's staging sequence leaves a chiller off for a coil's
-#: residual. With no threshold EnergyPlus ran the chiller for the watts an economizer's mixing leaves on a
-#: coil, and a chiller that is on asks its full condenser flow: the three-hall example's 6 kW condenser pump
-#: ran at half the winter's steps for a chiller drawing under 10 W, some 8 % of the site's cooling energy,
-#: switching on and off with no outdoor or load condition that predicts it (found by the truth benchmark
-#: of greendc verify, bench/README.md, issue 18).
-CHILLER_START_LOAD_W = 1000.0
 
 
 class SiteInputError(GreendcError, ValueError):
@@ -919,7 +911,12 @@ def _chiller_plant(model: _Model, site: Site, water_coils: list[tuple[str, str, 
         model.add("PlantEquipmentList", f"{scheme} Equipment", equipment=[
             {"equipment_object_type": equipment[0], "equipment_name": equipment[1]}])
         model.add("PlantEquipmentOperation:CoolingLoad", f"{scheme} Cooling Load",
-                  load_range_1_lower_limit=CHILLER_START_LOAD_W if kind == "Cooling" else 0.0,
+                  # Without a start load EnergyPlus ran the chiller for the watts an economizer's mixing
+                  # leaves on a coil, and a chiller that is on asks its full condenser flow: the three-hall
+                  # example's 6 kW condenser pump ran at half the winter's steps for a chiller drawing under
+                  # 10 W, 7-10 % of the site's cooling, on and off with nothing metered predicting it
+                  # (found by greendc verify's truth benchmark, bench/README.md, issue 18).
+                  load_range_1_lower_limit=1000.0 * plant.chiller_start_load_kw if kind == "Cooling" else 0.0,
                   load_range_1_upper_limit=1.0e9, range_1_equipment_list_name=f"{scheme} Equipment")
         model.add("PlantEquipmentOperationSchemes", f"{scheme} Operation", control_scheme_1_object_type=
                   "PlantEquipmentOperation:CoolingLoad", control_scheme_1_name=f"{scheme} Cooling Load",
