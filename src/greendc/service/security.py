@@ -208,9 +208,20 @@ def requires(role: str) -> Callable[..., object]:
     return dependency
 
 
+#: The largest id the tables hold (PostgreSQL's integer): a larger one names no row, and is not sent to the
+#: database, which would refuse it as out of range.
+MAX_ID = 2**31 - 1
+
+
+def valid_id(value: int | None) -> bool:
+    return value is not None and 1 <= value <= MAX_ID
+
+
 def owned_row(db: Session, principal: Principal, table: type[Row], row_id: int, what: str) -> Row:
     """The row ``row_id`` of ``table`` if it belongs to the principal's organization; otherwise 404, so that
-    another organization's id answers as a missing one does."""
+    another organization's id (or one no table can hold) answers as a missing one does."""
+    if not valid_id(row_id):
+        raise HTTPException(404, f"no {what} {row_id}")
     row = db.scalar(select(table).where(table.id == row_id,  # type: ignore[attr-defined]
                                         table.organization_id == principal.organization_id))  # type: ignore[attr-defined]
     if row is None:

@@ -32,7 +32,7 @@ from greendc.service.database import (
     User,
     utc_now,
 )
-from greendc.service.security import Principal, database, owned_row, requires
+from greendc.service.security import Principal, database, owned_row, requires, valid_id
 from greendc.telemetry.sensors import FACILITY, PHYSICAL_RANGE, ZONE, column_kind
 
 router = APIRouter()
@@ -297,10 +297,12 @@ def post_steps(agent_id: int, body: StepBatch, db: Database, principal: Operator
 
 
 def _decide(db: Session, principal: Principal, recommendation_id: int, verdict: str) -> Recommendation:
+    # A recommendation belongs to an organization through its agent, so owned_row cannot find it.
     row = db.scalar(select(DecisionRecord).join(AgentRecord, AgentRecord.id == DecisionRecord.agent_id).where(
-        DecisionRecord.id == recommendation_id, AgentRecord.organization_id == principal.organization_id))
+        DecisionRecord.id == recommendation_id, AgentRecord.organization_id == principal.organization_id)
+    ) if valid_id(recommendation_id) else None
     if row is None:
-        raise HTTPException(404, "no such recommendation")
+        raise HTTPException(404, f"no recommendation {recommendation_id}")
     _expire_old(db, row.agent_id)
     if row.status == "expired":
         raise HTTPException(409, f"recommendation {row.id} expired: more than {RECOMMENDATION_STEPS} control "

@@ -358,9 +358,8 @@ def _own_verification(db: Session, principal: Principal, verification_id: int) -
 
 
 def _own_report(db: Session, principal: Principal, report_id: int) -> JobRecord:
-    job = db.scalar(select(JobRecord).where(JobRecord.id == report_id, JobRecord.kind == REPORT_KIND,
-                                            JobRecord.organization_id == principal.organization_id))
-    if job is None:
+    job = owned_row(db, principal, JobRecord, report_id, "report")
+    if job.kind != REPORT_KIND:  # another kind of job is not a report, as any missing id is not
         raise HTTPException(404, f"no report {report_id}")
     return job
 

@@ -24,7 +24,7 @@ from greendc.results.records import BenchRecord, RunSummary, read_bench_records
 from greendc.service.database import AuditEvent, JobRecord, ModelRecord, SiteRecord
 from greendc.service.files import file_inside, files_under, stored_path
 from greendc.service.jobs import submit_job
-from greendc.service.security import Principal, database, owned_row, requires
+from greendc.service.security import Principal, database, owned_row, requires, valid_id
 from greendc.site.weather import SHIPPED_WEATHER
 from greendc.workflows.bench import SWEPT_REFERENCES
 
@@ -127,24 +127,11 @@ def job_answer(job: JobRecord, data_dir: Any, with_files: bool = False) -> JobAn
     return answer
 
 
-#: The largest id the tables hold (PostgreSQL's integer): a larger one names no row, and is not sent to the
-#: database, which would refuse it as out of range (a 500).
-MAX_ID = 2**31 - 1
-
-
-def valid_id(value: int | None) -> bool:
-    return value is not None and 1 <= value <= MAX_ID
-
-
 def own_site(db: Session, principal: Principal, site_id: int) -> SiteRecord:
-    if not valid_id(site_id):
-        raise HTTPException(404, f"no site {site_id}")
     return owned_row(db, principal, SiteRecord, site_id, "site")
 
 
 def own_job(db: Session, principal: Principal, job_id: int) -> JobRecord:
-    if not valid_id(job_id):
-        raise HTTPException(404, f"no job {job_id}")
     return owned_row(db, principal, JobRecord, job_id, "job")
 
 
