@@ -14,10 +14,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from greendc.results.oracle import HOURLY_LIMITS, HOURLY_ORACLE_GRID, choose_runs, hourly_table
+from greendc.results.oracle import HOURLY_ORACLE_GRID, hourly_choice, hourly_table
 from greendc.site.loader import load_site
 from greendc.workflows.bench import oracle_sweep_jobs
 from greendc.workflows.demo import demo_model_path
@@ -39,15 +38,11 @@ def hourly_gap(climate: str, model: Path, workers: int) -> pd.DataFrame:
     zones = [column.split("/")[0] for column in telemetry.columns if column.endswith("/inlet_temp_c")]
     ai_hours = hourly_table(telemetry, zones, 1.0 / site.simulation.timesteps_per_hour)
 
-    def stacked(column: str) -> np.ndarray:
-        return np.column_stack([table[column].to_numpy() for table in tables])
-
-    best, _ = choose_runs(stacked("facility_kwh").astype(float), stacked(HOURLY_LIMITS["temperature+humidity"]))
-    rows = np.arange(len(best))
+    best, _ = hourly_choice(tables, "facility", "temperature+humidity")
     frame = pd.DataFrame({"hour": ai_hours["hour"]})
     for name in ("facility", "it", "cooling"):
         frame[f"ai_{name}_kwh"] = ai_hours[f"{name}_kwh"].to_numpy()
-        frame[f"oracle_{name}_kwh"] = stacked(f"{name}_kwh")[rows, best]
+        frame[f"oracle_{name}_kwh"] = [tables[run][f"{name}_kwh"].iat[hour] for hour, run in enumerate(best)]
     frame["oracle_supply_air_c"] = [sweep[index].controller_options["supply_air_c"] for index in best]
     hours = (telemetry["time"] - pd.Timedelta(hours=1.0 / site.simulation.timesteps_per_hour)).dt.floor("h")
     by_hour = telemetry.groupby(hours.to_numpy())

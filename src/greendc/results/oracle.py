@@ -205,6 +205,27 @@ def hourly_table(telemetry: pd.DataFrame, zone_names: list[str], timestep_h: flo
     return table.rename_axis("hour").reset_index()
 
 
+def _stacked(tables: list[pd.DataFrame], column: str) -> np.ndarray:
+    """One column of every run's per-hour table: hours x runs."""
+    return np.column_stack([table[column].to_numpy() for table in tables])
+
+
+def hourly_choice(tables: list[pd.DataFrame], objective: str = "facility",
+                  limits: str = "temperature") -> tuple[np.ndarray, np.ndarray]:
+    """The hourly oracle's choice: per hour, the index of the run (of ``tables``, each a run's
+    :func:`hourly_table` over the same hours) that :func:`choose_runs` takes with the steps breaking
+    ``limits`` (a key of :data:`HOURLY_LIMITS`) as violations, and whether that hour had a safe run."""
+    key = _objective_key(objective)
+    if limits not in HOURLY_LIMITS:
+        raise ValueError(f"limits must be one of {', '.join(HOURLY_LIMITS)}, not {limits!r}")
+    if not tables:
+        raise OracleError("the sweep has no runs")
+    hours = tables[0]["hour"].to_numpy()
+    if any(not np.array_equal(table["hour"].to_numpy(), hours) for table in tables):
+        raise OracleError("the sweep's runs do not cover the same hours")
+    return choose_runs(_stacked(tables, key).astype(float), _stacked(tables, HOURLY_LIMITS[limits]))
+
+
 def hourly_oracle_from_sweep(runs: list[dict[str, Any]], objective: str = "facility",
                              limits: str = "temperature") -> dict[str, Any]:
     """Combine a sweep's per-hour tables into the hourly-hindsight oracle's year.
@@ -215,25 +236,18 @@ def hourly_oracle_from_sweep(runs: list[dict[str, Any]], objective: str = "facil
     (kWh), water (m3) and step counts are the chosen hours' sums; ``hours_without_safe_run`` counts the hours
     where every run broke the limits; ``setpoint_hours`` how many hours each value of each setpoint was chosen.
     """
-    key = _objective_key(objective)
-    if limits not in HOURLY_LIMITS:
-        raise ValueError(f"limits must be one of {', '.join(HOURLY_LIMITS)}, not {limits!r}")
-    if not runs:
-        raise OracleError("the sweep has no runs")
-    hours = runs[0]["hourly"]["hour"].to_numpy()
-    if any(not np.array_equal(run["hourly"]["hour"].to_numpy(), hours) for run in runs):
-        raise OracleError("the sweep's runs do not cover the same hours")
+    tables = [run["hourly"] for run in runs]
+    best, safe = hourly_choice(tables, objective, limits)
+    rows = np.arange(len(best))
 
-    def stacked(column: str) -> np.ndarray:  # hours x runs
-        return np.column_stack([run["hourly"][column].to_numpy() for run in runs])
+    def chosen(column: str) -> np.ndarray:  # the chosen run's value, hour by hour
+        return _stacked(tables, column)[rows, best]
 
-    best, safe = choose_runs(stacked(key).astype(float), stacked(HOURLY_LIMITS[limits]))
-    rows = np.arange(len(hours))
-    total: dict[str, Any] = {name: stacked(name)[rows, best].sum() for name in _HOURLY_SUMMED_KEYS}
+    total: dict[str, Any] = {name: chosen(name).sum() for name in _HOURLY_SUMMED_KEYS}
     total = {name: int(value) if name.startswith("steps_") else float(value) for name, value in total.items()}
     return {"objective": objective, "limits": limits, **total,
             "pue": total["facility_kwh"] / total["it_kwh"] if total["it_kwh"] > 0 else float("nan"),
-            "inlet_max_c": float(stacked("inlet_max_c")[rows, best].max()), "hours": len(hours),
+            "inlet_max_c": float(chosen("inlet_max_c").max()), "hours": len(best),
             "hours_without_safe_run": int((~safe).sum()),
             "setpoint_hours": _setpoint_hours([runs[index]["setpoints"] for index in best]),
             "swept_runs": len(runs)}
