@@ -582,11 +582,11 @@ class AIController:
         """The dew point a zone's inlet may have before the next decision, C: its measured one, or the outdoor
         air's where the economizer may be open and the outdoor air is the moister (the supply air then takes
         the outdoor air's moisture; on the three-hall site, which has no evaporative stage, every humid step
-        of the ai was an inlet above 60 % with the economizer open while the outdoor dew point rose faster than
-        the inlet's, bench/README.md, issue 16)."""
+        of the ai was an inlet above 60 % with the economizer open, at weather-file seams where the outdoor
+        air was moister than its recorded dew point, bench/README.md, issue 16)."""
         dew_point_c = state.inlet_dew_point_c
         # Where the outdoor dew point is rising, what two more steps bring at the rate of the last one (the
-        # choice reaches the racks a step on): in Golden it rose 2 K a step on a July night, twice the allowance.
+        # choice reaches the racks a step on).
         outdoor_c = outdoor_air_dew_point_c(observation) + 2.0 * self._outdoor_rise_c[1]
         if not is_missing(outdoor_c) and outdoor_c > dew_point_c and self._air_regime(observation, zone)[1]:
             return outdoor_c

@@ -297,12 +297,14 @@ def post_steps(agent_id: int, body: StepBatch, db: Database, principal: Operator
 
 
 def _decide(db: Session, principal: Principal, recommendation_id: int, verdict: str) -> Recommendation:
+    missing = HTTPException(404, f"no recommendation {recommendation_id}")
+    if not valid_id(recommendation_id):
+        raise missing
     # A recommendation belongs to an organization through its agent, so owned_row cannot find it.
     row = db.scalar(select(DecisionRecord).join(AgentRecord, AgentRecord.id == DecisionRecord.agent_id).where(
-        DecisionRecord.id == recommendation_id, AgentRecord.organization_id == principal.organization_id)
-    ) if valid_id(recommendation_id) else None
+        DecisionRecord.id == recommendation_id, AgentRecord.organization_id == principal.organization_id))
     if row is None:
-        raise HTTPException(404, f"no recommendation {recommendation_id}")
+        raise missing
     _expire_old(db, row.agent_id)
     if row.status == "expired":
         raise HTTPException(409, f"recommendation {row.id} expired: more than {RECOMMENDATION_STEPS} control "
