@@ -16,6 +16,7 @@ legacy control does, so that every controller is compared under the same plant.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from greendc.telemetry.contract import Action, ControlContext, Observation, is_missing
 
@@ -197,3 +198,40 @@ class ConstantController:
 
     def act(self, observation: Observation) -> Action:
         return self._action
+
+
+@dataclass
+class HourlySetpointsController:
+    """Replay a year of constant-setpoint hours: hour ``h`` of the run calendar (0 = 1 January 00:00-01:00)
+    holds ``hours[h]``, a ``(supply_air_c, zone_rise_c, chilled_water_c)`` as :class:`ConstantController`
+    takes them (chilled water None: the site's design setpoint). Hours past the table's end hold its last row.
+
+    It turns the hourly-hindsight oracle's choice (``greendc.results.oracle.hourly_choice``) into a trajectory
+    the twin can run: the oracle adds up hours of runs that held their setpoints all along, and a replay shows
+    what the switches between them cost, moisture carried from one hour into the next included.
+    """
+
+    hours: tuple[tuple[float, float, float | None], ...]
+    name: str = "hourly-setpoints"
+
+    def reset(self, context: ControlContext) -> Action:
+        if not self.hours:
+            raise ValueError("hourly-setpoints needs at least one hour of setpoints")
+        self._context = context
+        self._actions: dict[tuple[float, float, float | None], Action] = {}
+        return self._action_of(0)
+
+    def _action_of(self, hour_of_year: int) -> Action:
+        setpoints = self.hours[min(hour_of_year, len(self.hours) - 1)]
+        if setpoints not in self._actions:
+            supply_air_c, zone_rise_c, chilled_water_c = setpoints
+            self._actions[setpoints] = ConstantController(supply_air_c, zone_rise_c, chilled_water_c).reset(
+                self._context)
+        return self._actions[setpoints]
+
+    def act(self, observation: Observation) -> Action:
+        # The action applies to the step that starts at this observation's end (minute 60 of hour 23 starts the
+        # next day). Any non-leap year serves: weather files hold 365 days.
+        step_start = (date(2001, observation.month, observation.day) - date(2001, 1, 1)) + timedelta(
+            hours=observation.hour, minutes=observation.minute)
+        return self._action_of(int(step_start / timedelta(hours=1)) % (365 * 24))
